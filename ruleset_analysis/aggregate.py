@@ -1,0 +1,183 @@
+"""Connection facts per ACE, and their exact merge (counts add, first = min, last = max).
+
+The mapper aggregates in memory (``LineAnalyzer``) and emits little; the combiner, the reducer
+and the report merge records with ``merge_ace`` — the same function everywhere, so every runner
+and the cat-pipe give the same numbers. Only the reducer truncates connection lists
+(``finish_ace``), because only it sees everything a rule got.
+
+Records travel as JSON:
+  key ["counter", NAME]              value: int
+  key ["ace", FIREWALL, ACL, LINE]   value: {"hits", "first", "last",
+        "rules": [[INDEX, HITS, FIRST, LAST]...],
+        "connections": [[PROTO, SRC, DST, PORT, COUNT, FIRST, LAST]...],
+        "omitted_connections", "omitted_hits"}   (the last two only after the reducer)
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Iterator, Optional
+
+from .asa.syslog import MALFORMED, LogParser
+from .matcher import FirewallMatcher
+from .model import Connection
+
+UNKNOWN_FIREWALL = "unknown_firewall"
+FLOW_CACHE_LIMIT = 1_000_000
+FACTS_FLUSH_LIMIT = 500_000
+
+
+def _span(first: str, last: str, fact: list) -> None:
+    if first < fact[1]:
+        fact[1] = first
+    if last > fact[2]:
+        fact[2] = last
+
+
+class LineAnalyzer:
+    """The mapper's state: parse a line, match its flow once (cached), aggregate in memory."""
+
+    def __init__(self, firewalls: dict, year: int, firewall: Optional[str] = None):
+        self.parser = LogParser(year)
+        self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
+        if firewall is not None and firewall not in self.matchers:
+            raise ValueError(f"firewall '{firewall}' is not in the database "
+                             f"(it has: {', '.join(self.matchers) or 'none'})")
+        self.override = firewall
+        self.single = next(iter(self.matchers)) if len(self.matchers) == 1 else None
+        self.counters: Counter = Counter()
+        self.flows: dict = {}
+        self.facts: dict = {}
+
+    def firewall_of(self, connection: Connection) -> Optional[str]:
+        if self.override is not None:
+            return self.override
+        if connection.firewall in self.matchers:
+            return connection.firewall
+        return self.single
+
+    def add(self, line: str) -> None:
+        counters = self.counters
+        counters["lines"] += 1
+        connection = self.parser.parse(line)
+        if connection.__class__ is str:
+            counters[connection] += 1
+            return
+        name = self.firewall_of(connection)
+        if name is None:
+            counters[UNKNOWN_FIREWALL] += 1
+            return
+        matcher = self.matchers[name]
+        # A source port only matters to rulesets that filter on it: leaving it out of the key
+        # lets one cache entry serve every connection of the same flow.
+        flow = (name, connection.ingress, connection.egress, connection.protocol,
+                connection.source,
+                connection.source_port if matcher.uses_source_port else 0,
+                connection.destination, connection.destination_port)
+        verdict = self.flows.get(flow, False)
+        if verdict is False:
+            if len(self.flows) >= FLOW_CACHE_LIMIT:
+                self.flows.clear()
+            verdict = self.flows[flow] = matcher.evaluate(
+                connection.protocol, connection.source, connection.source_port,
+                connection.destination, connection.destination_port, connection.ingress,
+                connection.egress)
+        if verdict is None:
+            counters[MALFORMED] += 1
+            return
+        counters[verdict.category] += 1
+        when = connection.timestamp
+        for hit in verdict.hits:
+            key = (name, hit.acl, hit.ace_line, hit.rule_index, connection.protocol,
+                   connection.source, connection.destination, connection.destination_port)
+            fact = self.facts.get(key)
+            if fact is None:
+                self.facts[key] = [1, when, when]
+            else:
+                fact[0] += 1
+                _span(when, when, fact)
+
+    @property
+    def full(self) -> bool:
+        return len(self.facts) >= FACTS_FLUSH_LIMIT
+
+    def emit(self) -> Iterator[tuple]:
+        """Yield the aggregated records and forget them (a flush)."""
+        aces: dict = {}
+        for (fw, acl, line, index, proto, src, dst, port), (count, first, last) in \
+                self.facts.items():
+            record = aces.get((fw, acl, line))
+            if record is None:
+                record = aces[(fw, acl, line)] = {"hits": 0, "first": first, "last": last,
+                                                   "rules": {}, "connections": []}
+            record["hits"] += count
+            record["first"] = min(record["first"], first)
+            record["last"] = max(record["last"], last)
+            rule = record["rules"].get(index)
+            if rule is None:
+                record["rules"][index] = [count, first, last]
+            else:
+                rule[0] += count
+                _span(first, last, rule)
+            record["connections"].append([proto, src, dst, port, count, first, last])
+        for (fw, acl, line), record in aces.items():
+            record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
+            yield ["ace", fw, acl, line], record
+        for name, count in sorted(self.counters.items()):
+            yield ["counter", name], count
+        self.facts.clear()
+        self.counters.clear()
+
+
+def merge_ace(values: Iterable[dict]) -> dict:
+    """Merge records of one ACE exactly; connection lists come back unsorted and complete."""
+    hits, first, last = 0, None, None
+    rules: dict = {}
+    connections: dict = {}
+    omitted_connections = omitted_hits = 0
+    for value in values:
+        hits += value["hits"]
+        if first is None or value["first"] < first:
+            first = value["first"]
+        if last is None or value["last"] > last:
+            last = value["last"]
+        for index, count, r_first, r_last in value["rules"]:
+            rule = rules.get(index)
+            if rule is None:
+                rules[index] = [count, r_first, r_last]
+            else:
+                rule[0] += count
+                _span(r_first, r_last, rule)
+        for proto, src, dst, port, count, c_first, c_last in value["connections"]:
+            key = (proto, src, dst, port)
+            fact = connections.get(key)
+            if fact is None:
+                connections[key] = [count, c_first, c_last]
+            else:
+                fact[0] += count
+                _span(c_first, c_last, fact)
+        omitted_connections += value.get("omitted_connections", 0)
+        omitted_hits += value.get("omitted_hits", 0)
+    merged = {"hits": hits, "first": first, "last": last,
+              "rules": [[index] + rules[index] for index in sorted(rules)],
+              "connections": [list(k) + v for k, v in connections.items()]}
+    if omitted_connections or omitted_hits:
+        merged["omitted_connections"] = omitted_connections
+        merged["omitted_hits"] = omitted_hits
+    return merged
+
+
+def connection_order(connection: list) -> tuple:
+    """Most used first; ties in a fixed order so every runner prints the same list."""
+    proto, src, dst, port, count = connection[:5]
+    return (-count, proto, src, dst, port)
+
+
+def finish_ace(record: dict, max_connections: int) -> dict:
+    """Sort connections and keep the ``max_connections`` most used; hits stay exact."""
+    connections = sorted(record["connections"], key=connection_order)
+    kept, dropped = connections[:max_connections], connections[max_connections:]
+    if dropped:
+        record["omitted_connections"] = record.get("omitted_connections", 0) + len(dropped)
+        record["omitted_hits"] = record.get("omitted_hits", 0) + sum(c[4] for c in dropped)
+    record["connections"] = kept
+    return record

@@ -1,0 +1,314 @@
+"""Parse Cisco ASA / FWSM configs (``show run`` text) into definitions and ACE specs.
+
+Parsing is two-pass: the first pass collects every definition (names, objects, object-groups,
+interfaces, bindings) and the raw ``access-list`` lines; the second parses ACEs once all
+definitions are known, because an ``object-group`` after the source address is a source-port
+group or a destination network group depending on what that group is.
+
+Expansion of specs into matchable rules lives in ``ruleset_analysis.expand``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..model import Ace, Acl, Firewall, Interface
+from .literals import ICMP, ICMP6, is_icmp_type, protocol_number
+
+PORT_OPERATORS = ("eq", "neq", "lt", "gt", "range")
+LOG_LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications",
+              "informational", "debugging")
+ACL_KINDS = ("extended", "standard", "webtype", "ethertype")
+ACL_SETTINGS = ("alert-interval", "deny-flow-max")   # `access-list alert-interval 300`
+
+
+class ConfigError(ValueError):
+    """A config construct that cannot be understood; carries the file:line where it is."""
+
+
+@dataclass
+class Definition:
+    """An ``object`` or ``object-group``: its kind and member lines, with where each was read."""
+    name: str
+    kind: str                    # network | service | protocol | icmp-type
+    is_group: bool
+    protocol: Optional[str] = None   # tcp | udp | tcp-udp for port groups
+    members: list = field(default_factory=list)   # (tokens, "file:line")
+    where: str = ""
+
+    @property
+    def is_port_group(self) -> bool:
+        """``object-group service NAME tcp|udp|tcp-udp`` holds bare ports."""
+        return self.kind == "service" and self.is_group and self.protocol is not None
+
+
+@dataclass
+class AceSpec:
+    """The parsed grammar of one extended ACE, with names not yet resolved."""
+    protocol: tuple          # ("ip",) | ("number", N) | ("object-group", NAME) | ("object", NAME)
+    source: tuple            # address spec, see parse_address
+    source_port: Optional[tuple]
+    destination: tuple
+    destination_port: Optional[tuple]   # port spec, or ("icmp", TYPE, CODE) / ("icmp-group", NAME)
+
+
+@dataclass
+class ParsedConfig:
+    firewall: Firewall
+    definitions: dict                 # name -> Definition (objects and groups share a namespace)
+    specs: dict                       # (acl, line) -> AceSpec for parsed extended ACEs
+
+
+def parse_config(text: str, filename: str = "<config>", firewall_name: str = "") -> ParsedConfig:
+    """Parse a config's text. Warnings (file:line: message) end up in ``firewall.warnings``."""
+    return _Parser(filename).parse(text, firewall_name)
+
+
+class _Parser:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.firewall = Firewall(name="", source=filename)
+        self.definitions: dict = {}
+        self.acl_lines: dict = {}          # acl -> list of (tokens, raw, where)
+        self.block = None                  # current Definition or Interface
+        self.block_kind = ""
+
+    def warn(self, where: str, message: str) -> None:
+        self.firewall.warnings.append(f"{where}: {message}")
+
+    def parse(self, text: str, firewall_name: str) -> ParsedConfig:
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.rstrip()
+            if not line.strip() or line.lstrip().startswith(("!", ":")):
+                continue
+            where = f"{self.filename}:{number}"
+            try:
+                if line[0] in " \t":
+                    self.sub_command(line.split(), line.strip(), where)
+                else:
+                    self.block = None
+                    self.top_command(line.split(), line, where)
+            except ConfigError as exc:
+                self.warn(where, str(exc))
+        if firewall_name:
+            self.firewall.name = firewall_name
+        if not self.firewall.name:
+            raise ConfigError(f"{self.filename}: no 'hostname' line; give the firewall a name")
+        specs = self.build_acls()
+        return ParsedConfig(self.firewall, self.definitions, specs)
+
+    # -- first pass ------------------------------------------------------------------------
+    def top_command(self, t: list, line: str, where: str) -> None:
+        word = t[0]
+        if word == "hostname" and len(t) >= 2:
+            self.firewall.name = t[1]
+        elif word == "name" and len(t) >= 3:
+            self.firewall.names[t[2]] = t[1]
+        elif word == "interface" and len(t) >= 2:
+            self.block, self.block_kind = Interface(nameif="", hardware=t[1]), "interface"
+        elif word == "object" and len(t) >= 3 and t[1] in ("network", "service"):
+            self.block = self.define(Definition(t[2], t[1], False, where=where), where)
+            self.block_kind = "definition"
+        elif word == "object-group" and len(t) >= 3:
+            kind = t[1]
+            if kind not in ("network", "service", "protocol", "icmp-type", "user", "security"):
+                raise ConfigError(f"unknown object-group type '{kind}'")
+            protocol = t[3] if kind == "service" and len(t) >= 4 else None
+            if protocol not in (None, "tcp", "udp", "tcp-udp"):
+                raise ConfigError(f"unknown service group protocol '{protocol}'")
+            self.block = self.define(Definition(t[2], kind, True, protocol, where=where), where)
+            self.block_kind = "definition"
+        elif word == "access-list" and len(t) >= 3 and t[1] not in ACL_SETTINGS:
+            self.acl_lines.setdefault(t[1], []).append((t, line, where))
+        elif word == "access-group":
+            self.access_group(t)
+
+    def define(self, definition: Definition, where: str) -> Definition:
+        existing = self.definitions.get(definition.name)
+        if existing is not None:
+            if existing.kind == definition.kind and existing.is_group == definition.is_group:
+                return existing        # ASA lets a block be re-entered to add members
+            raise ConfigError(f"'{definition.name}' is already defined at {existing.where}")
+        self.definitions[definition.name] = definition
+        return definition
+
+    def access_group(self, t: list) -> None:
+        # access-group NAME in|out interface IF [per-user-override|control-plane] | NAME global
+        if len(t) >= 5 and t[2] in ("in", "out") and t[3] == "interface":
+            table = self.firewall.inbound if t[2] == "in" else self.firewall.outbound
+            table[t[4]] = t[1]
+        elif len(t) >= 3 and t[2] == "global":
+            self.firewall.global_acl = t[1]
+        else:
+            raise ConfigError("cannot read access-group: " + " ".join(t))
+
+    def sub_command(self, t: list, line: str, where: str) -> None:
+        if self.block is None:
+            return                     # inside a block nobody analyses (crypto, policy-map, ...)
+        if self.block_kind == "interface":
+            self.interface_line(self.block, t)
+            return
+        if t[0] == "description":
+            return
+        if t[0] == "nat" and self.block.kind == "network":
+            return                     # object NAT: addresses in ACLs are real ones (8.3+)
+        self.block.members.append((t, where))
+
+    def interface_line(self, iface: Interface, t: list) -> None:
+        if t[0] == "nameif" and len(t) >= 2:
+            iface.nameif = t[1]
+            self.firewall.interfaces[t[1]] = iface
+        elif t[0] == "security-level" and len(t) >= 2 and t[1].isdigit():
+            iface.security_level = int(t[1])
+        elif t[:2] == ["ip", "address"] and len(t) >= 4 and "." in t[2]:
+            from netaddr import IPNetwork
+            try:
+                iface.addresses.append(str(IPNetwork(f"{t[2]}/{t[3]}")))
+            except Exception:
+                raise ConfigError(f"bad interface address: {' '.join(t)}") from None
+        elif t[:2] == ["ipv6", "address"] and len(t) >= 3 and "/" in t[2]:
+            iface.addresses.append(t[2])
+        elif t[0] == "shutdown":
+            iface.shutdown = True
+
+    # -- second pass: ACLs -----------------------------------------------------------------
+    def build_acls(self) -> dict:
+        specs = {}
+        for name, lines in self.acl_lines.items():
+            ordered: list = []        # (tokens, raw, where); remarks included, as show access-list
+            for t, raw, where in lines:
+                if len(t) >= 4 and t[2] == "line" and t[3].isdigit():
+                    position = max(int(t[3]) - 1, 0)
+                    ordered.insert(position, (t[:2] + t[4:], raw, where))
+                else:
+                    ordered.append((t, raw, where))
+            acl = Acl(name)
+            remarks: list = []
+            for number, (t, raw, where) in enumerate(ordered, 1):
+                if t[2] == "remark":
+                    remarks.append(raw.split(" remark ", 1)[1].strip() if " remark " in raw else "")
+                    continue
+                ace = Ace(acl=name, line=number, text=raw.strip(), remarks=remarks, source=where)
+                remarks = []
+                acl.entries.append(ace)
+                try:
+                    spec = self.parse_ace(ace, t)
+                except ConfigError as exc:
+                    ace.error = str(exc)
+                    self.warn(where, f"cannot parse ACE: {exc}")
+                    continue
+                if spec is not None:
+                    specs[(name, number)] = spec
+            self.firewall.acls[name] = acl
+        return specs
+
+    def parse_ace(self, ace: Ace, t: list) -> Optional[AceSpec]:
+        rest = t[2:]
+        kind = "extended"
+        if rest and rest[0] in ACL_KINDS:
+            kind = rest.pop(0)
+        ace.kind = kind
+        if not rest or rest[0] not in ("permit", "deny"):
+            raise ConfigError("expected permit or deny")
+        ace.action = rest.pop(0)
+        if kind != "extended":
+            return None                # kept and reported; does not filter connections
+        stream = _Tokens(rest)
+        protocol = self.parse_protocol(stream)
+        source = self.parse_address(stream)
+        source_port = self.parse_ports(stream, protocol, source_side=True)
+        destination = self.parse_address(stream)
+        destination_port = self.parse_ports(stream, protocol, source_side=False)
+        self.parse_options(ace, stream)
+        return AceSpec(protocol, source, source_port, destination, destination_port)
+
+    def parse_protocol(self, s: "_Tokens") -> tuple:
+        token = s.take("protocol")
+        if token in ("object-group", "object"):
+            return (token, s.take("group name"))
+        if token == "ip":
+            return ("ip",)
+        try:
+            return ("number", protocol_number(token))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def parse_address(self, s: "_Tokens") -> tuple:
+        token = s.take("address")
+        if token in ("any", "any4", "any6"):
+            return (token,)
+        if token in ("host", "object", "object-group", "interface"):
+            return (token, s.take(f"{token} argument"))
+        if "/" in token:
+            return ("prefix", token)
+        mask = s.peek()
+        if mask is not None and _looks_like_mask(mask):
+            s.take("mask")
+            return ("mask", token, mask)
+        raise ConfigError(f"cannot read address at '{token}'")
+
+    def parse_ports(self, s: "_Tokens", protocol: tuple, source_side: bool) -> Optional[tuple]:
+        token = s.peek()
+        if token is None:
+            return None
+        if token in PORT_OPERATORS:
+            s.take("")
+            values = [s.take("port"), s.take("port")] if token == "range" else [s.take("port")]
+            return ("op", token, values)
+        if token == "object-group":
+            name = s.peek(1)
+            definition = self.definitions.get(name)
+            if definition is not None and definition.kind == "service":
+                s.take(""), s.take("")
+                return ("group", name)
+            if definition is not None and definition.kind == "icmp-type" and not source_side:
+                s.take(""), s.take("")
+                return ("icmp-group", name)
+            return None               # a network group: the next address
+        if not source_side and protocol[0] == "number" and protocol[1] in (ICMP, ICMP6) \
+                and is_icmp_type(token, protocol[1]):
+            s.take("")
+            code = None
+            if s.peek() is not None and s.peek().isdigit():
+                code = int(s.take(""))
+            return ("icmp", token, code)
+        return None
+
+    def parse_options(self, ace: Ace, s: "_Tokens") -> None:
+        while s.peek() is not None:
+            token = s.take("")
+            if token == "log":
+                words = []
+                while s.peek() is not None and (s.peek().isdigit() or s.peek() in LOG_LEVELS
+                                                or s.peek() in ("interval", "disable",
+                                                                "default")):
+                    words.append(s.take(""))
+                ace.log = " ".join(words) or "default"
+            elif token == "time-range":
+                ace.time_range = s.take("time-range name")
+            elif token == "inactive":
+                ace.inactive = True
+            else:
+                raise ConfigError(f"unexpected '{token}'")
+
+
+class _Tokens:
+    """A cursor over an ACE's tokens that names what was missing when it runs out."""
+
+    def __init__(self, tokens: list):
+        self.tokens, self.pos = tokens, 0
+
+    def peek(self, ahead: int = 0) -> Optional[str]:
+        index = self.pos + ahead
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def take(self, what: str) -> str:
+        if self.pos >= len(self.tokens):
+            raise ConfigError(f"missing {what}")
+        self.pos += 1
+        return self.tokens[self.pos - 1]
+
+
+def _looks_like_mask(token: str) -> bool:
+    parts = token.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts)

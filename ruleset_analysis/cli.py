@@ -1,0 +1,192 @@
+"""The ``ruleset-analysis`` command: a thin click layer over preprocess, job and report."""
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import shutil
+import sys
+import tempfile
+
+import click
+
+from .asa.config import ConfigError
+from .database import DatabaseError, load_firewalls, read_meta, save_firewalls
+from .job import DEFAULT_MAX_CONNECTIONS
+from .preprocess import read_config, summary
+from .report import ResultsError, build_report, read_results
+
+RUNNERS = ("inline", "local", "hadoop", "spark", "emr", "dataproc")
+FORMATS = ("text", "json")
+USER_ERRORS = (ConfigError, DatabaseError, ResultsError, OSError)
+
+
+class Cli(click.Group):
+    """Turns the errors users cause into one line and exit status 1, without a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Cli)
+@click.version_option(package_name="ruleset-analysis")
+def main():
+    """Which firewall ACL rules are used, by what traffic, and when.
+
+    Typical use: preprocess the configs, run the job over the logs, report.
+    `analyze` does all three on this machine.
+    """
+
+
+def db_option(f):
+    return click.option("--db", "db", default="accesslists.db", show_default=True,
+                        type=click.Path(dir_okay=False),
+                        help="Ruleset database (sqlitedict, JSON-encoded).")(f)
+
+
+def job_options(f):
+    f = click.option("-r", "--runner", type=click.Choice(RUNNERS), default="inline",
+                     show_default=True, help="mrjob runner: where the job runs.")(f)
+    f = click.option("--firewall", default=None,
+                     help="Attribute every log line to this firewall of the database.")(f)
+    f = click.option("--year", type=int, default=None,
+                     help="Year of log lines written without one  [default: this year].")(f)
+    f = click.option("--max-connections", type=click.IntRange(min=1),
+                     default=DEFAULT_MAX_CONNECTIONS, show_default=True,
+                     help="Distinct connections kept per ACE; hit counts stay exact.")(f)
+    return f
+
+
+def report_options(f):
+    f = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
+                     show_default=True, help="Report format.")(f)
+    f = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                     help="Write the report to this file instead of standard output.")(f)
+    return f
+
+
+@main.command()
+@click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@db_option
+def preprocess(configs, db):
+    """Parse ASA/FWSM CONFIGS, expand every ACE into rules and store them in the database.
+
+    Firewalls already in the database are replaced, others are kept.
+    """
+    firewalls = [read_config(path) for path in configs]
+    save_firewalls(db, firewalls)
+    print_summary(firewalls, db)
+
+
+def print_summary(firewalls, db):
+    from tabulate import tabulate
+    rows = [summary(fw) for fw in firewalls]
+    for fw in firewalls:
+        for warning in fw.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    click.echo(tabulate(rows, headers="keys", tablefmt="simple"), err=True)
+    click.echo(f"{len(firewalls)} firewall(s) written to {db}", err=True)
+
+
+@main.command()
+@click.argument("logs", nargs=-1, required=True)
+@db_option
+@job_options
+@click.option("-o", "--output", "results", type=click.Path(dir_okay=False), default=None,
+              help="Write the results here  [default: standard output].")
+def run(logs, db, runner, firewall, year, max_connections, results):
+    """Run the MapReduce job over LOGS (plain, .gz or .bz2) and write its results."""
+    lines = run_job(logs, db, runner, firewall, year, max_connections)
+    write_output(results, "".join(line + "\n" for line in lines))
+
+
+def run_job(logs, db, runner, firewall, year, max_connections) -> list:
+    from .job import RulesetAnalysisJob
+    names = read_meta(db)["firewalls"]
+    if firewall is not None and firewall not in names:
+        raise DatabaseError(f"{db}: firewall '{firewall}' is not in the database "
+                            f"(it has: {', '.join(names) or 'none'})")
+    if runner in ("inline", "local"):
+        for path in logs:
+            if not os.path.exists(path):
+                raise ConfigError(f"{path}: log file not found")
+    args = ["-r", runner, "--db", db, "--year", str(year or datetime.date.today().year),
+            "--max-connections", str(max_connections)]
+    if firewall is not None:
+        args += ["--firewall", firewall]
+    logging.getLogger("mrjob").setLevel(logging.ERROR)
+    job = RulesetAnalysisJob(args=args + list(logs))
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        output = b"".join(job_runner.cat_output())
+    # Reducers finish in any order; sorted results make every runner's output identical.
+    return sorted(line for line in output.decode("utf-8").splitlines() if line)
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@db_option
+@report_options
+@click.option("--max-connections", type=click.IntRange(min=1), default=DEFAULT_MAX_CONNECTIONS,
+              show_default=True, help="Connections listed per ACE.")
+def report(results, db, fmt, output, max_connections):
+    """Report per ACE from the job's RESULTS (several files are merged) and the database."""
+    write_output(output, make_report(results, db, fmt, max_connections))
+
+
+def make_report(results, db, fmt, max_connections) -> str:
+    from .report import json_report, text
+    firewalls = load_firewalls(db)
+    counters, records = read_results(results)
+    data = build_report(firewalls, counters, records, max_connections)
+    return (json_report if fmt == "json" else text).render(data)
+
+
+@main.command()
+@click.option("-c", "--config", "configs", multiple=True, required=True,
+              type=click.Path(dir_okay=False), help="A firewall config (repeat for several).")
+@click.argument("logs", nargs=-1, required=True)
+@click.option("--db", default=None, type=click.Path(dir_okay=False),
+              help="Keep the ruleset database here  [default: a temporary file].")
+@click.option("--results", "results_path", default=None, type=click.Path(dir_okay=False),
+              help="Keep the job's results here (for 'report' later).")
+@job_options
+@report_options
+def analyze(configs, logs, db, results_path, runner, firewall, year, max_connections, fmt,
+            output):
+    """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go."""
+    workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
+    try:
+        db = db or os.path.join(workdir, "accesslists.db")
+        firewalls = [read_config(path) for path in configs]
+        save_firewalls(db, firewalls)
+        print_summary(firewalls, db)
+        lines = run_job(logs, db, runner, firewall, year, max_connections)
+        results_path = results_path or os.path.join(workdir, "results")
+        write_output(results_path, "".join(line + "\n" for line in lines))
+        write_output(output, make_report([results_path], db, fmt, max_connections))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def write_output(path, text: str) -> None:
+    """Standard output, or a file written whole: a temporary file renamed into place."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+if __name__ == "__main__":
+    main()

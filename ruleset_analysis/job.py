@@ -1,0 +1,68 @@
+"""The MapReduce job: per-rule connection facts from firewall logs.
+
+mapper   parse each line, match its flow (once per distinct flow), aggregate in memory, emit
+         one record per ACE and the line counters at the end (in-mapper combining);
+combiner and reducer merge records exactly; the reducer also caps each ACE's connection list.
+
+The database reaches every task through mrjob's file option ``--db``, so the job runs unchanged
+with ``-r inline``, ``-r local``, ``-r hadoop`` and as ``scripts/mapper.py | sort |
+scripts/reducer.py``. Imports are absolute: mrjob runs this file as a script in its tasks.
+"""
+from __future__ import annotations
+
+import datetime
+
+from mrjob.job import MRJob
+from mrjob.protocol import JSONProtocol
+
+from ruleset_analysis.aggregate import LineAnalyzer, finish_ace, merge_ace
+from ruleset_analysis.database import load_firewalls
+
+DEFAULT_MAX_CONNECTIONS = 1000
+
+
+class RulesetAnalysisJob(MRJob):
+    """Which rules of the firewalls' ACLs the logged connections hit, how often and when."""
+
+    INTERNAL_PROTOCOL = JSONProtocol
+    OUTPUT_PROTOCOL = JSONProtocol
+
+    def configure_args(self):
+        super().configure_args()
+        self.add_file_arg("--db", default="accesslists.db",
+                          help="ruleset database written by 'ruleset-analysis preprocess'")
+        self.add_passthru_arg("--firewall", default=None,
+                              help="attribute every line to this firewall of the database")
+        self.add_passthru_arg("--year", type=int, default=None,
+                              help="year of log lines written without one (default: this year)")
+        self.add_passthru_arg("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS,
+                              help="distinct connections kept per ACE (hits stay exact)")
+
+    def mapper_init(self):
+        year = self.options.year or datetime.date.today().year
+        self.analyzer = LineAnalyzer(load_firewalls(self.options.db), year,
+                                     self.options.firewall)
+
+    def mapper(self, _, line):
+        self.analyzer.add(line)
+        if self.analyzer.full:          # bounded memory: flush, the reducer merges exactly
+            yield from self.analyzer.emit()
+
+    def mapper_final(self):
+        yield from self.analyzer.emit()
+
+    def combiner(self, key, values):
+        if key[0] == "counter":
+            yield key, sum(values)
+        else:
+            yield key, merge_ace(values)
+
+    def reducer(self, key, values):
+        if key[0] == "counter":
+            yield key, sum(values)
+        else:
+            yield key, finish_ace(merge_ace(values), self.options.max_connections)
+
+
+if __name__ == "__main__":
+    RulesetAnalysisJob.run()

@@ -1,0 +1,147 @@
+"""Where a rule is matched: which ACL applies to a connection and which rule of it hits first.
+
+Evaluation follows the ASA: the ACL bound inbound to the ingress interface, then the global ACL
+(then the implicit deny); independently of that, the ACL bound outbound to the egress interface.
+Each ACL credits its own first match, in config order; inactive and unparsed ACEs never match.
+
+Rules are compiled into flat tuples and bucketed by protocol, so only rules that can match the
+connection's protocol are scanned.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import NamedTuple, Optional
+
+from .asa.literals import PROTOCOLS
+from .model import Acl, Firewall
+
+MATCHED = "matched"            # at least one ACL credited a rule
+UNMATCHED = "unmatched"        # ACLs applied but no rule matched (implicit deny)
+NO_ACL = "no_acl"              # no ACL applies to the connection's interfaces
+
+
+class Hit(NamedTuple):
+    """A rule credited with a connection."""
+    acl: str
+    ace_line: int
+    rule_index: int
+    action: str
+
+
+class Verdict(NamedTuple):
+    category: str
+    hits: tuple                # of Hit
+
+
+def _compile_address(address):
+    # -> (version, first, last); version -1 is "any", 0 matches nothing (unresolved fqdn)
+    if address is None:
+        return (-1, 0, 0)
+    return (address.version, address.first, address.last)
+
+
+def _compile_ports(ports):
+    return None if ports is None else ports.ranges
+
+
+def _in_ports(value: int, ranges) -> bool:
+    for lo, hi in ranges:
+        if lo <= value <= hi:
+            return True
+    return False
+
+
+class AclMatcher:
+    """First-match lookup over one ACL's expanded rules."""
+
+    def __init__(self, acl: Acl):
+        self.name = acl.name
+        compiled = []
+        protocols = set()
+        for ace in acl.entries:
+            if not ace.matchable:
+                continue
+            for rule in ace.rules:
+                protocols.add(rule.protocol)
+                compiled.append((rule.protocol,) + _compile_address(rule.source)
+                                + (_compile_ports(rule.source_port),)
+                                + _compile_address(rule.destination)
+                                + (_compile_ports(rule.destination_port), rule.icmp_code,
+                                   Hit(acl.name, ace.line, rule.index, ace.action)))
+        self.uses_source_port = any(r[4] is not None for r in compiled)
+        # protocol -> the rules that can match it, still in config order
+        self.buckets = {p: [r[1:] for r in compiled if r[0] is None or r[0] == p]
+                        for p in protocols if p is not None}
+        self.any_protocol = [r[1:] for r in compiled if r[0] is None]
+
+    def first_match(self, protocol: int, src_version: int, src: int, sport: int,
+                    dst_version: int, dst: int, dport: int,
+                    icmp_code: Optional[int] = None) -> Optional[Hit]:
+        for (sv, slo, shi, sports, dv, dlo, dhi, dports, code, hit) in \
+                self.buckets.get(protocol, self.any_protocol):
+            if sv != -1 and not (sv == src_version and slo <= src <= shi):
+                continue
+            if dv != -1 and not (dv == dst_version and dlo <= dst <= dhi):
+                continue
+            if sports is not None and not _in_ports(sport, sports):
+                continue
+            if dports is not None and not _in_ports(dport, dports):
+                continue
+            if code is not None and code != icmp_code:
+                continue
+            return hit
+        return None
+
+
+class FirewallMatcher:
+    """Evaluates connections against one firewall's bound ACLs."""
+
+    def __init__(self, firewall: Firewall):
+        self.firewall = firewall
+        used = set(firewall.inbound.values()) | set(firewall.outbound.values())
+        if firewall.global_acl:
+            used.add(firewall.global_acl)
+        self.acls = {name: AclMatcher(firewall.acls[name]) for name in used
+                     if name in firewall.acls}
+        self.inbound = {i: self.acls.get(a) for i, a in firewall.inbound.items()}
+        self.outbound = {i: self.acls.get(a) for i, a in firewall.outbound.items()}
+        self.global_acl = self.acls.get(firewall.global_acl) if firewall.global_acl else None
+        self.uses_source_port = any(m.uses_source_port for m in self.acls.values())
+
+    def address(self, text: str):
+        """-> (version, int); a `name` alias as some firewalls log it is resolved."""
+        try:
+            ip = ipaddress.ip_address(self.firewall.names.get(text, text))
+        except ValueError:
+            return None
+        return ip.version, int(ip)
+
+    def evaluate(self, protocol: str, source: str, source_port: int, destination: str,
+                 destination_port: int, ingress: str, egress: str,
+                 icmp_code: Optional[int] = None) -> Optional[Verdict]:
+        """The verdict, or None when an address cannot be read."""
+        src, dst = self.address(source), self.address(destination)
+        if src is None or dst is None:
+            return None
+        number = PROTOCOLS.get(protocol, -1)
+        key = (number, src[0], src[1], source_port, dst[0], dst[1], destination_port, icmp_code)
+        hits = []
+        applied = False
+        inbound = self.inbound.get(ingress)
+        hit = None
+        if inbound is not None:
+            applied = True
+            hit = inbound.first_match(*key)
+        if hit is None and self.global_acl is not None:
+            applied = True
+            hit = self.global_acl.first_match(*key)
+        if hit is not None:
+            hits.append(hit)
+        outbound = self.outbound.get(egress)
+        if outbound is not None:
+            applied = True
+            hit = outbound.first_match(*key)
+            if hit is not None:
+                hits.append(hit)
+        category = MATCHED if hits else UNMATCHED if applied else NO_ACL
+        return Verdict(category, tuple(hits))

@@ -1,0 +1,230 @@
+"""The vendor-neutral vocabulary: firewalls, ACLs, ACEs, expanded rules and connections.
+
+Vendor parsers (``ruleset_analysis.asa``) produce these; the expander, matcher, job and reports
+consume them. Everything here serialises to plain JSON-able lists/dicts (``to_json``/``from_json``)
+because the database shipped to cluster tasks must never be unpickled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple, Optional
+
+from .asa.literals import protocol_name
+
+
+@dataclass(frozen=True)
+class Address:
+    """An inclusive range of addresses of one IP version, with the text an engineer reads.
+
+    ``version`` 0 marks an address that cannot be resolved offline (an ``fqdn`` object): it is
+    kept so the rule is reported, and it matches nothing.
+    """
+    version: int
+    first: int
+    last: int
+    text: str
+
+    def contains(self, version: int, value: int) -> bool:
+        return self.version == version and self.first <= value <= self.last
+
+    def to_json(self) -> list:
+        return [self.version, self.first, self.last, self.text]
+
+    @classmethod
+    def from_json(cls, data: list) -> "Address":
+        return cls(*data)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """A set of port (or ICMP type) ranges, inclusive, with its ASA text (``eq www``)."""
+    ranges: tuple
+    text: str
+
+    def contains(self, value: int) -> bool:
+        return any(lo <= value <= hi for lo, hi in self.ranges)
+
+    def to_json(self) -> list:
+        return [[list(r) for r in self.ranges], self.text]
+
+    @classmethod
+    def from_json(cls, data: list) -> "Ports":
+        return cls(tuple(tuple(r) for r in data[0]), data[1])
+
+
+def _opt(value, encode):
+    return None if value is None else encode(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expanded combination of an ACE's members: what the matcher tests.
+
+    ``None`` means "any" for protocol, addresses and ports. ``destination_port`` carries the ICMP
+    type for ICMP rules. ``members`` records, per field, the object path the value came from
+    (outermost group first), so reports can say which object-group members were used.
+    """
+    index: int
+    ace_line: int
+    protocol: Optional[int]
+    source: Optional[Address]
+    source_port: Optional[Ports]
+    destination: Optional[Address]
+    destination_port: Optional[Ports]
+    icmp_code: Optional[int] = None
+    members: dict = field(default_factory=dict)
+
+    def describe(self) -> dict:
+        """The JSON report's view of the rule (``objects`` entries)."""
+        port = self.destination_port.text if self.destination_port else "any"
+        if self.icmp_code is not None:
+            port = f"{port} code {self.icmp_code}"
+        return {
+            "index": self.index,
+            "protocol": protocol_name(self.protocol),
+            "source": self.source.text if self.source else "any",
+            "source_port": self.source_port.text if self.source_port else "any",
+            "destination": self.destination.text if self.destination else "any",
+            "destination_port": port,
+        }
+
+    def to_json(self) -> list:
+        return [self.index, self.ace_line, self.protocol,
+                _opt(self.source, Address.to_json), _opt(self.source_port, Ports.to_json),
+                _opt(self.destination, Address.to_json),
+                _opt(self.destination_port, Ports.to_json), self.icmp_code, self.members]
+
+    @classmethod
+    def from_json(cls, d: list) -> "Rule":
+        return cls(d[0], d[1], d[2], _opt(d[3], Address.from_json), _opt(d[4], Ports.from_json),
+                   _opt(d[5], Address.from_json), _opt(d[6], Ports.from_json), d[7], d[8])
+
+
+@dataclass
+class Ace:
+    """An access-list entry as written in the config, with the rules it expands to.
+
+    ``line`` is the line number ``show access-list`` prints (remarks count, first line is 1).
+    ``error`` is set when the ACE could not be parsed or expanded: it is still reported, never
+    dropped, and it has no rules.
+    """
+    acl: str
+    line: int
+    text: str
+    kind: str = "extended"            # extended | standard | webtype | ethertype
+    action: str = ""                  # permit | deny ('' when unparsed)
+    remarks: list = field(default_factory=list)
+    inactive: bool = False
+    time_range: Optional[str] = None
+    log: Optional[str] = None
+    error: Optional[str] = None
+    source: str = ""                  # "file:line" where the ACE was read
+    rules: list = field(default_factory=list)
+
+    @property
+    def matchable(self) -> bool:
+        """Whether the ACE can match a connection at all."""
+        return self.kind == "extended" and not self.inactive and self.error is None
+
+    def to_json(self) -> dict:
+        return {"acl": self.acl, "line": self.line, "text": self.text, "kind": self.kind,
+                "action": self.action, "remarks": self.remarks, "inactive": self.inactive,
+                "time_range": self.time_range, "log": self.log, "error": self.error,
+                "source": self.source, "rules": [r.to_json() for r in self.rules]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Ace":
+        rules = [Rule.from_json(r) for r in d.pop("rules")]
+        return cls(rules=rules, **d)
+
+
+@dataclass
+class Acl:
+    name: str
+    entries: list = field(default_factory=list)      # Ace, in config order
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "entries": [a.to_json() for a in self.entries]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Acl":
+        return cls(d["name"], [Ace.from_json(a) for a in d["entries"]])
+
+
+@dataclass
+class Interface:
+    nameif: str
+    hardware: str = ""
+    security_level: Optional[int] = None
+    addresses: list = field(default_factory=list)    # "10.1.0.1/16" strings
+    shutdown: bool = False
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Interface":
+        return cls(**d)
+
+
+@dataclass
+class Firewall:
+    """One firewall (or security context): what the analysis needs from its config."""
+    name: str
+    interfaces: dict = field(default_factory=dict)   # nameif -> Interface
+    acls: dict = field(default_factory=dict)         # name -> Acl, config order
+    inbound: dict = field(default_factory=dict)      # nameif -> ACL name
+    outbound: dict = field(default_factory=dict)     # nameif -> ACL name
+    global_acl: Optional[str] = None
+    names: dict = field(default_factory=dict)        # `name` alias -> address text
+    warnings: list = field(default_factory=list)     # "file:line: message"
+    source: str = ""                                 # config file it was read from
+
+    def bindings(self, acl: str) -> list:
+        """How an ACL is applied: ``["in inside", "global", ...]``; empty when unbound."""
+        found = [f"in {i}" for i, a in self.inbound.items() if a == acl]
+        found += [f"out {i}" for i, a in self.outbound.items() if a == acl]
+        if self.global_acl == acl:
+            found.append("global")
+        return found
+
+    def aces(self):
+        for acl in self.acls.values():
+            yield from acl.entries
+
+    def to_json(self) -> dict:
+        return {"name": self.name,
+                "interfaces": {k: v.to_json() for k, v in self.interfaces.items()},
+                "acls": [a.to_json() for a in self.acls.values()],
+                "inbound": self.inbound, "outbound": self.outbound,
+                "global_acl": self.global_acl, "names": self.names,
+                "warnings": self.warnings, "source": self.source}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Firewall":
+        acls = [Acl.from_json(a) for a in d["acls"]]
+        return cls(name=d["name"],
+                   interfaces={k: Interface.from_json(v) for k, v in d["interfaces"].items()},
+                   acls={a.name: a for a in acls}, inbound=d["inbound"],
+                   outbound=d["outbound"], global_acl=d["global_acl"], names=d["names"],
+                   warnings=d["warnings"], source=d["source"])
+
+
+class Connection(NamedTuple):
+    """One connection as a firewall logged it, already oriented: source is the initiator.
+
+    Addresses are the *real* ones (what 8.3+ ACLs match); ``mapped_*`` keep the NAT view.
+    ``destination_port`` is the ICMP type for ICMP. ``timestamp`` is ``YYYY-MM-DD HH:MM:SS``.
+    """
+    firewall: Optional[str]
+    timestamp: str
+    protocol: str              # "tcp" | "udp" | "icmp"
+    source: str
+    source_port: int
+    destination: str
+    destination_port: int
+    ingress: str
+    egress: str
+    direction: str             # "inbound" | "outbound"
+    mapped_source: str = ""
+    mapped_destination: str = ""

@@ -1,0 +1,32 @@
+"""Config files in, expanded firewalls out: the ``preprocess`` step without the CLI."""
+from __future__ import annotations
+
+from .asa.config import ConfigError, parse_config
+from .expand import expand_config
+from .model import Firewall
+
+
+def read_config(path: str) -> Firewall:
+    """Parse and expand one config file; unreadable files raise ConfigError."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    firewall = expand_config(parse_config(text, path))
+    for direction, table in (("in", firewall.inbound), ("out", firewall.outbound)):
+        for interface, acl in table.items():
+            if acl not in firewall.acls:
+                firewall.warnings.append(f"{path}: access-group {acl} {direction} interface "
+                                         f"{interface}: the ACL is not defined")
+    if firewall.global_acl and firewall.global_acl not in firewall.acls:
+        firewall.warnings.append(f"{path}: access-group {firewall.global_acl} global: the ACL "
+                                 "is not defined")
+    return firewall
+
+
+def summary(firewall: Firewall) -> dict:
+    aces = list(firewall.aces())
+    return {"firewall": firewall.name, "acls": len(firewall.acls), "aces": len(aces),
+            "rules": sum(len(a.rules) for a in aces),
+            "unparsed": sum(1 for a in aces if a.error), "warnings": len(firewall.warnings)}

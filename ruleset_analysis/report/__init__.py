@@ -1,0 +1,90 @@
+"""Reports: results of the job + the ruleset database -> what people who prune rulesets read.
+
+``build_report`` produces the JSON contract (the single source for every renderer); ``text``
+and ``json`` render it.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from ..aggregate import finish_ace, merge_ace
+from ..model import Firewall
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read; the message names the file and line."""
+
+
+def read_results(paths: Iterable[str]) -> tuple:
+    """-> (counters, {(firewall, acl, line): record}); records of several files are merged."""
+    counters: dict = {}
+    records: dict = {}
+    for path in paths:
+        try:
+            handle = open(path, encoding="utf-8")
+        except OSError as exc:
+            raise ResultsError(f"{path}: cannot read results: {exc.strerror}") from None
+        with handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    key_text, value_text = line.rstrip("\n").split("\t", 1)
+                    key, value = json.loads(key_text), json.loads(value_text)
+                    kind = key[0]
+                    if kind == "counter":
+                        counters[key[1]] = counters.get(key[1], 0) + int(value)
+                    elif kind == "ace":
+                        records.setdefault((key[1], key[2], int(key[3])), []).append(value)
+                    else:
+                        raise ValueError(f"unknown record {kind!r}")
+                except (ValueError, IndexError, TypeError, KeyError) as exc:
+                    raise ResultsError(f"{path}:{number}: not a results line ({exc})") from None
+    return counters, {k: merge_ace(v) if len(v) > 1 else v[0] for k, v in records.items()}
+
+
+def build_report(firewalls: dict, counters: dict, records: dict,
+                 max_connections: int = 1000) -> dict:
+    """The JSON report: counters, then every ACE of every ACL of every firewall, config order."""
+    rules = []
+    for firewall in firewalls.values():
+        for acl in firewall.acls.values():
+            bindings = firewall.bindings(acl.name)
+            for ace in acl.entries:
+                record = records.get((firewall.name, acl.name, ace.line))
+                if record is not None:
+                    record = finish_ace(record, max_connections)
+                rules.append(_ace_entry(firewall, ace, bindings, record))
+    ordered = {"lines": counters.get("lines", 0)}
+    ordered.update((k, v) for k, v in sorted(counters.items()) if k != "lines")
+    return {"counters": ordered, "rules": rules}
+
+
+def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
+    per_rule = {r[0]: r[1:] for r in record["rules"]} if record else {}
+    objects = []
+    for rule in ace.rules:
+        hits, first, last = per_rule.get(rule.index, (0, None, None))
+        entry = rule.describe()
+        entry.update(hits=hits, first_seen=first, last_seen=last, members=rule.members)
+        objects.append(entry)
+    connections = []
+    if record:
+        for proto, src, dst, port, count, first, last in record["connections"]:
+            connections.append({"protocol": proto, "source": src, "destination": dst,
+                                "port": port, "count": count, "first_seen": first,
+                                "last_seen": last})
+    return {
+        "firewall": firewall.name, "acl": ace.acl, "line": ace.line, "text": ace.text,
+        "remarks": ace.remarks, "action": ace.action, "inactive": ace.inactive,
+        "hits": record["hits"] if record else 0,
+        "first_seen": record["first"] if record else None,
+        "last_seen": record["last"] if record else None,
+        "objects": objects, "connections": connections,
+        "connections_truncated": bool(record and record.get("omitted_connections")),
+        "omitted_connections": record.get("omitted_connections", 0) if record else 0,
+        "omitted_hits": record.get("omitted_hits", 0) if record else 0,
+        "kind": ace.kind, "bindings": bindings, "time_range": ace.time_range,
+        "error": ace.error,
+    }

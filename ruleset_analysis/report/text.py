@@ -1,0 +1,120 @@
+"""Plain-text report (tabulate): counters, the ruleset with hits, the unused ACEs, and per ACE
+the traffic that used it with its per-object breakdown."""
+from __future__ import annotations
+
+from tabulate import tabulate
+
+COUNTER_HELP = {
+    "lines": "lines read",
+    "matched": "connections credited to at least one rule",
+    "unmatched": "connections no rule matched (implicit deny: config and log disagree)",
+    "no_acl": "connections through interfaces with no ACL bound",
+    "unknown_firewall": "connections from a firewall not in the database",
+    "malformed": "connection messages that could not be read",
+    "unsupported": "ICMP, ACL-log and deny messages (not analysed by this version)",
+    "not_relevant": "other firewall messages (teardowns, ...)",
+    "unrecognized": "lines with no firewall message",
+}
+
+
+def _rule_summary(action: str, obj: dict) -> str:
+    text = f"{action} {obj['protocol']} {obj['source']}"
+    if obj["source_port"] != "any":
+        text += f" {obj['source_port']}"
+    text += f" -> {obj['destination']}"
+    if obj["destination_port"] != "any":
+        text += f" {obj['destination_port']}"
+    return text
+
+
+def headline(ace: dict) -> str:
+    if len(ace["objects"]) == 1:
+        summary = _rule_summary(ace["action"], ace["objects"][0])
+    else:
+        summary = ace["text"].split(f" {ace['acl']} ", 1)[-1]
+        if summary.startswith(("extended ", "standard ", "webtype ", "ethertype ")):
+            summary = summary.split(" ", 1)[1]
+        if ace["objects"]:
+            summary += f" ({len(ace['objects'])} objects)"
+    return f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: {summary}"
+
+
+def status(ace: dict) -> str:
+    """Why an ACE cannot have hits, if it cannot: shown instead of a zero."""
+    if ace["error"]:
+        return "UNPARSED"
+    if ace["kind"] != "extended":
+        return "n/a"
+    if not ace["bindings"]:
+        return "unbound"
+    if ace["inactive"]:
+        return "inactive"
+    return ""
+
+
+def render(report: dict) -> str:
+    out = []
+    counters = report["counters"]
+    out.append("Log lines")
+    out.append(tabulate([[counters[k], k, COUNTER_HELP.get(k, "")] for k in counters],
+                        tablefmt="plain", colalign=("right", "left", "left")))
+    aces = report["rules"]
+
+    out.append("\n== Ruleset: every ACE with its hits ==")
+    groups: dict = {}
+    for ace in aces:
+        groups.setdefault((ace["firewall"], ace["acl"]), []).append(ace)
+    for (firewall, acl), entries in groups.items():
+        bound = ", ".join(entries[0]["bindings"]) or "not bound to an interface: not evaluated"
+        out.append(f"\n{firewall}: access-list {acl} ({bound})")
+        rows = [[a["line"], status(a) or a["hits"], a["first_seen"] or "", a["last_seen"] or "",
+                 a["text"]] for a in entries]
+        out.append(tabulate(rows, headers=["LINE", "HITS", "FIRST SEEN", "LAST SEEN", "ACE"],
+                            tablefmt="simple", colalign=("right", "right", "left", "left",
+                                                         "left")))
+
+    out.append("\n== ACEs with no hits: pruning candidates ==")
+    unused = [a for a in aces if not status(a) and a["hits"] == 0]
+    if not unused:
+        out.append("(none)")
+    for ace in unused:
+        out.append(f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
+                   f"{ace['text']}")
+        for remark in ace["remarks"]:
+            out.append(f"    remark: {remark}")
+        if ace["time_range"]:
+            out.append(f"    time-range {ace['time_range']}: active only part of the time")
+    skipped = [a for a in aces if status(a) and status(a) != "n/a"]
+    if skipped:
+        out.append("\nNot evaluated (no hits possible; review by hand):")
+        for ace in skipped:
+            reason = {"UNPARSED": f"could not be parsed: {ace['error']}",
+                      "unbound": "ACL not bound by access-group (VPN, NAT, capture, ...?)",
+                      "inactive": "inactive"}[status(ace)]
+            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
+                       f"{reason}")
+
+    out.append("\n== Traffic per ACE ==")
+    for ace in aces:
+        if ace["hits"] == 0:
+            continue
+        out.append("")
+        out.append(headline(ace))
+        out.append(ace["text"])
+        out.append(f"Total number of hits: {ace['hits']}")
+        rows = [[c["count"], c["protocol"].upper(), c["source"], c["destination"], c["port"],
+                 c["first_seen"], c["last_seen"]] for c in ace["connections"]]
+        out.append(tabulate(rows, headers=["COUNT", "PROTO", "FROM IP", "TO IP", "PORT",
+                                           "FIRST SEEN", "LAST SEEN"], tablefmt="plain"))
+        if ace["connections_truncated"]:
+            out.append(f"... and {ace['omitted_connections']} more connections "
+                       f"({ace['omitted_hits']} hits)")
+        if len(ace["objects"]) > 1:
+            out.append("Per object:")
+            rows = [[o["index"], o["hits"], o["protocol"], o["source"], o["source_port"],
+                     o["destination"], o["destination_port"], o["first_seen"] or "",
+                     o["last_seen"] or ""] for o in ace["objects"]]
+            out.append(tabulate(rows, headers=["INDEX", "HITS", "PROTO", "SOURCE", "SPORT",
+                                               "DESTINATION", "DPORT", "FIRST SEEN",
+                                               "LAST SEEN"], tablefmt="plain"))
+    return "\n".join(out) + "\n"
