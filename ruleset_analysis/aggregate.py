@@ -73,22 +73,21 @@ class LineAnalyzer:
                 connection.source,
                 connection.source_port if matcher.uses_source_port else 0,
                 connection.destination, connection.destination_port)
+        if matcher.uses_mapped:
+            flow += (connection.mapped_source, connection.mapped_destination)
         verdict = self.flows.get(flow, False)
         if verdict is False:
             if len(self.flows) >= FLOW_CACHE_LIMIT:
                 self.flows.clear()
-            verdict = self.flows[flow] = matcher.evaluate(
-                connection.protocol, connection.source, connection.source_port,
-                connection.destination, connection.destination_port, connection.ingress,
-                connection.egress)
+            verdict = self.flows[flow] = matcher.evaluate(connection)
         if verdict is None:
             counters[MALFORMED] += 1
             return
         counters[verdict.category] += 1
         when = connection.timestamp
-        for hit in verdict.hits:
+        for hit, source, destination in verdict.hits:
             key = (name, hit.acl, hit.ace_line, hit.rule_index, connection.protocol,
-                   connection.source, connection.destination, connection.destination_port)
+                   source, destination, connection.destination_port)
             fact = self.facts.get(key)
             if fact is None:
                 self.facts[key] = [1, when, when]

@@ -13,10 +13,10 @@ import ipaddress
 from typing import NamedTuple, Optional
 
 from .asa.literals import PROTOCOLS
-from .model import Acl, Firewall
+from .model import Acl, Connection, Firewall
 
-MATCHED = "matched"            # at least one ACL credited a rule
-UNMATCHED = "unmatched"        # ACLs applied but no rule matched (implicit deny)
+MATCHED = "matched"            # every ACL that applies credited a rule
+UNMATCHED = "unmatched"        # an ACL applies but no rule of it matched (implicit deny)
 NO_ACL = "no_acl"              # no ACL applies to the connection's interfaces
 
 
@@ -30,7 +30,7 @@ class Hit(NamedTuple):
 
 class Verdict(NamedTuple):
     category: str
-    hits: tuple                # of Hit
+    hits: tuple                # of (Hit, source, destination as the ACL matched them)
 
 
 def _compile_address(address):
@@ -77,6 +77,7 @@ class AclMatcher:
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
                     dst_version: int, dst: int, dport: int,
                     icmp_code: Optional[int] = None) -> Optional[Hit]:
+        """The first rule, in config order, that the flow matches; None if none does."""
         for (sv, slo, shi, sports, dv, dlo, dhi, dports, code, hit) in \
                 self.buckets.get(protocol, self.any_protocol):
             if sv != -1 and not (sv == src_version and slo <= src <= shi):
@@ -107,6 +108,7 @@ class FirewallMatcher:
         self.outbound = {i: self.acls.get(a) for i, a in firewall.outbound.items()}
         self.global_acl = self.acls.get(firewall.global_acl) if firewall.global_acl else None
         self.uses_source_port = any(m.uses_source_port for m in self.acls.values())
+        self.uses_mapped = firewall.acl_addresses == "mapped"
 
     def address(self, text: str):
         """-> (version, int); a `name` alias as some firewalls log it is resolved."""
@@ -116,32 +118,37 @@ class FirewallMatcher:
             return None
         return ip.version, int(ip)
 
-    def evaluate(self, protocol: str, source: str, source_port: int, destination: str,
-                 destination_port: int, ingress: str, egress: str,
-                 icmp_code: Optional[int] = None) -> Optional[Verdict]:
-        """The verdict, or None when an address cannot be read."""
-        src, dst = self.address(source), self.address(destination)
-        if src is None or dst is None:
-            return None
-        number = PROTOCOLS.get(protocol, -1)
-        key = (number, src[0], src[1], source_port, dst[0], dst[1], destination_port, icmp_code)
+    def evaluate(self, c: Connection) -> Optional[Verdict]:
+        """The verdict for a connection, or None when an address cannot be read.
+
+        Each hit comes with the source and destination the ACL matched on: real addresses,
+        or on pre-8.3 firewalls the addresses as seen on the ACL's interface (inbound and
+        global: mapped destination; outbound: mapped source).
+        """
+        number = PROTOCOLS.get(c.protocol, -1)
+        mapped = self.firewall.acl_addresses == "mapped"
+        in_pair = (c.source, c.mapped_destination or c.destination) if mapped \
+            else (c.source, c.destination)
+        out_pair = (c.mapped_source or c.source, c.destination) if mapped \
+            else (c.source, c.destination)
         hits = []
-        applied = False
-        inbound = self.inbound.get(ingress)
-        hit = None
-        if inbound is not None:
-            applied = True
-            hit = inbound.first_match(*key)
-        if hit is None and self.global_acl is not None:
-            applied = True
-            hit = self.global_acl.first_match(*key)
-        if hit is not None:
-            hits.append(hit)
-        outbound = self.outbound.get(egress)
-        if outbound is not None:
-            applied = True
-            hit = outbound.first_match(*key)
-            if hit is not None:
-                hits.append(hit)
-        category = MATCHED if hits else UNMATCHED if applied else NO_ACL
+        denied = False
+        for pair, chain in ((in_pair, (self.inbound.get(c.ingress), self.global_acl)),
+                            (out_pair, (self.outbound.get(c.egress),))):
+            src, dst = self.address(pair[0]), self.address(pair[1])
+            if src is None or dst is None:
+                return None
+            key = (number, src[0], src[1], c.source_port, dst[0], dst[1], c.destination_port)
+            chain_applied = False
+            for acl in chain:
+                if acl is None:
+                    continue
+                chain_applied = True
+                hit = acl.first_match(*key)
+                if hit is not None:
+                    hits.append((hit, pair[0], pair[1]))
+                    break
+            else:
+                denied = denied or chain_applied      # reached the implicit deny
+        category = UNMATCHED if denied else MATCHED if hits else NO_ACL
         return Verdict(category, tuple(hits))

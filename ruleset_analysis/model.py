@@ -179,6 +179,10 @@ class Firewall:
     names: dict = field(default_factory=dict)        # `name` alias -> address text
     warnings: list = field(default_factory=list)     # "file:line: message"
     source: str = ""                                 # config file it was read from
+    version: str = ""                                # "ASA Version 9.8(2)" line, if any
+    # ASA 8.3+ ACLs name real addresses; FWSM, PIX and older ASA name the addresses as seen on
+    # the interface the ACL is bound to (the NAT-mapped destination of an inbound connection).
+    acl_addresses: str = "real"                      # real | mapped
 
     def bindings(self, acl: str) -> list:
         """How an ACL is applied: ``["in inside", "global", ...]``; empty when unbound."""
@@ -198,7 +202,8 @@ class Firewall:
                 "acls": [a.to_json() for a in self.acls.values()],
                 "inbound": self.inbound, "outbound": self.outbound,
                 "global_acl": self.global_acl, "names": self.names,
-                "warnings": self.warnings, "source": self.source}
+                "warnings": self.warnings, "source": self.source, "version": self.version,
+                "acl_addresses": self.acl_addresses}
 
     @classmethod
     def from_json(cls, d: dict) -> "Firewall":
@@ -207,7 +212,8 @@ class Firewall:
                    interfaces={k: Interface.from_json(v) for k, v in d["interfaces"].items()},
                    acls={a.name: a for a in acls}, inbound=d["inbound"],
                    outbound=d["outbound"], global_acl=d["global_acl"], names=d["names"],
-                   warnings=d["warnings"], source=d["source"])
+                   warnings=d["warnings"], source=d["source"], version=d["version"],
+                   acl_addresses=d["acl_addresses"])
 
 
 class Connection(NamedTuple):

@@ -9,6 +9,7 @@ Expansion of specs into matchable rules lives in ``ruleset_analysis.expand``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -100,7 +101,10 @@ class _Parser:
     # -- first pass ------------------------------------------------------------------------
     def top_command(self, t: list, line: str, where: str) -> None:
         word = t[0]
-        if word == "hostname" and len(t) >= 2:
+        if len(t) >= 3 and t[1] == "Version" and word in ("ASA", "FWSM", "PIX"):
+            self.firewall.version = line.strip()
+            self.firewall.acl_addresses = acl_address_style(word, t[2])
+        elif word == "hostname" and len(t) >= 2:
             self.firewall.name = t[1]
         elif word == "name" and len(t) >= 3:
             self.firewall.names[t[2]] = t[1]
@@ -290,6 +294,14 @@ class _Parser:
                 ace.inactive = True
             else:
                 raise ConfigError(f"unexpected '{token}'")
+
+
+def acl_address_style(platform: str, version: str) -> str:
+    """ASA 8.3 moved ACLs to real addresses; FWSM, PIX and ASA before 8.3 use mapped ones."""
+    if platform != "ASA":
+        return "mapped"
+    numbers = [int(n) for n in re.findall(r"\d+", version)[:2]]
+    return "mapped" if numbers and tuple(numbers + [0])[:2] < (8, 3) else "real"
 
 
 class _Tokens:

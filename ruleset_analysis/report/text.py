@@ -6,8 +6,9 @@ from tabulate import tabulate
 
 COUNTER_HELP = {
     "lines": "lines read",
-    "matched": "connections credited to at least one rule",
-    "unmatched": "connections no rule matched (implicit deny: config and log disagree)",
+    "matched": "connections every applicable ACL permitted or denied by a rule",
+    "unmatched": "connections an applicable ACL has no rule for (implicit deny: config and "
+                 "log disagree)",
     "no_acl": "connections through interfaces with no ACL bound",
     "unknown_firewall": "connections from a firewall not in the database",
     "malformed": "connection messages that could not be read",
@@ -74,7 +75,7 @@ def render(report: dict) -> str:
                                                          "left")))
 
     out.append("\n== ACEs with no hits: pruning candidates ==")
-    unused = [a for a in aces if not status(a) and a["hits"] == 0]
+    unused = [a for a in aces if not status(a) and a["hits"] == 0 and a["action"] == "permit"]
     if not unused:
         out.append("(none)")
     for ace in unused:
@@ -84,6 +85,13 @@ def render(report: dict) -> str:
             out.append(f"    remark: {remark}")
         if ace["time_range"]:
             out.append(f"    time-range {ace['time_range']}: active only part of the time")
+    quiet_denies = [a for a in aces if not status(a) and a["hits"] == 0 and a["action"] == "deny"]
+    if quiet_denies:
+        out.append("\nDeny ACEs with no hits (connection logs show permitted traffic, so this "
+                   "is no evidence they are unused):")
+        for ace in quiet_denies:
+            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
+                       f"{ace['text']}")
     skipped = [a for a in aces if status(a) and status(a) != "n/a"]
     if skipped:
         out.append("\nNot evaluated (no hits possible; review by hand):")
