@@ -47,9 +47,19 @@ def save_firewalls(path: str, firewalls: list) -> None:
         raise DatabaseError(f"{path}: cannot write database: {exc}") from None
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def read_meta(path: str) -> dict:
     if not os.path.isfile(path):
         raise DatabaseError(f"{path}: database not found (run 'ruleset-analysis preprocess')")
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot read database: {exc.strerror}") from None
+    if magic != SQLITE_MAGIC:      # sqlitedict's worker thread would print a traceback
+        raise DatabaseError(f"{path}: not a ruleset-analysis database (not SQLite)")
     try:
         with _open(path, "r") as db:
             meta = db.get(META_KEY)

@@ -1,0 +1,42 @@
+"""Shared helpers: configs and log lines are written in the exact form devices print them."""
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+
+from ruleset_analysis.asa.config import parse_config
+from ruleset_analysis.expand import expand_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE_CONFIGS = [os.path.join(ROOT, "sample_configs", n) for n in ("fw01.cfg", "fw02.cfg")]
+SAMPLE_LOGS = [os.path.join(ROOT, "sample_logs", "fw01", "fw01-2014-06.log"),
+               os.path.join(ROOT, "sample_logs", "fw02", "fw02-2014-06.log")]
+
+
+def firewall(config: str, name: str = "fw01"):
+    """Parse and expand a config snippet; a hostname line is added when it has none."""
+    text = textwrap.dedent(config)
+    if "hostname" not in text:
+        text = f"hostname {name}\n" + text
+    return expand_config(parse_config(text, "test.cfg"))
+
+
+def built(direction: str, proto: str, for_side: str, to_side: str, host: str = "fw01",
+          when: str = "Jun 06 2014 14:47:35") -> str:
+    """A 302013/302015 line. Sides are 'IF:REAL/PORT' or 'IF:REAL/PORT (MAPPED/PORT)'."""
+    def side(text):
+        return text if "(" in text else f"{text} ({text.split(':', 1)[1]})"
+    msg = "302013" if proto == "TCP" else "302015"
+    return (f"{when} {host} : %ASA-6-{msg}: Built {direction} {proto} connection 42 for "
+            f"{side(for_side)} to {side(to_side)}")
+
+
+@pytest.fixture
+def sample_db(tmp_path):
+    from ruleset_analysis.database import save_firewalls
+    from ruleset_analysis.preprocess import read_config
+    path = str(tmp_path / "accesslists.db")
+    save_firewalls(path, [read_config(p) for p in SAMPLE_CONFIGS])
+    return path

@@ -1,0 +1,81 @@
+"""Exact merge: counts add, first = min, last = max — however the records are split."""
+import random
+
+from ruleset_analysis.aggregate import LineAnalyzer, finish_ace, merge_ace
+
+from conftest import built, firewall
+
+CONFIG = """
+access-list outside_in extended permit tcp any host 172.16.1.10 eq https
+access-list outside_in extended permit tcp any any
+access-group outside_in in interface outside
+"""
+
+
+def line(src, port=443, when="Jun 06 2014 14:47:35"):
+    return built("inbound", "TCP", f"outside:{src}/51234", f"dmz:172.16.1.10/{port}", when=when)
+
+
+def analyze(lines, **kwargs):
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, 2014, **kwargs)
+    for text in lines:
+        analyzer.add(text)
+    return dict((tuple(k), v) for k, v in analyzer.emit())
+
+
+def test_mapper_aggregates_per_ace_rule_and_connection():
+    out = analyze([line("192.0.2.1", when="Jun 06 2014 10:00:00"),
+                   line("192.0.2.1", when="Jun 06 2014 09:00:00"),
+                   line("192.0.2.2", port=22, when="Jun 07 2014 10:00:00")])
+    first = out[("ace", "fw01", "outside_in", 1)]
+    assert (first["hits"], first["first"], first["last"]) == (2, "2014-06-06 09:00:00",
+                                                             "2014-06-06 10:00:00")
+    assert first["connections"] == [["tcp", "192.0.2.1", "172.16.1.10", 443, 2,
+                                     "2014-06-06 09:00:00", "2014-06-06 10:00:00"]]
+    assert out[("ace", "fw01", "outside_in", 2)]["rules"] == [[1, 1, "2014-06-07 10:00:00",
+                                                               "2014-06-07 10:00:00"]]
+
+
+def test_counters_sum_to_the_lines_read():
+    out = analyze([line("192.0.2.1"), "garbage", "",
+                   line("192.0.2.1").replace("fw01", "fw99")])
+    counters = {k[1]: v for k, v in out.items() if k[0] == "counter"}
+    assert counters["lines"] == 4
+    assert sum(v for k, v in counters.items() if k != "lines") == 4
+
+
+def test_a_single_firewall_database_needs_no_name_in_the_line():
+    out = analyze([line("192.0.2.1").replace("fw01", "10.0.0.1")])
+    assert out[("counter", "matched")] == 1
+
+
+def test_firewall_override_attributes_every_line():
+    out = analyze([line("192.0.2.1").replace("fw01", "whatever")], firewall="fw01")
+    assert out[("counter", "matched")] == 1
+
+
+def test_merge_is_exact_however_the_input_is_split():
+    rng = random.Random(7)
+    lines = [line(f"192.0.2.{rng.randrange(1, 6)}", port=rng.choice([443, 22]),
+                  when=f"Jun {rng.randrange(10, 28)} 2014 {rng.randrange(10, 24)}:00:00")
+             for _ in range(300)]
+    whole = analyze(lines)
+    for key in [k for k in whole if k[0] == "ace"]:
+        pieces = []
+        for start in range(0, 300, 37):      # 9 mappers, then combiners of uneven groups
+            part = analyze(lines[start:start + 37])
+            if key in part:
+                pieces.append(part[key])
+        combined = [merge_ace(pieces[:3]), merge_ace(pieces[3:])]
+        merged = finish_ace(merge_ace(combined), 1000)
+        expected = finish_ace(merge_ace([whole[key]]), 1000)
+        assert merged == expected
+
+
+def test_truncation_keeps_the_most_used_connections_and_exact_totals():
+    record = {"hits": 6, "first": "a", "last": "z", "rules": [[0, 6, "a", "z"]],
+              "connections": [["tcp", "1", "2", 80, 1, "a", "a"], ["tcp", "3", "2", 80, 4, "b", "z"],
+                              ["tcp", "5", "2", 80, 1, "c", "c"]]}
+    out = finish_ace(merge_ace([record]), 1)
+    assert out["hits"] == 6 and out["connections"] == [["tcp", "3", "2", 80, 4, "b", "z"]]
+    assert (out["omitted_connections"], out["omitted_hits"]) == (2, 2)

@@ -1,0 +1,67 @@
+"""The database is JSON in sqlite, versioned; loading it never unpickles."""
+import pickle
+import sqlite3
+
+import pytest
+
+from ruleset_analysis.database import (DatabaseError, SCHEMA_VERSION, TABLE, load_firewalls,
+                                       save_firewalls)
+
+from conftest import firewall
+
+
+def test_round_trip_keeps_every_firewall(tmp_path):
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n", "fw01"),
+                          firewall("access-list b extended permit ip any any\n", "fw02")])
+    assert list(load_firewalls(path)) == ["fw01", "fw02"]
+
+
+def test_preprocessing_a_firewall_again_replaces_only_that_firewall(tmp_path):
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n", "fw01"),
+                          firewall("access-list b extended permit ip any any\n", "fw02")])
+    save_firewalls(path, [firewall("access-list c extended permit ip any any\n", "fw01")])
+    loaded = load_firewalls(path)
+    assert list(loaded["fw01"].acls) == ["c"] and list(loaded["fw02"].acls) == ["b"]
+
+
+def test_values_are_stored_as_json_text(tmp_path):
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n")])
+    with sqlite3.connect(path) as conn:
+        values = [row[0] for row in conn.execute(f'SELECT value FROM "{TABLE}"')]
+    assert all(isinstance(v, str) and v[0] in "{[" for v in values)
+
+
+def test_a_planted_pickle_is_never_unpickled(tmp_path):
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n")])
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('unpickled!')",))
+    with sqlite3.connect(path) as conn:
+        conn.execute(f'UPDATE "{TABLE}" SET value = ? WHERE key = ?',
+                     (pickle.dumps(Boom()), "firewall:fw01"))
+    with pytest.raises(DatabaseError, match="corrupt"):
+        load_firewalls(path)
+
+
+def test_another_schema_version_is_refused_with_a_clear_message(tmp_path):
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n")])
+    with sqlite3.connect(path) as conn:
+        conn.execute(f'UPDATE "{TABLE}" SET value = ? WHERE key = ?',
+                     (f'{{"schema": {SCHEMA_VERSION + 1}, "firewalls": ["fw01"]}}', "meta"))
+    with pytest.raises(DatabaseError, match="schema"):
+        load_firewalls(path)
+
+
+def test_missing_and_foreign_files_are_clear_errors(tmp_path):
+    with pytest.raises(DatabaseError, match="not found"):
+        load_firewalls(str(tmp_path / "nope.db"))
+    junk = tmp_path / "junk.db"
+    junk.write_text("this is not sqlite")
+    with pytest.raises(DatabaseError, match="not a ruleset-analysis database"):
+        load_firewalls(str(junk))

@@ -1,0 +1,170 @@
+"""The product as users run it: analyze, run -r inline/local, the cat-pipe, report."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from ruleset_analysis.cli import main
+
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result
+
+
+@pytest.fixture(scope="module")
+def analyzed(tmp_path_factory):
+    """The JSON report of `analyze` on the samples, and the database it used."""
+    tmp = tmp_path_factory.mktemp("analyze")
+    db = tmp / "accesslists.db"
+    args = ["analyze", "--db", db, "--format", "json", "-o", tmp / "report.json"]
+    for config in SAMPLE_CONFIGS:
+        args += ["-c", config]
+    result = cli(*args, *SAMPLE_LOGS)
+    assert result.exit_code == 0, result.output
+    return json.loads((tmp / "report.json").read_text()), str(db)
+
+
+def report_json(results, db):
+    result = cli("report", results, "--db", db, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("runner", ["inline", "local"])
+def test_run_gives_the_same_report_as_analyze(analyzed, tmp_path, runner):
+    report, db = analyzed
+    results = tmp_path / "results"
+    result = cli("run", *SAMPLE_LOGS, "--db", db, "-r", runner, "-o", results)
+    assert result.exit_code == 0, result.output
+    assert report_json(results, db) == report
+
+
+def test_cat_pipe_gives_the_same_report_as_analyze(analyzed, tmp_path):
+    report, db = analyzed
+    results = tmp_path / "results"
+    python = sys.executable
+    command = (f"cat {' '.join(SAMPLE_LOGS)} | {python} scripts/mapper.py --db {db} | "
+               f"LC_ALL=C sort | {python} scripts/reducer.py > {results}")
+    subprocess.run(command, shell=True, check=True, cwd=ROOT)
+    assert report_json(results, db) == report
+
+
+def test_report_lists_every_ace_of_every_acl_in_config_order(analyzed):
+    report, _ = analyzed
+    keys = [(r["firewall"], r["acl"], r["line"]) for r in report["rules"]]
+    assert len(keys) == 30 and keys[0] == ("fw01", "outside_in", 3)
+    in_config = []          # ACL names in the order the fw01 config first writes them
+    for text in open(SAMPLE_CONFIGS[0]):
+        if text.startswith("access-list ") and text.split()[1] not in in_config:
+            in_config.append(text.split()[1])
+    in_report = []
+    for firewall, acl, _ in keys:
+        if firewall == "fw01" and acl not in in_report:
+            in_report.append(acl)
+    assert in_report == in_config
+    for acl in in_config:
+        lines = [line for firewall, name, line in keys if (firewall, name) == ("fw01", acl)]
+        assert lines == sorted(lines)
+
+
+def test_counters_account_for_every_line_of_the_samples(analyzed):
+    counters = analyzed[0]["counters"]
+    total = sum(sum(1 for _ in open(path)) for path in SAMPLE_LOGS)
+    assert counters["lines"] == total
+    assert sum(v for k, v in counters.items() if k != "lines") == total
+
+
+def test_json_report_keeps_the_contract(analyzed):
+    rule = next(r for r in analyzed[0]["rules"] if r["hits"])
+    assert {"firewall", "acl", "line", "text", "remarks", "action", "inactive", "hits",
+            "first_seen", "last_seen", "objects", "connections",
+            "connections_truncated"} <= set(rule)
+    assert sum(o["hits"] for o in rule["objects"]) == rule["hits"]
+    assert {"protocol", "source", "destination", "port", "count", "first_seen",
+            "last_seen"} == set(rule["connections"][0])
+
+
+def test_pre_8_3_firewall_credits_the_acl_written_with_the_mapped_address(analyzed):
+    published = next(r for r in analyzed[0]["rules"]
+                     if r["firewall"] == "fw02" and r["acl"] == "outside_in" and r["line"] == 2)
+    assert published["hits"] > 0
+    assert {c["destination"] for c in published["connections"]} == {"198.51.100.10"}
+
+
+def test_max_connections_caps_the_list_but_not_the_hits(analyzed, tmp_path):
+    report, db = analyzed
+    results = tmp_path / "results"
+    assert cli("run", *SAMPLE_LOGS, "--db", db, "--max-connections", 2,
+               "-o", results).exit_code == 0
+    capped = report_json(results, db)
+    for full, cut in zip(report["rules"], capped["rules"]):
+        assert cut["hits"] == full["hits"]
+        assert len(cut["connections"]) == min(2, len(full["connections"]))
+        assert cut["connections_truncated"] == (len(full["connections"]) > 2)
+
+
+def test_text_report_shows_the_ruleset_the_unused_and_the_traffic(analyzed, tmp_path):
+    _, db = analyzed
+    results = tmp_path / "results"
+    cli("run", *SAMPLE_LOGS, "--db", db, "-o", results)
+    text = cli("report", results, "--db", db).stdout
+    assert "== Ruleset: every ACE with its hits ==" in text
+    assert "fw01: access-list inside_in, line 7: access-list inside_in extended permit tcp " \
+           "object obj-inside any eq ftp\n    remark: legacy ftp, to be removed" in text
+    assert "Total number of hits:" in text and "Per object:" in text
+
+
+def test_preprocess_prints_a_summary(tmp_path):
+    result = cli("preprocess", *SAMPLE_CONFIGS, "--db", tmp_path / "db")
+    assert result.exit_code == 0
+    assert "fw01" in result.stderr and "2 firewall(s) written" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["preprocess", "/no/such.cfg"], "/no/such.cfg: cannot read config"),
+    (["report", "/no/results", "--db", "/no/such.db"], "database not found"),
+    (["run", "/no/log", "--db", "/no/such.db"], "database not found"),
+])
+def test_bad_input_is_one_line_and_a_non_zero_exit(args, message, tmp_path):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_log_is_a_clear_error(analyzed):
+    result = CliRunner().invoke(main, ["run", "/no/such.log", "--db", analyzed[1]])
+    assert result.exit_code == 1 and "/no/such.log: log file not found" in result.output
+
+
+def test_unknown_firewall_override_is_a_clear_error(analyzed):
+    result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", analyzed[1],
+                                       "--firewall", "fw99"])
+    assert result.exit_code == 1 and "fw99" in result.output
+
+
+def test_results_file_that_is_not_results_names_file_and_line(analyzed, tmp_path):
+    bogus = tmp_path / "results"
+    bogus.write_text('["counter", "lines"]\t1\nnonsense\n')
+    result = CliRunner().invoke(main, ["report", str(bogus), "--db", analyzed[1]])
+    assert result.exit_code == 1 and f"{bogus}:2:" in result.output
+
+
+def test_compressed_logs_are_read(analyzed, tmp_path):
+    import gzip
+    report, db = analyzed
+    paths = []
+    for path in SAMPLE_LOGS:
+        target = tmp_path / (os.path.basename(path) + ".gz")
+        with open(path, "rb") as src, gzip.open(target, "wb") as dst:
+            dst.write(src.read())
+        paths.append(target)
+    results = tmp_path / "results"
+    assert cli("run", *paths, "--db", db, "-o", results).exit_code == 0
+    assert report_json(results, db) == report
