@@ -123,7 +123,7 @@ def test_text_report_shows_the_ruleset_the_unused_and_the_traffic(analyzed, tmp_
 def test_preprocess_prints_a_summary(tmp_path):
     result = cli("preprocess", *SAMPLE_CONFIGS, "--db", tmp_path / "db")
     assert result.exit_code == 0
-    assert "fw01" in result.stderr and "2 firewall(s) written" in result.stderr
+    assert "fw01" in result.output and "2 firewall(s) written" in result.output
 
 
 @pytest.mark.parametrize("args, message", [
