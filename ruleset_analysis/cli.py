@@ -25,10 +25,14 @@ class Cli(click.Group):
     """Turns the errors users cause into one line and exit status 1, without a traceback."""
 
     def invoke(self, ctx):
+        from mrjob.step import StepFailedException
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
+        except StepFailedException as exc:
+            raise click.ClickException(f"the job failed: {exc} (the task's error is above)") \
+                from None
 
 
 @click.group(cls=Cli)

@@ -202,3 +202,8 @@ def test_version_line_decides_real_or_mapped_acl_addresses():
 def test_firewall_survives_a_json_round_trip():
     fw = firewall(NESTED)
     assert Firewall.from_json(fw.to_json()).to_json() == fw.to_json()
+
+
+def test_malformed_name_line_is_a_warning_with_file_and_line():
+    fw = firewall("names\nname 10.0.0.1\n")
+    assert fw.warnings == ["test.cfg:3: cannot read name: expected 'name ADDRESS ALIAS'"]

@@ -168,3 +168,14 @@ def test_compressed_logs_are_read(analyzed, tmp_path):
     results = tmp_path / "results"
     assert cli("run", *paths, "--db", db, "-o", results).exit_code == 0
     assert report_json(results, db) == report
+
+
+def test_a_failing_job_step_is_one_clear_line(analyzed, tmp_path, monkeypatch):
+    from mrjob.step import StepFailedException
+
+    def fail(*args, **kwargs):
+        raise StepFailedException(step_num=0, num_steps=1)
+    monkeypatch.setattr("mrjob.runner.MRJobRunner.run", fail)
+    result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", analyzed[1]])
+    assert result.exit_code == 1 and "the job failed" in result.output
+    assert "Traceback" not in result.output

@@ -106,7 +106,9 @@ class _Parser:
             self.firewall.acl_addresses = acl_address_style(word, t[2])
         elif word == "hostname" and len(t) >= 2:
             self.firewall.name = t[1]
-        elif word == "name" and len(t) >= 3:
+        elif word == "name":
+            if len(t) < 3:
+                raise ConfigError("cannot read name: expected 'name ADDRESS ALIAS'")
             self.firewall.names[t[2]] = t[1]
         elif word == "interface" and len(t) >= 2:
             self.block, self.block_kind = Interface(nameif="", hardware=t[1]), "interface"
