@@ -33,6 +33,16 @@ def _span(first: str, last: str, fact: list) -> None:
         fact[2] = last
 
 
+def _add(table: dict, key, count: int, first: str, last: str) -> None:
+    """Merge one [count, first, last] fact into ``table[key]``."""
+    fact = table.get(key)
+    if fact is None:
+        table[key] = [count, first, last]
+    else:
+        fact[0] += count
+        _span(first, last, fact)
+
+
 class LineAnalyzer:
     """The mapper's state: parse a line, match its flow once (cached), aggregate in memory."""
 
@@ -111,12 +121,7 @@ class LineAnalyzer:
             record["hits"] += count
             record["first"] = min(record["first"], first)
             record["last"] = max(record["last"], last)
-            rule = record["rules"].get(index)
-            if rule is None:
-                record["rules"][index] = [count, first, last]
-            else:
-                rule[0] += count
-                _span(first, last, rule)
+            _add(record["rules"], index, count, first, last)
             record["connections"].append([proto, src, dst, port, count, first, last])
         for (fw, acl, line), record in aces.items():
             record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
@@ -140,20 +145,9 @@ def merge_ace(values: Iterable[dict]) -> dict:
         if last is None or value["last"] > last:
             last = value["last"]
         for index, count, r_first, r_last in value["rules"]:
-            rule = rules.get(index)
-            if rule is None:
-                rules[index] = [count, r_first, r_last]
-            else:
-                rule[0] += count
-                _span(r_first, r_last, rule)
+            _add(rules, index, count, r_first, r_last)
         for proto, src, dst, port, count, c_first, c_last in value["connections"]:
-            key = (proto, src, dst, port)
-            fact = connections.get(key)
-            if fact is None:
-                connections[key] = [count, c_first, c_last]
-            else:
-                fact[0] += count
-                _span(c_first, c_last, fact)
+            _add(connections, (proto, src, dst, port), count, c_first, c_last)
         omitted_connections += value.get("omitted_connections", 0)
         omitted_hits += value.get("omitted_hits", 0)
     merged = {"hits": hits, "first": first, "last": last,
