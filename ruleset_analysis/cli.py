@@ -146,6 +146,9 @@ def make_report(results, db, fmt, max_connections) -> str:
     firewalls = load_firewalls(db)
     counters, records = read_results(results)
     data = build_report(firewalls, counters, records, max_connections)
+    if data["unknown_results"]:
+        click.echo(f"warning: {len(data['unknown_results'])} ACE(s) in the results are not in "
+                   f"{db}; the report lists them under unknown_results", err=True)
     return (json_report if fmt == "json" else text).render(data)
 
 

@@ -179,3 +179,17 @@ def test_a_failing_job_step_is_one_clear_line(analyzed, tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", analyzed[1]])
     assert result.exit_code == 1 and "the job failed" in result.output
     assert "Traceback" not in result.output
+
+
+def test_results_for_aces_missing_from_the_database_are_reported_not_dropped(analyzed,
+                                                                            tmp_path):
+    _, db = analyzed
+    results = tmp_path / "results"
+    results.write_text('["ace", "fw01", "gone_acl", 3]\t{"hits": 5, "first": "a", "last": "b", '
+                       '"rules": [[0, 5, "a", "b"]], "connections": []}\n'
+                       '["counter", "lines"]\t5\n["counter", "matched"]\t5\n')
+    result = CliRunner().invoke(main, ["report", str(results), "--db", db, "--format", "json"])
+    assert "not in" in result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    assert report["unknown_results"] == [{"firewall": "fw01", "acl": "gone_acl", "line": 3,
+                                          "hits": 5}]

@@ -48,17 +48,22 @@ def build_report(firewalls: dict, counters: dict, records: dict,
                  max_connections: int = 1000) -> dict:
     """The JSON report: counters, then every ACE of every ACL of every firewall, config order."""
     rules = []
+    unknown = dict(records)
     for firewall in firewalls.values():
         for acl in firewall.acls.values():
             bindings = firewall.bindings(acl.name)
             for ace in acl.entries:
-                record = records.get((firewall.name, acl.name, ace.line))
+                record = unknown.pop((firewall.name, acl.name, ace.line), None)
                 if record is not None:
                     record = finish_ace(record, max_connections)
                 rules.append(_ace_entry(firewall, ace, bindings, record))
     ordered = {"lines": counters.get("lines", 0)}
     ordered.update((k, v) for k, v in sorted(counters.items()) if k != "lines")
-    return {"counters": ordered, "rules": rules}
+    # Results for ACEs the database does not have (it was preprocessed again since the run):
+    # never dropped silently.
+    stale = [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
+             for (fw, acl, line), record in sorted(unknown.items())]
+    return {"counters": ordered, "rules": rules, "unknown_results": stale}
 
 
 def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:

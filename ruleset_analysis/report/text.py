@@ -102,6 +102,13 @@ def render(report: dict) -> str:
             out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
                        f"{reason}")
 
+    if report["unknown_results"]:
+        out.append("\nWARNING: results for ACEs that are not in the database (was it "
+                   "preprocessed again after the run?):")
+        for entry in report["unknown_results"]:
+            out.append(f"  {entry['firewall']}: access-list {entry['acl']}, line "
+                       f"{entry['line']}: {entry['hits']} hits")
+
     out.append("\n== Traffic per ACE ==")
     for ace in aces:
         if ace["hits"] == 0:
