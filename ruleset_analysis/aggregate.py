@@ -54,6 +54,7 @@ class LineAnalyzer:
                              f"(it has: {', '.join(self.matchers) or 'none'})")
         self.override = firewall
         self.single = next(iter(self.matchers)) if len(self.matchers) == 1 else None
+        self.device_ids = device_ids(firewalls)
         self.counters: Counter = Counter()
         self.flows: dict = {}
         self.facts: dict = {}
@@ -61,9 +62,7 @@ class LineAnalyzer:
     def firewall_of(self, connection: Connection) -> Optional[str]:
         if self.override is not None:
             return self.override
-        if connection.firewall in self.matchers:
-            return connection.firewall
-        return self.single
+        return self.device_ids.get(connection.firewall, self.single)
 
     def add(self, line: str) -> None:
         counters = self.counters
@@ -130,6 +129,18 @@ class LineAnalyzer:
             yield ["counter", name], count
         self.facts.clear()
         self.counters.clear()
+
+
+def device_ids(firewalls: dict) -> dict:
+    """Device id in a log line -> firewall name. Names win over aliases; an alias two
+    firewalls claim (two contexts with one hostname) identifies neither."""
+    claims: dict = {}
+    for name, firewall in firewalls.items():
+        for alias in firewall.aliases:
+            claims.setdefault(alias, set()).add(name)
+    table = {alias: next(iter(names)) for alias, names in claims.items() if len(names) == 1}
+    table.update((name, name) for name in firewalls)
+    return table
 
 
 def merge_ace(values: Iterable[dict]) -> dict:

@@ -75,12 +75,19 @@ def report_options(f):
 @main.command()
 @click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @db_option
-def preprocess(configs, db):
+@click.option("--name", default=None,
+              help="Name the firewall (one config only), e.g. fw01/ctx1 for a security context; "
+                   "default: its hostname.")
+def preprocess(configs, db, name):
     """Parse ASA/FWSM CONFIGS, expand every ACE into rules and store them in the database.
 
-    Firewalls already in the database are replaced, others are kept.
+    Firewalls already in the database are replaced, others are kept. Log lines are attributed
+    by the names a firewall logs under: its name, its hostname, a context's name and its
+    `logging device-id`.
     """
-    firewalls = [read_config(path) for path in configs]
+    if name is not None and len(configs) != 1:
+        raise click.UsageError("--name goes with exactly one config")
+    firewalls = [read_config(path, name) for path in configs]
     save_firewalls(db, firewalls)
     print_summary(firewalls, db)
 
@@ -128,6 +135,90 @@ def run_job(logs, db, runner, firewall, year, max_connections) -> list:
         output = b"".join(job_runner.cat_output())
     # Reducers finish in any order; sorted results make every runner's output identical.
     return sorted(line for line in output.decode("utf-8").splitlines() if line)
+
+
+@main.command()
+@db_option
+@click.option("--firewall", default=None, help="Only this firewall.")
+@click.option("--acl", default=None, help="Only this ACL.")
+def show(db, firewall, acl):
+    """Print the parsed, expanded ruleset with the rule identifiers reports use."""
+    from .report.ruleset import render_ruleset
+    firewalls = load_firewalls(db)
+    if firewall is not None and firewall not in firewalls:
+        raise DatabaseError(f"{db}: no firewall '{firewall}' (it has: {', '.join(firewalls)})")
+    click.echo(render_ruleset(firewalls, firewall, acl), nl=False)
+
+
+@main.command()
+@db_option
+@click.option("--firewall", default=None,
+              help="Firewall of the database  [default: the only one].")
+@click.option("--interface", "ingress", required=True,
+              help="Ingress interface (nameif) of the initiator.")
+@click.option("--egress", default=None,
+              help="Egress interface  [default: from interface networks and routes].")
+@click.argument("protocol")
+@click.argument("flow", nargs=-1, required=True)
+def lookup(db, firewall, ingress, egress, protocol, flow):
+    """Which ACE and expanded rule a flow hits first, and through which ACL.
+
+    FLOW is SRC [SPORT] DST [DPORT]; for icmp, DPORT is the ICMP type. Give the addresses an
+    ACL sees: real ones on ASA 8.3+, mapped ones as the interface sees them before 8.3.
+    """
+    from .report.ruleset import lookup as explain
+    firewalls = load_firewalls(db)
+    fw = pick_firewall(firewalls, firewall, db)
+    connection = flow_connection(fw, protocol, ingress, egress, flow)
+    click.echo(explain(fw, connection), nl=False)
+
+
+def pick_firewall(firewalls: dict, name, db):
+    if name is None:
+        if len(firewalls) != 1:
+            raise click.UsageError(f"{db} has {len(firewalls)} firewalls: name one with "
+                                   "--firewall")
+        return next(iter(firewalls.values()))
+    if name not in firewalls:
+        raise DatabaseError(f"{db}: no firewall '{name}' (it has: {', '.join(firewalls)})")
+    return firewalls[name]
+
+
+def flow_connection(fw, protocol, ingress, egress, flow):
+    from .asa.literals import (ICMP, ICMP6, icmp_type_number, port_number, protocol_name,
+                               protocol_number)
+    from .model import Connection
+    from .routing import RoutingTable
+
+    def is_address(token):
+        return "." in token or ":" in token or token in fw.names
+
+    tokens = list(flow)
+    if len(tokens) == 3 and not is_address(tokens[1]):
+        tokens.append(None)            # SRC SPORT DST
+    elif len(tokens) == 3:
+        tokens.insert(1, None)         # SRC DST DPORT
+    elif len(tokens) == 2:
+        tokens = [tokens[0], None, tokens[1], None]
+    if len(tokens) != 4:
+        raise click.UsageError("FLOW is SRC [SPORT] DST [DPORT]")
+    src, sport, dst, dport = tokens
+    try:
+        number = None if protocol == "ip" else protocol_number(protocol)
+        name = protocol_name(number) if number is not None else "ip"
+        if number in (ICMP, ICMP6):
+            dport_value = icmp_type_number(dport, number) if dport else 0
+        else:
+            dport_value = port_number(dport) if dport else 0
+        sport_value = port_number(sport) if sport else 0
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if ingress not in fw.interfaces:
+        raise click.UsageError(f"{fw.name} has no interface '{ingress}' "
+                               f"(it has: {', '.join(fw.interfaces)})")
+    egress = egress or RoutingTable(fw).interface_for(fw.names.get(dst, dst)) or ""
+    return Connection(fw.name, "", name, src, sport_value, dst, dport_value, ingress, egress,
+                      "lookup")
 
 
 @main.command()

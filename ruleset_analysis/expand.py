@@ -5,16 +5,45 @@ members of a group carried traffic, not only which ACE did.
 """
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from itertools import product
 from typing import Optional
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from .asa.config import ConfigError, Definition, ParsedConfig, PORT_OPERATORS
-from .asa.literals import ICMP, ICMP6, TCP, UDP, icmp_type_number, port_number, protocol_number
+from .asa.literals import (ICMP, ICMP6, PROTOCOLS, TCP, UDP, icmp_type_number, is_icmp_type,
+                           port_number, protocol_number)
 from .model import Address, Firewall, Ports, Rule
 
 MAX_RULES_PER_ACE = 1_000_000
+LOCATED_RE = re.compile(r"\(\S+:\d+\)$")
+
+
+@contextmanager
+def located(where: str):
+    """Errors raised while reading a member line name that line, unless they name one."""
+    try:
+        yield
+    except ConfigError as exc:
+        message = str(exc)
+        if LOCATED_RE.search(message):
+            raise
+        raise ConfigError(f"{message} ({where})") from None
+
+
+def builtin_service(name: str) -> Optional[list]:
+    """ASA's predefined service objects: protocol names (``ospf``) and ``icmp-TYPE``."""
+    if name == "ip":
+        return [(None, None, None, None, [])]
+    if name in PROTOCOLS:
+        return [(PROTOCOLS[name], None, None, None, [])]
+    for prefix, protocol in (("icmp6-", ICMP6), ("icmp-", ICMP)):
+        if name.startswith(prefix) and is_icmp_type(name[len(prefix):], protocol):
+            value = icmp_type_number(name[len(prefix):], protocol)
+            return [(protocol, None, Ports(((value, value),), name[len(prefix):]), None, [])]
+    return None
 ANY4 = Address(4, 0, 2**32 - 1, "any4")
 ANY6 = Address(6, 0, 2**128 - 1, "any6")
 
@@ -164,11 +193,8 @@ class Resolver:
     def _network_members(self, d: Definition) -> list:
         result = []
         for t, where in d.members:
-            try:
+            with located(where):
                 result.extend(self._network_member(d, t, where))
-            except ConfigError as exc:
-                message = str(exc)
-                raise ConfigError(message if "(" in message else f"{message} ({where})") from None
         if not result:
             raise ConfigError(f"'{d.name}' has no members ({d.where})")
         return result
@@ -222,6 +248,11 @@ class Resolver:
                 return [(p, sp, dp, c, [name] + path) for p, sp, dp, c, path in entries]
             if kind == "object-group":
                 protocols = [(p, [name] + path) for p, path in self.protocol_group(name)]
+            elif definition is None and builtin_service(name) is not None:
+                if spec.source_port or spec.destination_port:
+                    raise ConfigError(f"service '{name}' is the protocol: no port clause may "
+                                      "follow")
+                return [(p, sp, dp, c, [name]) for p, sp, dp, c, _ in builtin_service(name)]
             else:
                 raise ConfigError(f"object service '{name}' is not defined")
         elif kind == "ip":
@@ -243,12 +274,15 @@ class Resolver:
         def members():
             result = []
             for t, where in definition.members:
-                if t[0] == "protocol-object" and len(t) == 2:
-                    result.append((None if t[1] == "ip" else self._protocol(t[1], where), [t[1]]))
-                elif t[0] == "group-object" and len(t) == 2:
-                    result.extend((p, [t[1]] + path) for p, path in self.protocol_group(t[1]))
-                else:
-                    raise ConfigError(f"cannot read protocol group line: {' '.join(t)} ({where})")
+                with located(where):
+                    if t[0] == "protocol-object" and len(t) == 2:
+                        result.append((None if t[1] == "ip" else self._protocol(t[1], where),
+                                       [t[1]]))
+                    elif t[0] == "group-object" and len(t) == 2:
+                        result.extend((p, [t[1]] + path) for p, path in
+                                      self.protocol_group(t[1]))
+                    else:
+                        raise ConfigError(f"cannot read protocol group line: {' '.join(t)}")
             return result
         return self.memoised(("protocol", name, True), members)
 
@@ -267,15 +301,11 @@ class Resolver:
             value = _icmp_type(spec[1], protocol)
             return [(Ports(((value, value),), spec[1]), spec[2], [])]
         if spec[0] == "icmp-group":
-            return self.icmp_group(spec[1], protocol)
+            return [(p, c, [spec[1]] + path) for p, c, path in self.icmp_group(spec[1], protocol)]
         if protocol not in (TCP, UDP, None):
             raise ConfigError("a port clause needs protocol tcp or udp")
         if spec[0] == "op":
             return [(port_range(spec[1], spec[2]), None, [])]
-        definition = self.lookup(spec[1], "service", True)
-        if not definition.is_port_group:
-            raise ConfigError(f"'{spec[1]}' is not a port group (object-group service NAME "
-                              "tcp|udp|tcp-udp)")
         return [(ports, None, [spec[1]] + path) for ports, path in self.port_group(spec[1])]
 
     def port_group(self, name: str) -> list:
@@ -284,13 +314,17 @@ class Resolver:
         def members():
             result = []
             for t, where in definition.members:
-                if t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
-                    ports = port_range(t[1], t[2:], where)
-                    result.append((ports, [ports.text]))
-                elif t[0] == "group-object" and len(t) == 2:
-                    result.extend((p, [t[1]] + path) for p, path in self.port_group(t[1]))
-                else:
-                    raise ConfigError(f"cannot read port group line: {' '.join(t)} ({where})")
+                with located(where):
+                    if t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
+                        ports = port_range(t[1], t[2:])
+                        result.append((ports, [ports.text]))
+                    elif t[0] == "group-object" and len(t) == 2:
+                        result.extend((p, [t[1]] + path) for p, path in self.port_group(t[1]))
+                    elif t[0] == "service-object":
+                        raise ConfigError(f"'{name}' is not a port group: it has service-object "
+                                          "lines")
+                    else:
+                        raise ConfigError(f"cannot read port group line: {' '.join(t)}")
             return result
         return self.memoised(("ports", name, True), members)
 
@@ -298,41 +332,55 @@ class Resolver:
         definition = self.lookup(name, "icmp-type", True)
         result = []
         for t, where in definition.members:
-            if t[0] == "icmp-object" and len(t) == 2:
-                value = _icmp_type(t[1], protocol)
-                result.append((Ports(((value, value),), t[1]), None, [name, t[1]]))
-            elif t[0] == "group-object" and len(t) == 2:
-                result.extend((p, c, [name] + path) for p, c, path in
-                              self.icmp_group(t[1], protocol))
-            else:
-                raise ConfigError(f"cannot read icmp-type group line: {' '.join(t)} ({where})")
+            with located(where):
+                if t[0] == "icmp-object" and len(t) == 2:
+                    value = _icmp_type(t[1], protocol)
+                    result.append((Ports(((value, value),), t[1]), None, [t[1]]))
+                elif t[0] == "group-object" and len(t) == 2:
+                    result.extend((p, c, [t[1]] + path) for p, c, path in
+                                  self.icmp_group(t[1], protocol))
+                else:
+                    raise ConfigError(f"cannot read icmp-type group line: {' '.join(t)}")
         return result
 
     def service_definition(self, name: str, group: bool) -> list:
+        if not group and name not in self.definitions and builtin_service(name) is not None:
+            return builtin_service(name)
         definition = self.lookup(name, "service", group)
         return self.memoised(("service", name, group), lambda: self._service_members(definition))
 
     def _service_members(self, d: Definition) -> list:
         result = []
         for t, where in d.members:
-            if not d.is_group and t[0] == "service":
-                result.extend(self.service_clause(t[1:], where))
-            elif d.is_group and t[0] == "service-object" and len(t) >= 2:
-                if t[1] == "object" and len(t) == 3:
-                    result.extend((p, sp, dp, c, [t[2]] + path) for p, sp, dp, c, path in
-                                  self.service_definition(t[2], group=False))
-                else:
-                    label = " ".join(t[1:])
-                    result.extend((p, sp, dp, c, [label]) for p, sp, dp, c, _ in
-                                  self.service_clause(t[1:], where))
-            elif d.is_group and t[0] == "group-object" and len(t) == 2:
-                result.extend((p, sp, dp, c, [t[1]] + path) for p, sp, dp, c, path in
-                              self.service_definition(t[1], group=True))
-            else:
-                raise ConfigError(f"cannot read service line: {' '.join(t)} ({where})")
+            with located(where):
+                result.extend(self._service_member(d, t, where))
         if not result:
             raise ConfigError(f"service '{d.name}' has no members ({d.where})")
         return result
+
+    def _service_member(self, d: Definition, t: list, where: str) -> list:
+        if not d.is_group and t[0] == "service":
+            return self.service_clause(t[1:], where)
+        if d.is_group and t[0] == "service-object" and len(t) >= 2:
+            if t[1] == "object" and len(t) == 3:
+                return [(p, sp, dp, c, [t[2]] + path) for p, sp, dp, c, path in
+                        self.service_definition(t[2], group=False)]
+            label = " ".join(t[1:])
+            return [(p, sp, dp, c, [label]) for p, sp, dp, c, _ in
+                    self.service_clause(t[1:], where)]
+        if d.is_group and t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
+            # in a group declared without a protocol, bare ports mean tcp and udp
+            protocols = {"tcp": [TCP], "udp": [UDP]}.get(d.protocol or "", [TCP, UDP])
+            ports = port_range(t[1], t[2:])
+            return [(p, None, ports, None, [ports.text]) for p in protocols]
+        if d.is_group and t[0] == "group-object" and len(t) == 2:
+            if d.is_port_group:
+                return [(p, None, ports, None, [t[1]] + path)
+                        for p in {"tcp": [TCP], "udp": [UDP]}.get(d.protocol, [TCP, UDP])
+                        for ports, path in self.port_group(t[1])]
+            return [(p, sp, dp, c, [t[1]] + path) for p, sp, dp, c, path in
+                    self.service_definition(t[1], group=True)]
+        raise ConfigError(f"cannot read service line: {' '.join(t)}")
 
     def service_clause(self, t: list, where: str) -> list:
         """``PROTO [source OP P] [[destination] OP P]`` or ``icmp [TYPE [CODE]]``."""

@@ -31,6 +31,8 @@ class Hit(NamedTuple):
 class Verdict(NamedTuple):
     category: str
     hits: tuple                # of (Hit, source, destination as the ACL matched them)
+    # per evaluation chain: ("inbound"|"outbound", names of the ACLs consulted, Hit or None)
+    chains: tuple = ()
 
 
 def _compile_address(address):
@@ -125,30 +127,34 @@ class FirewallMatcher:
         or on pre-8.3 firewalls the addresses as seen on the ACL's interface (inbound and
         global: mapped destination; outbound: mapped source).
         """
-        number = PROTOCOLS.get(c.protocol, -1)
+        number = PROTOCOLS.get(c.protocol, int(c.protocol) if c.protocol.isdigit() else -1)
         mapped = self.firewall.acl_addresses == "mapped"
         in_pair = (c.source, c.mapped_destination or c.destination) if mapped \
             else (c.source, c.destination)
         out_pair = (c.mapped_source or c.source, c.destination) if mapped \
             else (c.source, c.destination)
         hits = []
+        chains = []
         denied = False
-        for pair, chain in ((in_pair, (self.inbound.get(c.ingress), self.global_acl)),
-                            (out_pair, (self.outbound.get(c.egress),))):
+        for direction, pair, chain in (
+                ("inbound", in_pair, (self.inbound.get(c.ingress), self.global_acl)),
+                ("outbound", out_pair, (self.outbound.get(c.egress),))):
             src, dst = self.address(pair[0]), self.address(pair[1])
             if src is None or dst is None:
                 return None
             key = (number, src[0], src[1], c.source_port, dst[0], dst[1], c.destination_port)
-            chain_applied = False
+            consulted = []
+            hit = None
             for acl in chain:
                 if acl is None:
                     continue
-                chain_applied = True
+                consulted.append(acl.name)
                 hit = acl.first_match(*key)
                 if hit is not None:
                     hits.append((hit, pair[0], pair[1]))
                     break
-            else:
-                denied = denied or chain_applied      # reached the implicit deny
+            if consulted:
+                chains.append((direction, tuple(consulted), hit))
+                denied = denied or hit is None        # reached the implicit deny
         category = UNMATCHED if denied else MATCHED if hits else NO_ACL
-        return Verdict(category, tuple(hits))
+        return Verdict(category, tuple(hits), tuple(chains))

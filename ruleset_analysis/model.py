@@ -180,6 +180,9 @@ class Firewall:
     warnings: list = field(default_factory=list)     # "file:line: message"
     source: str = ""                                 # config file it was read from
     version: str = ""                                # "ASA Version 9.8(2)" line, if any
+    hostname: str = ""
+    aliases: list = field(default_factory=list)      # device ids log lines may carry
+    routes: list = field(default_factory=list)       # [nameif, "net/len", gateway]
     # ASA 8.3+ ACLs name real addresses; FWSM, PIX and older ASA name the addresses as seen on
     # the interface the ACL is bound to (the NAT-mapped destination of an inbound connection).
     acl_addresses: str = "real"                      # real | mapped
@@ -203,7 +206,8 @@ class Firewall:
                 "inbound": self.inbound, "outbound": self.outbound,
                 "global_acl": self.global_acl, "names": self.names,
                 "warnings": self.warnings, "source": self.source, "version": self.version,
-                "acl_addresses": self.acl_addresses}
+                "acl_addresses": self.acl_addresses, "hostname": self.hostname,
+                "aliases": self.aliases, "routes": self.routes}
 
     @classmethod
     def from_json(cls, d: dict) -> "Firewall":
@@ -213,7 +217,8 @@ class Firewall:
                    acls={a.name: a for a in acls}, inbound=d["inbound"],
                    outbound=d["outbound"], global_acl=d["global_acl"], names=d["names"],
                    warnings=d["warnings"], source=d["source"], version=d["version"],
-                   acl_addresses=d["acl_addresses"])
+                   acl_addresses=d["acl_addresses"], hostname=d["hostname"],
+                   aliases=d["aliases"], routes=d["routes"])
 
 
 class Connection(NamedTuple):

@@ -6,14 +6,14 @@ from .expand import expand_config
 from .model import Firewall
 
 
-def read_config(path: str) -> Firewall:
+def read_config(path: str, name: str = "") -> Firewall:
     """Parse and expand one config file; unreadable files raise ConfigError."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             text = handle.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    firewall = expand_config(parse_config(text, path))
+    firewall = expand_config(parse_config(text, path, name or ""))
     for direction, table in (("in", firewall.inbound), ("out", firewall.outbound)):
         for interface, acl in table.items():
             if acl not in firewall.acls:

@@ -73,6 +73,7 @@ class _Parser:
         self.acl_lines: dict = {}          # acl -> list of (tokens, raw, where)
         self.block = None                  # current Definition or Interface
         self.block_kind = ""
+        self.device_id: list = []          # `logging device-id ...` words
 
     def warn(self, where: str, message: str) -> None:
         self.firewall.warnings.append(f"{where}: {message}")
@@ -83,6 +84,9 @@ class _Parser:
             if not line.strip() or line.lstrip().startswith(("!", ":")):
                 continue
             where = f"{self.filename}:{number}"
+            if line.startswith("ip access-list "):
+                raise ConfigError(f"{where}: not an ASA/FWSM config ('ip access-list' is IOS "
+                                  "syntax)")
             try:
                 if line[0] in " \t":
                     self.sub_command(line.split(), line.strip(), where)
@@ -95,6 +99,7 @@ class _Parser:
             self.firewall.name = firewall_name
         if not self.firewall.name:
             raise ConfigError(f"{self.filename}: no 'hostname' line; give the firewall a name")
+        self.firewall.aliases = self.device_ids()
         specs = self.build_acls()
         return ParsedConfig(self.firewall, self.definitions, specs)
 
@@ -105,7 +110,7 @@ class _Parser:
             self.firewall.version = line.strip()
             self.firewall.acl_addresses = acl_address_style(word, t[2])
         elif word == "hostname" and len(t) >= 2:
-            self.firewall.name = t[1]
+            self.firewall.name = self.firewall.hostname = t[1]
         elif word == "name":
             if len(t) < 3:
                 raise ConfigError("cannot read name: expected 'name ADDRESS ALIAS'")
@@ -116,6 +121,8 @@ class _Parser:
             self.block = self.define(Definition(t[2], t[1], False, where=where), where)
             self.block_kind = "definition"
         elif word == "object-group" and len(t) >= 3:
+            if t[1] == "group" and len(t) >= 4:     # `object-group group network NAME`
+                t = t[:1] + t[2:]
             kind = t[1]
             if kind not in ("network", "service", "protocol", "icmp-type", "user", "security"):
                 raise ConfigError(f"unknown object-group type '{kind}'")
@@ -128,6 +135,33 @@ class _Parser:
             self.acl_lines.setdefault(t[1], []).append((t, line, where))
         elif word == "access-group":
             self.access_group(t)
+        elif word == "logging" and len(t) >= 3 and t[1] == "device-id":
+            self.device_id = t[2:]
+        elif word == "route" and len(t) >= 5:
+            self.route(t[1], f"{t[2]}/{t[3]}", t[4])
+        elif word == "ipv6" and len(t) >= 5 and t[1] == "route":
+            self.route(t[2], t[3], t[4])
+
+    def route(self, interface: str, network: str, gateway: str) -> None:
+        from netaddr import AddrFormatError, IPNetwork
+        try:
+            self.firewall.routes.append([interface, str(IPNetwork(network).cidr), gateway])
+        except (AddrFormatError, ValueError):
+            raise ConfigError(f"cannot read route to {network}") from None
+
+    def device_ids(self) -> list:
+        """The names log lines may carry for this firewall (``logging device-id``)."""
+        fw = self.firewall
+        names = [fw.name, fw.hostname] if fw.hostname else [fw.name]
+        if "/" in fw.name:                         # fw01/ctx1: a context of fw01
+            names.append(fw.name.rsplit("/", 1)[1])
+        kind = self.device_id[0] if self.device_id else ""
+        if kind == "string" and len(self.device_id) >= 2:
+            names.append(" ".join(self.device_id[1:]))
+        elif kind == "ipaddress" and len(self.device_id) >= 2:
+            iface = fw.interfaces.get(self.device_id[1])
+            names.extend(a.split("/")[0] for a in (iface.addresses if iface else []))
+        return list(dict.fromkeys(names))
 
     def define(self, definition: Definition, where: str) -> Definition:
         existing = self.definitions.get(definition.name)
@@ -156,6 +190,10 @@ class _Parser:
             return
         if t[0] == "description":
             return
+        if "!" in t:                   # an inline comment, as hand-edited configs have
+            t = t[:t.index("!")]
+            if not t:
+                return
         if t[0] == "nat" and self.block.kind == "network":
             return                     # object NAT: addresses in ACLs are real ones (8.3+)
         self.block.members.append((t, where))

@@ -22,6 +22,9 @@ BUILT_RE = re.compile(
     r"%(?:ASA|FWSM|FTD|PIX)-\d-30201[35]: Built (inbound|outbound) (TCP|UDP) connection \S+ "
     r"for ([^:\s]+):(\S+?)/(\d+) \((\S+?)/\d+\)(?:\s*\([^)]*\))* "
     r"to ([^:\s]+):(\S+?)/(\d+) \((\S+?)/\d+\)")
+# IP protocols whose connections the analysed messages report: an ACE for anything else can
+# have no hits whatever traffic it permits.
+OBSERVED_PROTOCOLS = frozenset((6, 17))
 # Connection facts not yet analysed: ICMP built, ACL-logged flows and denies.
 UNSUPPORTED_IDS = frozenset(("302020", "106100", "106023"))
 

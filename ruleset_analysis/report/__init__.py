@@ -9,7 +9,9 @@ import json
 from typing import Iterable
 
 from ..aggregate import finish_ace, merge_ace
-from ..model import Firewall
+from ..asa.literals import protocol_name
+from ..asa.syslog import OBSERVED_PROTOCOLS
+from ..model import Ace, Firewall
 
 
 class ResultsError(ValueError):
@@ -66,6 +68,24 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     return {"counters": ordered, "rules": rules, "unknown_results": stale}
 
 
+def visibility(ace: Ace) -> tuple:
+    """Whether the analysed log messages could show this ACE's traffic.
+
+    -> ("full" | "other_protocols" | "partial" | "none", protocols the logs cannot show).
+    ``other_protocols``: some rules permit any protocol, which includes ones logs do not show.
+    """
+    hidden = sorted({protocol_name(r.protocol) for r in ace.rules
+                     if r.protocol is not None and r.protocol not in OBSERVED_PROTOCOLS})
+    seen = [r for r in ace.rules if r.protocol is None or r.protocol in OBSERVED_PROTOCOLS]
+    if not ace.rules or not seen:
+        return ("none" if ace.rules else "full"), hidden
+    if hidden:
+        return "partial", hidden
+    if any(r.protocol is None for r in seen):
+        return "other_protocols", hidden
+    return "full", hidden
+
+
 def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
     per_rule = {r[0]: r[1:] for r in record["rules"]} if record else {}
     objects = []
@@ -91,5 +111,6 @@ def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
         "omitted_connections": record.get("omitted_connections", 0) if record else 0,
         "omitted_hits": record.get("omitted_hits", 0) if record else 0,
         "kind": ace.kind, "bindings": bindings, "time_range": ace.time_range,
-        "error": ace.error,
+        "error": ace.error, "visibility": visibility(ace)[0],
+        "unseen_protocols": visibility(ace)[1],
     }

@@ -50,6 +50,11 @@ def status(ace: dict) -> str:
         return "unbound"
     if ace["inactive"]:
         return "inactive"
+    if any(o["source"].startswith("fqdn ") or o["destination"].startswith("fqdn ")
+           for o in ace["objects"]):
+        return "fqdn"
+    if ace["visibility"] in ("none", "partial"):
+        return "not seen"
     return ""
 
 
@@ -85,6 +90,9 @@ def render(report: dict) -> str:
             out.append(f"    remark: {remark}")
         if ace["time_range"]:
             out.append(f"    time-range {ace['time_range']}: active only part of the time")
+        if ace["visibility"] == "other_protocols":
+            out.append("    also permits protocols other than TCP/UDP, which the analysed log "
+                       "messages do not show")
     quiet_denies = [a for a in aces if not status(a) and a["hits"] == 0 and a["action"] == "deny"]
     if quiet_denies:
         out.append("\nDeny ACEs with no hits (connection logs show permitted traffic, so this "
@@ -94,11 +102,19 @@ def render(report: dict) -> str:
                        f"{ace['text']}")
     skipped = [a for a in aces if status(a) and status(a) != "n/a"]
     if skipped:
-        out.append("\nNot evaluated (no hits possible; review by hand):")
+        out.append("\nNot evaluated (the analysis cannot tell whether these are used; review by "
+                   "hand):")
+        if any(status(a) == "UNPARSED" for a in skipped):
+            out.append("  (traffic an UNPARSED ACE would have matched is credited to a later ACE "
+                       "of its ACL, or counted unmatched)")
         for ace in skipped:
             reason = {"UNPARSED": f"could not be parsed: {ace['error']}",
                       "unbound": "ACL not bound by access-group (VPN, NAT, capture, ...?)",
-                      "inactive": "inactive"}[status(ace)]
+                      "inactive": "inactive",
+                      "fqdn": "uses fqdn objects, which cannot be resolved offline: their "
+                              "traffic is not attributed",
+                      "not seen": f"permits {', '.join(ace['unseen_protocols'])}, which the "
+                                  "analysed log messages do not show"}[status(ace)]
             out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
                        f"{reason}")
 
