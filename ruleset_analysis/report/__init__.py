@@ -68,6 +68,17 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     return {"counters": ordered, "rules": rules, "unknown_results": stale}
 
 
+def flow_text(obj: dict, action: str = "") -> str:
+    """``[action] proto src [sport] -> dst [dport]`` from a described rule (``objects`` entry)."""
+    text = f"{action + ' ' if action else ''}{obj['protocol']} {obj['source']}"
+    if obj["source_port"] != "any":
+        text += f" {obj['source_port']}"
+    text += f" -> {obj['destination']}"
+    if obj["destination_port"] != "any":
+        text += f" {obj['destination_port']}"
+    return text
+
+
 def visibility(ace: Ace) -> tuple:
     """Whether the analysed log messages could show this ACE's traffic.
 

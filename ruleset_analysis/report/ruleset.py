@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from . import flow_text
 from ..matcher import FirewallMatcher, Verdict
 from ..model import Connection, Firewall, Rule
 
@@ -11,14 +12,8 @@ def _members(rule: Rule) -> str:
     return "; ".join(f"{field}: {' > '.join(path)}" for field, path in rule.members.items())
 
 
-def rule_line(rule: Rule, action: str = "") -> str:
-    d = rule.describe()
-    text = f"#{rule.index}  {(action + ' ') if action else ''}{d['protocol']} {d['source']}"
-    if d["source_port"] != "any":
-        text += f" {d['source_port']}"
-    text += f" -> {d['destination']}"
-    if d["destination_port"] != "any":
-        text += f" {d['destination_port']}"
+def rule_line(rule: Rule) -> str:
+    text = f"#{rule.index}  {flow_text(rule.describe())}"
     members = _members(rule)
     return f"{text}    [{members}]" if members else text
 

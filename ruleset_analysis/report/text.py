@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from . import flow_text
+
 COUNTER_HELP = {
     "lines": "lines read",
     "matched": "connections every applicable ACL permitted or denied by a rule",
@@ -18,19 +20,9 @@ COUNTER_HELP = {
 }
 
 
-def _rule_summary(action: str, obj: dict) -> str:
-    text = f"{action} {obj['protocol']} {obj['source']}"
-    if obj["source_port"] != "any":
-        text += f" {obj['source_port']}"
-    text += f" -> {obj['destination']}"
-    if obj["destination_port"] != "any":
-        text += f" {obj['destination_port']}"
-    return text
-
-
 def headline(ace: dict) -> str:
     if len(ace["objects"]) == 1:
-        summary = _rule_summary(ace["action"], ace["objects"][0])
+        summary = flow_text(ace["objects"][0], ace["action"])
     else:
         summary = ace["text"].split(f" {ace['acl']} ", 1)[-1]
         if summary.startswith(("extended ", "standard ", "webtype ", "ethertype ")):
