@@ -22,6 +22,8 @@ from .matcher import FirewallMatcher
 from .model import Connection
 
 UNKNOWN_FIREWALL = "unknown_firewall"
+ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built line counts it
+PERMIT_SOURCES = ("built", "acl-log")
 FLOW_CACHE_LIMIT = 1_000_000
 FACTS_FLUSH_LIMIT = 500_000
 
@@ -44,64 +46,96 @@ def _add(table: dict, key, count: int, first: str, last: str) -> None:
 
 
 class LineAnalyzer:
-    """The mapper's state: parse a line, match its flow once (cached), aggregate in memory."""
+    """The mapper's state: parse a line, match its flow once (cached), aggregate in memory.
 
-    def __init__(self, firewalls: dict, year: int, firewall: Optional[str] = None):
+    ``permits_from`` decides which message counts a permitted connection, so that none is
+    counted twice: "built" (connection-built messages; ACL-log permits are only counted as
+    lines) or "acl-log" (106100 permits, for logs without built messages; a built line is then
+    not credited to an ACE with `log`, whose 106100 line counts it).
+    """
+
+    def __init__(self, firewalls: dict, year: Optional[str] = None,
+                 firewall: Optional[str] = None, path: Optional[str] = None,
+                 permits_from: str = "built"):
         self.parser = LogParser(year)
         self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
         if firewall is not None and firewall not in self.matchers:
             raise ValueError(f"firewall '{firewall}' is not in the database "
                              f"(it has: {', '.join(self.matchers) or 'none'})")
+        if permits_from not in PERMIT_SOURCES:
+            raise ValueError(f"permits come from {' or '.join(PERMIT_SOURCES)}, "
+                             f"not {permits_from!r}")
         self.override = firewall
-        self.single = next(iter(self.matchers)) if len(self.matchers) == 1 else None
         self.device_ids = device_ids(firewalls)
+        self.fallback = firewall_of_path(path, self.device_ids) if path else None
+        if self.fallback is None and len(self.matchers) == 1:
+            self.fallback = next(iter(self.matchers))
+        self.from_acl_log = permits_from == "acl-log"
         self.counters: Counter = Counter()
         self.flows: dict = {}
         self.facts: dict = {}
 
     def firewall_of(self, connection: Connection) -> Optional[str]:
+        """--firewall, else the device id in the line, else the input's directory, else the
+        database's only firewall."""
         if self.override is not None:
             return self.override
-        return self.device_ids.get(connection.firewall, self.single)
+        return self.device_ids.get(connection.firewall, self.fallback)
 
-    def add(self, line: str) -> None:
-        counters = self.counters
-        counters["lines"] += 1
+    def classify(self, line: str) -> tuple:
+        """What the job makes of one line: (category, Connection or None, firewall or None,
+        Verdict or None). Every line gets exactly one category."""
         connection = self.parser.parse(line)
         if connection.__class__ is str:
-            counters[connection] += 1
-            return
+            return connection, None, None, None
+        kind = connection.kind
+        if kind == "acl_permit" and not self.from_acl_log:
+            return ACL_LOG_PERMIT, connection, None, None   # its built line counts it
         name = self.firewall_of(connection)
         if name is None:
-            counters[UNKNOWN_FIREWALL] += 1
-            return
+            return UNKNOWN_FIREWALL, connection, None, None
         matcher = self.matchers[name]
         # A source port only matters to rulesets that filter on it: leaving it out of the key
         # lets one cache entry serve every connection of the same flow.
         flow = (name, connection.ingress, connection.egress, connection.protocol,
                 connection.source,
                 connection.source_port if matcher.uses_source_port else 0,
-                connection.destination, connection.destination_port)
+                connection.destination, connection.destination_port, connection.icmp_code,
+                kind, connection.acl)
         if matcher.uses_mapped:
             flow += (connection.mapped_source, connection.mapped_destination)
         verdict = self.flows.get(flow, False)
         if verdict is False:
             if len(self.flows) >= FLOW_CACHE_LIMIT:
                 self.flows.clear()
-            verdict = self.flows[flow] = matcher.evaluate(connection)
+            verdict = self.flows[flow] = (matcher.evaluate(connection) if kind == "built"
+                                          else matcher.evaluate_named(connection))
         if verdict is None:
-            counters[MALFORMED] += 1
+            return MALFORMED, connection, name, None
+        return verdict.category, connection, name, verdict
+
+    def credited(self, connection: Connection, verdict) -> list:
+        """The hits a classified connection credits: (Hit, source, destination)."""
+        if connection.kind == "built" and self.from_acl_log:
+            return [h for h in verdict.hits if not h[0].logged]   # its 106100 line counts it
+        return verdict.hits
+
+    def add(self, line: str) -> None:
+        category, connection, name, verdict = self.classify(line)
+        counters = self.counters
+        counters["lines"] += 1
+        counters[category] += 1
+        if verdict is None or not verdict.hits:
             return
-        counters[verdict.category] += 1
-        when = connection.timestamp
-        for hit, source, destination in verdict.hits:
+        when, count = connection.timestamp, connection.count
+        for hit, source, destination in self.credited(connection, verdict):
             key = (name, hit.acl, hit.ace_line, hit.rule_index, connection.protocol,
                    source, destination, connection.destination_port)
             fact = self.facts.get(key)
             if fact is None:
-                self.facts[key] = [1, when, when]
+                self.facts[key] = [count, when, when]
             else:
-                fact[0] += 1
+                fact[0] += count
                 _span(when, when, fact)
 
     @property
@@ -129,6 +163,17 @@ class LineAnalyzer:
             yield ["counter", name], count
         self.facts.clear()
         self.counters.clear()
+
+
+def firewall_of_path(path: str, ids: dict) -> Optional[str]:
+    """The firewall of logs stored one directory per firewall (``/data/fw01/2014/x.log``):
+    the file name's stem or the innermost directory that is a known device id."""
+    parts = path.replace("\\", "/").split("/")
+    stem = parts[-1].split(".")[0]
+    for part in reversed(parts[:-1] + [stem]):
+        if part in ids:
+            return ids[part]
+    return None
 
 
 def device_ids(firewalls: dict) -> dict:

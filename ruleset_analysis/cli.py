@@ -1,7 +1,6 @@
 """The ``ruleset-analysis`` command: a thin click layer over preprocess, job and report."""
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import shutil
@@ -10,7 +9,9 @@ import tempfile
 
 import click
 
+from .aggregate import PERMIT_SOURCES
 from .asa.config import ConfigError
+from .asa.syslog import year_rule
 from .database import DatabaseError, load_firewalls, read_meta, save_firewalls
 from .job import DEFAULT_MAX_CONNECTIONS
 from .preprocess import read_config, summary
@@ -28,6 +29,9 @@ class Cli(click.Group):
         from mrjob.step import StepFailedException
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:         # `ruleset-analysis parse-log ... | head`: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
         except StepFailedException as exc:
@@ -56,12 +60,27 @@ def job_options(f):
                      show_default=True, help="mrjob runner: where the job runs.")(f)
     f = click.option("--firewall", default=None,
                      help="Attribute every log line to this firewall of the database.")(f)
-    f = click.option("--year", type=int, default=None,
-                     help="Year of log lines written without one  [default: this year].")(f)
+    f = click.option("--year", default=None, callback=check_year,
+                     help="YYYY or YYYY-MM the logs start in, for lines written without a "
+                          "year; earlier months are the next year  [default: the 12 months "
+                          "up to today].")(f)
+    f = click.option("--permits-from", type=click.Choice(PERMIT_SOURCES), default="built",
+                     show_default=True,
+                     help="Message that counts a permitted connection: connection-built "
+                          "lines, or ACL-log (106100) lines for logs without them.")(f)
     f = click.option("--max-connections", type=click.IntRange(min=1),
                      default=DEFAULT_MAX_CONNECTIONS, show_default=True,
                      help="Distinct connections kept per ACE; hit counts stay exact.")(f)
     return f
+
+
+def check_year(ctx, param, value):
+    if value is not None:
+        try:
+            year_rule(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def report_options(f):
@@ -108,13 +127,13 @@ def print_summary(firewalls, db):
 @job_options
 @click.option("-o", "--output", "results", type=click.Path(dir_okay=False), default=None,
               help="Write the results here  [default: standard output].")
-def run(logs, db, runner, firewall, year, max_connections, results):
+def run(logs, db, runner, firewall, year, permits_from, max_connections, results):
     """Run the MapReduce job over LOGS (plain, .gz or .bz2) and write its results."""
-    lines = run_job(logs, db, runner, firewall, year, max_connections)
+    lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections)
     write_output(results, "".join(line + "\n" for line in lines))
 
 
-def run_job(logs, db, runner, firewall, year, max_connections) -> list:
+def run_job(logs, db, runner, firewall, year, permits_from, max_connections) -> list:
     from .job import RulesetAnalysisJob
     names = read_meta(db)["firewalls"]
     if firewall is not None and firewall not in names:
@@ -124,10 +143,12 @@ def run_job(logs, db, runner, firewall, year, max_connections) -> list:
         for path in logs:
             if not os.path.exists(path):
                 raise ConfigError(f"{path}: log file not found")
-    args = ["-r", runner, "--db", db, "--year", str(year or datetime.date.today().year),
-            "--max-connections", str(max_connections)]
+    args = ["-r", runner, "--db", db, "--max-connections", str(max_connections),
+            "--permits-from", permits_from]
     if firewall is not None:
         args += ["--firewall", firewall]
+    if year is not None:
+        args += ["--year", year]
     logging.getLogger("mrjob").setLevel(logging.ERROR)
     job = RulesetAnalysisJob(args=args + list(logs))
     with job.make_runner() as job_runner:
@@ -221,6 +242,31 @@ def flow_connection(fw, protocol, ingress, egress, flow):
                       "lookup")
 
 
+@main.command("parse-log")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--db", default=None, type=click.Path(dir_okay=False),
+              help="With a database: also say which firewall, category and ACEs the job "
+                   "credits each line to.")
+@click.option("--firewall", default=None, help="Attribute every line to this firewall.")
+@click.option("--year", default=None, callback=check_year,
+              help="YYYY or YYYY-MM the logs start in (see 'run --help').")
+@click.option("--permits-from", type=click.Choice(PERMIT_SOURCES), default="built",
+              show_default=True, help="Message that counts a permitted connection.")
+def parse_log(logs, db, firewall, year, permits_from):
+    """Print how each line of LOGS is read, one JSON object per line.
+
+    The tool for a rule that shows fewer hits than expected: every line's category, the
+    connection it carries (oriented: source is the initiator), and with --db what it credits.
+    """
+    import json
+    from .report.lines import explain
+    firewalls = load_firewalls(db) if db else None
+    if firewall is not None and (firewalls is None or firewall not in firewalls):
+        raise click.UsageError("--firewall needs --db with that firewall")
+    for entry in explain(list(logs), firewalls, year, firewall, permits_from):
+        click.echo(json.dumps(entry))
+
+
 @main.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @db_option
@@ -253,8 +299,8 @@ def make_report(results, db, fmt, max_connections) -> str:
               help="Keep the job's results here (for 'report' later).")
 @job_options
 @report_options
-def analyze(configs, logs, db, results_path, runner, firewall, year, max_connections, fmt,
-            output):
+def analyze(configs, logs, db, results_path, runner, firewall, year, permits_from,
+            max_connections, fmt, output):
     """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go."""
     workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
     try:
@@ -262,7 +308,7 @@ def analyze(configs, logs, db, results_path, runner, firewall, year, max_connect
         firewalls = [read_config(path) for path in configs]
         save_firewalls(db, firewalls)
         print_summary(firewalls, db)
-        lines = run_job(logs, db, runner, firewall, year, max_connections)
+        lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections)
         results_path = results_path or os.path.join(workdir, "results")
         write_output(results_path, "".join(line + "\n" for line in lines))
         write_output(output, make_report([results_path], db, fmt, max_connections))

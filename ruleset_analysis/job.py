@@ -10,12 +10,11 @@ scripts/reducer.py``. Imports are absolute: mrjob runs this file as a script in 
 """
 from __future__ import annotations
 
-import datetime
-
+from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import JSONProtocol
 
-from ruleset_analysis.aggregate import LineAnalyzer, finish_ace, merge_ace
+from ruleset_analysis.aggregate import PERMIT_SOURCES, LineAnalyzer, finish_ace, merge_ace
 from ruleset_analysis.database import load_firewalls
 
 DEFAULT_MAX_CONNECTIONS = 1000
@@ -33,15 +32,19 @@ class RulesetAnalysisJob(MRJob):
                           help="ruleset database written by 'ruleset-analysis preprocess'")
         self.add_passthru_arg("--firewall", default=None,
                               help="attribute every line to this firewall of the database")
-        self.add_passthru_arg("--year", type=int, default=None,
-                              help="year of log lines written without one (default: this year)")
+        self.add_passthru_arg("--year", default=None,
+                              help="YYYY or YYYY-MM the logs start in, for lines written "
+                                   "without a year (default: the last 12 months)")
+        self.add_passthru_arg("--permits-from", choices=PERMIT_SOURCES, default="built",
+                              help="message that counts a permitted connection")
         self.add_passthru_arg("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS,
                               help="distinct connections kept per ACE (hits stay exact)")
 
     def mapper_init(self):
-        year = self.options.year or datetime.date.today().year
-        self.analyzer = LineAnalyzer(load_firewalls(self.options.db), year,
-                                     self.options.firewall)
+        # Logs stored one directory per firewall name their firewall in their path.
+        path = jobconf_from_env("mapreduce.map.input.file")
+        self.analyzer = LineAnalyzer(load_firewalls(self.options.db), self.options.year,
+                                     self.options.firewall, path, self.options.permits_from)
 
     def mapper(self, _, line):
         self.analyzer.add(line)

@@ -14,10 +14,15 @@ from typing import NamedTuple, Optional
 
 from .asa.literals import PROTOCOLS
 from .model import Acl, Connection, Firewall
+from .routing import RoutingTable
 
 MATCHED = "matched"            # every ACL that applies credited a rule
 UNMATCHED = "unmatched"        # an ACL applies but no rule of it matched (implicit deny)
 NO_ACL = "no_acl"              # no ACL applies to the connection's interfaces
+INTERFACE_UNKNOWN = "interface_unknown"   # ICMP: no interface network or route covers it
+DENIED = "denied"              # a deny message credited to the ACE that denied it
+DENIED_IMPLICIT = "denied_implicit"       # a deny message no ACE of its ACL matches
+UNKNOWN_ACL = "unknown_acl"    # an ACL message names an ACL the config does not have
 
 
 class Hit(NamedTuple):
@@ -26,6 +31,7 @@ class Hit(NamedTuple):
     ace_line: int
     rule_index: int
     action: str
+    logged: bool = False       # the ACE has `log`: its flows also produce 106100 lines
 
 
 class Verdict(NamedTuple):
@@ -69,7 +75,8 @@ class AclMatcher:
                                 + (_compile_ports(rule.source_port),)
                                 + _compile_address(rule.destination)
                                 + (_compile_ports(rule.destination_port), rule.icmp_code,
-                                   Hit(acl.name, ace.line, rule.index, ace.action)))
+                                   Hit(acl.name, ace.line, rule.index, ace.action,
+                                       ace.log not in (None, "disable"))))
         self.uses_source_port = any(r[4] is not None for r in compiled)
         # protocol -> the rules that can match it, still in config order
         self.buckets = {p: [r[1:] for r in compiled if r[0] is None or r[0] == p]
@@ -106,6 +113,7 @@ class FirewallMatcher:
             used.add(firewall.global_acl)
         self.acls = {name: AclMatcher(firewall.acls[name]) for name in used
                      if name in firewall.acls}
+        self.routing = RoutingTable(firewall)
         self.inbound = {i: self.acls.get(a) for i, a in firewall.inbound.items()}
         self.outbound = {i: self.acls.get(a) for i, a in firewall.outbound.items()}
         self.global_acl = self.acls.get(firewall.global_acl) if firewall.global_acl else None
@@ -127,7 +135,13 @@ class FirewallMatcher:
         or on pre-8.3 firewalls the addresses as seen on the ACL's interface (inbound and
         global: mapped destination; outbound: mapped source).
         """
-        number = PROTOCOLS.get(c.protocol, int(c.protocol) if c.protocol.isdigit() else -1)
+        if not c.ingress:          # ICMP built messages name no interface
+            ingress = self.routing.interface_for(c.source)
+            egress = self.routing.interface_for(c.destination)
+            if ingress is None or egress is None:
+                return Verdict(INTERFACE_UNKNOWN, ())
+            c = c._replace(ingress=ingress, egress=egress)
+        number = _protocol_number(c.protocol)
         mapped = self.firewall.acl_addresses == "mapped"
         in_pair = (c.source, c.mapped_destination or c.destination) if mapped \
             else (c.source, c.destination)
@@ -142,7 +156,8 @@ class FirewallMatcher:
             src, dst = self.address(pair[0]), self.address(pair[1])
             if src is None or dst is None:
                 return None
-            key = (number, src[0], src[1], c.source_port, dst[0], dst[1], c.destination_port)
+            key = (number, src[0], src[1], c.source_port, dst[0], dst[1], c.destination_port,
+                   c.icmp_code)
             consulted = []
             hit = None
             for acl in chain:
@@ -158,3 +173,27 @@ class FirewallMatcher:
                 denied = denied or hit is None        # reached the implicit deny
         category = UNMATCHED if denied else MATCHED if hits else NO_ACL
         return Verdict(category, tuple(hits), tuple(chains))
+
+    def evaluate_named(self, c: Connection) -> Optional[Verdict]:
+        """An ACL message (106100, 106023): the first match in the ACL it names, on the
+        addresses it shows (those the ACL saw). None when an address cannot be read."""
+        acl = self.acls.get(c.acl)
+        if acl is None:
+            if c.acl not in self.firewall.acls:
+                return Verdict(UNKNOWN_ACL, ())
+            acl = self.acls[c.acl] = AclMatcher(self.firewall.acls[c.acl])
+        src, dst = self.address(c.source), self.address(c.destination)
+        if src is None or dst is None:
+            return None
+        hit = acl.first_match(_protocol_number(c.protocol), src[0], src[1], c.source_port,
+                              dst[0], dst[1], c.destination_port, c.icmp_code)
+        hits = () if hit is None else ((hit, c.source, c.destination),)
+        if c.kind == "acl_deny":
+            category = DENIED if hit else DENIED_IMPLICIT
+        else:
+            category = MATCHED if hit else UNMATCHED
+        return Verdict(category, hits, (("named", (c.acl,), hit),))
+
+
+def _protocol_number(name: str) -> int:
+    return PROTOCOLS.get(name, int(name) if name.isdigit() else -1)

@@ -224,8 +224,11 @@ class Firewall:
 class Connection(NamedTuple):
     """One connection as a firewall logged it, already oriented: source is the initiator.
 
-    Addresses are the *real* ones (what 8.3+ ACLs match); ``mapped_*`` keep the NAT view.
-    ``destination_port`` is the ICMP type for ICMP. ``timestamp`` is ``YYYY-MM-DD HH:MM:SS``.
+    For ``kind`` "built" the addresses are the *real* ones (what 8.3+ ACLs match) and
+    ``mapped_*`` keep the NAT view; ACL messages ("acl_permit", "acl_deny") name the ACL and
+    carry the addresses that ACL saw, and ``count`` flows (``hit-cnt``). ``destination_port``
+    is the ICMP type for ICMP. ``timestamp`` is ``YYYY-MM-DD HH:MM:SS``. ICMP built messages
+    name no interface: ``ingress``/``egress`` are then empty.
     """
     firewall: Optional[str]
     timestamp: str
@@ -239,3 +242,7 @@ class Connection(NamedTuple):
     direction: str             # "inbound" | "outbound"
     mapped_source: str = ""
     mapped_destination: str = ""
+    kind: str = "built"        # built | acl_permit | acl_deny
+    acl: str = ""              # the ACL an ACL message names
+    count: int = 1
+    icmp_code: Optional[int] = None

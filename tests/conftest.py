@@ -11,8 +11,8 @@ from ruleset_analysis.expand import expand_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_CONFIGS = [os.path.join(ROOT, "sample_configs", n) for n in ("fw01.cfg", "fw02.cfg")]
-SAMPLE_LOGS = [os.path.join(ROOT, "sample_logs", "fw01", "fw01-2014-06.log"),
-               os.path.join(ROOT, "sample_logs", "fw02", "fw02-2014-06.log")]
+SAMPLE_LOGS = [os.path.join(ROOT, "sample_logs", fw, f"{fw}-2014-06.log")
+               for fw in ("fw01", "fw02", "fw99")]
 
 
 def firewall(config: str, name: str = "fw01"):

@@ -269,16 +269,20 @@ def test_ios_config_is_rejected_clearly():
 @pytest.mark.parametrize("ace_text, expected", [
     ("permit tcp any any eq www", ("full", [])),
     ("permit ip host 10.0.0.1 any", ("other_protocols", [])),
-    ("permit object-group mixed any any", ("partial", ["icmp"])),
-    ("permit icmp any any echo", ("none", ["icmp"])),
+    ("permit object-group mixed any any", ("partial", ["esp"])),
+    ("permit icmp any any echo", ("full", [])),
     ("permit esp any any", ("none", ["esp"])),
+    ("permit object-group mixed-ah any any", ("none", ["ah", "esp"])),
 ])
 def test_visibility_says_whether_connection_logs_could_show_an_aces_traffic(ace_text,
                                                                            expected):
     from ruleset_analysis.report import visibility
     fw = firewall(f"""object-group service mixed
  service-object tcp destination eq https
- service-object icmp echo
+ service-object esp
+object-group service mixed-ah
+ service-object esp
+ service-object ah
 access-list acl extended {ace_text}
 """)
     assert visibility(fw.acls["acl"].entries[0]) == expected

@@ -1,8 +1,8 @@
 """Log lines as devices and relays write them: direction, real vs mapped, headers, categories."""
 import pytest
 
-from ruleset_analysis.asa.syslog import (MALFORMED, NOT_RELEVANT, UNRECOGNIZED, UNSUPPORTED,
-                                         LogParser, header_device)
+from ruleset_analysis.asa.syslog import (ICMP_WITHOUT_TYPE, MALFORMED, NO_TIMESTAMP,
+                                         NOT_RELEVANT, UNRECOGNIZED, LogParser, header_device)
 
 from conftest import built
 
@@ -86,9 +86,11 @@ def test_ipv6_addresses_and_interface_names_with_punctuation():
     ("Jun 06 2014 14:47:35 fw01 : %ASA-6-302013: Built inbound TCP connection 1 for "
      "outside:1.2.3.4/80 to inside:", MALFORMED),
     ("Jun 06 2014 14:47:35 fw01 : %ASA-6-302020: Built inbound ICMP connection for faddr "
-     "192.0.2.1/1 gaddr 203.0.113.10/0 laddr 172.16.1.10/0 type 8 code 0", UNSUPPORTED),
-    ("Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:1.2.3.4/5 dst "
-     "inside:10.0.0.1/23 by access-group \"outside_in\" [0x0, 0x0]", UNSUPPORTED),
+     "192.0.2.1/1 gaddr 203.0.113.10/0 laddr 172.16.1.10/0", ICMP_WITHOUT_TYPE),
+    ("Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:1.2.3.4/5 by "
+     "access-group", MALFORMED),
+    ("LOCAL4.WARNING: fw-1 %ASA-4-106023: Deny udp src outside:10.8.1.9/54864 dst "
+     "inside:172.16.1.3/53 by access-group \"outside_acl\" [0x0, 0x0]", NO_TIMESTAMP),
 ])
 def test_every_other_line_gets_a_category(line, category):
     assert parse(line) == category

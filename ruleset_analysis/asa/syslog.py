@@ -1,32 +1,53 @@
-"""Read Cisco ASA / FWSM / FTD syslog lines: which ones are connections, and what they say.
+"""Where a log line is read: Cisco ASA / FWSM / FTD syslog -> Connection or a category.
 
 This is the mapper's hot path: a substring prefilter runs before any regex, there is one
 compiled pattern per message family, and header parsing (timestamp, device) is memoised because
 consecutive lines share their header text far more often than not.
+
+Message families read:
+  302013/302015  TCP/UDP connection built      one line per permitted connection
+  302020         ICMP connection built         names no interface: the caller infers them
+  106100         ACL log (ACEs with `log`)     names the ACL; `hit-cnt N` flows per line
+  106023         denied by an ACL              names the ACL
+Everything else (teardowns included: they repeat a built connection) is NOT_RELEVANT.
 """
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import re
 from typing import Optional, Tuple, Union
 
 from ..model import Connection
 
-# Every log line lands in exactly one of these (the job adds the matching outcomes).
+# Every log line lands in exactly one category (the job adds the matching outcomes).
 UNRECOGNIZED = "unrecognized"          # no %ASA/%FWSM/%FTD message in the line
-NOT_RELEVANT = "not_relevant"          # a firewall message that is not a connection built
-UNSUPPORTED = "unsupported"            # carries connection facts this version does not analyse
-MALFORMED = "malformed"                # a connection-built message that cannot be read
+NOT_RELEVANT = "not_relevant"          # a firewall message that carries no connection
+MALFORMED = "malformed"                # a connection message that cannot be read
+ICMP_WITHOUT_TYPE = "icmp_without_type"   # older 302020 lines: type unknown, cannot be matched
+NO_TIMESTAMP = "no_timestamp"          # a connection message with no time in its header
 
-MESSAGE_RE = re.compile(r"%(?:ASA|FWSM|FTD|PIX)-\d-(\d{6})")
+# IP protocols whose connections the analysed messages report as built: an ACE for anything
+# else can have no hits whatever traffic it permits.
+OBSERVED_PROTOCOLS = frozenset((1, 6, 17, 58))
+
+PREFIX = r"%(?:ASA|FWSM|FTD|PIX)-\d-"
+MESSAGE_RE = re.compile(PREFIX + r"(\d{6})")
 BUILT_RE = re.compile(
-    r"%(?:ASA|FWSM|FTD|PIX)-\d-30201[35]: Built (inbound|outbound) (TCP|UDP) connection \S+ "
+    PREFIX + r"30201[35]: Built (inbound|outbound) (TCP|UDP) connection \S+ "
     r"for ([^:\s]+):(\S+?)/(\d+) \((\S+?)/\d+\)(?:\s*\([^)]*\))* "
     r"to ([^:\s]+):(\S+?)/(\d+) \((\S+?)/\d+\)")
-# IP protocols whose connections the analysed messages report: an ACE for anything else can
-# have no hits whatever traffic it permits.
-OBSERVED_PROTOCOLS = frozenset((6, 17))
-# Connection facts not yet analysed: ICMP built, ACL-logged flows and denies.
-UNSUPPORTED_IDS = frozenset(("302020", "106100", "106023"))
+ICMP_BUILT_RE = re.compile(
+    PREFIX + r"302020: Built (inbound|outbound) (ICMP|ICMPv6) connection for "
+    r"faddr (\S+?)/\d+(?:\([^)]*\))? gaddr (\S+?)/\d+ laddr (\S+?)/\d+(?:\([^)]*\))?"
+    r"(?: type (\d+) code (\d+))?")
+ACL_LOG_RE = re.compile(
+    PREFIX + r"106100: access-list (\S+) (permitted|denied|est-allowed) (\w+) "
+    r"([^/\s]+)/(\S+?)\((\d+)\)(?:\([^)]*\))? -> ([^/\s]+)/(\S+?)\((\d+)\)(?:\([^)]*\))? "
+    r"hit-cnt (\d+)")
+DENY_RE = re.compile(
+    PREFIX + r"106023: Deny (?:protocol )?(\w+) src (\S+) dst (\S+)"
+    r"(?: \(type (\d+), code (\d+)\)| type (\d+), code (\d+),)? by access-group \"([^\"]+)\"")
 
 MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
@@ -34,28 +55,44 @@ WITH_YEAR_RE = re.compile(r"\b([A-Z][a-z]{2}) +(\d{1,2}) (\d{4}) (\d\d:\d\d:\d\d
 ISO_RE = re.compile(r"\b(\d{4})-(\d\d)-(\d\d)[T ](\d\d:\d\d:\d\d)")
 NO_YEAR_RE = re.compile(r"\b([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d)")
 TIME_TOKEN_RE = re.compile(r"^\d\d:\d\d:\d\d(\.\d+)?:?$")
-PROGRAM_TAG_RE = re.compile(r"^[\w.-]+\[\d+\]:?$")
+SKIPPED_TOKEN_RE = re.compile(r"^(?:[\w.-]+\[\d+\]:?|-|:|\d{6}|1)$")   # tags, RFC 5424 fields
+YEAR_RE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?$")
 
 HEADER_CACHE_LIMIT = 65536
+PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp6"}
+
+
+def year_rule(year: Optional[str]):
+    """``YYYY`` or ``YYYY-MM``: the year (and month) the logs start. Year-less lines from
+    before that month belong to the next year (the December -> January rollover). Without it,
+    a year-less date later in the year than today is taken to be last year's."""
+    if year is None:
+        today = datetime.date.today()
+        return lambda month, day: today.year - ((month, day) > (today.month, today.day))
+    match = YEAR_RE.match(str(year))
+    if not match or not 1 <= int(match.group(2) or 1) <= 12:
+        raise ValueError(f"--year takes YYYY or YYYY-MM, not {year!r}")
+    start_year, start_month = int(match.group(1)), int(match.group(2) or 1)
+    return lambda month, day: start_year + (month < start_month)
 
 
 class LogParser:
-    """Parses lines of one run; ``year`` is used for timestamps written without one."""
+    """Parses the lines of one run."""
 
-    def __init__(self, year: int):
-        self.year = year
+    def __init__(self, year: Optional[str] = None):
+        self.year_of = year_rule(year)
         self.headers: dict = {}
 
     def parse(self, line: str) -> Union[Connection, str]:
-        """A ``Connection`` (source = initiator, real addresses) or the line's category."""
+        """A ``Connection`` (source = initiator) or the line's category."""
         match = BUILT_RE.search(line) if "Built" in line else None
         if match is None:
-            return self.classify(line)
+            return self.other(line)
         direction, proto, if1, real1, port1, mapped1, if2, real2, port2, mapped2 = \
             match.groups()
         firewall, timestamp = self.header(line[:match.start()])
         if timestamp is None:
-            return MALFORMED
+            return NO_TIMESTAMP
         if direction == "inbound":      # the `for` side initiated
             return Connection(firewall, timestamp, proto.lower(), real1, int(port1), real2,
                               int(port2), if1, if2, direction, mapped1, mapped2)
@@ -63,17 +100,20 @@ class LogParser:
         return Connection(firewall, timestamp, proto.lower(), real2, int(port2), real1,
                           int(port1), if2, if1, direction, mapped2, mapped1)
 
-    @staticmethod
-    def classify(line: str) -> str:
+    def other(self, line: str) -> Union[Connection, str]:
         message = MESSAGE_RE.search(line)
         if message is None:
             return UNRECOGNIZED
-        message_id = message.group(1)
-        if message_id in ("302013", "302015"):
+        reader = READERS.get(message.group(1))
+        if reader is None:
+            return MALFORMED if message.group(1) in ("302013", "302015") else NOT_RELEVANT
+        match = reader[0].match(line, message.start())
+        if match is None:
             return MALFORMED
-        if message_id in UNSUPPORTED_IDS:
-            return UNSUPPORTED
-        return NOT_RELEVANT
+        firewall, timestamp = self.header(line[:message.start()])
+        if timestamp is None:
+            return NO_TIMESTAMP
+        return reader[1](match, firewall, timestamp)
 
     def header(self, header: str) -> Tuple[Optional[str], Optional[str]]:
         cached = self.headers.get(header)
@@ -81,16 +121,89 @@ class LogParser:
             if len(self.headers) >= HEADER_CACHE_LIMIT:
                 self.headers.clear()
             cached = self.headers[header] = (header_device(header),
-                                             header_timestamp(header, self.year))
+                                             header_timestamp(header, self.year_of))
         return cached
 
 
-def header_timestamp(header: str, year: int) -> Optional[str]:
-    """``YYYY-MM-DD HH:MM:SS`` in the log's own wall-clock time.
+def _icmp_built(match, firewall, timestamp):
+    direction, proto, faddr, gaddr, laddr, icmp_type, icmp_code = match.groups()
+    if icmp_type is None:
+        return ICMP_WITHOUT_TYPE
+    protocol = "icmp6" if proto == "ICMPv6" or ":" in laddr else "icmp"
+    # faddr is the foreign (lower-security) side, laddr the local real address, gaddr its
+    # mapped one. Interfaces are not named: the caller infers them from routes.
+    if direction == "inbound":
+        return Connection(firewall, timestamp, protocol, faddr, 0, laddr, int(icmp_type), "",
+                          "", direction, faddr, gaddr, icmp_code=int(icmp_code))
+    return Connection(firewall, timestamp, protocol, laddr, 0, faddr, int(icmp_type), "", "",
+                      direction, gaddr, faddr, icmp_code=int(icmp_code))
+
+
+def _protocol(name: str, address: str) -> str:
+    """ACL messages write `icmp` for ICMPv6 too."""
+    protocol = PROTOCOL_NUMBERS.get(name, name.lower())
+    return "icmp6" if protocol == "icmp" and ":" in address else protocol
+
+
+def _acl_log(match, firewall, timestamp):
+    acl, verdict, proto, if1, src, sport, if2, dst, dport, count = match.groups()
+    protocol = _protocol(proto, src)
+    # For ICMP the parentheses hold type and code instead of ports.
+    icmp = protocol in ("icmp", "icmp6")
+    kind = "acl_deny" if verdict == "denied" else "acl_permit"
+    return Connection(firewall, timestamp, protocol, src, 0 if icmp else int(sport), dst,
+                      int(sport) if icmp else int(dport), if1, if2, "", src, dst, kind=kind,
+                      acl=acl, count=int(count), icmp_code=int(dport) if icmp else None)
+
+
+def _deny(match, firewall, timestamp):
+    proto, src, dst, type1, code1, type2, code2, acl = match.groups()
+    src_if, src_addr, sport = split_endpoint(src)
+    protocol = _protocol(proto, src_addr or "")
+    dst_if, dst_addr, dport = split_endpoint(dst)
+    if src_addr is None or dst_addr is None:
+        return MALFORMED
+    icmp_type, icmp_code = (type1, code1) if type1 is not None else (type2, code2)
+    if protocol in ("icmp", "icmp6"):
+        dport = int(icmp_type) if icmp_type is not None else 0
+    return Connection(firewall, timestamp, protocol, src_addr, sport, dst_addr, dport, src_if,
+                      dst_if, "", src_addr, dst_addr, kind="acl_deny", acl=acl,
+                      icmp_code=int(icmp_code) if icmp_code is not None else None)
+
+
+READERS = {"302020": (ICMP_BUILT_RE, _icmp_built), "106100": (ACL_LOG_RE, _acl_log),
+           "106023": (DENY_RE, _deny)}
+
+
+def split_endpoint(text: str):
+    """``IF:ADDRESS[/PORT][(user)]`` -> (interface, address, port); prefixed interfaces
+    (``v1:outside:10.0.0.1``) and IPv6 addresses both contain colons."""
+    text = text.split("(", 1)[0]
+    head, slash, port = text.rpartition("/")
+    if not slash or not port.isdigit():
+        head, port = text, "0"
+    interface, _, address = head.partition(":")
+    if not _is_ip(address) and ":" in address:
+        interface, _, address = head.rpartition(":")
+    if not interface or not address:
+        return None, None, 0
+    return interface, address, int(port)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def header_timestamp(header: str, year_of) -> Optional[str]:
+    """``YYYY-MM-DD HH:MM:SS`` in the log's own wall-clock time (offsets are not applied).
 
     The firewall's own timestamp (``logging timestamp``, it has a year) wins over a relay's; an
-    RFC 3339 relay timestamp is next; a year-less one takes ``year``. Of several year-less
-    timestamps the last is the firewall's own.
+    RFC 3339 relay timestamp is next; a year-less one takes its year from ``year_of``. Of
+    several year-less timestamps the last is the firewall's own.
     """
     found = WITH_YEAR_RE.findall(header)
     if found:
@@ -103,7 +216,8 @@ def header_timestamp(header: str, year: int) -> Optional[str]:
     found = NO_YEAR_RE.findall(header)
     if found:
         month, day, clock = found[-1]
-        return _format(year, MONTHS.get(month), int(day), clock)
+        number = MONTHS.get(month)
+        return _format(year_of(number, int(day)) if number else 0, number, int(day), clock)
     return None
 
 
@@ -116,13 +230,14 @@ def _format(year: int, month: Optional[int], day: int, clock: str) -> Optional[s
 def header_device(header: str) -> Optional[str]:
     """The device that wrote the line: the last word before the message, if it is a name.
 
-    Skips separators (``:``), a syslog program tag (``CiscoASA[999]:``) and the time itself;
-    a header that ends with a time (``<166>Jan 04 2015 11:24:56:``) names no device.
+    Skips separators (``:``), a syslog program tag (``CiscoASA[999]:``), RFC 5424's empty
+    fields (``-``) and message id, and the time itself; a header that ends with a time
+    (``<166>Jan 04 2015 11:24:56:``) names no device.
     """
     for token in reversed(header.split()):
-        if token == ":" or PROGRAM_TAG_RE.match(token):
+        if SKIPPED_TOKEN_RE.match(token):
             continue
-        if TIME_TOKEN_RE.match(token):
+        if TIME_TOKEN_RE.match(token) or ISO_RE.search(token):
             return None
         token = token.rstrip(":")
         return token or None

@@ -8,14 +8,20 @@ from . import flow_text
 
 COUNTER_HELP = {
     "lines": "lines read",
-    "matched": "connections every applicable ACL permitted or denied by a rule",
+    "matched": "connections every applicable ACL permitted (or denied) by a rule",
     "unmatched": "connections an applicable ACL has no rule for (implicit deny: config and "
                  "log disagree)",
+    "denied": "deny messages (106023, 106100 denied) credited to the ACE that denied them",
+    "denied_implicit": "deny messages no ACE of their ACL matches (the implicit deny)",
+    "acl_log_permit": "ACL-log permits (106100) whose connection-built line counts them",
     "no_acl": "connections through interfaces with no ACL bound",
-    "unknown_firewall": "connections from a firewall not in the database",
+    "interface_unknown": "ICMP connections no interface network or route covers",
+    "unknown_firewall": "lines from a firewall not in the database",
+    "unknown_acl": "ACL messages naming an ACL the config does not have",
+    "icmp_without_type": "ICMP connections logged without type and code (older releases)",
+    "no_timestamp": "connection messages with no time in their header",
     "malformed": "connection messages that could not be read",
-    "unsupported": "ICMP, ACL-log and deny messages (not analysed by this version)",
-    "not_relevant": "other firewall messages (teardowns, ...)",
+    "not_relevant": "other firewall messages (teardowns, translations, ...)",
     "unrecognized": "lines with no firewall message",
 }
 
@@ -57,6 +63,9 @@ def render(report: dict) -> str:
     out.append(tabulate([[counters[k], k, COUNTER_HELP.get(k, "")] for k in counters],
                         tablefmt="plain", colalign=("right", "left", "left")))
     aces = report["rules"]
+
+    out.append("Times are the wall-clock times written in the logs (time-zone offsets are not "
+               "applied).")
 
     out.append("\n== Ruleset: every ACE with its hits ==")
     groups: dict = {}

@@ -1,0 +1,57 @@
+"""``parse-log``: how each log line is read and, with a database, what the job makes of it."""
+from __future__ import annotations
+
+import bz2
+import gzip
+from typing import Iterator, Optional
+
+from ..aggregate import LineAnalyzer
+from ..asa.syslog import LogParser
+
+
+def read_lines(path: str) -> Iterator[str]:
+    """Lines of a plain, .gz or .bz2 log, decoded as the job decodes them (UTF-8, else
+    Latin-1), without their line ending."""
+    opener = gzip.open if path.endswith(".gz") else bz2.open if path.endswith(".bz2") else open
+    with opener(path, "rb") as handle:
+        for raw in handle:
+            raw = raw.rstrip(b"\r\n")
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield raw.decode("latin-1")
+
+
+def explain(paths: list, firewalls: Optional[dict], year: Optional[str] = None,
+            firewall: Optional[str] = None, permits_from: str = "built") -> Iterator[dict]:
+    for path in paths:
+        analyzer = LineAnalyzer(firewalls, year, firewall, path, permits_from) \
+            if firewalls is not None else None
+        parser = LogParser(year)
+        for number, line in enumerate(read_lines(path), 1):
+            if analyzer is not None:
+                category, connection, name, verdict = analyzer.classify(line)
+            else:
+                connection = parser.parse(line)
+                category, name, verdict = ("connection", None, None) \
+                    if not isinstance(connection, str) else (connection, None, None)
+                connection = None if isinstance(connection, str) else connection
+            entry = {"file": path, "line": number, "text": line, "category": category}
+            if connection is not None:
+                c = connection
+                entry.update(kind=c.kind, device=c.firewall, timestamp=c.timestamp,
+                             protocol=c.protocol, source=c.source, source_port=c.source_port,
+                             source_interface=c.ingress, destination=c.destination,
+                             destination_port=c.destination_port,
+                             destination_interface=c.egress, direction=c.direction,
+                             mapped_source=c.mapped_source,
+                             mapped_destination=c.mapped_destination, acl=c.acl or None,
+                             count=c.count, icmp_code=c.icmp_code)
+            if analyzer is not None:
+                entry["firewall"] = name
+                entry["credited"] = [
+                    {"acl": hit.acl, "line": hit.ace_line, "rule": hit.rule_index,
+                     "action": hit.action, "source": src, "destination": dst}
+                    for hit, src, dst in (analyzer.credited(connection, verdict)
+                                          if verdict else ())]
+            yield entry
