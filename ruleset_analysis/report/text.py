@@ -92,12 +92,12 @@ def render(report: dict) -> str:
         if ace["time_range"]:
             out.append(f"    time-range {ace['time_range']}: active only part of the time")
         if ace["visibility"] == "other_protocols":
-            out.append("    also permits protocols other than TCP/UDP, which the analysed log "
+            out.append("    also permits protocols other than TCP, UDP and ICMP, which the log "
                        "messages do not show")
     quiet_denies = [a for a in aces if not status(a) and a["hits"] == 0 and a["action"] == "deny"]
     if quiet_denies:
-        out.append("\nDeny ACEs with no hits (connection logs show permitted traffic, so this "
-                   "is no evidence they are unused):")
+        out.append("\nDeny ACEs with no hits (they show only where deny messages 106023/106100 "
+                   "are logged; then they denied nothing, but removing a deny opens access):")
         for ace in quiet_denies:
             out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
                        f"{ace['text']}")
