@@ -14,10 +14,9 @@ Records travel as JSON:
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Iterable, Iterator, Optional
 
-from .asa.syslog import MALFORMED, LogParser
+from .asa.syslog import BUILT_RE, MALFORMED, MESSAGE_RE, LogParser, no_connection
 from .matcher import FirewallMatcher
 from .model import Connection
 
@@ -26,6 +25,7 @@ ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built 
 PERMIT_SOURCES = ("built", "acl-log")
 FLOW_CACHE_LIMIT = 1_000_000
 FACTS_FLUSH_LIMIT = 500_000
+HEADS_LIMIT = 65_536
 
 
 def _span(first: str, last: str, fact: list) -> None:
@@ -71,9 +71,16 @@ class LineAnalyzer:
         if self.fallback is None and len(self.matchers) == 1:
             self.fallback = next(iter(self.matchers))
         self.from_acl_log = permits_from == "acl-log"
-        self.counters: Counter = Counter()
         self.flows: dict = {}
         self.facts: dict = {}
+        # The fast path for TCP/UDP connection-built lines, filled by the slow one:
+        # header text -> (timestamp, that firewall's flow table, whether source ports matter);
+        # flow table: regex groups (minus the initiator's port) -> (counter cell, fact lists).
+        self.heads: dict = {}
+        self.fast_flows: dict = {}
+        self.fast_size = 0
+        self.cells: dict = {}
+        self.full = False         # the facts reached their bound: emit() them (a flush)
 
     def firewall_of(self, connection: Connection) -> Optional[str]:
         """--firewall, else the device id in the line, else the input's directory, else the
@@ -121,26 +128,84 @@ class LineAnalyzer:
         return verdict.hits
 
     def add(self, line: str) -> None:
-        category, connection, name, verdict = self.classify(line)
-        counters = self.counters
-        counters["lines"] += 1
-        counters[category] += 1
-        if verdict is None or not verdict.hits:
-            return
-        when, count = connection.timestamp, connection.count
-        for hit, source, destination in self.credited(connection, verdict):
-            key = (name, hit.acl, hit.ace_line, hit.rule_index, connection.protocol,
-                   source, destination, connection.destination_port)
-            fact = self.facts.get(key)
-            if fact is None:
-                self.facts[key] = [count, when, when]
-            else:
-                fact[0] += count
-                _span(when, when, fact)
+        """Account for one line. The hot path: a TCP/UDP connection-built line whose header
+        and flow were seen before costs one regex and two dictionary lookups."""
+        match = BUILT_RE.search(line) if "Built" in line else None
+        if match is not None:
+            head = self.heads.get(line[:match.start()])
+            if head is not None:
+                when, flows, keep_port = head
+                groups = match.groups()
+                key = groups if keep_port else (
+                    groups[:4] + groups[5:] if groups[0] == "inbound" else
+                    groups[:8] + groups[9:])
+                entry = flows.get(key)
+                if entry is not None:
+                    entry[0][0] += 1
+                    for fact in entry[1]:
+                        fact[0] += 1
+                        if when < fact[1]:
+                            fact[1] = when
+                        elif when > fact[2]:
+                            fact[2] = when
+                    return
+        else:
+            category = no_connection(MESSAGE_RE.search(line))
+            if category is not None:          # teardowns and the like: settled at once
+                cell = self.cells.get(category) or self.cell(category)
+                cell[0] += 1
+                return
+        self.slow_add(line, match)
 
-    @property
-    def full(self) -> bool:
-        return len(self.facts) >= FACTS_FLUSH_LIMIT
+    def cell(self, category: str) -> list:
+        cell = self.cells.get(category)
+        if cell is None:
+            cell = self.cells[category] = [0]
+        return cell
+
+    def slow_add(self, line: str, match) -> None:
+        category, connection, name, verdict = self.classify(line)
+        cell = self.cell(category)
+        cell[0] += 1
+        facts = []
+        if verdict is not None and verdict.hits:
+            when, count = connection.timestamp, connection.count
+            for hit, source, destination in self.credited(connection, verdict):
+                key = (name, hit.acl, hit.ace_line, hit.rule_index, connection.protocol,
+                       source, destination, connection.destination_port)
+                fact = self.facts.get(key)
+                if fact is None:
+                    fact = self.facts[key] = [count, when, when]
+                    self.full = len(self.facts) >= FACTS_FLUSH_LIMIT
+                else:
+                    fact[0] += count
+                    _span(when, when, fact)
+                facts.append(fact)
+        if match is None or name is None or connection.kind != "built":
+            return
+        # Teach the fast path this header and this flow.
+        self.fast_size += 1
+        if self.fast_size >= FLOW_CACHE_LIMIT or len(self.heads) >= HEADS_LIMIT:
+            self.forget()
+        flows = self.fast_flows.setdefault(name, {})
+        keep_port = self.matchers[name].uses_source_port
+        self.heads[line[:match.start()]] = (connection.timestamp, flows, keep_port)
+        groups = match.groups()
+        key = groups if keep_port else (groups[:4] + groups[5:] if groups[0] == "inbound"
+                                        else groups[:8] + groups[9:])
+        flows[key] = (cell, facts)
+
+    def forget(self) -> None:
+        """Drop the fast path's caches (they hold the fact lists a flush replaces)."""
+        self.heads.clear()
+        self.fast_flows.clear()
+        self.fast_size = 0
+
+    def counts(self) -> dict:
+        """Lines per category so far, and ``lines``: what the next emit() reports."""
+        counts = {name: cell[0] for name, cell in self.cells.items() if cell[0]}
+        counts["lines"] = sum(counts.values())
+        return counts
 
     def emit(self) -> Iterator[tuple]:
         """Yield the aggregated records and forget them (a flush)."""
@@ -159,10 +224,14 @@ class LineAnalyzer:
         for (fw, acl, line), record in aces.items():
             record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
             yield ["ace", fw, acl, line], record
-        for name, count in sorted(self.counters.items()):
-            yield ["counter", name], count
+        counts = self.counts()
+        if counts["lines"]:
+            for name, count in sorted(counts.items()):
+                yield ["counter", name], count
         self.facts.clear()
-        self.counters.clear()
+        self.cells.clear()
+        self.forget()
+        self.full = False
 
 
 def firewall_of_path(path: str, ids: dict) -> Optional[str]:

@@ -14,7 +14,7 @@ from sqlitedict import SqliteDict
 
 from .model import Firewall
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"

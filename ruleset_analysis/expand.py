@@ -15,7 +15,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from .asa.config import ConfigError, Definition, ParsedConfig, PORT_OPERATORS
 from .asa.literals import (ICMP, ICMP6, PROTOCOLS, TCP, UDP, icmp_type_number, is_icmp_type,
                            port_number, protocol_number)
-from .model import Address, Firewall, Ports, Rule
+from .model import Address, Firewall, Ports
 
 MAX_RULES_PER_ACE = 1_000_000
 LOCATED_RE = re.compile(r"\(\S+:\d+\)$")
@@ -59,12 +59,13 @@ def expand_config(parsed: ParsedConfig) -> Firewall:
             if spec is None:
                 continue
             try:
-                ace.rules = resolver.rules(spec, ace.line, index)
+                ace.sources, ace.destinations, ace.services = resolver.expand(spec)
             except ConfigError as exc:
                 ace.error = str(exc)
                 firewall.warnings.append(f"{ace.source}: cannot expand ACE: {exc}")
                 continue
-            index += len(ace.rules)
+            ace.first_index = index
+            index += ace.rule_count
     return firewall
 
 
@@ -77,26 +78,15 @@ class Resolver:
         self.memo: dict = {}
 
     # -- the ACE as a whole ----------------------------------------------------------------
-    def rules(self, spec, ace_line: int, start: int) -> list:
+    def expand(self, spec) -> tuple:
+        """-> (sources, destinations, services): the ACE's rules are their product."""
         sources = self.addresses(spec.source)
         destinations = self.addresses(spec.destination)
         services = self.services(spec)
         total = len(sources) * len(destinations) * len(services)
         if total > MAX_RULES_PER_ACE:
             raise ConfigError(f"expands to {total} rules, above the limit of {MAX_RULES_PER_ACE}")
-        rules = []
-        for (src, src_path), (dst, dst_path), (proto, sport, dport, code, svc_path) in product(
-                sources, destinations, services):
-            members = {}
-            if src_path:
-                members["source"] = src_path
-            if dst_path:
-                members["destination"] = dst_path
-            if svc_path:
-                members["service"] = svc_path
-            rules.append(Rule(start + len(rules), ace_line, proto, src, sport, dst, dport, code,
-                              members))
-        return rules
+        return sources, destinations, services
 
     # -- addresses -------------------------------------------------------------------------
     def addresses(self, spec: tuple) -> list:

@@ -10,6 +10,8 @@ scripts/reducer.py``. Imports are absolute: mrjob runs this file as a script in 
 """
 from __future__ import annotations
 
+import gc
+
 from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import JSONProtocol
@@ -45,6 +47,9 @@ class RulesetAnalysisJob(MRJob):
         path = jobconf_from_env("mapreduce.map.input.file")
         self.analyzer = LineAnalyzer(load_firewalls(self.options.db), self.options.year,
                                      self.options.firewall, path, self.options.permits_from)
+        # The ruleset lives as long as the task: keep the garbage collector from rescanning
+        # its objects on every collection (a third of the time at 100,000 rules).
+        gc.freeze()
 
     def mapper(self, _, line):
         self.analyzer.add(line)

@@ -4,12 +4,14 @@ Evaluation follows the ASA: the ACL bound inbound to the ingress interface, then
 (then the implicit deny); independently of that, the ACL bound outbound to the egress interface.
 Each ACL credits its own first match, in config order; inactive and unparsed ACEs never match.
 
-Rules are compiled into flat tuples and bucketed by protocol, so only rules that can match the
-connection's protocol are scanned.
+Rules are compiled into flat tuples and indexed by a decision tree over destination, source,
+ports and protocol, so a lookup costs about the same at 100 rules and at 100,000.
 """
 from __future__ import annotations
 
 import ipaddress
+import socket
+from bisect import bisect_right
 from typing import NamedTuple, Optional
 
 from .asa.literals import PROTOCOLS
@@ -41,15 +43,130 @@ class Verdict(NamedTuple):
     chains: tuple = ()
 
 
-def _compile_address(address):
-    # -> (version, first, last); version -1 is "any", 0 matches nothing (unresolved fqdn)
+# Rules compile to flat tuples; addresses of both IP versions share one integer space
+# (version << 128 | address), so one comparison checks version and address together.
+ADDRESS_SPACE = (0, 7 << 128)
+PORT_SPACE = (0, 65535)
+PROTOCOL_SPACE = (-1, 255)          # -1: a protocol no name table knows (only `ip` matches)
+NOTHING = (1, 0)                    # an unresolvable fqdn: an empty range
+# Tuple layout: index, proto lo/hi, src lo/hi, sport hull lo/hi, sport ranges,
+#               dst lo/hi, dport hull lo/hi, dport ranges, icmp code, Hit
+I_INDEX, I_CODE, I_HIT = 0, 13, 14
+# Index dimensions, most selective first: (tuple lo, tuple hi, position in a flow's values,
+# the whole space). A flow's values are (dst, src, dport, proto, sport).
+DIMENSIONS = ((8, 9, 0, ADDRESS_SPACE), (3, 4, 1, ADDRESS_SPACE), (10, 11, 2, PORT_SPACE),
+              (1, 2, 3, PROTOCOL_SPACE), (5, 6, 4, PORT_SPACE))
+LEAF_SIZE = 8          # nodes this small are scanned
+WIDE = 8               # a rule spanning more intervals than this is a wildcard for the dimension
+
+
+def _address_range(address) -> tuple:
     if address is None:
-        return (-1, 0, 0)
-    return (address.version, address.first, address.last)
+        return ADDRESS_SPACE
+    if address.version == 0:
+        return NOTHING
+    base = address.version << 128
+    return (base | address.first, base | address.last)
 
 
-def _compile_ports(ports):
-    return None if ports is None else ports.ranges
+def _port_hull(ports) -> tuple:
+    if ports is None:
+        return (PORT_SPACE[0], PORT_SPACE[1], None)
+    return (min(lo for lo, _ in ports.ranges), max(hi for _, hi in ports.ranges), ports.ranges)
+
+
+def compile_rules(acl: Acl) -> list:
+    """The ACL's matchable rules as flat tuples, in rule (= config) order."""
+    compiled = []
+    for ace in acl.entries:
+        if not ace.matchable:
+            continue
+        hit_of = (acl.name, ace.line, ace.action, ace.log not in (None, "disable"))
+        sources = [_address_range(a) for a, _ in ace.sources]
+        destinations = [_address_range(a) for a, _ in ace.destinations]
+        services = [((-1, 255) if proto is None else (proto, proto)) + _port_hull(sport)
+                    + _port_hull(dport) + (code,)
+                    for proto, sport, dport, code, _ in ace.services]
+        index = ace.first_index
+        for src in sources:
+            for dst in destinations:
+                for plo, phi, spl, sph, sports, dpl, dph, dports, code in services:
+                    compiled.append((index, plo, phi, src[0], src[1], spl, sph, sports,
+                                     dst[0], dst[1], dpl, dph, dports, code,
+                                     Hit(hit_of[0], hit_of[1], index, hit_of[2], hit_of[3])))
+                    index += 1
+    return compiled
+
+
+class _Node:
+    """Splits its rules on one dimension into elementary intervals (found by bisection);
+    rules spanning the dimension, or too much of it, go to the wildcard child."""
+    __slots__ = ("position", "points", "children", "wild", "wild_min", "min_index")
+
+    def __init__(self, position, points, children, wild):
+        self.position, self.points, self.children, self.wild = position, points, children, wild
+        self.wild_min = _min_index(wild)
+        self.min_index = min([_min_index(c) for c in children] + [self.wild_min])
+
+
+def _min_index(node) -> int:
+    if node is None:
+        return 1 << 62
+    return node[0][I_INDEX] if node.__class__ is list else node.min_index
+
+
+def build_index(rules: list, dimensions=DIMENSIONS):
+    """A decision tree over the rules (kept in index order everywhere); leaves are lists."""
+    if len(rules) <= LEAF_SIZE or not dimensions:
+        return rules
+    (lo, hi, position, (space_lo, space_hi)), rest = dimensions[0], dimensions[1:]
+    specific, wild = [], []
+    for rule in rules:
+        (wild if rule[lo] <= space_lo and rule[hi] >= space_hi else specific).append(rule)
+    if not specific:
+        return build_index(rules, rest)
+    points = sorted({r[lo] for r in specific} | {r[hi] + 1 for r in specific})
+    buckets = [[] for _ in points]
+    for rule in specific:
+        first = bisect_right(points, rule[lo]) - 1
+        last = bisect_right(points, rule[hi]) - 1
+        if last - first >= WIDE:
+            wild.append(rule)
+            continue
+        for i in range(first, last + 1):
+            buckets[i].append(rule)
+    if len(wild) == len(rules):
+        return build_index(rules, rest)
+    wild.sort(key=lambda r: r[I_INDEX])
+    children = [build_index(b, rest) if b else None for b in buckets]
+    return _Node(position, points, children, build_index(wild, rest) if wild else None)
+
+
+def _scan(rules: list, values: tuple, code):
+    dst, src, dport, proto, sport = values
+    for r in rules:
+        if r[1] <= proto <= r[2] and r[3] <= src <= r[4] and r[8] <= dst <= r[9] \
+                and r[5] <= sport <= r[6] and r[10] <= dport <= r[11] \
+                and (r[7] is None or _in_ports(sport, r[7])) \
+                and (r[12] is None or _in_ports(dport, r[12])) \
+                and (r[13] is None or r[13] == code):
+            return r
+    return None
+
+
+def _lookup(node, values: tuple, code):
+    """The lowest-index rule under ``node`` that the flow matches, or None."""
+    if node.__class__ is list:
+        return _scan(node, values, code)
+    best = None
+    i = bisect_right(node.points, values[node.position]) - 1
+    if 0 <= i < len(node.children) and node.children[i] is not None:
+        best = _lookup(node.children[i], values, code)
+    if node.wild is not None and (best is None or node.wild_min < best[I_INDEX]):
+        other = _lookup(node.wild, values, code)
+        if other is not None and (best is None or other[I_INDEX] < best[I_INDEX]):
+            best = other
+    return best
 
 
 def _in_ports(value: int, ranges) -> bool:
@@ -60,47 +177,24 @@ def _in_ports(value: int, ranges) -> bool:
 
 
 class AclMatcher:
-    """First-match lookup over one ACL's expanded rules."""
+    """First-match lookup over one ACL's expanded rules, through an index whose cost depends
+    on its depth, not on the number of rules. Leaves check every field exactly, so the index
+    only narrows the candidates: the answer is the brute-force one."""
 
     def __init__(self, acl: Acl):
         self.name = acl.name
-        compiled = []
-        protocols = set()
-        for ace in acl.entries:
-            if not ace.matchable:
-                continue
-            for rule in ace.rules:
-                protocols.add(rule.protocol)
-                compiled.append((rule.protocol,) + _compile_address(rule.source)
-                                + (_compile_ports(rule.source_port),)
-                                + _compile_address(rule.destination)
-                                + (_compile_ports(rule.destination_port), rule.icmp_code,
-                                   Hit(acl.name, ace.line, rule.index, ace.action,
-                                       ace.log not in (None, "disable"))))
-        self.uses_source_port = any(r[4] is not None for r in compiled)
-        # protocol -> the rules that can match it, still in config order
-        self.buckets = {p: [r[1:] for r in compiled if r[0] is None or r[0] == p]
-                        for p in protocols if p is not None}
-        self.any_protocol = [r[1:] for r in compiled if r[0] is None]
+        rules = compile_rules(acl)
+        self.uses_source_port = any(r[7] is not None for r in rules)
+        self.size = len(rules)
+        self.index = build_index(rules)
 
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
                     dst_version: int, dst: int, dport: int,
                     icmp_code: Optional[int] = None) -> Optional[Hit]:
         """The first rule, in config order, that the flow matches; None if none does."""
-        for (sv, slo, shi, sports, dv, dlo, dhi, dports, code, hit) in \
-                self.buckets.get(protocol, self.any_protocol):
-            if sv != -1 and not (sv == src_version and slo <= src <= shi):
-                continue
-            if dv != -1 and not (dv == dst_version and dlo <= dst <= dhi):
-                continue
-            if sports is not None and not _in_ports(sport, sports):
-                continue
-            if dports is not None and not _in_ports(dport, dports):
-                continue
-            if code is not None and code != icmp_code:
-                continue
-            return hit
-        return None
+        values = (dst_version << 128 | dst, src_version << 128 | src, dport, protocol, sport)
+        found = _lookup(self.index, values, icmp_code)
+        return None if found is None else found[I_HIT]
 
 
 class FirewallMatcher:
@@ -122,8 +216,13 @@ class FirewallMatcher:
 
     def address(self, text: str):
         """-> (version, int); a `name` alias as some firewalls log it is resolved."""
+        text = self.firewall.names.get(text, text)
         try:
-            ip = ipaddress.ip_address(self.firewall.names.get(text, text))
+            return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+        except OSError:
+            pass
+        try:
+            ip = ipaddress.ip_address(text)
         except ValueError:
             return None
         return ip.version, int(ip)

@@ -88,25 +88,30 @@ class Rule:
             "destination_port": port,
         }
 
-    def to_json(self) -> list:
-        return [self.index, self.ace_line, self.protocol,
-                _opt(self.source, Address.to_json), _opt(self.source_port, Ports.to_json),
-                _opt(self.destination, Address.to_json),
-                _opt(self.destination_port, Ports.to_json), self.icmp_code, self.members]
 
-    @classmethod
-    def from_json(cls, d: list) -> "Rule":
-        return cls(d[0], d[1], d[2], _opt(d[3], Address.from_json), _opt(d[4], Ports.from_json),
-                   _opt(d[5], Address.from_json), _opt(d[6], Ports.from_json), d[7], d[8])
+def _member_json(member: tuple) -> list:
+    address, path = member
+    return [_opt(address, Address.to_json), path]
+
+
+def _service_json(service: tuple) -> list:
+    protocol, sport, dport, code, path = service
+    return [protocol, _opt(sport, Ports.to_json), _opt(dport, Ports.to_json), code, path]
 
 
 @dataclass
 class Ace:
-    """An access-list entry as written in the config, with the rules it expands to.
+    """An access-list entry as written in the config, with what it expands to.
 
     ``line`` is the line number ``show access-list`` prints (remarks count, first line is 1).
     ``error`` is set when the ACE could not be parsed or expanded: it is still reported, never
     dropped, and it has no rules.
+
+    The expansion is stored factorised: ``sources`` and ``destinations`` are
+    ``(Address or None, member path)`` and ``services`` ``(protocol, source Ports,
+    destination Ports, icmp code, member path)``; the rules are their product, in that order,
+    numbered from ``first_index``. A 100,000-rule ruleset then stores and loads a few thousand
+    members instead of 100,000 rules.
     """
     acl: str
     line: int
@@ -119,23 +124,61 @@ class Ace:
     log: Optional[str] = None
     error: Optional[str] = None
     source: str = ""                  # "file:line" where the ACE was read
-    rules: list = field(default_factory=list)
+    sources: list = field(default_factory=list)
+    destinations: list = field(default_factory=list)
+    services: list = field(default_factory=list)
+    first_index: int = 0
 
     @property
     def matchable(self) -> bool:
         """Whether the ACE can match a connection at all."""
         return self.kind == "extended" and not self.inactive and self.error is None
 
+    @property
+    def rule_count(self) -> int:
+        return len(self.sources) * len(self.destinations) * len(self.services)
+
+    def expansion(self):
+        """(index, source, destination, service) per rule, in rule order."""
+        index = self.first_index
+        for source in self.sources:
+            for destination in self.destinations:
+                for service in self.services:
+                    yield index, source, destination, service
+                    index += 1
+
+    @property
+    def rules(self) -> list:
+        rules = []
+        for index, (src, src_path), (dst, dst_path), (proto, sport, dport, code, svc_path) \
+                in self.expansion():
+            members = {}
+            if src_path:
+                members["source"] = src_path
+            if dst_path:
+                members["destination"] = dst_path
+            if svc_path:
+                members["service"] = svc_path
+            rules.append(Rule(index, self.line, proto, src, sport, dst, dport, code, members))
+        return rules
+
     def to_json(self) -> dict:
         return {"acl": self.acl, "line": self.line, "text": self.text, "kind": self.kind,
                 "action": self.action, "remarks": self.remarks, "inactive": self.inactive,
                 "time_range": self.time_range, "log": self.log, "error": self.error,
-                "source": self.source, "rules": [r.to_json() for r in self.rules]}
+                "source": self.source, "first_index": self.first_index,
+                "sources": [_member_json(m) for m in self.sources],
+                "destinations": [_member_json(m) for m in self.destinations],
+                "services": [_service_json(s) for s in self.services]}
 
     @classmethod
     def from_json(cls, d: dict) -> "Ace":
-        rules = [Rule.from_json(r) for r in d.pop("rules")]
-        return cls(rules=rules, **d)
+        d = dict(d)
+        d["sources"] = [(_opt(a, Address.from_json), p) for a, p in d["sources"]]
+        d["destinations"] = [(_opt(a, Address.from_json), p) for a, p in d["destinations"]]
+        d["services"] = [(proto, _opt(sp, Ports.from_json), _opt(dp, Ports.from_json), code,
+                          path) for proto, sp, dp, code, path in d["services"]]
+        return cls(**d)
 
 
 @dataclass

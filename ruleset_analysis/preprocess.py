@@ -28,5 +28,5 @@ def read_config(path: str, name: str = "") -> Firewall:
 def summary(firewall: Firewall) -> dict:
     aces = list(firewall.aces())
     return {"firewall": firewall.name, "acls": len(firewall.acls), "aces": len(aces),
-            "rules": sum(len(a.rules) for a in aces),
+            "rules": sum(a.rule_count for a in aces),
             "unparsed": sum(1 for a in aces if a.error), "warnings": len(firewall.warnings)}

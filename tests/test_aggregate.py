@@ -79,3 +79,47 @@ def test_truncation_keeps_the_most_used_connections_and_exact_totals():
     out = finish_ace(merge_ace([record]), 1)
     assert out["hits"] == 6 and out["connections"] == [["tcp", "3", "2", 80, 4, "b", "z"]]
     assert (out["omitted_connections"], out["omitted_hits"]) == (2, 2)
+
+
+def fast(src_port, when="Jun 06 2014 14:47:35", src="192.0.2.1"):
+    return built("inbound", "TCP", f"outside:{src}/{src_port}", "dmz:172.16.1.10/443",
+                 when=when)
+
+
+def test_repeated_flows_on_the_fast_path_count_like_the_first():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    for port in range(40000, 40005):                  # same header, same flow: fast path
+        analyzer.add(fast(port))
+    analyzer.add(fast(40005, when="Jun 06 2014 14:47:30"))    # earlier second: slow path
+    analyzer.add(fast(40006, when="Jun 06 2014 14:47:40"))
+    assert analyzer.heads                                     # the fast path was taught
+    out = dict((tuple(k), v) for k, v in analyzer.emit())
+    record = out[("ace", "fw01", "outside_in", 1)]
+    assert (record["hits"], record["first"], record["last"]) == (
+        7, "2014-06-06 14:47:30", "2014-06-06 14:47:40")
+    assert out[("counter", "matched")] == out[("counter", "lines")] == 7
+
+
+def test_fast_path_keeps_the_source_port_when_a_rule_filters_on_it():
+    config = """access-list outside_in extended permit tcp any range 40000 40001 any eq https
+access-list outside_in extended permit tcp any any
+access-group outside_in in interface outside
+"""
+    analyzer = LineAnalyzer({"fw01": firewall(config)}, "2014")
+    for port in (40000, 40001, 40002, 40000, 40003):
+        analyzer.add(fast(port))
+    hits = {k[3]: v["hits"] for k, v in analyzer.emit() if k[0] == "ace"}
+    assert hits == {1: 3, 2: 2}
+
+
+def test_a_flush_mid_stream_loses_nothing():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    records = []
+    for n, port in enumerate(range(40000, 40010)):
+        analyzer.add(fast(port))
+        if n == 4:
+            records += list(analyzer.emit())         # what the mapper does when full
+    records += list(analyzer.emit())
+    aces = [v for k, v in records if k[0] == "ace"]
+    assert merge_ace(aces)["hits"] == 10
+    assert sum(v for k, v in records if k == ["counter", "lines"]) == 10

@@ -83,7 +83,7 @@ def test_icmp_without_a_covering_route_is_interface_unknown():
     config = CONFIG.replace("route outside 0.0.0.0 0.0.0.0 203.0.113.1\n", "")
     analyzer = LineAnalyzer({"fw01": firewall(config)}, "2014")
     analyzer.add(ICMP_IN)
-    assert analyzer.counters["interface_unknown"] == 1
+    assert analyzer.counts()["interface_unknown"] == 1
 
 
 # -- ACL log (106100) and denies (106023) --------------------------------------------------
@@ -115,7 +115,7 @@ def test_deny_that_no_ace_matches_is_the_implicit_deny():
     config = CONFIG.replace("access-list outside_in extended deny ip any any\n", "")
     analyzer = LineAnalyzer({"fw01": firewall(config)}, "2014")
     analyzer.add(DENY_SMB)
-    assert analyzer.counters["denied_implicit"] == 1
+    assert analyzer.counts()["denied_implicit"] == 1
 
 
 def test_acl_message_naming_an_unknown_acl():
@@ -261,7 +261,7 @@ def test_counters_of_a_mixed_log_sum_to_its_lines():
     analyzer = LineAnalyzer(fws, "2014")
     for line in MIXED:
         analyzer.add(line)
-    counters = dict(analyzer.counters)
+    counters = dict(analyzer.counts())
     assert counters.pop("lines") == len(MIXED) == sum(counters.values())
     assert counters == {"matched": 2, "acl_log_permit": 1, "denied": 2, "not_relevant": 1,
                         "icmp_without_type": 1, "malformed": 1, "unknown_firewall": 1,

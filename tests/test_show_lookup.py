@@ -85,7 +85,7 @@ def test_log_lines_are_attributed_by_logging_device_id():
                        host="dc2-edge"))
     analyzer.add(built("inbound", "TCP", "outside:192.0.2.1/1000", "inside:10.0.0.1/80",
                        host="elsewhere"))
-    assert (analyzer.counters["matched"], analyzer.counters["unknown_firewall"]) == (1, 1)
+    assert (analyzer.counts()["matched"], analyzer.counts()["unknown_firewall"]) == (1, 1)
 
 
 def test_an_alias_two_firewalls_claim_identifies_neither():
@@ -94,4 +94,4 @@ def test_an_alias_two_firewalls_claim_identifies_neither():
     analyzer = LineAnalyzer({"fw01/ctx1": one, "fw02/ctx1": two}, 2014)
     analyzer.add(built("inbound", "TCP", "outside:192.0.2.1/1000", "inside:10.0.0.1/80",
                        host="ctx1"))
-    assert analyzer.counters["unknown_firewall"] == 1
+    assert analyzer.counts()["unknown_firewall"] == 1

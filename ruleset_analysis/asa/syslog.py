@@ -102,11 +102,12 @@ class LogParser:
 
     def other(self, line: str) -> Union[Connection, str]:
         message = MESSAGE_RE.search(line)
-        if message is None:
-            return UNRECOGNIZED
+        category = no_connection(message)
+        if category is not None:
+            return category
         reader = READERS.get(message.group(1))
         if reader is None:
-            return MALFORMED if message.group(1) in ("302013", "302015") else NOT_RELEVANT
+            return MALFORMED
         match = reader[0].match(line, message.start())
         if match is None:
             return MALFORMED
@@ -123,6 +124,17 @@ class LogParser:
             cached = self.headers[header] = (header_device(header),
                                              header_timestamp(header, self.year_of))
         return cached
+
+
+def no_connection(message) -> Optional[str]:
+    """The category of a line whose message (a MESSAGE_RE match or None) can carry no
+    connection: most lines of a log (teardowns above all) are settled by this one regex."""
+    if message is None:
+        return UNRECOGNIZED
+    message_id = message.group(1)
+    if message_id in READERS or message_id in ("302013", "302015"):
+        return None
+    return NOT_RELEVANT
 
 
 def _icmp_built(match, firewall, timestamp):

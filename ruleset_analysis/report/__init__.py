@@ -85,14 +85,15 @@ def visibility(ace: Ace) -> tuple:
     -> ("full" | "other_protocols" | "partial" | "none", protocols the logs cannot show).
     ``other_protocols``: some rules permit any protocol, which includes ones logs do not show.
     """
-    hidden = sorted({protocol_name(r.protocol) for r in ace.rules
-                     if r.protocol is not None and r.protocol not in OBSERVED_PROTOCOLS})
-    seen = [r for r in ace.rules if r.protocol is None or r.protocol in OBSERVED_PROTOCOLS]
-    if not ace.rules or not seen:
-        return ("none" if ace.rules else "full"), hidden
+    protocols = [service[0] for service in ace.services] if ace.rule_count else []
+    hidden = sorted({protocol_name(p) for p in protocols
+                     if p is not None and p not in OBSERVED_PROTOCOLS})
+    seen = [p for p in protocols if p is None or p in OBSERVED_PROTOCOLS]
+    if not protocols or not seen:
+        return ("none" if protocols else "full"), hidden
     if hidden:
         return "partial", hidden
-    if any(r.protocol is None for r in seen):
+    if None in seen:
         return "other_protocols", hidden
     return "full", hidden
 

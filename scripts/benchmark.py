@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Benchmark the mapper: throughput against a parse-only floor at 100 / 10,000 / 100,000
+expanded rules, shuffle bytes, start-up, and end-to-end scaling of `analyze`.
+
+    scripts/benchmark.py                      # the full run (several minutes), writes a table
+    scripts/benchmark.py --quick              # smaller workload, for a quick look
+
+Workload: a seeded generator writes large ASA configs with nested object-groups (the smaller
+configs are prefixes of the larger ones) and a log whose connections are spread over all rules
+of the largest one, with Zipf-like repetition of flows, ~90% connection-built lines and
+timestamps at ~1,000 lines per second. Every measurement runs in a fresh process, so each
+peak RSS is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import ipaddress
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+SECURITY = {"outside": 0, "dmz": 50, "inside": 100}
+NETS = {"outside": "0.0.0.0/0", "dmz": "172.16.0.0/12", "inside": "10.0.0.0/8"}
+PORTS = [22, 25, 53, 80, 110, 123, 143, 389, 443, 445, 636, 1433, 1521, 3306, 3389, 5432,
+         8080, 8443, 9000, 9443]
+GROUPS = 3000
+
+
+def _host(rng, interface):
+    if interface == "inside":
+        return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    if interface == "dmz":
+        return f"172.{rng.randrange(16, 32)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    return f"{rng.choice([23, 45, 81, 93, 104, 151, 185, 198])}.{rng.randrange(256)}." \
+           f"{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
+def make_config(aces: int, seed: int = 7) -> str:
+    """An ASA config whose first ``aces`` ACEs are the same for every size."""
+    out = ["ASA Version 9.8(4)", "hostname bench"]
+    for name, net in (("outside", "203.0.113.2 255.255.255.0"),
+                      ("dmz", "172.16.0.1 255.240.0.0"), ("inside", "10.0.0.1 255.0.0.0")):
+        out += [f"interface Gi0/{SECURITY[name]}", f" nameif {name}",
+                f" security-level {SECURITY[name]}", f" ip address {net}"]
+    for g in range(GROUPS):
+        rng = random.Random(f"{seed}-g{g}")
+        side = ("inside", "dmz", "outside")[g % 3]
+        out.append(f"object-group network net{g}")
+        for _ in range(rng.randrange(2, 6)):
+            out.append(f" network-object host {_host(rng, side)}")
+        if g >= 3 and rng.random() < 0.3:
+            out.append(f" group-object net{g - 3}")           # nested, same side
+        out.append(f"object-group service svc{g} tcp")
+        for port in rng.sample(PORTS, rng.randrange(1, 4)):
+            out.append(f" port-object eq {port}")
+    for i in range(aces):
+        rng = random.Random(f"{seed}-a{i}")
+        acl, src_side, dst_side = rng.choice([("outside_in", "outside", "dmz"),
+                                              ("outside_in", "outside", "inside"),
+                                              ("inside_in", "inside", "outside"),
+                                              ("inside_in", "inside", "dmz"),
+                                              ("dmz_in", "dmz", "outside")])
+        src_groups = [g for g in range(GROUPS) if ("inside", "dmz", "outside")[g % 3] == src_side]
+        dst_groups = [g for g in range(GROUPS) if ("inside", "dmz", "outside")[g % 3] == dst_side]
+        form = rng.random()
+        if form < 0.55:
+            out.append(f"access-list {acl} extended permit tcp object-group "
+                       f"net{rng.choice(src_groups)} object-group net{rng.choice(dst_groups)} "
+                       f"object-group svc{rng.randrange(GROUPS)}")
+        elif form < 0.75:
+            out.append(f"access-list {acl} extended permit tcp any host {_host(rng, dst_side)} "
+                       f"eq {rng.choice(PORTS)}")
+        elif form < 0.9:
+            out.append(f"access-list {acl} extended permit udp object-group "
+                       f"net{rng.choice(src_groups)} any eq {rng.choice([53, 123, 161, 514])}")
+        else:
+            out.append(f"access-list {acl} extended permit ip host {_host(rng, src_side)} "
+                       f"object-group net{rng.choice(dst_groups)}")
+    out += ["access-group outside_in in interface outside",
+            "access-group inside_in in interface inside", "access-group dmz_in in interface dmz"]
+    return "\n".join(out) + "\n"
+
+
+def aces_for(rules: int) -> int:
+    """How many generated ACEs expand to about ``rules`` rules (measured ~24 per ACE)."""
+    return max(rules // 24, 4)
+
+
+def _inside(rng, address, side):
+    if address is None:
+        return _host(rng, side)
+    if address.first == address.last:
+        return str(ipaddress.ip_address(address.first))
+    return str(ipaddress.ip_address(rng.randrange(address.first, address.last + 1)))
+
+
+def make_log(path: str, firewall, lines: int, seed: int = 11) -> None:
+    """Connections spread over all rules; flows repeat with a Zipf-like skew."""
+    from ruleset_analysis.routing import RoutingTable
+    rng = random.Random(seed)
+    routing = RoutingTable(firewall)
+    bound = {acl: iface for iface, acl in firewall.inbound.items()}
+    rules = [(bound[acl.name], rule) for acl in firewall.acls.values() if acl.name in bound
+             for ace in acl.entries for rule in ace.rules]
+    flows = []
+    for _ in range(max(lines // 20, 100)):
+        ingress, rule = rng.choice(rules)
+        src = _inside(rng, rule.source, ingress)
+        dst = _inside(rng, rule.destination, "outside" if ingress != "outside" else "dmz")
+        egress = routing.interface_for(dst) or "outside"
+        if egress == ingress:
+            egress = "dmz" if ingress == "outside" else "outside"
+        port = rule.destination_port.ranges[0][0] if rule.destination_port else 443
+        proto = "UDP" if rule.protocol == 17 else "TCP"
+        flows.append((proto, ingress, src, egress, dst, port))
+    start = 1401580800                       # 2014-06-01 00:00:00 UTC, ~1,000 lines/s
+    with open(path, "w") as handle:
+        for n in range(lines):
+            when = time.strftime("%b %d %Y %H:%M:%S", time.gmtime(start + n // 1000))
+            if n % 10 == 9:                  # 10%: teardowns and other messages
+                handle.write(f"{when} bench : %ASA-6-302014: Teardown TCP connection {n} for "
+                             f"outside:192.0.2.1/443 to inside:10.0.0.5/5000 duration 0:00:01 "
+                             "bytes 100 TCP FINs\n")
+                continue
+            index = min(int(rng.paretovariate(0.6)) - 1, len(flows) - 1)
+            proto, ingress, src, egress, dst, port = flows[index]
+            sport = rng.randrange(1024, 65536)
+            if SECURITY[ingress] < SECURITY[egress]:
+                body = (f"Built inbound {proto} connection {n} for {ingress}:{src}/{sport} "
+                        f"({src}/{sport}) to {egress}:{dst}/{port} ({dst}/{port})")
+            else:
+                body = (f"Built outbound {proto} connection {n} for {egress}:{dst}/{port} "
+                        f"({dst}/{port}) to {ingress}:{src}/{sport} (203.0.113.2/{sport})")
+            handle.write(f"{when} bench : %ASA-6-{'302013' if proto == 'TCP' else '302015'}: "
+                         f"{body}\n")
+
+
+# -- measurements, each in its own process -------------------------------------------------
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_mapper(db: str, log: str) -> dict:
+    from ruleset_analysis.aggregate import LineAnalyzer
+    from ruleset_analysis.database import load_firewalls
+    with open(log) as handle:
+        lines = handle.read().splitlines()
+    analyzer = LineAnalyzer(load_firewalls(db), "2014")
+    gc.freeze()                     # as the job's mapper_init does
+    started = time.perf_counter()
+    for line in lines:
+        analyzer.add(line)
+    output = sum(len(json.dumps(k)) + len(json.dumps(v)) + 2 for k, v in analyzer.emit())
+    elapsed = time.perf_counter() - started
+    return {"lines": len(lines), "seconds": elapsed, "lines_per_s": len(lines) / elapsed,
+            "output_bytes": output, "input_bytes": os.path.getsize(log),
+            "rss_mb": _peak_rss_mb()}
+
+
+def measure_floor(log: str) -> dict:
+    """The same line loop with the same field extraction as the mapper's hot path (prefilter,
+    message regex, header slice and lookup, regex groups), and nothing else."""
+    from ruleset_analysis.asa.syslog import BUILT_RE, MESSAGE_RE
+    with open(log) as handle:
+        lines = handle.read().splitlines()
+    headers: dict = {}
+    started = time.perf_counter()
+    for line in lines:
+        match = BUILT_RE.search(line) if "Built" in line else None
+        if match is None:
+            MESSAGE_RE.search(line)
+            continue
+        header = line[:match.start()]
+        if headers.get(header) is None:
+            headers[header] = header
+        match.groups()
+    elapsed = time.perf_counter() - started
+    return {"lines": len(lines), "lines_per_s": len(lines) / elapsed, "rss_mb": _peak_rss_mb()}
+
+
+def measure_startup(db: str) -> dict:
+    from ruleset_analysis.aggregate import LineAnalyzer
+    from ruleset_analysis.database import load_firewalls
+    started = time.perf_counter()
+    firewalls = load_firewalls(db)
+    LineAnalyzer(firewalls, "2014")
+    return {"seconds": time.perf_counter() - started, "rss_mb": _peak_rss_mb(),
+            "rules": sum(len(a.rules) for fw in firewalls.values() for a in fw.aces())}
+
+
+def in_process(function, *args) -> dict:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def measure_analyze(config: str, log: str, copies: int, workdir: str) -> dict:
+    """Wall time and CPU use of `analyze -r local` on ``copies`` copies of the log."""
+    inputs = []
+    for n in range(copies):
+        target = os.path.join(workdir, f"bench{n}.log")
+        if not os.path.exists(target):
+            os.link(log, target) if n else shutil.copy(log, target)
+        inputs.append(target)
+    before = os.times()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "analyze", "-r", "local",
+                    "-c", config, "--year", "2014", "--format", "json", "-o",
+                    os.path.join(workdir, "report.json")] + inputs, check=True,
+                   stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system -
+                                                          before.children_system)
+    lines = copies * sum(1 for _ in open(log))
+    return {"copies": copies, "lines": lines, "seconds": wall, "lines_per_s": lines / wall,
+            "cores_used": cpu / wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster workload")
+    parser.add_argument("--lines", type=int, default=None, help="log lines (default 2,000,000; "
+                        "--quick 300,000)")
+    parser.add_argument("--out", default="benchmark.md", help="markdown table written here")
+    parser.add_argument("--keep", default=None, help="keep the workload in this directory")
+    args = parser.parse_args()
+    lines = args.lines or (300_000 if args.quick else 2_000_000)
+    sizes = [100, 10_000, 100_000]
+    workdir = args.keep or tempfile.mkdtemp(prefix="ruleset-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    from ruleset_analysis.database import save_firewalls
+    from ruleset_analysis.preprocess import read_config
+    dbs, configs = {}, {}
+    for size in sizes:
+        configs[size] = os.path.join(workdir, f"bench-{size}.cfg")
+        with open(configs[size], "w") as handle:
+            handle.write(make_config(aces_for(size)))
+        dbs[size] = os.path.join(workdir, f"bench-{size}.db")
+        if os.path.exists(dbs[size]):
+            os.unlink(dbs[size])
+        firewall = read_config(configs[size])
+        save_firewalls(dbs[size], [firewall])
+        print(f"config {size}: {sum(len(a.rules) for a in firewall.aces())} expanded rules",
+              flush=True)
+    log = os.path.join(workdir, "bench.log")
+    make_log(log, firewall, lines)
+    print(f"log: {lines} lines, {os.path.getsize(log) / 1e6:.0f} MB", flush=True)
+
+    rows = []
+    floor = in_process(measure_floor, log)
+    for size in sizes:
+        result = in_process(measure_mapper, dbs[size], log)
+        rows.append(["mapper", f"{size:,}", f"{result['lines']:,}",
+                     f"{result['lines_per_s']:,.0f}", f"{floor['lines_per_s']:,.0f}",
+                     f"{result['lines_per_s'] / floor['lines_per_s']:.2f}",
+                     f"{result['output_bytes'] / result['input_bytes']:.4%}",
+                     f"{result['rss_mb']:.0f} MB"])
+        print(" | ".join(rows[-1]), flush=True)
+    startup = in_process(measure_startup, dbs[100_000])
+    rows.append(["start-up (load db + index)", f"{startup['rules']:,}", "", "", "", "",
+                 f"{startup['seconds']:.2f} s", f"{startup['rss_mb']:.0f} MB"])
+    print(" | ".join(rows[-1]), flush=True)
+    scale_lines = max(lines // 8, 50_000)
+    small_log = os.path.join(workdir, "scale.log")
+    with open(log) as src, open(small_log, "w") as dst:
+        for n, text in enumerate(src):
+            if n >= scale_lines:
+                break
+            dst.write(text)
+    for copies in (1, 4, 16):
+        result = measure_analyze(configs[10_000], small_log, copies, workdir)
+        rows.append([f"analyze -r local {copies}x", "10,000", f"{result['lines']:,}",
+                     f"{result['lines_per_s']:,.0f}", "", "", f"{result['seconds']:.1f} s",
+                     f"{result['cores_used']:.1f} cores"])
+        print(" | ".join(rows[-1]), flush=True)
+
+    header = ["workload", "rules", "lines", "lines/s", "floor lines/s", "ratio",
+              "output/input", "peak RSS"]
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table += ["| " + " | ".join(row) + " |" for row in rows]
+    text = "\n".join(table) + "\n"
+    with open(args.out, "w") as handle:
+        handle.write(text)
+    print("\n" + text)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

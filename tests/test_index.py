@@ -1,0 +1,111 @@
+"""The indexed matcher gives exactly the brute-force first match, on random rulesets."""
+import ipaddress
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ruleset_analysis.matcher import AclMatcher
+
+from conftest import firewall
+
+# A small address and port space, so random rules overlap and shadow each other often.
+HOSTS = [f"10.0.{a}.{b}" for a in range(4) for b in (1, 2, 130)] + ["2001:db8::1",
+                                                                    "2001:db8::2"]
+NETS = ["10.0.0.0 255.255.255.0", "10.0.0.0 255.255.254.0", "10.0.2.128 255.255.255.128",
+        "10.0.0.0 255.255.0.0", "2001:db8::/64"]
+PORTS = [22, 53, 80, 443, 1024, 8080]
+
+address = st.one_of(st.just("any"), st.just("any4"), st.just("any6"),
+                    st.sampled_from(HOSTS).map(lambda h: f"host {h}"), st.sampled_from(NETS),
+                    st.just("object-group grp"), st.just("object pool"))
+port = st.one_of(st.just(""), st.sampled_from(PORTS).map(lambda p: f" eq {p}"),
+                 st.sampled_from(PORTS).map(lambda p: f" neq {p}"),
+                 st.sampled_from(PORTS).map(lambda p: f" lt {p}"),
+                 st.sampled_from(PORTS).map(lambda p: f" gt {p}"),
+                 st.tuples(st.sampled_from(PORTS), st.sampled_from(PORTS)).map(
+                     lambda t: f" range {min(t)} {max(t)}"),
+                 st.just(" object-group web"))
+
+
+@st.composite
+def ace(draw):
+    action = draw(st.sampled_from(["permit", "deny"]))
+    protocol = draw(st.sampled_from(["ip", "tcp", "udp", "icmp", "object-group l4", "gre"]))
+    src, dst = draw(address), draw(address)
+    inactive = " inactive" if draw(st.integers(0, 9)) == 0 else ""
+    if protocol in ("tcp", "udp", "object-group l4"):
+        return f"{action} {protocol} {src}{draw(port)} {dst}{draw(port)}{inactive}"
+    if protocol == "icmp":
+        icmp = draw(st.sampled_from(["", " echo", " echo-reply", " unreachable 3"]))
+        return f"{action} icmp {src} {dst}{icmp}{inactive}"
+    return f"{action} {protocol} {src} {dst}{inactive}"
+
+
+DEFINITIONS = """object-group network grp
+ network-object host 10.0.1.2
+ network-object 10.0.3.0 255.255.255.0
+ network-object host 2001:db8::2
+object network pool
+ range 10.0.0.100 10.0.1.200
+object-group service web tcp-udp
+ port-object eq 80
+ port-object range 440 450
+object-group protocol l4
+ protocol-object tcp
+ protocol-object udp
+"""
+
+flow = st.tuples(st.sampled_from([6, 17, 1, 47, 50]),
+                 st.sampled_from(HOSTS + ["10.0.0.150", "10.0.5.5", "192.0.2.1"]),
+                 st.sampled_from(PORTS + [0, 3, 8, 445, 60000]),
+                 st.sampled_from(HOSTS + ["10.0.0.150", "10.0.3.9", "192.0.2.1"]),
+                 st.sampled_from(PORTS + [0, 3, 8, 445, 60000]),
+                 st.sampled_from([None, 0, 3]))
+
+
+def brute_force(acl, protocol, src, sport, dst, dport, code):
+    """The reference: every rule in config order, through the model's own predicates."""
+    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    for entry in acl.entries:
+        if not entry.matchable:
+            continue
+        for rule in entry.rules:
+            if rule.protocol is not None and rule.protocol != protocol:
+                continue
+            if rule.source is not None and not rule.source.contains(s.version, int(s)):
+                continue
+            if rule.destination is not None and \
+                    not rule.destination.contains(d.version, int(d)):
+                continue
+            if rule.source_port is not None and not rule.source_port.contains(sport):
+                continue
+            if rule.destination_port is not None and \
+                    not rule.destination_port.contains(dport):
+                continue
+            if rule.icmp_code is not None and rule.icmp_code != code:
+                continue
+            return (entry.line, rule.index)
+    return None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ace(), min_size=1, max_size=60), st.lists(flow, min_size=1, max_size=40))
+def test_index_agrees_with_brute_force(aces, flows):
+    config = DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)
+    acl = firewall(config).acls["acl"]
+    matcher = AclMatcher(acl)
+    for protocol, src, sport, dst, dport, code in flows:
+        s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        hit = matcher.first_match(protocol, s.version, int(s), sport, d.version, int(d), dport,
+                                  code)
+        got = None if hit is None else (hit.ace_line, hit.rule_index)
+        assert got == brute_force(acl, protocol, src, sport, dst, dport, code)
+
+
+def test_large_rulesets_are_split_into_small_leaves():
+    lines = "".join(f"access-list acl extended permit tcp host 10.{i // 250}.{i % 250}.1 any "
+                    f"eq {1000 + i % 50}\n" for i in range(5000))
+    matcher = AclMatcher(firewall(lines).acls["acl"])
+    assert matcher.index.__class__ is not list
+    hit = matcher.first_match(6, 4, int(ipaddress.ip_address("10.19.249.1")), 5000, 4, 1, 1049)
+    assert (hit.ace_line, hit.rule_index) == (4999 + 1, 4999)
