@@ -1,6 +1,7 @@
 """The ``ruleset-analysis`` command: a thin click layer over preprocess, job and report."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -55,9 +56,10 @@ def db_option(f):
                         help="Ruleset database (sqlitedict, JSON-encoded).")(f)
 
 
-def job_options(f):
-    f = click.option("-r", "--runner", type=click.Choice(RUNNERS), default="inline",
-                     show_default=True, help="mrjob runner: where the job runs.")(f)
+def job_options(f, runner="inline"):
+    f = click.option("-r", "--runner", type=click.Choice(RUNNERS), default=runner,
+                     show_default=True, help="mrjob runner: where the job runs ('local' runs "
+                                             "map tasks in parallel on this machine).")(f)
     f = click.option("--firewall", default=None,
                      help="Attribute every log line to this firewall of the database.")(f)
     f = click.option("--year", default=None, callback=check_year,
@@ -297,7 +299,7 @@ def make_report(results, db, fmt, max_connections) -> str:
               help="Keep the ruleset database here  [default: a temporary file].")
 @click.option("--results", "results_path", default=None, type=click.Path(dir_okay=False),
               help="Keep the job's results here (for 'report' later).")
-@job_options
+@functools.partial(job_options, runner="local")
 @report_options
 def analyze(configs, logs, db, results_path, runner, firewall, year, permits_from,
             max_connections, fmt, output):

@@ -52,9 +52,12 @@ class RulesetAnalysisJob(MRJob):
         gc.freeze()
 
     def mapper(self, _, line):
+        # Not a generator: mrjob takes None for "nothing to emit", which saves creating a
+        # generator per line. Records leave at the end, or at a flush when memory is bounded.
         self.analyzer.add(line)
-        if self.analyzer.full:          # bounded memory: flush, the reducer merges exactly
-            yield from self.analyzer.emit()
+        if self.analyzer.full:
+            return list(self.analyzer.emit())
+        return None
 
     def mapper_final(self):
         yield from self.analyzer.emit()
