@@ -197,25 +197,26 @@ def test_results_for_aces_missing_from_the_database_are_reported_not_dropped(ana
                                           "hits": 5}]
 
 
+def text_report(db, tmp_path) -> tuple:
+    """The text report of the samples, and its list of pruning candidates."""
+    results = tmp_path / "results"
+    cli("run", *SAMPLE_LOGS, "--db", db, "-o", results)
+    text = cli("report", results, "--db", db).stdout
+    return text, text.split("pruning candidates ==")[1].split("\n\n")[0]
+
+
 def test_aces_the_logs_cannot_show_are_not_pruning_candidates(analyzed, tmp_path):
     report, db = analyzed
     by_text = {r["text"]: r for r in report["rules"]}
     esp = by_text["access-list outside_in extended permit 50 object obj-vpn-peer interface "
                   "outside log disable"]
     assert (esp["visibility"], esp["unseen_protocols"]) == ("none", ["esp"])
-    results = tmp_path / "results"
-    cli("run", *SAMPLE_LOGS, "--db", db, "-o", results)
-    text = cli("report", results, "--db", db).stdout
-    candidates = text.split("pruning candidates ==")[1].split("\n\n")[0]
+    text, candidates = text_report(db, tmp_path)
     assert "permit 50" not in candidates
     assert "outside_in, line 8: permits esp, which the analysed log messages do not show" in text
 
 
 def test_fqdn_aces_are_not_pruning_candidates(analyzed, tmp_path):
-    _, db = analyzed
-    results = tmp_path / "results"
-    cli("run", *SAMPLE_LOGS, "--db", db, "-o", results)
-    text = cli("report", results, "--db", db).stdout
-    candidates = text.split("pruning candidates ==")[1].split("\n\n")[0]
+    text, candidates = text_report(analyzed[1], tmp_path)
     assert "obj-av-updates" not in candidates
     assert "inside_in, line 9: uses fqdn objects" in text
