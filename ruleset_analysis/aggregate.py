@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, Optional
 
-from .asa.syslog import BUILT_RE, MALFORMED, MESSAGE_RE, LogParser, no_connection
+from .asa.syslog import (BUILT_RE, HEADER_CACHE_LENGTH, MALFORMED, MESSAGE_RE, LogParser,
+                         no_connection)
 from .matcher import FirewallMatcher
 from .model import Connection
 
@@ -181,7 +182,8 @@ class LineAnalyzer:
                     fact[0] += count
                     _span(when, when, fact)
                 facts.append(fact)
-        if match is None or name is None or connection.kind != "built":
+        if match is None or name is None or connection.kind != "built" \
+                or match.start() > HEADER_CACHE_LENGTH:
             return
         # Teach the fast path this header and this flow.
         self.fast_size += 1

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shutil
 import sys
 import tempfile
+import traceback
 
 import click
 
@@ -23,31 +25,63 @@ FORMATS = ("text", "json")
 USER_ERRORS = (ConfigError, DatabaseError, ResultsError, OSError)
 
 
-class Cli(click.Group):
-    """Turns the errors users cause into one line and exit status 1, without a traceback."""
+EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
 
-    def invoke(self, ctx):
+
+class Cli(click.Group):
+    """Every error is one line on standard error. Exit status: 0 ok, 1 usage or input error
+    (the message names the file and line where it applies), 2 internal error (--verbose
+    prints the traceback)."""
+
+    def main(self, args=None, prog_name=None, **extra):
         from mrjob.step import StepFailedException
+        args = list(sys.argv[1:] if args is None else args)
+        verbose = "--verbose" in args
         try:
-            return super().invoke(ctx)
+            super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(EXIT_INPUT)
+        except click.ClickException as exc:
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                click.echo(exc.ctx.get_usage(), err=True)
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(EXIT_INPUT)
         except BrokenPipeError:         # `ruleset-analysis parse-log ... | head`: not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
+            sys.exit(EXIT_OK)
         except USER_ERRORS as exc:
-            raise click.ClickException(str(exc)) from None
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
         except StepFailedException as exc:
-            raise click.ClickException(f"the job failed: {exc} (the task's error is above)") \
-                from None
+            click.echo(f"Error: the job failed: {exc} (the task's error is above)", err=True)
+            sys.exit(EXIT_INPUT)
+        except Exception as exc:        # a bug: say so in one line, details on request
+            if verbose:
+                traceback.print_exc()
+            click.echo(f"Internal error: {type(exc).__name__}: {exc} (run with --verbose for "
+                       "the traceback, and please report it)", err=True)
+            sys.exit(EXIT_INTERNAL)
+        sys.exit(EXIT_OK)
 
 
 @click.group(cls=Cli)
 @click.version_option(package_name="ruleset-analysis")
-def main():
+@click.option("--verbose", is_flag=True,
+              help="Show the job's progress and, for an internal error, its traceback.")
+def main(verbose):
     """Which firewall ACL rules are used, by what traffic, and when.
 
     Typical use: preprocess the configs, run the job over the logs, report.
     `analyze` does all three on this machine.
+
+    Exit status: 0 ok, 1 usage or input error, 2 internal error.
     """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(message)s")
+    logging.getLogger("mrjob").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 def db_option(f):
@@ -135,6 +169,16 @@ def run(logs, db, runner, firewall, year, permits_from, max_connections, results
     write_output(results, "".join(line + "\n" for line in lines))
 
 
+def local_inputs(logs):
+    """The files the job reads: directories are read recursively, as mrjob does."""
+    for path in logs:
+        if os.path.isdir(path):
+            for root, _, names in os.walk(path):
+                yield from (os.path.join(root, name) for name in sorted(names))
+        else:
+            yield path
+
+
 def run_job(logs, db, runner, firewall, year, permits_from, max_connections) -> list:
     from .job import RulesetAnalysisJob
     names = read_meta(db)["firewalls"]
@@ -151,13 +195,32 @@ def run_job(logs, db, runner, firewall, year, permits_from, max_connections) -> 
         args += ["--firewall", firewall]
     if year is not None:
         args += ["--year", year]
-    logging.getLogger("mrjob").setLevel(logging.ERROR)
+    # mrjob's decompression stops silently where an archive is truncated: check them first,
+    # so the lines that are missing are said, in the results and the report too.
+    problems = check_archives(logs) if runner in ("inline", "local") else []
     job = RulesetAnalysisJob(args=args + list(logs))
     with job.make_runner() as job_runner:
         job_runner.run()
         output = b"".join(job_runner.cat_output())
+    lines = [line for line in output.decode("utf-8").splitlines() if line]
+    lines += [f"{json.dumps(['input_error', path])}\t{json.dumps(message)}"
+              for path, message in problems]
     # Reducers finish in any order; sorted results make every runner's output identical.
-    return sorted(line for line in output.decode("utf-8").splitlines() if line)
+    return sorted(lines)
+
+
+def check_archives(logs) -> list:
+    """(path, message) for each .gz/.bz2 input that cannot be read to its end."""
+    from .report.lines import LogError, check_compressed
+    problems = []
+    for path in local_inputs(logs):
+        if path.endswith((".gz", ".bz2")):
+            try:
+                check_compressed(path)
+            except LogError as exc:
+                click.echo(f"warning: {exc}; the lines after it are missing", err=True)
+                problems.append((path, str(exc)))
+    return problems
 
 
 @main.command()
@@ -283,8 +346,8 @@ def report(results, db, fmt, output, max_connections):
 def make_report(results, db, fmt, max_connections) -> str:
     from .report import json_report, text
     firewalls = load_firewalls(db)
-    counters, records = read_results(results)
-    data = build_report(firewalls, counters, records, max_connections)
+    counters, records, input_errors = read_results(results)
+    data = build_report(firewalls, counters, records, max_connections, input_errors)
     if data["unknown_results"]:
         click.echo(f"warning: {len(data['unknown_results'])} ACE(s) in the results are not in "
                    f"{db}; the report lists them under unknown_results", err=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
+import urllib.parse
 
 from sqlitedict import SqliteDict
 
@@ -30,11 +33,22 @@ def _open(path: str, flag: str) -> SqliteDict:
 
 
 def save_firewalls(path: str, firewalls: list) -> None:
-    """Store firewalls, replacing those with the same name and keeping all others."""
+    """Store firewalls, replacing those with the same name and keeping all others.
+
+    The new database is written to a temporary copy beside ``path`` and renamed over it, so an
+    interrupted run leaves the previous database, whole, for the next step to trust.
+    """
     if os.path.exists(path):
         read_meta(path)          # refuse to write into a foreign or newer database
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".db")
+    os.close(fd)
     try:
-        with _open(path, "c") as db:
+        if os.path.exists(path):
+            shutil.copyfile(path, tmp)
+        else:
+            os.unlink(tmp)
+        with _open(tmp, "c") as db:
             meta = db.get(META_KEY) or {"schema": SCHEMA_VERSION, "firewalls": []}
             names = list(meta["firewalls"])
             for firewall in firewalls:
@@ -43,11 +57,36 @@ def save_firewalls(path: str, firewalls: list) -> None:
                     names.append(firewall.name)
             db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names}
             db.commit()
+        os.replace(tmp, path)
     except (sqlite3.Error, OSError) as exc:
         raise DatabaseError(f"{path}: cannot write database: {exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _read(path: str, keys: list) -> list:
+    """Values of ``keys``, decoded as JSON. Read with plain sqlite3 in read-only mode: no
+    worker thread, no pickle, and it works where the task's filesystem is read-only."""
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            values = []
+            for key in keys:
+                row = conn.execute(f'SELECT value FROM "{TABLE}" WHERE key = ?',
+                                   (key,)).fetchone()
+                values.append(None if row is None else json.loads(row[0]))
+            return values
+        finally:
+            conn.close()
+    except (sqlite3.Error, ValueError, TypeError) as exc:
+        # ValueError: a value that is not JSON (a planted pickle is just that)
+        raise DatabaseError(f"{path}: not a ruleset-analysis database or corrupt "
+                            f"({exc})") from None
 
 
 def read_meta(path: str) -> dict:
@@ -58,27 +97,22 @@ def read_meta(path: str) -> dict:
             magic = handle.read(len(SQLITE_MAGIC))
     except OSError as exc:
         raise DatabaseError(f"{path}: cannot read database: {exc.strerror}") from None
-    if magic != SQLITE_MAGIC:      # sqlitedict's worker thread would print a traceback
+    if magic != SQLITE_MAGIC:
         raise DatabaseError(f"{path}: not a ruleset-analysis database (not SQLite)")
-    try:
-        with _open(path, "r") as db:
-            meta = db.get(META_KEY)
-    except (sqlite3.Error, RuntimeError, OSError, ValueError) as exc:
-        raise DatabaseError(f"{path}: not a ruleset-analysis database ({exc})") from None
+    meta = _read(path, [META_KEY])[0]
     if not isinstance(meta, dict) or "schema" not in meta:
         raise DatabaseError(f"{path}: not a ruleset-analysis database (no schema version)")
     if meta["schema"] != SCHEMA_VERSION:
         raise DatabaseError(f"{path}: database schema {meta['schema']} is not the supported "
-                            f"{SCHEMA_VERSION}; preprocess the configs again")
+                            f"{SCHEMA_VERSION}; remove it and preprocess the configs again")
     return meta
 
 
 def load_firewalls(path: str) -> dict:
     """-> {name: Firewall}, in the order they were first preprocessed."""
-    meta = read_meta(path)
+    names = read_meta(path)["firewalls"]
+    values = _read(path, [FIREWALL_PREFIX + name for name in names])
     try:
-        with _open(path, "r") as db:
-            return {name: Firewall.from_json(db[FIREWALL_PREFIX + name])
-                    for name in meta["firewalls"]}
-    except (sqlite3.Error, RuntimeError, KeyError, TypeError, ValueError) as exc:
+        return {name: Firewall.from_json(value) for name, value in zip(names, values)}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DatabaseError(f"{path}: database is corrupt ({exc!r})") from None

@@ -219,7 +219,7 @@ class FirewallMatcher:
         text = self.firewall.names.get(text, text)
         try:
             return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-        except OSError:
+        except (OSError, ValueError):        # ValueError: an embedded NUL
             pass
         try:
             ip = ipaddress.ip_address(text)

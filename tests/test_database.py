@@ -44,7 +44,7 @@ def test_a_planted_pickle_is_never_unpickled(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute(f'UPDATE "{TABLE}" SET value = ? WHERE key = ?',
                      (pickle.dumps(Boom()), "firewall:fw01"))
-    with pytest.raises(DatabaseError, match="corrupt"):
+    with pytest.raises(DatabaseError, match="corrupt|not a ruleset-analysis database"):
         load_firewalls(path)
 
 
@@ -65,3 +65,30 @@ def test_missing_and_foreign_files_are_clear_errors(tmp_path):
     junk.write_text("this is not sqlite")
     with pytest.raises(DatabaseError, match="not a ruleset-analysis database"):
         load_firewalls(str(junk))
+
+
+def test_an_interrupted_write_leaves_the_previous_database_whole(tmp_path, monkeypatch):
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n", "fw01")])
+    before = open(path, "rb").read()
+    broken = firewall("access-list b extended permit ip any any\n", "fw02")
+
+    def interrupted():
+        raise KeyboardInterrupt
+    monkeypatch.setattr(broken, "to_json", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_firewalls(path, [firewall("access-list c extended permit ip any any\n", "fw01"),
+                              broken])
+    assert open(path, "rb").read() == before
+    assert list(load_firewalls(path)["fw01"].acls) == ["a"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db"]      # no temporary left over
+
+
+def test_a_corrupted_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "db"
+    save_firewalls(str(path), [firewall("access-list a extended permit ip any any\n")])
+    data = bytearray(path.read_bytes())
+    data[200:4000] = b"\xff" * 3800                 # smash pages after the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseError):
+        load_firewalls(str(path))

@@ -54,13 +54,13 @@ def test_lookup_with_a_source_port_and_the_fwsm_mapped_address(sample_db):
 def test_lookup_needs_a_firewall_when_the_database_has_several(sample_db):
     result = run("lookup", "--db", sample_db, "--interface", "inside", "tcp", "1.1.1.1",
                  "2.2.2.2", "80")
-    assert result.exit_code == 2 and "name one with --firewall" in result.output
+    assert result.exit_code == 1 and "name one with --firewall" in result.output
 
 
 def test_lookup_rejects_an_unknown_interface(sample_db):
     result = run("lookup", "--db", sample_db, "--firewall", "fw01", "--interface", "nope",
                  "tcp", "1.1.1.1", "2.2.2.2", "80")
-    assert result.exit_code == 2 and "has no interface 'nope'" in result.output
+    assert result.exit_code == 1 and "has no interface 'nope'" in result.output
 
 
 def test_preprocess_name_option_names_a_context(tmp_path):
@@ -72,7 +72,7 @@ def test_preprocess_name_option_names_a_context(tmp_path):
 
 def test_preprocess_name_goes_with_one_config(tmp_path):
     result = run("preprocess", *SAMPLE_CONFIGS, "--db", tmp_path / "db", "--name", "x")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
 
 
 def test_log_lines_are_attributed_by_logging_device_id():

@@ -60,6 +60,7 @@ SKIPPED_TOKEN_RE = re.compile(r"^(?:[\w.-]+\[\d+\]:?|-|:|\d{6}|1)$")   # tags, R
 YEAR_RE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?$")
 
 HEADER_CACHE_LIMIT = 65536
+HEADER_CACHE_LENGTH = 256          # real headers are far shorter; longer ones are not cached
 PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp6"}
 
 
@@ -120,10 +121,11 @@ class LogParser:
     def header(self, header: str) -> Tuple[Optional[str], Optional[str]]:
         cached = self.headers.get(header)
         if cached is None:
-            if len(self.headers) >= HEADER_CACHE_LIMIT:
-                self.headers.clear()
-            cached = self.headers[header] = (header_device(header),
-                                             header_timestamp(header, self.year_of))
+            cached = (header_device(header), header_timestamp(header, self.year_of))
+            if len(header) <= HEADER_CACHE_LENGTH:     # a garbage "header" is not kept
+                if len(self.headers) >= HEADER_CACHE_LIMIT:
+                    self.headers.clear()
+                self.headers[header] = cached
         return cached
 
 

@@ -19,19 +19,22 @@ class ResultsError(ValueError):
 
 
 def read_results(paths: Iterable[str]) -> tuple:
-    """-> (counters, {(firewall, acl, line): record}); records of several files are merged."""
+    """-> (counters, {(firewall, acl, line): record}, input errors); records of several files
+    are merged."""
     counters: dict = {}
     records: dict = {}
+    input_errors: list = []
     for path in paths:
         try:
-            handle = open(path, encoding="utf-8")
+            handle = open(path, "rb")
         except OSError as exc:
             raise ResultsError(f"{path}: cannot read results: {exc.strerror}") from None
         with handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
+            for number, raw in enumerate(handle, 1):
+                if not raw.strip():
                     continue
                 try:
+                    line = raw.decode("utf-8")
                     key_text, value_text = line.rstrip("\n").split("\t", 1)
                     key, value = json.loads(key_text), json.loads(value_text)
                     kind = key[0]
@@ -39,15 +42,18 @@ def read_results(paths: Iterable[str]) -> tuple:
                         counters[key[1]] = counters.get(key[1], 0) + int(value)
                     elif kind == "ace":
                         records.setdefault((key[1], key[2], int(key[3])), []).append(value)
+                    elif kind == "input_error":
+                        input_errors.append({"file": key[1], "error": str(value)})
                     else:
                         raise ValueError(f"unknown record {kind!r}")
                 except (ValueError, IndexError, TypeError, KeyError) as exc:
                     raise ResultsError(f"{path}:{number}: not a results line ({exc})") from None
-    return counters, {k: merge_ace(v) if len(v) > 1 else v[0] for k, v in records.items()}
+    merged = {k: merge_ace(v) if len(v) > 1 else v[0] for k, v in records.items()}
+    return counters, merged, input_errors
 
 
 def build_report(firewalls: dict, counters: dict, records: dict,
-                 max_connections: int = 1000) -> dict:
+                 max_connections: int = 1000, input_errors: list = ()) -> dict:
     """The JSON report: counters, then every ACE of every ACL of every firewall, config order."""
     rules = []
     unknown = dict(records)
@@ -65,7 +71,8 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     # never dropped silently.
     stale = [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
              for (fw, acl, line), record in sorted(unknown.items())]
-    return {"counters": ordered, "rules": rules, "unknown_results": stale}
+    return {"counters": ordered, "rules": rules, "unknown_results": stale,
+            "input_errors": list(input_errors)}
 
 
 def flow_text(obj: dict, action: str = "") -> str:

@@ -3,23 +3,40 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import zlib
 from typing import Iterator, Optional
 
 from ..aggregate import LineAnalyzer
 from ..asa.syslog import LogParser
 
 
+class LogError(OSError):
+    """A log that cannot be read to its end; the message names the file and line."""
+
+
 def read_lines(path: str) -> Iterator[str]:
     """Lines of a plain, .gz or .bz2 log, decoded as the job decodes them (UTF-8, else
     Latin-1), without their line ending."""
     opener = gzip.open if path.endswith(".gz") else bz2.open if path.endswith(".bz2") else open
-    with opener(path, "rb") as handle:
-        for raw in handle:
-            raw = raw.rstrip(b"\r\n")
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield raw.decode("latin-1")
+    number = 0
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                raw = raw.rstrip(b"\r\n")
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield raw.decode("latin-1")
+    except (EOFError, OSError, zlib.error) as exc:
+        if isinstance(exc, LogError):
+            raise
+        raise LogError(f"{path}:{number + 1}: cannot read further: {exc}") from None
+
+
+def check_compressed(path: str) -> None:
+    """Read a .gz/.bz2 log to its end, raising LogError where it breaks."""
+    for _ in read_lines(path):
+        pass
 
 
 def explain(paths: list, firewalls: Optional[dict], year: Optional[str] = None,

@@ -58,6 +58,8 @@ def status(ace: dict) -> str:
 
 def render(report: dict) -> str:
     out = []
+    for problem in report["input_errors"]:
+        out.append(f"WARNING: input not read to its end: {problem['error']}")
     counters = report["counters"]
     out.append("Log lines")
     out.append(tabulate([[counters[k], k, COUNTER_HELP.get(k, "")] for k in counters],

@@ -1,0 +1,47 @@
+"""What users see when something goes wrong: one line, and a documented exit status."""
+from click.testing import CliRunner
+
+from ruleset_analysis.cli import main
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_usage_errors_exit_1_with_one_error_line():
+    result = invoke("run")
+    assert result.exit_code == 1
+    assert [l for l in result.output.splitlines() if l.startswith("Error:")] == [
+        "Error: Missing argument 'LOGS...'."]
+
+
+def test_an_unknown_option_is_a_usage_error():
+    assert invoke("report", "--colour", "x").exit_code == 1
+
+
+def test_help_and_version_exit_0():
+    assert invoke("--help").exit_code == 0
+    assert invoke("--version").exit_code == 0
+
+
+def test_an_internal_error_exits_2_in_one_line_and_verbose_shows_the_traceback(monkeypatch,
+                                                                              sample_db):
+    def boom(*args, **kwargs):
+        raise KeyError("bug")
+    monkeypatch.setattr("ruleset_analysis.report.ruleset.render_ruleset", boom)
+    quiet = invoke("show", "--db", sample_db)
+    assert quiet.exit_code == 2
+    assert quiet.output.strip().splitlines() == [
+        "Internal error: KeyError: 'bug' (run with --verbose for the traceback, and please "
+        "report it)"]
+    loud = invoke("--verbose", "show", "--db", sample_db)
+    assert loud.exit_code == 2 and "Traceback" in loud.output
+
+
+def test_input_errors_name_the_file(tmp_path):
+    config = tmp_path / "ios.cfg"
+    config.write_text("hostname r1\nip access-list extended a\n")
+    result = invoke("preprocess", config, "--db", tmp_path / "db")
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"Error: {config}:2: not an ASA/FWSM config ('ip "
+                                     "access-list' is IOS syntax)")

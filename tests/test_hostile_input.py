@@ -1,0 +1,120 @@
+"""Huge and odd input is classified or reported: never a crash, never a hang, nothing lost."""
+import gzip
+import json
+import signal
+
+import pytest
+from click.testing import CliRunner
+
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.cli import main
+
+from conftest import SAMPLE_LOGS, built, firewall
+
+CONFIG = "access-list a extended permit ip any any\naccess-group a in interface outside\n"
+
+
+@pytest.fixture(autouse=True)
+def no_hang():
+    """Fail instead of hanging: every case here must finish in seconds."""
+    def expired(*_):
+        raise TimeoutError("took too long: a hang?")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def counts(lines):
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    for line in lines:
+        analyzer.add(line)
+    return analyzer.counts()
+
+
+def test_ten_megabyte_lines_are_classified():
+    huge = "x" * 10_000_000
+    lines = [huge,
+             "Jun 06 2014 14:47:35 fw01 : %ASA-6-302013: Built inbound TCP connection " + huge,
+             huge + " %ASA-6-302013: Built inbound TCP connection 1 for a:" + huge,
+             "Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src " + huge + " dst " + huge,
+             "Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list a permitted tcp " + huge]
+    result = counts(lines)
+    assert result["lines"] == 5 and result.get("malformed", 0) + \
+        result.get("unrecognized", 0) + result.get("no_timestamp", 0) == 5
+
+
+def test_a_long_header_is_not_cached():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    line = built("inbound", "TCP", "outside:192.0.2.1/1000", "inside:10.0.0.1/80")
+    for n in range(50):
+        analyzer.add(f"{'y' * 5000}{n} " + line)
+    assert analyzer.counts()["matched"] == 50
+    assert not analyzer.heads and len(analyzer.parser.headers) == 0
+
+
+def test_binary_garbage_nul_bytes_and_latin1_are_classified():
+    lines = ["\x00\x01\x02\xff\xfe", "Jun 06 2014 14:47:35 fw01 : %ASA-6-302013: Built inbound "
+             "TCP connection 1 for outside:1.2.3.4\x00/80 (1.2.3.4/80) to inside:10.0.0.1/80 "
+             "(10.0.0.1/80)", "caf\xe9 %ASA-6-302014: Teardown", "\x00" * 1000]
+    result = counts(lines)
+    assert result["lines"] == 4 and sum(v for k, v in result.items() if k != "lines") == 4
+
+
+def run_results(tmp_path, name, data: bytes, sample_db):
+    log = tmp_path / name
+    log.write_bytes(data)
+    results = tmp_path / (name + ".results")
+    result = CliRunner().invoke(main, ["run", str(log), "--db", sample_db, "--year", "2014",
+                                       "-o", str(results)])
+    return result, results
+
+
+def test_crlf_line_endings_give_the_same_results(tmp_path, sample_db):
+    data = open(SAMPLE_LOGS[0], "rb").read()
+    _, lf = run_results(tmp_path, "lf.log", data, sample_db)
+    _, crlf = run_results(tmp_path, "crlf.log", data.replace(b"\n", b"\r\n"), sample_db)
+    assert crlf.read_text() == lf.read_text()
+
+
+def test_non_utf8_and_binary_bytes_through_the_job(tmp_path, sample_db):
+    data = (b"\xff\xfe\x00garbage\n" + built("inbound", "TCP", "outside:192.0.2.1/1000",
+                                              "dmz:172.16.1.10/443").encode() +
+            b"\n\x80\x81 %ASA-6-302014: Teardown \xe9\n")
+    result, results = run_results(tmp_path, "odd.log", data, sample_db)
+    assert result.exit_code == 0
+    counters = {json.loads(k)[1]: int(v) for k, v in
+                (line.split("\t") for line in results.read_text().splitlines())
+                if json.loads(k)[0] == "counter"}
+    assert counters["lines"] == 3 == sum(v for k, v in counters.items() if k != "lines")
+
+
+def test_an_empty_log_gives_an_empty_but_complete_report(tmp_path, sample_db):
+    result, results = run_results(tmp_path, "empty.log", b"", sample_db)
+    assert result.exit_code == 0
+    report = CliRunner().invoke(main, ["report", str(results), "--db", sample_db, "--format",
+                                       "json"])
+    data = json.loads(report.output)
+    assert data["counters"] == {"lines": 0} and len(data["rules"]) > 30
+    assert all(rule["hits"] == 0 for rule in data["rules"])
+
+
+def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analysed(tmp_path,
+                                                                                  sample_db):
+    packed = gzip.compress(open(SAMPLE_LOGS[0], "rb").read())
+    result, results = run_results(tmp_path, "cut.log.gz", packed[:len(packed) // 3], sample_db)
+    assert result.exit_code == 0
+    assert "cut.log.gz:" in result.output and "the lines after it are missing" in result.output
+    report = CliRunner().invoke(main, ["report", str(results), "--db", sample_db])
+    assert report.output.startswith("WARNING: input not read to its end: ")
+    parsed = CliRunner().invoke(main, ["parse-log", str(tmp_path / "cut.log.gz")])
+    assert parsed.exit_code == 1 and "cut.log.gz:" in parsed.output
+
+
+def test_a_results_file_with_binary_garbage_is_one_clear_error(tmp_path, sample_db):
+    bogus = tmp_path / "results"
+    bogus.write_bytes(b'["counter", "lines"]\t1\n\xff\xfe\x00\x00\n')
+    result = CliRunner().invoke(main, ["report", str(bogus), "--db", sample_db])
+    assert result.exit_code == 1 and f"{bogus}" in result.output
+    assert "Traceback" not in result.output
