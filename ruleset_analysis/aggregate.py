@@ -57,7 +57,8 @@ class LineAnalyzer:
 
     def __init__(self, firewalls: dict, year: Optional[str] = None,
                  firewall: Optional[str] = None, path: Optional[str] = None,
-                 permits_from: str = "built"):
+                 permits_from: str = "built", facts_limit: int = FACTS_FLUSH_LIMIT,
+                 flows_limit: int = FLOW_CACHE_LIMIT):
         self.parser = LogParser(year)
         self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
         if firewall is not None and firewall not in self.matchers:
@@ -72,6 +73,9 @@ class LineAnalyzer:
         if self.fallback is None and len(self.matchers) == 1:
             self.fallback = next(iter(self.matchers))
         self.from_acl_log = permits_from == "acl-log"
+        # Memory stays bounded: facts are flushed (emitted) at facts_limit, and the flow
+        # caches are dropped when they reach flows_limit entries.
+        self.facts_limit, self.flows_limit = facts_limit, flows_limit
         self.flows: dict = {}
         self.facts: dict = {}
         # The fast path for TCP/UDP connection-built lines, filled by the slow one:
@@ -114,7 +118,7 @@ class LineAnalyzer:
             flow += (connection.mapped_source, connection.mapped_destination)
         verdict = self.flows.get(flow, False)
         if verdict is False:
-            if len(self.flows) >= FLOW_CACHE_LIMIT:
+            if len(self.flows) >= self.flows_limit:
                 self.flows.clear()
             verdict = self.flows[flow] = (matcher.evaluate(connection) if kind == "built"
                                           else matcher.evaluate_named(connection))
@@ -177,7 +181,7 @@ class LineAnalyzer:
                 fact = self.facts.get(key)
                 if fact is None:
                     fact = self.facts[key] = [count, when, when]
-                    self.full = len(self.facts) >= FACTS_FLUSH_LIMIT
+                    self.full = len(self.facts) >= self.facts_limit
                 else:
                     fact[0] += count
                     _span(when, when, fact)
@@ -187,7 +191,7 @@ class LineAnalyzer:
             return
         # Teach the fast path this header and this flow.
         self.fast_size += 1
-        if self.fast_size >= FLOW_CACHE_LIMIT or len(self.heads) >= HEADS_LIMIT:
+        if self.fast_size >= self.flows_limit or len(self.heads) >= HEADS_LIMIT:
             self.forget()
         flows = self.fast_flows.setdefault(name, {})
         keep_port = self.matchers[name].uses_source_port

@@ -45,3 +45,35 @@ def test_input_errors_name_the_file(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip() == (f"Error: {config}:2: not an ASA/FWSM config ('ip "
                                      "access-list' is IOS syntax)")
+
+
+def test_an_interrupted_results_or_report_write_leaves_the_previous_file_whole(tmp_path,
+                                                                              monkeypatch):
+    import os
+
+    from ruleset_analysis import cli
+    target = tmp_path / "report.txt"
+    target.write_text("the previous report\n")
+    real_fdopen = os.fdopen
+
+    class Interrupted:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, text):
+            self.handle.write(text[:len(text) // 2])
+            self.handle.flush()
+            raise KeyboardInterrupt
+    monkeypatch.setattr(cli.os, "fdopen", lambda *a, **k: Interrupted(real_fdopen(*a, **k)))
+    try:
+        cli.write_output(str(target), "a new report that is long enough to be cut\n" * 100)
+    except KeyboardInterrupt:
+        pass
+    assert target.read_text() == "the previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]
