@@ -45,9 +45,10 @@ class Cli(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_INPUT)
         except click.ClickException as exc:
+            hint = ""
             if isinstance(exc, click.UsageError) and exc.ctx is not None:
-                click.echo(exc.ctx.get_usage(), err=True)
-            click.echo(f"Error: {exc.format_message()}", err=True)
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
             sys.exit(EXIT_INPUT)
         except BrokenPipeError:         # `ruleset-analysis parse-log ... | head`: not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -11,8 +11,8 @@ def invoke(*args):
 def test_usage_errors_exit_1_with_one_error_line():
     result = invoke("run")
     assert result.exit_code == 1
-    assert [l for l in result.output.splitlines() if l.startswith("Error:")] == [
-        "Error: Missing argument 'LOGS...'."]
+    assert result.output.splitlines() == [
+        "Error: Missing argument 'LOGS...'. (see 'main run --help')"]
 
 
 def test_an_unknown_option_is_a_usage_error():
