@@ -1,6 +1,7 @@
 """The ``ruleset-analysis`` command: a thin click layer over preprocess, job and report."""
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import logging
@@ -21,7 +22,7 @@ from .preprocess import read_config, summary
 from .report import ResultsError, build_report, read_results
 
 RUNNERS = ("inline", "local", "hadoop", "spark", "emr", "dataproc")
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "csv")
 USER_ERRORS = (ConfigError, DatabaseError, ResultsError, OSError)
 
 
@@ -120,12 +121,39 @@ def check_year(ctx, param, value):
     return value
 
 
-def report_options(f):
+def report_options(f, firewall_flag="--firewall"):
     f = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
                      show_default=True, help="Report format.")(f)
     f = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
                      help="Write the report to this file instead of standard output.")(f)
+    f = click.option("--top", type=click.IntRange(min=1), default=DEFAULT_MAX_CONNECTIONS,
+                     show_default=True, help="Connections listed per ACE.")(f)
+    f = click.option(firewall_flag, "only_firewall", default=None,
+                     help="Report only this firewall.")(f)
+    f = click.option("--acl", "only_acl", default=None, help="Report only this ACL.")(f)
+    f = click.option("--min-hits", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Report only ACEs with at least this many hits.")(f)
+    f = click.option("--unused-since", type=click.IntRange(min=0), default=None,
+                     help="Call unused what had no hit in this many days before --as-of "
+                          "(default: what had no hit at all).")(f)
+    f = click.option("--as-of", default=None, callback=check_date,
+                     help="YYYY-MM-DD for --unused-since  [default: the last day of the "
+                          "analysis window].")(f)
     return f
+
+
+def check_date(ctx, param, value):
+    if value is not None:
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not YYYY-MM-DD") from None
+    return value
+
+
+def filters_of(only_firewall, only_acl, min_hits, as_of, unused_since):
+    from .report import Filters
+    return Filters(only_firewall, only_acl, min_hits, as_of, unused_since)
 
 
 @main.command()
@@ -337,22 +365,46 @@ def parse_log(logs, db, firewall, year, permits_from):
 @click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @db_option
 @report_options
-@click.option("--max-connections", type=click.IntRange(min=1), default=DEFAULT_MAX_CONNECTIONS,
-              show_default=True, help="Connections listed per ACE.")
-def report(results, db, fmt, output, max_connections):
+def report(results, db, fmt, output, top, only_firewall, only_acl, min_hits, unused_since,
+           as_of):
     """Report per ACE from the job's RESULTS (several files are merged) and the database."""
-    write_output(output, make_report(results, db, fmt, max_connections))
+    filters = filters_of(only_firewall, only_acl, min_hits, as_of, unused_since)
+    write_output(output, make_report(results, db, fmt, top, filters))
 
 
-def make_report(results, db, fmt, max_connections) -> str:
-    from .report import json_report, text
+def make_report(results, db, fmt, top, filters) -> str:
+    from .report import csv_report, json_report, prune, text
     firewalls = load_firewalls(db)
     counters, records, input_errors = read_results(results)
-    data = build_report(firewalls, counters, records, max_connections, input_errors)
+    data = build_report(firewalls, counters, records, top, input_errors, filters)
     if data["unknown_results"]:
         click.echo(f"warning: {len(data['unknown_results'])} ACE(s) in the results are not in "
                    f"{db}; the report lists them under unknown_results", err=True)
-    return (json_report if fmt == "json" else text).render(data)
+    renderers = {"json": json_report, "csv": csv_report, "text": text, "prune": prune}
+    return renderers[fmt].render(data)
+
+
+@main.command("prune")
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@db_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the commands to this file instead of standard output.")
+@click.option("--firewall", "only_firewall", default=None, help="Only this firewall.")
+@click.option("--acl", "only_acl", default=None, help="Only this ACL.")
+@click.option("--unused-since", type=click.IntRange(min=0), default=None,
+              help="Propose what had no hit in this many days before --as-of (default: what "
+                   "had no hit at all).")
+@click.option("--as-of", default=None, callback=check_date,
+              help="YYYY-MM-DD for --unused-since  [default: the last day of the analysis "
+                   "window].")
+def prune_command(results, db, output, only_firewall, only_acl, unused_since, as_of):
+    """Write the ASA commands that would remove unused ACEs and object-group members.
+
+    For review only: nothing is applied. Only ACEs and members the analysis could judge are
+    proposed, each with a comment saying why.
+    """
+    filters = filters_of(only_firewall, only_acl, 0, as_of, unused_since)
+    write_output(output, make_report(results, db, "prune", DEFAULT_MAX_CONNECTIONS, filters))
 
 
 @main.command()
@@ -364,9 +416,10 @@ def make_report(results, db, fmt, max_connections) -> str:
 @click.option("--results", "results_path", default=None, type=click.Path(dir_okay=False),
               help="Keep the job's results here (for 'report' later).")
 @functools.partial(job_options, runner="local")
-@report_options
+@functools.partial(report_options, firewall_flag="--report-firewall")
 def analyze(configs, logs, db, results_path, runner, firewall, year, permits_from,
-            max_connections, fmt, output):
+            max_connections, fmt, output, top, only_firewall, only_acl, min_hits,
+            unused_since, as_of):
     """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go."""
     workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
     try:
@@ -377,7 +430,8 @@ def analyze(configs, logs, db, results_path, runner, firewall, year, permits_fro
         lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections)
         results_path = results_path or os.path.join(workdir, "results")
         write_output(results_path, "".join(line + "\n" for line in lines))
-        write_output(output, make_report([results_path], db, fmt, max_connections))
+        filters = filters_of(only_firewall, only_acl, min_hits, as_of, unused_since)
+        write_output(output, make_report([results_path], db, fmt, top, filters))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

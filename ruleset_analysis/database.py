@@ -17,7 +17,7 @@ from sqlitedict import SqliteDict
 
 from .model import Firewall
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"

@@ -52,6 +52,7 @@ def expand_config(parsed: ParsedConfig) -> Firewall:
     """Fill every parsed ACE's ``rules``; ACEs that cannot be expanded get ``error`` instead."""
     firewall = parsed.firewall
     resolver = Resolver(parsed.definitions, firewall)
+    firewall.groups = resolver.groups
     for acl in firewall.acls.values():
         index = 0
         for ace in acl.entries:
@@ -76,6 +77,19 @@ class Resolver:
         self.definitions = definitions
         self.firewall = firewall
         self.memo: dict = {}
+        # group -> {"header": its object-group line, "members": {label: member line}}
+        self.groups: dict = {}
+
+    def note_members(self, group: str, t: list, paths) -> None:
+        """Remember which config line gave each member label of a group (for `prune`)."""
+        d = self.definitions[group]
+        entry = self.groups.setdefault(group, {
+            "header": f"object-group {d.kind} {group}" + (f" {d.protocol}" if d.protocol
+                                                          else ""),
+            "members": {}})
+        for path in paths:
+            if path:
+                entry["members"].setdefault(path[0], " ".join(t))
 
     # -- the ACE as a whole ----------------------------------------------------------------
     def expand(self, spec) -> tuple:
@@ -184,7 +198,10 @@ class Resolver:
         result = []
         for t, where in d.members:
             with located(where):
-                result.extend(self._network_member(d, t, where))
+                entries = self._network_member(d, t, where)
+            if d.is_group:
+                self.note_members(d.name, t, [path for _, path in entries])
+            result.extend(entries)
         if not result:
             raise ConfigError(f"'{d.name}' has no members ({d.where})")
         return result
@@ -224,7 +241,11 @@ class Resolver:
 
     # -- services --------------------------------------------------------------------------
     def services(self, spec) -> list:
-        """-> [(protocol or None, source Ports, destination Ports, icmp code, member path)]"""
+        """-> [(protocol or None, source Ports, destination Ports, icmp code, member paths)]
+
+        The member paths are a dict per field: "protocol" (a protocol group), "source_port"
+        (a port group after the source) and "service" (a service object or group, or the
+        destination's port or icmp-type group)."""
         kind = spec.protocol[0]
         if kind in ("object", "object-group"):
             name = spec.protocol[1]
@@ -235,14 +256,16 @@ class Resolver:
                     raise ConfigError(f"service '{name}' is the protocol: no port clause may "
                                       "follow")
                 entries = self.service_definition(name, definition.is_group)
-                return [(p, sp, dp, c, [name] + path) for p, sp, dp, c, path in entries]
+                return [(p, sp, dp, c, {"service": [name] + path})
+                        for p, sp, dp, c, path in entries]
             if kind == "object-group":
                 protocols = [(p, [name] + path) for p, path in self.protocol_group(name)]
             elif definition is None and builtin_service(name) is not None:
                 if spec.source_port or spec.destination_port:
                     raise ConfigError(f"service '{name}' is the protocol: no port clause may "
                                       "follow")
-                return [(p, sp, dp, c, [name]) for p, sp, dp, c, _ in builtin_service(name)]
+                return [(p, sp, dp, c, {"service": [name]})
+                        for p, sp, dp, c, _ in builtin_service(name)]
             else:
                 raise ConfigError(f"object service '{name}' is not defined")
         elif kind == "ip":
@@ -255,7 +278,10 @@ class Resolver:
             destinations = self.ports(spec.destination_port, protocol)
             for (sport, _, sport_path), (dport, code, dport_path) in product(sources,
                                                                               destinations):
-                result.append((protocol, sport, dport, code, proto_path + sport_path + dport_path))
+                paths = {"protocol": proto_path, "source_port": sport_path,
+                         "service": dport_path}
+                result.append((protocol, sport, dport, code,
+                               {field: path for field, path in paths.items() if path}))
         return result
 
     def protocol_group(self, name: str) -> list:
@@ -266,13 +292,14 @@ class Resolver:
             for t, where in definition.members:
                 with located(where):
                     if t[0] == "protocol-object" and len(t) == 2:
-                        result.append((None if t[1] == "ip" else self._protocol(t[1], where),
-                                       [t[1]]))
+                        entries = [(None if t[1] == "ip" else self._protocol(t[1], where),
+                                    [t[1]])]
                     elif t[0] == "group-object" and len(t) == 2:
-                        result.extend((p, [t[1]] + path) for p, path in
-                                      self.protocol_group(t[1]))
+                        entries = [(p, [t[1]] + path) for p, path in self.protocol_group(t[1])]
                     else:
                         raise ConfigError(f"cannot read protocol group line: {' '.join(t)}")
+                self.note_members(name, t, [path for _, path in entries])
+                result.extend(entries)
             return result
         return self.memoised(("protocol", name, True), members)
 
@@ -307,14 +334,16 @@ class Resolver:
                 with located(where):
                     if t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
                         ports = port_range(t[1], t[2:])
-                        result.append((ports, [ports.text]))
+                        entries = [(ports, [ports.text])]
                     elif t[0] == "group-object" and len(t) == 2:
-                        result.extend((p, [t[1]] + path) for p, path in self.port_group(t[1]))
+                        entries = [(p, [t[1]] + path) for p, path in self.port_group(t[1])]
                     elif t[0] == "service-object":
                         raise ConfigError(f"'{name}' is not a port group: it has service-object "
                                           "lines")
                     else:
                         raise ConfigError(f"cannot read port group line: {' '.join(t)}")
+                self.note_members(name, t, [path for _, path in entries])
+                result.extend(entries)
             return result
         return self.memoised(("ports", name, True), members)
 
@@ -325,12 +354,14 @@ class Resolver:
             with located(where):
                 if t[0] == "icmp-object" and len(t) == 2:
                     value = _icmp_type(t[1], protocol)
-                    result.append((Ports(((value, value),), t[1]), None, [t[1]]))
+                    entries = [(Ports(((value, value),), t[1]), None, [t[1]])]
                 elif t[0] == "group-object" and len(t) == 2:
-                    result.extend((p, c, [t[1]] + path) for p, c, path in
-                                  self.icmp_group(t[1], protocol))
+                    entries = [(p, c, [t[1]] + path) for p, c, path in
+                               self.icmp_group(t[1], protocol)]
                 else:
                     raise ConfigError(f"cannot read icmp-type group line: {' '.join(t)}")
+            self.note_members(name, t, [path for _, _, path in entries])
+            result.extend(entries)
         return result
 
     def service_definition(self, name: str, group: bool) -> list:
@@ -343,7 +374,10 @@ class Resolver:
         result = []
         for t, where in d.members:
             with located(where):
-                result.extend(self._service_member(d, t, where))
+                entries = self._service_member(d, t, where)
+            if d.is_group:
+                self.note_members(d.name, t, [path for _, _, _, _, path in entries])
+            result.extend(entries)
         if not result:
             raise ConfigError(f"service '{d.name}' has no members ({d.where})")
         return result

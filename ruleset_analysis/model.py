@@ -61,8 +61,9 @@ class Rule:
     """One expanded combination of an ACE's members: what the matcher tests.
 
     ``None`` means "any" for protocol, addresses and ports. ``destination_port`` carries the ICMP
-    type for ICMP rules. ``members`` records, per field, the object path the value came from
-    (outermost group first), so reports can say which object-group members were used.
+    type for ICMP rules. ``members`` records, per field ("source", "destination", "protocol",
+    "source_port", "service"), the object path the value came from (outermost group first),
+    so reports can say which object-group members were used.
     """
     index: int
     ace_line: int
@@ -150,15 +151,14 @@ class Ace:
     @property
     def rules(self) -> list:
         rules = []
-        for index, (src, src_path), (dst, dst_path), (proto, sport, dport, code, svc_path) \
+        for index, (src, src_path), (dst, dst_path), (proto, sport, dport, code, svc_paths) \
                 in self.expansion():
             members = {}
             if src_path:
                 members["source"] = src_path
             if dst_path:
                 members["destination"] = dst_path
-            if svc_path:
-                members["service"] = svc_path
+            members.update(svc_paths)
             rules.append(Rule(index, self.line, proto, src, sport, dst, dport, code, members))
         return rules
 
@@ -226,6 +226,8 @@ class Firewall:
     hostname: str = ""
     aliases: list = field(default_factory=list)      # device ids log lines may carry
     routes: list = field(default_factory=list)       # [nameif, "net/len", gateway]
+    # object-group name -> {"header": its config line, "members": {label: member line}}
+    groups: dict = field(default_factory=dict)
     # ASA 8.3+ ACLs name real addresses; FWSM, PIX and older ASA name the addresses as seen on
     # the interface the ACL is bound to (the NAT-mapped destination of an inbound connection).
     acl_addresses: str = "real"                      # real | mapped
@@ -250,7 +252,8 @@ class Firewall:
                 "global_acl": self.global_acl, "names": self.names,
                 "warnings": self.warnings, "source": self.source, "version": self.version,
                 "acl_addresses": self.acl_addresses, "hostname": self.hostname,
-                "aliases": self.aliases, "routes": self.routes}
+                "aliases": self.aliases, "routes": self.routes,
+                "groups": self.groups}
 
     @classmethod
     def from_json(cls, d: dict) -> "Firewall":
@@ -261,7 +264,7 @@ class Firewall:
                    outbound=d["outbound"], global_acl=d["global_acl"], names=d["names"],
                    warnings=d["warnings"], source=d["source"], version=d["version"],
                    acl_addresses=d["acl_addresses"], hostname=d["hostname"],
-                   aliases=d["aliases"], routes=d["routes"])
+                   aliases=d["aliases"], routes=d["routes"], groups=d["groups"])
 
 
 class Connection(NamedTuple):

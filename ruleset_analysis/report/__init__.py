@@ -5,6 +5,7 @@ and ``json`` render it.
 """
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Iterable
 
@@ -53,8 +54,14 @@ def read_results(paths: Iterable[str]) -> tuple:
 
 
 def build_report(firewalls: dict, counters: dict, records: dict,
-                 max_connections: int = 1000, input_errors: list = ()) -> dict:
-    """The JSON report: counters, then every ACE of every ACL of every firewall, config order."""
+                 max_connections: int = 1000, input_errors: list = (),
+                 filters: "Filters" = None) -> dict:
+    """The JSON report: counters, then every ACE of every ACL of every firewall, config order.
+
+    ``filters`` narrows what is reported (firewall, ACL, minimum hits) and sets the unused
+    rule: no hits at all, or with ``unused_since`` no hit in that many days before ``as_of``.
+    """
+    filters = filters or Filters()
     rules = []
     unknown = dict(records)
     for firewall in firewalls.values():
@@ -64,15 +71,71 @@ def build_report(firewalls: dict, counters: dict, records: dict,
                 record = unknown.pop((firewall.name, acl.name, ace.line), None)
                 if record is not None:
                     record = finish_ace(record, max_connections)
-                rules.append(_ace_entry(firewall, ace, bindings, record))
+                entry = _ace_entry(firewall, ace, bindings, record)
+                entry["judgement"] = judgement(entry)
+                rules.append(entry)
     ordered = {"lines": counters.get("lines", 0)}
     ordered.update((k, v) for k, v in sorted(counters.items()) if k != "lines")
     # Results for ACEs the database does not have (it was preprocessed again since the run):
     # never dropped silently.
     stale = [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
              for (fw, acl, line), record in sorted(unknown.items())]
-    return {"counters": ordered, "rules": rules, "unknown_results": stale,
+    from .members import member_usage
+    span = window(rules)
+    cutoff = filters.cutoff(span)
+    groups = member_usage(firewalls, rules, cutoff)
+    for entry in rules:
+        entry["unused"] = not entry["judgement"] and entry["action"] == "permit" and \
+            _older(entry["last_seen"], cutoff)
+    rules = [r for r in rules if filters.keeps(r["firewall"], r["acl"])
+             and r["hits"] >= filters.min_hits]
+    groups = [g for g in groups if filters.keeps(g["firewall"], None)
+              and (filters.acl is None or any(a.startswith(filters.acl + ":")
+                                              for a in g["used_by"]))]
+    return {"counters": ordered, "window": span,
+            "unused_rule": {"as_of": cutoff[0], "days": filters.unused_since}
+            if filters.unused_since is not None else None,
+            "rules": rules, "groups": groups, "unknown_results": stale,
             "input_errors": list(input_errors)}
+
+
+class Filters:
+    """What a report shows: ``firewall``/``acl`` (None: all), ACEs with at least
+    ``min_hits``, and the unused rule (``unused_since`` days before ``as_of``, a date;
+    default: the end of the analysis window)."""
+
+    def __init__(self, firewall=None, acl=None, min_hits=0, as_of=None, unused_since=None):
+        self.firewall, self.acl, self.min_hits = firewall, acl, min_hits
+        self.as_of, self.unused_since = as_of, unused_since
+
+    def keeps(self, firewall: str, acl) -> bool:
+        return (self.firewall is None or firewall == self.firewall) and \
+            (self.acl is None or acl is None or acl == self.acl)
+
+    def cutoff(self, span: dict) -> tuple:
+        """(as_of, the timestamp before which a last hit counts as unused, or None)."""
+        if self.unused_since is None:
+            return (None, None)
+        as_of = self.as_of or (span["last"] or "")[:10] or datetime.date.today().isoformat()
+        limit = datetime.date.fromisoformat(as_of) - datetime.timedelta(days=self.unused_since)
+        return (as_of, f"{limit.isoformat()} 00:00:00")
+
+
+def _older(last_seen, cutoff: tuple) -> bool:
+    """Unused: never seen, or (with a cutoff) last seen before it."""
+    return last_seen is None or (cutoff[1] is not None and last_seen < cutoff[1])
+
+
+def window(rules: list) -> dict:
+    """The period the results cover: the first and last hit of any ACE."""
+    firsts = [r["first_seen"] for r in rules if r["first_seen"]]
+    lasts = [r["last_seen"] for r in rules if r["last_seen"]]
+    if not firsts:
+        return {"first": None, "last": None, "days": 0}
+    first, last = min(firsts), max(lasts)
+    days = (datetime.date.fromisoformat(last[:10]) -
+            datetime.date.fromisoformat(first[:10])).days + 1
+    return {"first": first, "last": last, "days": days}
 
 
 def flow_text(obj: dict, action: str = "") -> str:
@@ -133,3 +196,38 @@ def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
         "error": ace.error, "visibility": visibility(ace)[0],
         "unseen_protocols": visibility(ace)[1],
     }
+
+
+def caveats(report: dict, entry: dict) -> list:
+    """What to weigh before removing an unused ACE, one sentence each."""
+    notes = []
+    if entry["time_range"]:
+        notes.append(f"time-range {entry['time_range']}: active only part of the time")
+    untyped = report["counters"].get("icmp_without_type", 0)
+    if untyped and any(o["protocol"] in ("icmp", "icmp6", "ip") for o in entry["objects"]):
+        notes.append(f"{untyped} ICMP connections were logged without a type and could not be "
+                     "attributed: some may be this ACE's")
+    if entry["visibility"] == "other_protocols":
+        notes.append("also permits protocols other than TCP, UDP and ICMP, which the log "
+                     "messages do not show")
+    return notes
+
+
+def judgement(entry: dict) -> str:
+    """Why the analysis cannot tell whether an ACE is used ('' when it can): UNPARSED,
+    n/a (not an extended ACL), unbound, inactive, fqdn or 'not seen' (protocols the analysed
+    messages do not show)."""
+    if entry["error"]:
+        return "UNPARSED"
+    if entry["kind"] != "extended":
+        return "n/a"
+    if not entry["bindings"]:
+        return "unbound"
+    if entry["inactive"]:
+        return "inactive"
+    if any(o["source"].startswith("fqdn ") or o["destination"].startswith("fqdn ")
+           for o in entry["objects"]):
+        return "fqdn"
+    if entry["visibility"] in ("none", "partial"):
+        return "not seen"
+    return ""

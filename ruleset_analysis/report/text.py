@@ -2,9 +2,11 @@
 the traffic that used it with its per-object breakdown."""
 from __future__ import annotations
 
+import textwrap
+
 from tabulate import tabulate
 
-from . import flow_text
+from . import caveats, flow_text
 
 COUNTER_HELP = {
     "lines": "lines read",
@@ -39,21 +41,33 @@ def headline(ace: dict) -> str:
 
 
 def status(ace: dict) -> str:
-    """Why an ACE cannot have hits, if it cannot: shown instead of a zero."""
-    if ace["error"]:
-        return "UNPARSED"
-    if ace["kind"] != "extended":
-        return "n/a"
-    if not ace["bindings"]:
-        return "unbound"
-    if ace["inactive"]:
-        return "inactive"
-    if any(o["source"].startswith("fqdn ") or o["destination"].startswith("fqdn ")
-           for o in ace["objects"]):
-        return "fqdn"
-    if ace["visibility"] in ("none", "partial"):
-        return "not seen"
-    return ""
+    """Why an ACE cannot be judged, if it cannot: shown instead of its hits."""
+    return ace["judgement"]
+
+
+def render_members(report: dict, out: list) -> None:
+    out.append("\n== Unused object-group members ==")
+    out.append("(a member no rule using its group matched, across every ACE that uses the "
+               "group; check other references such as NAT before removing it)")
+    found = False
+    for group in report["groups"]:
+        if not group["unused"]:
+            continue
+        found = True
+        out.append(f"{group['firewall']}: object-group {group['group']} (used by "
+                   f"{', '.join(group['used_by'])})")
+        rows = [[m["member"], m["line"] or "", f"last seen {m['last_seen']}"
+                 if m["last_seen"] else "no hits"]
+                for m in group["members"] if m["unused"]]
+        out.append(textwrap.indent(tabulate(rows, tablefmt="plain"), "  "))
+    if not found:
+        out.append("(none)")
+    blocked = [g for g in report["groups"] if g["not_evaluated"]]
+    if blocked:
+        out.append("Groups not evaluated (used by ACEs the analysis cannot judge):")
+        for group in blocked:
+            out.append(f"  {group['firewall']}: object-group {group['group']}: "
+                       f"{', '.join(group['not_evaluated'])}")
 
 
 def render(report: dict) -> str:
@@ -66,6 +80,9 @@ def render(report: dict) -> str:
                         tablefmt="plain", colalign=("right", "left", "left")))
     aces = report["rules"]
 
+    span = report["window"]
+    if span["first"]:
+        out.append(f"Analysis window: {span['first']} .. {span['last']} ({span['days']} days)")
     out.append("Times are the wall-clock times written in the logs (time-zone offsets are not "
                "applied).")
 
@@ -82,20 +99,22 @@ def render(report: dict) -> str:
                             tablefmt="simple", colalign=("right", "right", "left", "left",
                                                          "left")))
 
-    out.append("\n== ACEs with no hits: pruning candidates ==")
-    unused = [a for a in aces if not status(a) and a["hits"] == 0 and a["action"] == "permit"]
+    rule = report["unused_rule"]
+    if rule:
+        out.append(f"\n== ACEs not used in the {rule['days']} days before {rule['as_of']}: "
+                   "pruning candidates ==")
+    else:
+        out.append("\n== ACEs with no hits: pruning candidates ==")
+    unused = [a for a in aces if a["unused"]]
     if not unused:
         out.append("(none)")
     for ace in unused:
+        seen = f" (last seen {ace['last_seen']})" if ace["last_seen"] else ""
         out.append(f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
-                   f"{ace['text']}")
+                   f"{ace['text']}{seen}")
         for remark in ace["remarks"]:
             out.append(f"    remark: {remark}")
-        if ace["time_range"]:
-            out.append(f"    time-range {ace['time_range']}: active only part of the time")
-        if ace["visibility"] == "other_protocols":
-            out.append("    also permits protocols other than TCP, UDP and ICMP, which the log "
-                       "messages do not show")
+        out += [f"    {note}" for note in caveats(report, ace)]
     quiet_denies = [a for a in aces if not status(a) and a["hits"] == 0 and a["action"] == "deny"]
     if quiet_denies:
         out.append("\nDeny ACEs with no hits (they show only where deny messages 106023/106100 "
@@ -120,6 +139,8 @@ def render(report: dict) -> str:
                                   "analysed log messages do not show"}[status(ace)]
             out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
                        f"{reason}")
+
+    render_members(report, out)
 
     if report["unknown_results"]:
         out.append("\nWARNING: results for ACEs that are not in the database (was it "
