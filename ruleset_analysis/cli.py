@@ -384,6 +384,34 @@ def make_report(results, db, fmt, top, filters) -> str:
     return renderers[fmt].render(data)
 
 
+@main.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the comparison to this file instead of standard output.")
+def diff_command(old, new, output):
+    """Compare two JSON reports (report --format json) of different periods: the ACEs whose
+    use started or stopped, whose hits changed, and those only in one of them."""
+    from .report import diff
+    write_output(output, diff.render(read_json_report(old), read_json_report(new)))
+
+
+def read_json_report(path: str) -> dict:
+    from .report import ResultsError
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            raise ValueError("no rules")
+        data.setdefault("window", {"first": None, "last": None})
+        return data
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read report: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ResultsError(f"{path}: not a JSON report of 'report --format json' ({exc})") \
+            from None
+
+
 @main.command("prune")
 @click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @db_option

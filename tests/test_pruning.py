@@ -162,3 +162,32 @@ access-list acl extended permit object-group l4 any any object-group web
 """)
     assert fw.acls["acl"].entries[0].rules[0].members == {"protocol": ["l4", "tcp"],
                                                          "service": ["web", "eq www"]}
+
+
+def test_diff_shows_aces_whose_use_started_or_stopped(tmp_path):
+    def report(hits):
+        rules = [{"firewall": "fw01", "acl": "in", "line": n + 1, "text": f"ace {n}",
+                  "hits": h, "last_seen": "2014-06-01 00:00:00" if h else None}
+                 for n, h in enumerate(hits)]
+        return {"window": {"first": "a", "last": "b"}, "rules": rules}
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(report([0, 5, 3, 1])))
+    new_report = report([4, 0, 3, 2])
+    new_report["rules"].pop(3)
+    new_report["rules"].append({"firewall": "fw01", "acl": "in", "line": 9, "text": "ace new",
+                                "hits": 1, "last_seen": None})
+    new.write_text(json.dumps(new_report))
+    text = cli("diff", old, new)
+    started = text.split("== Started being used (1) ==")[1].split("==")[0]
+    stopped = text.split("== Stopped being used (1) ==")[1].split("==")[0]
+    assert "ace 0" in started and "ace 1" in stopped
+    assert "== Hits changed (0) ==" in text
+    assert "== Only in the new report (1) ==\nfw01: ace new" in text
+    assert "== Only in the old report (1) ==\nfw01: ace 3" in text
+
+
+def test_diff_of_a_file_that_is_not_a_report_is_one_clear_error(tmp_path):
+    bogus = tmp_path / "x.json"
+    bogus.write_text("[1, 2]")
+    result = CliRunner().invoke(main, ["diff", str(bogus), str(bogus)])
+    assert result.exit_code == 1 and "not a JSON report" in result.output

@@ -1,0 +1,51 @@
+"""`diff`: which ACEs started or stopped being used between two periods' JSON reports.
+
+ACEs are matched by firewall, ACL and text (line numbers move when a config changes);
+ACEs only in one report are listed as added or removed.
+"""
+from __future__ import annotations
+
+from tabulate import tabulate
+
+
+def _index(report: dict) -> dict:
+    return {(r["firewall"], r["acl"], r["text"]): r for r in report["rules"]}
+
+
+def compare(old: dict, new: dict) -> dict:
+    before, after = _index(old), _index(new)
+    result = {"started": [], "stopped": [], "added": [], "removed": [], "changed": []}
+    for key, entry in after.items():
+        previous = before.get(key)
+        if previous is None:
+            result["added"].append(entry)
+        elif previous["hits"] == 0 and entry["hits"] > 0:
+            result["started"].append((previous, entry))
+        elif previous["hits"] > 0 and entry["hits"] == 0:
+            result["stopped"].append((previous, entry))
+        elif previous["hits"] != entry["hits"]:
+            result["changed"].append((previous, entry))
+    result["removed"] = [entry for key, entry in before.items() if key not in after]
+    return result
+
+
+def render(old: dict, new: dict) -> str:
+    changes = compare(old, new)
+    span = f"{old['window']['first']} .. {old['window']['last']}  ->  " \
+           f"{new['window']['first']} .. {new['window']['last']}"
+    out = [f"Periods: {span}"]
+    for title, key in (("Started being used", "started"), ("Stopped being used", "stopped"),
+                       ("Hits changed", "changed")):
+        rows = [[n["firewall"], n["acl"], n["line"], o["hits"], n["hits"],
+                 n["last_seen"] or o["last_seen"] or "", n["text"]]
+                for o, n in changes[key]]
+        out.append(f"\n== {title} ({len(rows)}) ==")
+        if rows:
+            out.append(tabulate(rows, headers=["FIREWALL", "ACL", "LINE", "HITS BEFORE",
+                                               "HITS AFTER", "LAST SEEN", "ACE"],
+                                tablefmt="simple"))
+    for title, key in (("Only in the new report", "added"), ("Only in the old report",
+                                                             "removed")):
+        out.append(f"\n== {title} ({len(changes[key])}) ==")
+        out += [f"{e['firewall']}: {e['text']}" for e in changes[key]]
+    return "\n".join(out) + "\n"
