@@ -64,15 +64,26 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     filters = filters or Filters()
     rules = []
     unknown = dict(records)
+    from ..shadowing import analyse_acl
     for firewall in firewalls.values():
         for acl in firewall.acls.values():
+            if not filters.keeps(firewall.name, acl.name):
+                continue
             bindings = firewall.bindings(acl.name)
+            # What passes an inbound ACL meets the global ACL, if there is one.
+            falls_to_deny = not (firewall.global_acl and firewall.global_acl != acl.name
+                                 and any(b.startswith("in ") for b in bindings))
+            shadowing = analyse_acl(acl, falls_to_deny)
             for ace in acl.entries:
                 record = unknown.pop((firewall.name, acl.name, ace.line), None)
                 if record is not None:
                     record = finish_ace(record, max_connections)
                 entry = _ace_entry(firewall, ace, bindings, record)
                 entry["judgement"] = judgement(entry)
+                found = shadowing.get(ace.line, {})
+                entry["shadowed_by"] = found.get("shadowed_by", [])
+                entry["redundant_with"] = found.get("redundant_with", [])
+                entry["shadowing_not_analysed"] = found.get("not_analysed")
                 rules.append(entry)
     ordered = {"lines": counters.get("lines", 0)}
     ordered.update((k, v) for k, v in sorted(counters.items()) if k != "lines")
@@ -192,7 +203,7 @@ def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
         "connections_truncated": bool(record and record.get("omitted_connections")),
         "omitted_connections": record.get("omitted_connections", 0) if record else 0,
         "omitted_hits": record.get("omitted_hits", 0) if record else 0,
-        "kind": ace.kind, "bindings": bindings, "time_range": ace.time_range,
+        "kind": ace.kind, "bindings": bindings, "time_range": ace.time_range, "log": ace.log,
         "error": ace.error, "visibility": visibility(ace)[0],
         "unseen_protocols": visibility(ace)[1],
     }

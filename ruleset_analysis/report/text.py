@@ -70,6 +70,35 @@ def render_members(report: dict, out: list) -> None:
                        f"{', '.join(group['not_evaluated'])}")
 
 
+def render_shadowing(report: dict, out: list) -> None:
+    out.append("\n== Shadowed and redundant ACEs (from the config alone) ==")
+    found = False
+    for ace in report["rules"]:
+        where = f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}"
+        if ace["shadowed_by"]:
+            lines = ", ".join(map(str, ace["shadowed_by"]))
+            out.append(f"{where}: shadowed by line(s) {lines}: it can never be hit")
+        elif ace["redundant_with"]:
+            lines = [str(n) for n in ace["redundant_with"] if n != "implicit deny"]
+            givers = ([f"line(s) {', '.join(lines)}"] if lines else []) + \
+                (["the implicit deny"] if "implicit deny" in ace["redundant_with"] else [])
+            note = " (a final deny with `log` is usually kept for its log lines)" \
+                if ace["action"] == "deny" and ace["log"] else ""
+            out.append(f"{where}: redundant: removing it changes no verdict, "
+                       f"{' then '.join(givers)} give the same{note}")
+        else:
+            continue
+        found = True
+        out.append(f"    {ace['text']}")
+    if not found:
+        out.append("(none)")
+    skipped = [a for a in report["rules"] if a["shadowing_not_analysed"]]
+    if skipped:
+        out.append(f"Not analysed: {len(skipped)} ACE(s), e.g. {skipped[0]['firewall']}: "
+                   f"{skipped[0]['acl']} line {skipped[0]['line']}: "
+                   f"{skipped[0]['shadowing_not_analysed']}")
+
+
 def render(report: dict) -> str:
     out = []
     for problem in report["input_errors"]:
@@ -141,6 +170,7 @@ def render(report: dict) -> str:
                        f"{reason}")
 
     render_members(report, out)
+    render_shadowing(report, out)
 
     if report["unknown_results"]:
         out.append("\nWARNING: results for ACEs that are not in the database (was it "
