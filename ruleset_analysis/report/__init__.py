@@ -65,6 +65,7 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     rules = []
     unknown = dict(records)
     from ..shadowing import analyse_acl
+    from .tighten import suggest
     for firewall in firewalls.values():
         for acl in firewall.acls.values():
             if not filters.keeps(firewall.name, acl.name):
@@ -80,6 +81,7 @@ def build_report(firewalls: dict, counters: dict, records: dict,
                     record = finish_ace(record, max_connections)
                 entry = _ace_entry(firewall, ace, bindings, record)
                 entry["judgement"] = judgement(entry)
+                entry["tightening"] = suggest(ace, record) if ace.action == "permit" else None
                 found = shadowing.get(ace.line, {})
                 entry["shadowed_by"] = found.get("shadowed_by", [])
                 entry["redundant_with"] = found.get("redundant_with", [])

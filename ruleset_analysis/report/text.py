@@ -99,6 +99,27 @@ def render_shadowing(report: dict, out: list) -> None:
                    f"{skipped[0]['shadowing_not_analysed']}")
 
 
+def render_tightening(report: dict, out: list) -> None:
+    out.append("\n== Tightening suggestions for broad ACEs ==")
+    out.append("(the observed traffic of ACEs with any, large networks, `ip` or wide port "
+               "ranges, as specific ACEs that would have permitted all of it)")
+    found = False
+    for ace in report["rules"]:
+        if not ace["tightening"]:
+            continue
+        found = True
+        suggestion = ace["tightening"]
+        out.append(f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']} "
+                   f"({ace['hits']} hits, {suggestion['connections']} connections): "
+                   f"{ace['text']}")
+        if not suggestion["complete"]:
+            out.append("  INCOMPLETE: not every connection is covered (too many to list, or "
+                       "the reducer kept only the top --max-connections)")
+        out += [f"  {line}" for line in suggestion["lines"]]
+    if not found:
+        out.append("(none)")
+
+
 def render(report: dict) -> str:
     out = []
     for problem in report["input_errors"]:
@@ -171,6 +192,7 @@ def render(report: dict) -> str:
 
     render_members(report, out)
     render_shadowing(report, out)
+    render_tightening(report, out)
 
     if report["unknown_results"]:
         out.append("\nWARNING: results for ACEs that are not in the database (was it "

@@ -1,0 +1,116 @@
+"""Tightening suggestions: a broad ACE's observed traffic as a few specific ACE lines.
+
+Broad: any source or destination, a network of more than 256 addresses, protocol `ip`, or a
+TCP/UDP port clause spanning more than 100 ports. The observed connections are grouped by
+protocol and port; their sources and destinations are merged into the fewest exact networks
+(netaddr's cidr_merge never adds an address that was not seen), ports with the same address
+sets are joined into ranges, and if that still takes more than MAX_LINES lines, the field with
+more distinct addresses keeps the ACE's own value instead (then both).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from netaddr import IPAddress, IPRange, cidr_merge
+
+from ..asa.literals import TCP, UDP
+
+MAX_LINES = 8
+WIDE_NETWORK = 256
+WIDE_PORTS = 100
+
+
+def is_broad(ace) -> bool:
+    for address, _ in ace.sources + ace.destinations:
+        if address is None or address.last - address.first + 1 > WIDE_NETWORK:
+            return True
+    for protocol, sport, dport, _, _ in ace.services:
+        if protocol is None:
+            return True
+        if protocol in (TCP, UDP) and (dport is None or sum(hi - lo + 1 for lo, hi in
+                                                            dport.ranges) > WIDE_PORTS):
+            return True
+    return False
+
+
+def _address(network) -> str:
+    if network.size == 1:
+        return f"host {network.ip}"
+    if network.version == 6:
+        return str(network)
+    return f"{network.network} {network.netmask}"
+
+
+def _ports(protocol: str, ports: list) -> list:
+    """Sorted ports -> port clauses (eq / range); ICMP types -> type names as numbers."""
+    if protocol in ("icmp", "icmp6"):
+        return [f" {p}" for p in ports]
+    clauses, start = [], None
+    for port in ports + [None]:
+        if start is not None and (port is None or port != end + 1):
+            clauses.append(f" eq {start}" if start == end else f" range {start} {end}")
+            start = None
+        if port is not None and start is None:
+            start = port
+        end = port
+    return clauses
+
+
+def suggest(ace, record: Optional[dict]) -> Optional[dict]:
+    """{"lines": [ACE lines], "complete": bool, "connections": n} or None when the ACE is
+    not broad or carried no traffic."""
+    if record is None or not record["connections"] or not is_broad(ace):
+        return None
+    flows: dict = {}
+    for proto, src, dst, port, _, _, _ in record["connections"]:
+        entry = flows.setdefault((proto, port), (set(), set()))
+        entry[0].add(src)
+        entry[1].add(dst)
+    # Too many lines: let the field with more distinct addresses keep the ACE's own value
+    # first, then both.
+    sources = len({a for srcs, _ in flows.values() for a in srcs})
+    destinations = len({a for _, dsts in flows.values() for a in dsts})
+    first = "source" if sources >= destinations else "destination"
+    for widen in (set(), {first}, {"source", "destination"}):
+        lines = _lines(ace, flows, widen)
+        if len(lines) <= MAX_LINES:
+            break
+    return {"lines": lines[:MAX_LINES], "widened": sorted(widen),
+            "complete": not record.get("omitted_connections") and len(lines) <= MAX_LINES,
+            "connections": len(record["connections"])}
+
+
+def _lines(ace, flows: dict, widen: set) -> list:
+    grouped: dict = {}
+    for (proto, port), (sources, destinations) in sorted(flows.items(),
+                                                         key=lambda i: (i[0][0], i[0][1])):
+        srcs = _own(ace.sources) if "source" in widen else tuple(
+            _address(n) for n in cidr_merge([IPAddress(a) for a in sources if _ip(a)]))
+        dsts = _own(ace.destinations) if "destination" in widen else tuple(
+            _address(n) for n in cidr_merge([IPAddress(a) for a in destinations if _ip(a)]))
+        grouped.setdefault((proto, srcs, dsts), []).append(port)
+    lines = []
+    for (proto, srcs, dsts), ports in grouped.items():
+        for clause in _ports(proto, sorted(set(ports))):
+            for src in srcs:
+                for dst in dsts:
+                    lines.append(f"access-list {ace.acl} extended {ace.action} {proto} {src} "
+                                 f"{dst}{clause}")
+    return lines
+
+
+def _own(members: list) -> tuple:
+    """The ACE's own networks for a field, as address clauses."""
+    if any(address is None for address, _ in members):
+        return ("any",)
+    ranges = [IPRange(IPAddress(a.first, a.version), IPAddress(a.last, a.version))
+              for a, _ in members if a.version]
+    return tuple(_address(n) for n in cidr_merge([c for r in ranges for c in r.cidrs()]))
+
+
+def _ip(text: str) -> bool:
+    try:
+        IPAddress(text)
+        return True
+    except Exception:
+        return False
