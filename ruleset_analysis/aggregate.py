@@ -10,6 +10,7 @@ Records travel as JSON:
   key ["ace", FIREWALL, ACL, LINE]   value: {"hits", "first", "last",
         "rules": [[INDEX, HITS, FIRST, LAST]...],
         "connections": [[PROTO, SRC, DST, PORT, COUNT, FIRST, LAST]...],
+        "days": {YYYY-MM-DD: HITS},
         "omitted_connections", "omitted_hits"}   (the last two only after the reducer)
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .model import Connection
 
 UNKNOWN_FIREWALL = "unknown_firewall"
 ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built line counts it
+OUTSIDE_PERIOD = "outside_period"      # a connection before --since or after --until
 PERMIT_SOURCES = ("built", "acl-log")
 FLOW_CACHE_LIMIT = 1_000_000
 FACTS_FLUSH_LIMIT = 500_000
@@ -58,7 +60,8 @@ class LineAnalyzer:
     def __init__(self, firewalls: dict, year: Optional[str] = None,
                  firewall: Optional[str] = None, path: Optional[str] = None,
                  permits_from: str = "built", facts_limit: int = FACTS_FLUSH_LIMIT,
-                 flows_limit: int = FLOW_CACHE_LIMIT):
+                 flows_limit: int = FLOW_CACHE_LIMIT, since: Optional[str] = None,
+                 until: Optional[str] = None):
         self.parser = LogParser(year)
         self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
         if firewall is not None and firewall not in self.matchers:
@@ -73,11 +76,15 @@ class LineAnalyzer:
         if self.fallback is None and len(self.matchers) == 1:
             self.fallback = next(iter(self.matchers))
         self.from_acl_log = permits_from == "acl-log"
+        # Only connections from `since` to `until` (days, inclusive) are analysed.
+        self.period = (f"{since} 00:00:00" if since else "",
+                       f"{until} 23:59:59" if until else "9999")
         # Memory stays bounded: facts are flushed (emitted) at facts_limit, and the flow
         # caches are dropped when they reach flows_limit entries.
         self.facts_limit, self.flows_limit = facts_limit, flows_limit
         self.flows: dict = {}
         self.facts: dict = {}
+        self.daily: dict = {}         # (firewall, acl, line) -> {YYYY-MM-DD: hits}
         # The fast path for TCP/UDP connection-built lines, filled by the slow one:
         # header text -> (timestamp, that firewall's flow table, whether source ports matter);
         # flow table: regex groups (minus the initiator's port) -> (counter cell, fact lists).
@@ -100,6 +107,8 @@ class LineAnalyzer:
         connection = self.parser.parse(line)
         if connection.__class__ is str:
             return connection, None, None, None
+        if not self.period[0] <= connection.timestamp <= self.period[1]:
+            return OUTSIDE_PERIOD, connection, None, None
         kind = connection.kind
         if kind == "acl_permit" and not self.from_acl_log:
             return ACL_LOG_PERMIT, connection, None, None   # its built line counts it
@@ -139,7 +148,7 @@ class LineAnalyzer:
         if match is not None:
             head = self.heads.get(line[:match.start()])
             if head is not None:
-                when, flows, keep_port = head
+                when, day, flows, keep_port = head
                 groups = match.groups()
                 key = groups if keep_port else (
                     groups[:4] + groups[5:] if groups[0] == "inbound" else
@@ -147,12 +156,13 @@ class LineAnalyzer:
                 entry = flows.get(key)
                 if entry is not None:
                     entry[0][0] += 1
-                    for fact in entry[1]:
+                    for fact, days in entry[1]:
                         fact[0] += 1
                         if when < fact[1]:
                             fact[1] = when
                         elif when > fact[2]:
                             fact[2] = when
+                        days[day] = days.get(day, 0) + 1
                     return
         else:
             category = no_connection(MESSAGE_RE.search(line))
@@ -175,7 +185,10 @@ class LineAnalyzer:
         facts = []
         if verdict is not None and verdict.hits:
             when, count = connection.timestamp, connection.count
+            day = when[:10]
             for hit, source, destination in self.credited(connection, verdict):
+                days = self.daily.setdefault((name, hit.acl, hit.ace_line), {})
+                days[day] = days.get(day, 0) + count
                 key = (name, hit.acl, hit.ace_line, hit.rule_index, connection.protocol,
                        source, destination, connection.destination_port)
                 fact = self.facts.get(key)
@@ -185,7 +198,7 @@ class LineAnalyzer:
                 else:
                     fact[0] += count
                     _span(when, when, fact)
-                facts.append(fact)
+                facts.append((fact, days))
         if match is None or name is None or connection.kind != "built" \
                 or match.start() > HEADER_CACHE_LENGTH:
             return
@@ -195,7 +208,8 @@ class LineAnalyzer:
             self.forget()
         flows = self.fast_flows.setdefault(name, {})
         keep_port = self.matchers[name].uses_source_port
-        self.heads[line[:match.start()]] = (connection.timestamp, flows, keep_port)
+        self.heads[line[:match.start()]] = (connection.timestamp, connection.timestamp[:10],
+                                            flows, keep_port)
         groups = match.groups()
         key = groups if keep_port else (groups[:4] + groups[5:] if groups[0] == "inbound"
                                         else groups[:8] + groups[9:])
@@ -229,12 +243,14 @@ class LineAnalyzer:
             record["connections"].append([proto, src, dst, port, count, first, last])
         for (fw, acl, line), record in aces.items():
             record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
+            record["days"] = self.daily.get((fw, acl, line), {})
             yield ["ace", fw, acl, line], record
         counts = self.counts()
         if counts["lines"]:
             for name, count in sorted(counts.items()):
                 yield ["counter", name], count
         self.facts.clear()
+        self.daily = {}
         self.cells.clear()
         self.forget()
         self.full = False
@@ -268,6 +284,7 @@ def merge_ace(values: Iterable[dict]) -> dict:
     hits, first, last = 0, None, None
     rules: dict = {}
     connections: dict = {}
+    days: dict = {}
     omitted_connections = omitted_hits = 0
     for value in values:
         hits += value["hits"]
@@ -279,11 +296,14 @@ def merge_ace(values: Iterable[dict]) -> dict:
             _add(rules, index, count, r_first, r_last)
         for proto, src, dst, port, count, c_first, c_last in value["connections"]:
             _add(connections, (proto, src, dst, port), count, c_first, c_last)
+        for day, count in value.get("days", {}).items():
+            days[day] = days.get(day, 0) + count
         omitted_connections += value.get("omitted_connections", 0)
         omitted_hits += value.get("omitted_hits", 0)
     merged = {"hits": hits, "first": first, "last": last,
               "rules": [[index] + rules[index] for index in sorted(rules)],
-              "connections": [list(k) + v for k, v in connections.items()]}
+              "connections": [list(k) + v for k, v in connections.items()],
+              "days": dict(sorted(days.items()))}
     if omitted_connections or omitted_hits:
         merged["omitted_connections"] = omitted_connections
         merged["omitted_hits"] = omitted_hits

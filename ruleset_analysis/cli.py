@@ -106,6 +106,11 @@ def job_options(f, runner="inline"):
                      show_default=True,
                      help="Message that counts a permitted connection: connection-built "
                           "lines, or ACL-log (106100) lines for logs without them.")(f)
+    f = click.option("--since", default=None, callback=check_date,
+                     help="First day analysed (YYYY-MM-DD); earlier lines are counted as "
+                          "outside_period.")(f)
+    f = click.option("--until", default=None, callback=check_date,
+                     help="Last day analysed (YYYY-MM-DD), inclusive.")(f)
     f = click.option("--max-connections", type=click.IntRange(min=1),
                      default=DEFAULT_MAX_CONNECTIONS, show_default=True,
                      help="Distinct connections kept per ACE; hit counts stay exact.")(f)
@@ -192,9 +197,11 @@ def print_summary(firewalls, db):
 @job_options
 @click.option("-o", "--output", "results", type=click.Path(dir_okay=False), default=None,
               help="Write the results here  [default: standard output].")
-def run(logs, db, runner, firewall, year, permits_from, max_connections, results):
+def run(logs, db, runner, firewall, year, permits_from, since, until, max_connections,
+        results):
     """Run the MapReduce job over LOGS (plain, .gz or .bz2) and write its results."""
-    lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections)
+    lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections, since,
+                    until)
     write_output(results, "".join(line + "\n" for line in lines))
 
 
@@ -208,7 +215,8 @@ def local_inputs(logs):
             yield path
 
 
-def run_job(logs, db, runner, firewall, year, permits_from, max_connections) -> list:
+def run_job(logs, db, runner, firewall, year, permits_from, max_connections, since=None,
+            until=None) -> list:
     from .job import RulesetAnalysisJob
     names = read_meta(db)["firewalls"]
     if firewall is not None and firewall not in names:
@@ -224,6 +232,9 @@ def run_job(logs, db, runner, firewall, year, permits_from, max_connections) -> 
         args += ["--firewall", firewall]
     if year is not None:
         args += ["--year", year]
+    for option, value in (("--since", since), ("--until", until)):
+        if value is not None:
+            args += [option, value]
     # mrjob's decompression stops silently where an archive is truncated: check them first,
     # so the lines that are missing are said, in the results and the report too.
     problems = check_archives(logs) if runner in ("inline", "local") else []
@@ -445,8 +456,8 @@ def prune_command(results, db, output, only_firewall, only_acl, unused_since, as
               help="Keep the job's results here (for 'report' later).")
 @functools.partial(job_options, runner="local")
 @functools.partial(report_options, firewall_flag="--report-firewall")
-def analyze(configs, logs, db, results_path, runner, firewall, year, permits_from,
-            max_connections, fmt, output, top, only_firewall, only_acl, min_hits,
+def analyze(configs, logs, db, results_path, runner, firewall, year, permits_from, since,
+            until, max_connections, fmt, output, top, only_firewall, only_acl, min_hits,
             unused_since, as_of):
     """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go."""
     workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
@@ -455,7 +466,8 @@ def analyze(configs, logs, db, results_path, runner, firewall, year, permits_fro
         firewalls = [read_config(path) for path in configs]
         save_firewalls(db, firewalls)
         print_summary(firewalls, db)
-        lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections)
+        lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections,
+                        since, until)
         results_path = results_path or os.path.join(workdir, "results")
         write_output(results_path, "".join(line + "\n" for line in lines))
         filters = filters_of(only_firewall, only_acl, min_hits, as_of, unused_since)

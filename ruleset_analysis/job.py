@@ -39,6 +39,8 @@ class RulesetAnalysisJob(MRJob):
                                    "without a year (default: the last 12 months)")
         self.add_passthru_arg("--permits-from", choices=PERMIT_SOURCES, default="built",
                               help="message that counts a permitted connection")
+        self.add_passthru_arg("--since", default=None, help="first day analysed, YYYY-MM-DD")
+        self.add_passthru_arg("--until", default=None, help="last day analysed, YYYY-MM-DD")
         self.add_passthru_arg("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS,
                               help="distinct connections kept per ACE (hits stay exact)")
 
@@ -46,7 +48,8 @@ class RulesetAnalysisJob(MRJob):
         # Logs stored one directory per firewall name their firewall in their path.
         path = jobconf_from_env("mapreduce.map.input.file")
         self.analyzer = LineAnalyzer(load_firewalls(self.options.db), self.options.year,
-                                     self.options.firewall, path, self.options.permits_from)
+                                     self.options.firewall, path, self.options.permits_from,
+                                     since=self.options.since, until=self.options.until)
         # The ruleset lives as long as the task: keep the garbage collector from rescanning
         # its objects on every collection (a third of the time at 100,000 rules).
         gc.freeze()

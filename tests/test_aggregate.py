@@ -123,3 +123,22 @@ def test_a_flush_mid_stream_loses_nothing():
     aces = [v for k, v in records if k[0] == "ace"]
     assert merge_ace(aces)["hits"] == 10
     assert sum(v for k, v in records if k == ["counter", "lines"]) == 10
+
+
+def test_since_and_until_analyse_only_their_days():
+    lines = [line("192.0.2.1", when="Jun 05 2014 23:59:59"),
+             line("192.0.2.1", when="Jun 06 2014 00:00:00"),
+             line("192.0.2.1", when="Jun 07 2014 23:59:59"),
+             line("192.0.2.1", when="Jun 08 2014 00:00:00")]
+    out = analyze(lines, since="2014-06-06", until="2014-06-07")
+    record = out[("ace", "fw01", "outside_in", 1)]
+    assert (record["hits"], record["first"], record["last"]) == (
+        2, "2014-06-06 00:00:00", "2014-06-07 23:59:59")
+    assert out[("counter", "outside_period")] == 2
+
+
+def test_hits_per_day_add_up_to_the_hits():
+    lines = [line("192.0.2.1", when=f"Jun 0{d} 2014 1{h}:00:00") for d in (5, 6, 6, 7)
+             for h in (1, 2)]
+    record = analyze(lines)[("ace", "fw01", "outside_in", 1)]
+    assert record["days"] == {"2014-06-05": 2, "2014-06-06": 4, "2014-06-07": 2}

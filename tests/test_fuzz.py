@@ -100,7 +100,8 @@ def test_hits_equal_the_connections_attributed(lines, permits_from):
     assert sum(r["hits"] for r in records) == attributed
     merged = [merge_ace([r]) for r in records]
     assert all(sum(rule[1] for rule in r["rules"]) == r["hits"] ==
-               sum(c[4] for c in r["connections"]) for r in merged)
+               sum(c[4] for c in r["connections"]) == sum(r["days"].values())
+               for r in merged)
 
 
 @FUZZ

@@ -202,6 +202,7 @@ def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
         "first_seen": record["first"] if record else None,
         "last_seen": record["last"] if record else None,
         "objects": objects, "connections": connections,
+        "daily": record.get("days", {}) if record else {},
         "connections_truncated": bool(record and record.get("omitted_connections")),
         "omitted_connections": record.get("omitted_connections", 0) if record else 0,
         "omitted_hits": record.get("omitted_hits", 0) if record else 0,

@@ -19,6 +19,7 @@ COUNTER_HELP = {
     "no_acl": "connections through interfaces with no ACL bound",
     "interface_unknown": "ICMP connections no interface network or route covers",
     "unknown_firewall": "lines from a firewall not in the database",
+    "outside_period": "connections before --since or after --until",
     "unknown_acl": "ACL messages naming an ACL the config does not have",
     "icmp_without_type": "ICMP connections logged without type and code (older releases)",
     "no_timestamp": "connection messages with no time in their header",
