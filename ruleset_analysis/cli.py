@@ -22,7 +22,7 @@ from .preprocess import read_config, summary
 from .report import ResultsError, build_report, read_results
 
 RUNNERS = ("inline", "local", "hadoop", "spark", "emr", "dataproc")
-FORMATS = ("text", "json", "csv")
+FORMATS = ("text", "json", "csv", "html")
 USER_ERRORS = (ConfigError, DatabaseError, ResultsError, OSError)
 
 
@@ -384,14 +384,15 @@ def report(results, db, fmt, output, top, only_firewall, only_acl, min_hits, unu
 
 
 def make_report(results, db, fmt, top, filters) -> str:
-    from .report import csv_report, json_report, prune, text
+    from .report import csv_report, html_report, json_report, prune, text
     firewalls = load_firewalls(db)
     counters, records, input_errors = read_results(results)
     data = build_report(firewalls, counters, records, top, input_errors, filters)
     if data["unknown_results"]:
         click.echo(f"warning: {len(data['unknown_results'])} ACE(s) in the results are not in "
                    f"{db}; the report lists them under unknown_results", err=True)
-    renderers = {"json": json_report, "csv": csv_report, "text": text, "prune": prune}
+    renderers = {"json": json_report, "csv": csv_report, "text": text, "prune": prune,
+                 "html": html_report}
     return renderers[fmt].render(data)
 
 
