@@ -191,3 +191,25 @@ def test_diff_of_a_file_that_is_not_a_report_is_one_clear_error(tmp_path):
     bogus.write_text("[1, 2]")
     result = CliRunner().invoke(main, ["diff", str(bogus), str(bogus)])
     assert result.exit_code == 1 and "not a JSON report" in result.output
+
+
+def test_sample_shadowing_finds_the_final_deny_before_the_implicit_one(results):
+    report = json.loads(cli("report", results[0], "--db", results[1], "--format", "json"))
+    by_line = {(r["firewall"], r["acl"], r["line"]): r for r in report["rules"]}
+    assert by_line[("fw02", "inside_in", 8)]["redundant_with"] == ["implicit deny"]
+    assert by_line[("fw01", "outside_in", 11)]["redundant_with"] == []   # the global ACL follows
+
+
+def test_diff_of_two_periods_of_the_samples(tmp_path, results):
+    reports = []
+    for since, until in (("2014-06-01", "2014-06-07"), ("2014-06-08", "2014-06-14")):
+        out = tmp_path / f"{since}.results"
+        cli("run", *SAMPLE_LOGS, "--db", results[1], "--since", since, "--until", until,
+            "-o", out)
+        page = tmp_path / f"{since}.json"
+        cli("report", out, "--db", results[1], "--format", "json", "-o", page)
+        reports.append(page)
+    first = json.loads(reports[0].read_text())
+    assert first["window"]["last"] < "2014-06-08" and first["counters"]["outside_period"] > 0
+    text = cli("diff", *reports)
+    assert text.startswith("Periods: 2014-06-01") and "== Started being used (" in text

@@ -85,8 +85,8 @@ def render_shadowing(report: dict, out: list) -> None:
                 (["the implicit deny"] if "implicit deny" in ace["redundant_with"] else [])
             note = " (a final deny with `log` is usually kept for its log lines)" \
                 if ace["action"] == "deny" and ace["log"] else ""
-            out.append(f"{where}: redundant: removing it changes no verdict, "
-                       f"{' then '.join(givers)} give the same{note}")
+            out.append(f"{where}: redundant: removing it changes no verdict: "
+                       f"{' then '.join(givers)} decide the same{note}")
         else:
             continue
         found = True
