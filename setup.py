@@ -20,7 +20,9 @@ setup(
         "standard-pipes; python_version >= '3.13'",
         "standard-distutils; python_version >= '3.12'",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={"test": ["pytest>=7", "hypothesis>=6"],
+                    # -r spark on this machine (local mode; needs Java 17+)
+                    "spark": ["pyspark>=3.4"]},
     entry_points={"console_scripts": ["ruleset-analysis=ruleset_analysis.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

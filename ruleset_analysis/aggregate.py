@@ -5,7 +5,7 @@ and the report merge records with ``merge_ace`` — the same function everywhere
 and the cat-pipe give the same numbers. Only the reducer truncates connection lists
 (``finish_ace``), because only it sees everything a rule got.
 
-Records travel as JSON:
+Records (keys are lists here; the job joins them with tabs into strings):
   key ["counter", NAME]              value: int
   key ["ace", FIREWALL, ACL, LINE]   value: {"hits", "first", "last",
         "rules": [[INDEX, HITS, FIRST, LAST]...],

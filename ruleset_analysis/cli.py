@@ -235,6 +235,10 @@ def run_job(logs, db, runner, firewall, year, permits_from, max_connections, sin
     for option, value in (("--since", since), ("--until", until)):
         if value is not None:
             args += [option, value]
+    if runner == "spark":
+        # Spark's Python workers must be this interpreter, the one with this package (on a
+        # cluster, set python_bin in mrjob.conf instead).
+        args += ["--python-bin", sys.executable]
     # mrjob's decompression stops silently where an archive is truncated: check them first,
     # so the lines that are missing are said, in the results and the report too.
     problems = check_archives(logs) if runner in ("inline", "local") else []
@@ -243,7 +247,7 @@ def run_job(logs, db, runner, firewall, year, permits_from, max_connections, sin
         job_runner.run()
         output = b"".join(job_runner.cat_output())
     lines = [line for line in output.decode("utf-8").splitlines() if line]
-    lines += [f"{json.dumps(['input_error', path])}\t{json.dumps(message)}"
+    lines += [f"{json.dumps('input_error' + chr(9) + path)}\t{json.dumps(message)}"
               for path, message in problems]
     # Reducers finish in any order; sorted results make every runner's output identical.
     return sorted(lines)

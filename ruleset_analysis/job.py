@@ -59,20 +59,26 @@ class RulesetAnalysisJob(MRJob):
         # generator per line. Records leave at the end, or at a flush when memory is bounded.
         self.analyzer.add(line)
         if self.analyzer.full:
-            return list(self.analyzer.emit())
+            return list(self.records())
         return None
 
     def mapper_final(self):
-        yield from self.analyzer.emit()
+        yield from self.records()
+
+    def records(self):
+        # Keys travel as strings ("ace\tfw01\tinside_in\t12"): Spark needs hashable keys,
+        # and names in ASA configs never contain whitespace.
+        for key, value in self.analyzer.emit():
+            yield "\t".join(map(str, key)), value
 
     def combiner(self, key, values):
-        if key[0] == "counter":
+        if key.startswith("counter\t"):
             yield key, sum(values)
         else:
             yield key, merge_ace(values)
 
     def reducer(self, key, values):
-        if key[0] == "counter":
+        if key.startswith("counter\t"):
             yield key, sum(values)
         else:
             yield key, finish_ace(merge_ace(values), self.options.max_connections)

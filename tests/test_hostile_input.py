@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
+from ruleset_analysis.report import read_results
 
 from conftest import SAMPLE_LOGS, built, firewall
 
@@ -84,9 +85,7 @@ def test_non_utf8_and_binary_bytes_through_the_job(tmp_path, sample_db):
             b"\n\x80\x81 %ASA-6-302014: Teardown \xe9\n")
     result, results = run_results(tmp_path, "odd.log", data, sample_db)
     assert result.exit_code == 0
-    counters = {json.loads(k)[1]: int(v) for k, v in
-                (line.split("\t") for line in results.read_text().splitlines())
-                if json.loads(k)[0] == "counter"}
+    counters = read_results([str(results)])[0]
     assert counters["lines"] == 3 == sum(v for k, v in counters.items() if k != "lines")
 
 

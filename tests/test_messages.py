@@ -215,7 +215,7 @@ def test_run_takes_the_firewall_from_the_log_directory(tmp_path, sample_db):
                                        "--year", "2014", "-o", str(results)])
     assert result.exit_code == 0, result.output
     text = results.read_text()
-    assert '["ace", "fw02", "outside_in", 2]' in text and '"matched"]\t1' in text
+    assert '"ace\\tfw02\\toutside_in\\t2"' in text and '"counter\\tmatched"\t1' in text
 
 
 # -- compressed input ----------------------------------------------------------------------

@@ -38,6 +38,8 @@ def read_results(paths: Iterable[str]) -> tuple:
                     line = raw.decode("utf-8")
                     key_text, value_text = line.rstrip("\n").split("\t", 1)
                     key, value = json.loads(key_text), json.loads(value_text)
+                    if isinstance(key, str):            # "ace\tfw01\tinside_in\t12"
+                        key = key.split("\t")
                     kind = key[0]
                     if kind == "counter":
                         counters[key[1]] = counters.get(key[1], 0) + int(value)
