@@ -256,6 +256,22 @@ class LineAnalyzer:
         self.full = False
 
 
+def string_records(records) -> Iterator[tuple]:
+    """Records with their keys joined by tabs ("ace\tfw01\tinside_in\t12"): how the job
+    and the streaming filters emit them (Spark needs hashable keys; ASA names never contain
+    whitespace)."""
+    for key, value in records:
+        yield "\t".join(map(str, key)), value
+
+
+def reduce_values(key: str, values, max_connections: Optional[int] = None):
+    """Merge the values of one key: the combiner (no cap) and the reducer (capped)."""
+    if key.startswith("counter\t"):
+        return sum(values)
+    merged = merge_ace(values)
+    return merged if max_connections is None else finish_ace(merged, max_connections)
+
+
 def firewall_of_path(path: str, ids: dict) -> Optional[str]:
     """The firewall of logs stored one directory per firewall (``/data/fw01/2014/x.log``):
     the file name's stem or the innermost directory that is a known device id."""

@@ -13,8 +13,6 @@ import sqlite3
 import tempfile
 import urllib.parse
 
-from sqlitedict import SqliteDict
-
 from .model import Firewall
 
 SCHEMA_VERSION = 3
@@ -27,7 +25,9 @@ class DatabaseError(Exception):
     """The database is missing, unreadable, corrupt, or from another version."""
 
 
-def _open(path: str, flag: str) -> SqliteDict:
+def _open(path: str, flag: str):
+    # Imported here: tasks only read, with sqlite3, and need no sqlitedict on their nodes.
+    from sqlitedict import SqliteDict
     return SqliteDict(path, tablename=TABLE, flag=flag, encode=json.dumps, decode=json.loads,
                       outer_stack=False)
 

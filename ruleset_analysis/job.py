@@ -14,9 +14,10 @@ import gc
 
 from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
-from mrjob.protocol import JSONProtocol
+from mrjob.protocol import StandardJSONProtocol
 
-from ruleset_analysis.aggregate import PERMIT_SOURCES, LineAnalyzer, finish_ace, merge_ace
+from ruleset_analysis.aggregate import (PERMIT_SOURCES, LineAnalyzer, reduce_values,
+                                       string_records)
 from ruleset_analysis.database import load_firewalls
 
 DEFAULT_MAX_CONNECTIONS = 1000
@@ -25,8 +26,10 @@ DEFAULT_MAX_CONNECTIONS = 1000
 class RulesetAnalysisJob(MRJob):
     """Which rules of the firewalls' ACLs the logged connections hit, how often and when."""
 
-    INTERNAL_PROTOCOL = JSONProtocol
-    OUTPUT_PROTOCOL = JSONProtocol
+    # The standard library's json on every machine: the bytes do not depend on which faster
+    # JSON library a node has, and the mrjob-free streaming filters write the same ones.
+    INTERNAL_PROTOCOL = StandardJSONProtocol
+    OUTPUT_PROTOCOL = StandardJSONProtocol
 
     def configure_args(self):
         super().configure_args()
@@ -66,22 +69,13 @@ class RulesetAnalysisJob(MRJob):
         yield from self.records()
 
     def records(self):
-        # Keys travel as strings ("ace\tfw01\tinside_in\t12"): Spark needs hashable keys,
-        # and names in ASA configs never contain whitespace.
-        for key, value in self.analyzer.emit():
-            yield "\t".join(map(str, key)), value
+        return string_records(self.analyzer.emit())
 
     def combiner(self, key, values):
-        if key.startswith("counter\t"):
-            yield key, sum(values)
-        else:
-            yield key, merge_ace(values)
+        yield key, reduce_values(key, values)
 
     def reducer(self, key, values):
-        if key.startswith("counter\t"):
-            yield key, sum(values)
-        else:
-            yield key, finish_ace(merge_ace(values), self.options.max_connections)
+        yield key, reduce_values(key, values, self.options.max_connections)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,41 @@
 #!/usr/bin/env python3
-"""The job's mapper as a filter, for cat-pipe trial runs:
+"""The job's mapper as a filter: log lines in, per-ACE records out. Needs no mrjob.
 
     cat FW.LOG | scripts/mapper.py --db accesslists.db | LC_ALL=C sort | scripts/reducer.py
 
-Options are the job's: --db, --firewall, --year.
+On Hadoop Streaming nodes the package comes as ruleset_analysis.zip in the task's directory
+(see scripts/run_hadoop_streaming.sh).
 """
+import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+for place in (os.path.join(os.getcwd(), "ruleset_analysis.zip"),
+              os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)):
+    if os.path.exists(place):
+        sys.path.insert(0, place)
 
-from ruleset_analysis.job import RulesetAnalysisJob  # noqa: E402
+from ruleset_analysis.database import DatabaseError, load_firewalls  # noqa: E402
+from ruleset_analysis.streaming import map_lines  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="accesslists.db", help="ruleset database")
+    parser.add_argument("--firewall", help="attribute every line to this firewall")
+    parser.add_argument("--year", help="YYYY or YYYY-MM the logs start in")
+    parser.add_argument("--permits-from", default="built", choices=("built", "acl-log"))
+    parser.add_argument("--since", help="first day analysed, YYYY-MM-DD")
+    parser.add_argument("--until", help="last day analysed, YYYY-MM-DD")
+    args = parser.parse_args()
+    try:
+        firewalls = load_firewalls(args.db)
+        for record in map_lines(sys.stdin.buffer, firewalls, args.year, args.firewall,
+                                args.permits_from, args.since, args.until):
+            sys.stdout.write(record)
+    except (DatabaseError, ValueError) as exc:
+        sys.exit(f"mapper.py: {exc}")
+
 
 if __name__ == "__main__":
-    RulesetAnalysisJob(args=["--mapper", "--step-num=0"] + sys.argv[1:]).execute()
+    main()

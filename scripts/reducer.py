@@ -1,14 +1,31 @@
 #!/usr/bin/env python3
-"""The job's reducer as a filter: reads the sorted output of scripts/mapper.py.
-
-Option: --max-connections (distinct connections kept per ACE).
+"""The job's reducer (or, with --combine, its combiner) as a filter over sorted mapper output.
+Needs no mrjob.
 """
+import argparse
+import io
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+for place in (os.path.join(os.getcwd(), "ruleset_analysis.zip"),
+              os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)):
+    if os.path.exists(place):
+        sys.path.insert(0, place)
 
-from ruleset_analysis.job import RulesetAnalysisJob  # noqa: E402
+from ruleset_analysis.streaming import reduce_lines  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--max-connections", type=int, default=1000,
+                        help="distinct connections kept per ACE (hits stay exact)")
+    parser.add_argument("--combine", action="store_true",
+                        help="merge only, cap nothing: the combiner")
+    args = parser.parse_args()
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+    for record in reduce_lines(lines, None if args.combine else args.max_connections):
+        sys.stdout.write(record)
+
 
 if __name__ == "__main__":
-    RulesetAnalysisJob(args=["--reducer", "--step-num=0"] + sys.argv[1:]).execute()
+    main()

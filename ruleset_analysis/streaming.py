@@ -1,0 +1,54 @@
+"""The job's mapper, combiner and reducer as plain line filters, for Hadoop Streaming without
+mrjob and for cat-pipe trials: `scripts/mapper.py` and `scripts/reducer.py` call these.
+
+They write exactly what the MRJob writes (`KEY<TAB>VALUE`, both JSON from the standard
+library), so results from either are read the same way and give the same report.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+from itertools import groupby
+from typing import Iterable, Iterator, Optional
+
+from .aggregate import LineAnalyzer, reduce_values, string_records
+
+
+def decode(raw: bytes) -> str:
+    """A log line as the job reads it: UTF-8, else Latin-1, without its line ending."""
+    raw = raw.rstrip(b"\r\n")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def encode(key, value) -> str:
+    return f"{json.dumps(key)}\t{json.dumps(value)}\n"
+
+
+def map_lines(raw_lines: Iterable[bytes], firewalls: dict, year: Optional[str] = None,
+              firewall: Optional[str] = None, permits_from: str = "built",
+              since: Optional[str] = None, until: Optional[str] = None) -> Iterator[str]:
+    # Hadoop Streaming exports the split's file as mapreduce_map_input_file.
+    path = os.environ.get("mapreduce_map_input_file") or os.environ.get("map_input_file")
+    analyzer = LineAnalyzer(firewalls, year, firewall, path, permits_from, since=since,
+                            until=until)
+    gc.freeze()                 # the ruleset lives as long as the task (see job.py)
+    add = analyzer.add
+    for raw in raw_lines:
+        add(decode(raw))
+        if analyzer.full:
+            yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
+    yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
+
+
+def reduce_lines(lines: Iterable[str], max_connections: Optional[int] = None) -> Iterator[str]:
+    """Sorted mapper output in, one merged record per key out. Without ``max_connections``
+    it is the combiner (no connection list is capped)."""
+    for key_text, group in groupby((line for line in lines if line.strip()),
+                                   key=lambda line: line.split("\t", 1)[0]):
+        values = [json.loads(line.split("\t", 1)[1]) for line in group]
+        key = json.loads(key_text)
+        yield encode(key, reduce_values(key, values, max_connections))

@@ -1,0 +1,99 @@
+"""scripts/run_hadoop_streaming.sh: the exact submission, and a run end to end through a
+stand-in `hadoop` that executes mapper | sort | combiner | sort | reducer here."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from ruleset_analysis.cli import main
+
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
+
+SCRIPT = os.path.join(ROOT, "scripts", "run_hadoop_streaming.sh")
+
+STAND_IN = r'''#!PYTHON
+"""A stand-in for `hadoop jar hadoop-streaming.jar ...`: runs the streaming job locally."""
+import os, shutil, subprocess, sys, tempfile
+args = sys.argv[1:]
+assert args[0] == "jar", args
+args = args[2:]
+files, inputs, options = [], [], {}
+while args:
+    flag, value, args = args[0], args[1], args[2:]
+    if flag == "-D":
+        continue
+    if flag == "-files":
+        files = value.split(",")
+    elif flag == "-input":
+        inputs.append(value)
+    else:
+        options[flag] = value
+task = tempfile.mkdtemp()
+for entry in files:
+    source, _, alias = entry.partition("#")
+    shutil.copy(source, os.path.join(task, alias or os.path.basename(source)))
+def run(command, data, env=None):
+    return subprocess.run(command, shell=True, cwd=task, input=data, capture_output=True,
+                          check=True, env=env).stdout
+mapped = b""
+for path in inputs:
+    env = dict(os.environ, mapreduce_map_input_file=path)
+    mapped += run(options["-mapper"], open(path, "rb").read(), env)
+def shuffle(data):
+    return b"".join(sorted(data.splitlines(keepends=True)))
+reduced = run(options["-reducer"], shuffle(run(options["-combiner"], shuffle(mapped))))
+os.makedirs(options["-output"])
+open(os.path.join(options["-output"], "part-00000"), "wb").write(reduced)
+'''
+
+
+def test_the_submission_is_a_plain_streaming_command(tmp_path):
+    db = tmp_path / "accesslists.db"
+    db.write_bytes(b"")
+    out = subprocess.run(["bash", SCRIPT, "--db", str(db), "--output", "/user/me/results",
+                          "--jar", "/opt/hadoop-streaming.jar", "--reducers", "4", "--year",
+                          "2014", "hdfs:///data/fw01/2014", "hdfs:///data/fw02/2014",
+                          "--dry-run"], capture_output=True, text=True, check=True).stdout
+    command = re.sub(r"/[^ ,]*/ruleset_analysis\.zip#", "ZIP#", out.strip()).replace("\\", "")
+    scripts = os.path.join(ROOT, "scripts")
+    assert command == (
+        "hadoop jar /opt/hadoop-streaming.jar -D mapreduce.job.name=ruleset-analysis "
+        f"-D mapreduce.job.reduces=4 -files {db}#accesslists.db,ZIP#ruleset_analysis.zip,"
+        f"{scripts}/mapper.py,{scripts}/reducer.py -input hdfs:///data/fw01/2014 "
+        "-input hdfs:///data/fw02/2014 -output /user/me/results "
+        "-mapper python3 mapper.py --db accesslists.db --year 2014 "
+        "-combiner python3 reducer.py --combine "
+        "-reducer python3 reducer.py --max-connections 1000")
+
+
+def test_missing_arguments_are_one_clear_error(tmp_path):
+    out = subprocess.run(["bash", SCRIPT, "--output", "/x", "in"], capture_output=True,
+                         text=True)
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("run_hadoop_streaming.sh: --db, --output and at least one "
+                                  "input are required")
+
+
+def test_a_run_through_a_stand_in_hadoop_gives_the_local_report(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    hadoop = bin_dir / "hadoop"
+    hadoop.write_text(STAND_IN.replace("PYTHON", sys.executable))
+    hadoop.chmod(0o755)
+    db, local = tmp_path / "accesslists.db", tmp_path / "local.results"
+    runner = CliRunner()
+    assert runner.invoke(main, ["preprocess", *SAMPLE_CONFIGS, "--db", str(db)]).exit_code == 0
+    assert runner.invoke(main, ["run", *SAMPLE_LOGS, "--db", str(db), "-o",
+                                str(local)]).exit_code == 0
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    output = tmp_path / "hdfs-results"
+    subprocess.run(["bash", SCRIPT, "--db", str(db), "--output", str(output), "--jar",
+                    "/opt/hadoop-streaming.jar", "--python", "python3", *SAMPLE_LOGS],
+                   check=True, env=env, capture_output=True)
+    reports = [json.loads(runner.invoke(main, ["report", str(path), "--db", str(db),
+                                               "--format", "json"]).output)
+               for path in (local, output / "part-00000")]
+    assert reports[0]["counters"]["matched"] > 5000 and reports[1] == reports[0]
