@@ -117,6 +117,21 @@ def job_options(f, runner="inline"):
     return f
 
 
+def cluster_options(f):
+    f = click.option("--job-name", default=None, help="Cluster job name.")(f)
+    f = click.option("--reducers", type=click.IntRange(min=1), default=None,
+                     help="Number of reduce tasks on a cluster.")(f)
+    f = click.option("--priority", type=click.Choice(["VERY_HIGH", "HIGH", "NORMAL", "LOW",
+                                                      "VERY_LOW"]), default=None,
+                     help="Hadoop job priority.")(f)
+    f = click.option("--mrjob-conf", type=click.Path(dir_okay=False), default=None,
+                     help="mrjob.conf with the cluster's settings (see docs/).")(f)
+    return f
+
+
+CLUSTER_RUNNERS = ("hadoop", "emr", "dataproc")
+
+
 def check_year(ctx, param, value):
     if value is not None:
         try:
@@ -195,13 +210,17 @@ def print_summary(firewalls, db):
 @click.argument("logs", nargs=-1, required=True)
 @db_option
 @job_options
+@cluster_options
 @click.option("-o", "--output", "results", type=click.Path(dir_okay=False), default=None,
               help="Write the results here  [default: standard output].")
 def run(logs, db, runner, firewall, year, permits_from, since, until, max_connections,
-        results):
-    """Run the MapReduce job over LOGS (plain, .gz or .bz2) and write its results."""
+        job_name, reducers, priority, mrjob_conf, results):
+    """Run the MapReduce job over LOGS (plain, .gz or .bz2; local paths, or hdfs://, s3://,
+    gs:// with a cluster runner) and write its results."""
+    cluster = {"job_name": job_name, "reducers": reducers, "priority": priority,
+               "conf": mrjob_conf}
     lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections, since,
-                    until)
+                    until, cluster)
     write_output(results, "".join(line + "\n" for line in lines))
 
 
@@ -215,9 +234,38 @@ def local_inputs(logs):
             yield path
 
 
+def job_args(logs, db, runner, firewall=None, year=None, permits_from="built",
+             max_connections=DEFAULT_MAX_CONNECTIONS, since=None, until=None, cluster=None,
+             package=None) -> list:
+    """The mrjob command line of a run. ``package``: a zip of this package for cluster
+    tasks, which get it through --py-files instead of a pip install on every node."""
+    args = ["-r", runner, "--db", db, "--max-connections", str(max_connections),
+            "--permits-from", permits_from]
+    for option, value in (("--firewall", firewall), ("--year", year), ("--since", since),
+                          ("--until", until)):
+        if value is not None:
+            args += [option, value]
+    if runner == "spark":
+        # Spark's Python workers must be this interpreter, the one with this package (on a
+        # cluster, set python_bin in mrjob.conf instead).
+        args += ["--python-bin", sys.executable]
+    cluster = cluster or {}
+    if cluster.get("conf"):
+        args += ["--conf-path", cluster["conf"]]
+    for key, value in (("mapreduce.job.name", cluster.get("job_name")),
+                       ("mapreduce.job.reduces", cluster.get("reducers")),
+                       ("mapreduce.job.priority", cluster.get("priority"))):
+        if value is not None:
+            args += ["--jobconf", f"{key}={value}"]
+    if package is not None:
+        args += ["--py-files", package]
+    return args + list(logs)
+
+
 def run_job(logs, db, runner, firewall, year, permits_from, max_connections, since=None,
-            until=None) -> list:
+            until=None, cluster=None) -> list:
     from .job import RulesetAnalysisJob
+    from .streaming import package_zip
     names = read_meta(db)["firewalls"]
     if firewall is not None and firewall not in names:
         raise DatabaseError(f"{db}: firewall '{firewall}' is not in the database "
@@ -226,26 +274,20 @@ def run_job(logs, db, runner, firewall, year, permits_from, max_connections, sin
         for path in logs:
             if not os.path.exists(path):
                 raise ConfigError(f"{path}: log file not found")
-    args = ["-r", runner, "--db", db, "--max-connections", str(max_connections),
-            "--permits-from", permits_from]
-    if firewall is not None:
-        args += ["--firewall", firewall]
-    if year is not None:
-        args += ["--year", year]
-    for option, value in (("--since", since), ("--until", until)):
-        if value is not None:
-            args += [option, value]
-    if runner == "spark":
-        # Spark's Python workers must be this interpreter, the one with this package (on a
-        # cluster, set python_bin in mrjob.conf instead).
-        args += ["--python-bin", sys.executable]
     # mrjob's decompression stops silently where an archive is truncated: check them first,
     # so the lines that are missing are said, in the results and the report too.
     problems = check_archives(logs) if runner in ("inline", "local") else []
-    job = RulesetAnalysisJob(args=args + list(logs))
-    with job.make_runner() as job_runner:
-        job_runner.run()
-        output = b"".join(job_runner.cat_output())
+    with tempfile.TemporaryDirectory(prefix="ruleset-analysis-") as scratch:
+        package = package_zip(os.path.join(scratch, "ruleset_analysis.zip")) \
+            if runner in CLUSTER_RUNNERS else None
+        job = RulesetAnalysisJob(args=job_args(logs, db, runner, firewall, year, permits_from,
+                                               max_connections, since, until, cluster,
+                                               package))
+        with job.make_runner() as job_runner:
+            job_runner.run()
+            if runner in CLUSTER_RUNNERS:
+                click.echo(f"results of the job: {job_runner.get_output_dir()}", err=True)
+            output = b"".join(job_runner.cat_output())
     lines = [line for line in output.decode("utf-8").splitlines() if line]
     lines += [f"{json.dumps('input_error' + chr(9) + path)}\t{json.dumps(message)}"
               for path, message in problems]

@@ -52,3 +52,21 @@ def reduce_lines(lines: Iterable[str], max_connections: Optional[int] = None) ->
         values = [json.loads(line.split("\t", 1)[1]) for line in group]
         key = json.loads(key_text)
         yield encode(key, reduce_values(key, values, max_connections))
+
+
+def package_zip(target: str) -> str:
+    """Zip this package's sources to ``target``: what cluster tasks import it from."""
+    import pathlib
+    import zipfile
+    root = pathlib.Path(__file__).resolve().parent
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for source in sorted(root.rglob("*.py")):
+            archive.write(source, pathlib.Path("ruleset_analysis") / source.relative_to(root))
+    return target
+
+
+if __name__ == "__main__":         # python3 -m ruleset_analysis.streaming package OUT.zip
+    import sys
+    if len(sys.argv) != 3 or sys.argv[1] != "package":
+        sys.exit("usage: python3 -m ruleset_analysis.streaming package OUT.zip")
+    package_zip(sys.argv[2])

@@ -51,10 +51,7 @@ fi
 # The package, zipped: the nodes import it from the task's working directory.
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-(cd "$here/.." && python3 -c 'import sys, zipfile, pathlib
-with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-    for f in sorted(pathlib.Path("ruleset_analysis").rglob("*.py")):
-        z.write(f)' "$work/ruleset_analysis.zip")
+(cd "$here/.." && python3 -m ruleset_analysis.streaming package "$work/ruleset_analysis.zip")
 
 command=(hadoop jar "$jar" -D "mapreduce.job.name=$name")
 [ -n "$reducers" ] && command+=(-D "mapreduce.job.reduces=$reducers")

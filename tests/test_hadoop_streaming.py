@@ -97,3 +97,52 @@ def test_a_run_through_a_stand_in_hadoop_gives_the_local_report(tmp_path):
                                                "--format", "json"]).output)
                for path in (local, output / "part-00000")]
     assert reports[0]["counters"]["matched"] > 5000 and reports[1] == reports[0]
+
+
+def test_mrjob_hadoop_runner_ships_the_package_and_the_database(tmp_path, sample_db):
+    from ruleset_analysis.cli import job_args
+    from ruleset_analysis.job import RulesetAnalysisJob
+    from ruleset_analysis.streaming import package_zip
+    fake = tmp_path / "hadoop"
+    fake.write_text("#!/bin/sh\necho 'Hadoop 3.3.6'\n")
+    fake.chmod(0o755)
+    package = package_zip(str(tmp_path / "ruleset_analysis.zip"))
+    args = job_args(["hdfs:///data/fw01/*2014*"], sample_db, "hadoop", year="2014",
+                    cluster={"job_name": "fw-audit", "reducers": 4, "priority": "HIGH"},
+                    package=package)
+    job = RulesetAnalysisJob(args=args + ["--hadoop-bin", str(fake), "--hadoop-streaming-jar",
+                                          "/opt/hadoop-streaming.jar", "--no-conf"])
+    with job.make_runner() as runner:          # the steps of HadoopJobRunner._run, offline
+        runner._create_setup_wrapper_scripts()
+        runner._add_job_files_for_upload()
+        command = runner._args_for_streaming_step(0)
+    shipped = command[command.index("-files") + 1].split(",")
+    assert {entry.split("#")[1] for entry in shipped} >= {"ruleset_analysis.zip",
+                                                          "accesslists.db", "job.py"}
+    options = [command[i + 1] for i, word in enumerate(command) if word == "-D"]
+    assert options == ["mapreduce.job.name=fw-audit", "mapreduce.job.priority=HIGH",
+                       "mapreduce.job.reduces=4"]
+    assert command[command.index("-input") + 1] == "hdfs:///data/fw01/*2014*"
+    mapper = command[command.index("-mapper") + 1]
+    assert mapper.endswith("job.py --step-num=0 --mapper --db accesslists.db "
+                           "--max-connections 1000 --permits-from built --year 2014")
+    assert "--reducer" in command[command.index("-reducer") + 1]
+    assert "--combiner" in command[command.index("-combiner") + 1]
+
+
+def test_the_package_zip_holds_every_module():
+    import zipfile
+
+    from ruleset_analysis.streaming import package_zip
+    names = zipfile.ZipFile(package_zip(os.path.join(ROOT, ".pytest-package.zip"))).namelist()
+    os.unlink(os.path.join(ROOT, ".pytest-package.zip"))
+    assert {"ruleset_analysis/job.py", "ruleset_analysis/asa/syslog.py",
+            "ruleset_analysis/report/__init__.py"} <= set(names)
+
+
+def test_the_sample_cluster_configs_load_in_mrjob():
+    from mrjob.conf import load_opts_from_mrjob_conf
+    for runner in ("hadoop", "emr", "dataproc"):
+        path = os.path.join(ROOT, "docs", f"mrjob-{runner}.conf")
+        [(loaded_from, options)] = load_opts_from_mrjob_conf(runner, path)
+        assert options["python_bin"] == "python3", runner
