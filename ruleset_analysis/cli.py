@@ -245,11 +245,11 @@ def job_args(logs, db, runner, firewall=None, year=None, permits_from="built",
                           ("--until", until)):
         if value is not None:
             args += [option, value]
-    if runner == "spark":
-        # Spark's Python workers must be this interpreter, the one with this package (on a
-        # cluster, set python_bin in mrjob.conf instead).
-        args += ["--python-bin", sys.executable]
     cluster = cluster or {}
+    if runner == "spark" and not cluster.get("conf"):
+        # Spark on this machine: its Python workers must be this interpreter, the one with
+        # this package. A cluster's mrjob.conf sets python_bin instead.
+        args += ["--python-bin", sys.executable]
     if cluster.get("conf"):
         args += ["--conf-path", cluster["conf"]]
     for key, value in (("mapreduce.job.name", cluster.get("job_name")),
