@@ -130,12 +130,11 @@ def test_mrjob_hadoop_runner_ships_the_package_and_the_database(tmp_path, sample
     assert "--combiner" in command[command.index("-combiner") + 1]
 
 
-def test_the_package_zip_holds_every_module():
+def test_the_package_zip_holds_every_module(tmp_path):
     import zipfile
 
     from ruleset_analysis.streaming import package_zip
-    names = zipfile.ZipFile(package_zip(os.path.join(ROOT, ".pytest-package.zip"))).namelist()
-    os.unlink(os.path.join(ROOT, ".pytest-package.zip"))
+    names = zipfile.ZipFile(package_zip(str(tmp_path / "package.zip"))).namelist()
     assert {"ruleset_analysis/job.py", "ruleset_analysis/asa/syslog.py",
             "ruleset_analysis/report/__init__.py"} <= set(names)
 
