@@ -12,7 +12,7 @@ rather than guessed.
 """
 from __future__ import annotations
 
-from .matcher import ADDRESS_SPACE, NOTHING, PORT_SPACE, PROTOCOL_SPACE, compile_rules
+from .matcher import NOTHING, PORT_SPACE, compile_rules
 from .model import Acl
 
 FULL_PORTS = (PORT_SPACE,)

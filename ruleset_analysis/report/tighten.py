@@ -42,18 +42,16 @@ def _address(network) -> str:
 
 
 def _ports(protocol: str, ports: list) -> list:
-    """Sorted ports -> port clauses (eq / range); ICMP types -> type names as numbers."""
+    """Sorted ports -> port clauses (consecutive ones as a range); ICMP types as numbers."""
     if protocol in ("icmp", "icmp6"):
         return [f" {p}" for p in ports]
-    clauses, start = [], None
-    for port in ports + [None]:
-        if start is not None and (port is None or port != end + 1):
-            clauses.append(f" eq {start}" if start == end else f" range {start} {end}")
-            start = None
-        if port is not None and start is None:
-            start = port
-        end = port
-    return clauses
+    runs: list = []
+    for port in ports:
+        if runs and port == runs[-1][1] + 1:
+            runs[-1][1] = port
+        else:
+            runs.append([port, port])
+    return [f" eq {lo}" if lo == hi else f" range {lo} {hi}" for lo, hi in runs]
 
 
 def suggest(ace, record: Optional[dict]) -> Optional[dict]:
