@@ -149,11 +149,7 @@ class LineAnalyzer:
             head = self.heads.get(line[:match.start()])
             if head is not None:
                 when, day, flows, keep_port = head
-                groups = match.groups()
-                key = groups if keep_port else (
-                    groups[:4] + groups[5:] if groups[0] == "inbound" else
-                    groups[:8] + groups[9:])
-                entry = flows.get(key)
+                entry = flows.get(flow_key(match.groups(), keep_port))
                 if entry is not None:
                     entry[0][0] += 1
                     for fact, days in entry[1]:
@@ -210,10 +206,7 @@ class LineAnalyzer:
         keep_port = self.matchers[name].uses_source_port
         self.heads[line[:match.start()]] = (connection.timestamp, connection.timestamp[:10],
                                             flows, keep_port)
-        groups = match.groups()
-        key = groups if keep_port else (groups[:4] + groups[5:] if groups[0] == "inbound"
-                                        else groups[:8] + groups[9:])
-        flows[key] = (cell, facts)
+        flows[flow_key(match.groups(), keep_port)] = (cell, facts)
 
     def forget(self) -> None:
         """Drop the fast path's caches (they hold the fact lists a flush replaces)."""
@@ -254,6 +247,14 @@ class LineAnalyzer:
         self.cells.clear()
         self.forget()
         self.full = False
+
+
+def flow_key(groups: tuple, keep_port: bool) -> tuple:
+    """The fast path's key for a BUILT_RE match: every group but the initiator's ephemeral
+    port (group 5 of an inbound line, 9 of an outbound one), unless a rule filters on it."""
+    if keep_port:
+        return groups
+    return groups[:4] + groups[5:] if groups[0] == "inbound" else groups[:8] + groups[9:]
 
 
 def string_records(records) -> Iterator[tuple]:
