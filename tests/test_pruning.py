@@ -213,3 +213,12 @@ def test_diff_of_two_periods_of_the_samples(tmp_path, results):
     assert first["window"]["last"] < "2014-06-08" and first["counters"]["outside_period"] > 0
     text = cli("diff", *reports)
     assert text.startswith("Periods: 2014-06-01") and "== Started being used (" in text
+
+
+def test_a_filtered_report_still_counts_every_acl_for_members_and_results(results):
+    report = json.loads(cli("report", results[0], "--db", results[1], "--format", "json",
+                            "--acl", "dmz_in"))
+    assert {r["acl"] for r in report["rules"]} == {"dmz_in"}
+    assert report["unknown_results"] == []
+    groups = {g["group"]: g for g in report["groups"]}
+    assert groups["Web-Servers"]["unused"] == []        # obj-web02 carries outside_in traffic

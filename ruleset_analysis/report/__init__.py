@@ -69,9 +69,9 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     from ..shadowing import analyse_acl
     from .tighten import suggest
     for firewall in firewalls.values():
+        # Every ACL is analysed, whatever the filters: group members and results must see
+        # all of them. The filters only narrow what is reported, at the end.
         for acl in firewall.acls.values():
-            if not filters.keeps(firewall.name, acl.name):
-                continue
             bindings = firewall.bindings(acl.name)
             # What passes an inbound ACL meets the global ACL, if there is one.
             falls_to_deny = not (firewall.global_acl and firewall.global_acl != acl.name
