@@ -13,6 +13,9 @@ from ..aggregate import finish_ace, merge_ace
 from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
 from ..model import Ace, Firewall
+from ..shadowing import analyse_acl
+from .members import _older, member_usage
+from .tighten import suggest
 
 
 class ResultsError(ValueError):
@@ -66,8 +69,6 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     filters = filters or Filters()
     rules = []
     unknown = dict(records)
-    from ..shadowing import analyse_acl
-    from .tighten import suggest
     for firewall in firewalls.values():
         # Every ACL is analysed, whatever the filters: group members and results must see
         # all of them. The filters only narrow what is reported, at the end.
@@ -95,7 +96,6 @@ def build_report(firewalls: dict, counters: dict, records: dict,
     # never dropped silently.
     stale = [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
              for (fw, acl, line), record in sorted(unknown.items())]
-    from .members import member_usage
     span = window(rules)
     cutoff = filters.cutoff(span)
     groups = member_usage(firewalls, rules, cutoff)
@@ -136,9 +136,6 @@ class Filters:
         return (as_of, f"{limit.isoformat()} 00:00:00")
 
 
-def _older(last_seen, cutoff: tuple) -> bool:
-    """Unused: never seen, or (with a cutoff) last seen before it."""
-    return last_seen is None or (cutoff[1] is not None and last_seen < cutoff[1])
 
 
 def window(rules: list) -> dict:
@@ -184,6 +181,7 @@ def visibility(ace: Ace) -> tuple:
 
 
 def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
+    seen, unseen = visibility(ace)
     per_rule = {r[0]: r[1:] for r in record["rules"]} if record else {}
     objects = []
     for rule in ace.rules:
@@ -209,8 +207,7 @@ def _ace_entry(firewall: Firewall, ace, bindings: list, record) -> dict:
         "omitted_connections": record.get("omitted_connections", 0) if record else 0,
         "omitted_hits": record.get("omitted_hits", 0) if record else 0,
         "kind": ace.kind, "bindings": bindings, "time_range": ace.time_range, "log": ace.log,
-        "error": ace.error, "visibility": visibility(ace)[0],
-        "unseen_protocols": visibility(ace)[1],
+        "error": ace.error, "visibility": seen, "unseen_protocols": unseen,
     }
 
 

@@ -48,11 +48,11 @@ def explain(paths: list, firewalls: Optional[dict], year: Optional[str] = None,
         for number, line in enumerate(read_lines(path), 1):
             if analyzer is not None:
                 category, connection, name, verdict = analyzer.classify(line)
-            else:
-                connection = parser.parse(line)
-                category, name, verdict = ("connection", None, None) \
-                    if not isinstance(connection, str) else (connection, None, None)
-                connection = None if isinstance(connection, str) else connection
+            else:                   # parsing only: a connection, or the line's category
+                connection, name, verdict = parser.parse(line), None, None
+                category = connection if isinstance(connection, str) else "connection"
+                if isinstance(connection, str):
+                    connection = None
             entry = {"file": path, "line": number, "text": line, "category": category}
             if connection is not None:
                 c = connection

@@ -8,9 +8,12 @@ not show, is reported as not evaluated.
 """
 from __future__ import annotations
 
-from . import _older
-
 FIELDS = ("source", "destination", "protocol", "source_port", "service")
+
+
+def _older(last_seen, cutoff: tuple) -> bool:
+    """Unused: never seen, or (with a cutoff) last seen before it."""
+    return last_seen is None or (cutoff[1] is not None and last_seen < cutoff[1])
 
 
 def _new_usage() -> dict:

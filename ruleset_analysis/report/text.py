@@ -41,11 +41,6 @@ def headline(ace: dict) -> str:
     return f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: {summary}"
 
 
-def status(ace: dict) -> str:
-    """Why an ACE cannot be judged, if it cannot: shown instead of its hits."""
-    return ace["judgement"]
-
-
 def render_members(report: dict, out: list) -> None:
     out.append("\n== Unused object-group members ==")
     out.append("(a member no rule using its group matched, across every ACE that uses the "
@@ -144,7 +139,7 @@ def render(report: dict) -> str:
     for (firewall, acl), entries in groups.items():
         bound = ", ".join(entries[0]["bindings"]) or "not bound to an interface: not evaluated"
         out.append(f"\n{firewall}: access-list {acl} ({bound})")
-        rows = [[a["line"], status(a) or a["hits"], a["first_seen"] or "", a["last_seen"] or "",
+        rows = [[a["line"], a["judgement"] or a["hits"], a["first_seen"] or "", a["last_seen"] or "",
                  a["text"]] for a in entries]
         out.append(tabulate(rows, headers=["LINE", "HITS", "FIRST SEEN", "LAST SEEN", "ACE"],
                             tablefmt="simple", colalign=("right", "right", "left", "left",
@@ -166,18 +161,18 @@ def render(report: dict) -> str:
         for remark in ace["remarks"]:
             out.append(f"    remark: {remark}")
         out += [f"    {note}" for note in caveats(report, ace)]
-    quiet_denies = [a for a in aces if not status(a) and a["hits"] == 0 and a["action"] == "deny"]
+    quiet_denies = [a for a in aces if not a["judgement"] and a["hits"] == 0 and a["action"] == "deny"]
     if quiet_denies:
         out.append("\nDeny ACEs with no hits (they show only where deny messages 106023/106100 "
                    "are logged; then they denied nothing, but removing a deny opens access):")
         for ace in quiet_denies:
             out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
                        f"{ace['text']}")
-    skipped = [a for a in aces if status(a) and status(a) != "n/a"]
+    skipped = [a for a in aces if a["judgement"] and a["judgement"] != "n/a"]
     if skipped:
         out.append("\nNot evaluated (the analysis cannot tell whether these are used; review by "
                    "hand):")
-        if any(status(a) == "UNPARSED" for a in skipped):
+        if any(a["judgement"] == "UNPARSED" for a in skipped):
             out.append("  (traffic an UNPARSED ACE would have matched is credited to a later ACE "
                        "of its ACL, or counted unmatched)")
         for ace in skipped:
@@ -187,7 +182,7 @@ def render(report: dict) -> str:
                       "fqdn": "uses fqdn objects, which cannot be resolved offline: their "
                               "traffic is not attributed",
                       "not seen": f"permits {', '.join(ace['unseen_protocols'])}, which the "
-                                  "analysed log messages do not show"}[status(ace)]
+                                  "analysed log messages do not show"}[ace["judgement"]]
             out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
                        f"{reason}")
 
