@@ -3,24 +3,23 @@
 The mapper aggregates in memory (``LineAnalyzer``) and emits little; the combiner, the reducer
 and the report merge records with ``merge_ace`` — the same function everywhere, so every runner
 and the cat-pipe give the same numbers. Only the reducer truncates connection lists
-(``finish_ace``), because only it sees everything a rule got.
+(``finish_ace``), because only it sees everything a rule got. ``records.py`` owns the record
+kinds and how they are read back.
 
-Records (keys are lists here; the job joins them with tabs into strings):
-  key ["counter", NAME]              value: int
-  key ["ace", FIREWALL, ACL, LINE]   value: {"hits", "first", "last",
-        "rules": [[INDEX, HITS, FIRST, LAST]...],
-        "connections": [[PROTO, SRC, DST, PORT, COUNT, FIRST, LAST]...],
-        "days": {YYYY-MM-DD: HITS},
-        "omitted_connections", "omitted_hits"}   (the last two only after the reducer)
+A connection whose line has no time still proves its rule is used: it is counted in ``hits``
+and ``untimed`` and leaves first/last at the sentinels NO_FIRST/NO_LAST, which sort after and
+before every timestamp, so min/max merging needs no special case.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional
+from typing import Iterator, Optional
 
-from .asa.syslog import (BUILT_RE, HEADER_CACHE_LENGTH, MALFORMED, MESSAGE_RE, LogParser,
-                         no_connection)
-from .matcher import FirewallMatcher
+from .asa.syslog import (BUILT_RE, HEADER_CACHE_LENGTH, ICMP_WITHOUT_TYPE, MALFORMED,
+                         MESSAGE_RE, NO_TIMESTAMP, LogParser, no_connection)
+from .matcher import DISAGREEMENTS, FirewallMatcher
 from .model import Connection
+from .records import (ACE, COUNTER, COVERAGE, DEVICE, DISAGREEMENT, NO_FIRST, NO_LAST,
+                      RESULTS_FORMAT, RULESET, _add, _span)
 
 UNKNOWN_FIREWALL = "unknown_firewall"
 ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built line counts it
@@ -29,23 +28,8 @@ PERMIT_SOURCES = ("built", "acl-log")
 FLOW_CACHE_LIMIT = 1_000_000
 FACTS_FLUSH_LIMIT = 500_000
 HEADS_LIMIT = 65_536
-
-
-def _span(first: str, last: str, fact: list) -> None:
-    if first < fact[1]:
-        fact[1] = first
-    if last > fact[2]:
-        fact[2] = last
-
-
-def _add(table: dict, key, count: int, first: str, last: str) -> None:
-    """Merge one [count, first, last] fact into ``table[key]``."""
-    fact = table.get(key)
-    if fact is None:
-        table[key] = [count, first, last]
-    else:
-        fact[0] += count
-        _span(first, last, fact)
+DEVICES_LIMIT = 1_000                  # unknown device ids counted by name; the rest together
+OTHER_DEVICES = "(other device ids)"
 
 
 class LineAnalyzer:
@@ -55,6 +39,11 @@ class LineAnalyzer:
     counted twice: "built" (connection-built messages; ACL-log permits are only counted as
     lines) or "acl-log" (106100 permits, for logs without built messages; a built line is then
     not credited to an ACE with `log`, whose 106100 line counts it).
+
+    Besides the facts per ACE it keeps the evidence per firewall (``coverage``): the days on
+    which the firewall logged messages that can show a permitted connection (``days``) or a
+    denied one (``deny_days``), such lines without a time, and its lines per category. Only
+    that evidence lets a report call a rule unused.
     """
 
     def __init__(self, firewalls: dict, year: Optional[str] = None,
@@ -63,6 +52,7 @@ class LineAnalyzer:
                  flows_limit: int = FLOW_CACHE_LIMIT, since: Optional[str] = None,
                  until: Optional[str] = None):
         self.parser = LogParser(year)
+        self.firewalls = firewalls
         self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
         if firewall is not None and firewall not in self.matchers:
             raise ValueError(f"firewall '{firewall}' is not in the database "
@@ -70,13 +60,16 @@ class LineAnalyzer:
         if permits_from not in PERMIT_SOURCES:
             raise ValueError(f"permits come from {' or '.join(PERMIT_SOURCES)}, "
                              f"not {permits_from!r}")
-        self.override = firewall
+        self.assumed = firewall
         self.device_ids = device_ids(firewalls)
-        self.fallback = firewall_of_path(path, self.device_ids) if path else None
-        if self.fallback is None and len(self.matchers) == 1:
-            self.fallback = next(iter(self.matchers))
+        # Lines with an unknown device id may still be placed by the directory they were
+        # stored in; the database's only firewall takes only lines that name no device.
+        self.by_path = firewall_of_path(path, self.device_ids) if path else None
+        self.only = next(iter(self.matchers)) if len(self.matchers) == 1 else None
         self.from_acl_log = permits_from == "acl-log"
-        # Only connections from `since` to `until` (days, inclusive) are analysed.
+        # Only connections from `since` to `until` (days, inclusive) are analysed; a line
+        # without a time cannot be placed in such a period.
+        self.bounded = bool(since or until)
         self.period = (f"{since} 00:00:00" if since else "",
                        f"{until} 23:59:59" if until else "9999")
         # Memory stays bounded: facts are flushed (emitted) at facts_limit, and the flow
@@ -84,22 +77,34 @@ class LineAnalyzer:
         self.facts_limit, self.flows_limit = facts_limit, flows_limit
         self.flows: dict = {}
         self.facts: dict = {}
-        self.daily: dict = {}         # (firewall, acl, line) -> {YYYY-MM-DD: hits}
+        self.daily: dict = {}         # (kind, firewall, acl, line) -> {YYYY-MM-DD: hits}
+        self.untimed: dict = {}       # (kind, firewall, acl, line) -> hits without a time
+        self.coverage: dict = {}      # firewall -> {"days", "deny_days", "untimed"...}
+        self.devices: dict = {}       # unknown device id -> lines
         # The fast path for TCP/UDP connection-built lines, filled by the slow one:
-        # header text -> (timestamp, that firewall's flow table, whether source ports matter);
+        # header text -> (timestamp, day, that firewall's flow table, whether source ports
+        # matter, the firewall's evidence cell for that day);
         # flow table: regex groups (minus the initiator's port) -> (counter cell, fact lists).
         self.heads: dict = {}
         self.fast_flows: dict = {}
         self.fast_size = 0
-        self.cells: dict = {}
+        self.cells: dict = {}         # (firewall or "", category) -> [lines]
         self.full = False         # the facts reached their bound: emit() them (a flush)
 
     def firewall_of(self, connection: Connection) -> Optional[str]:
-        """--firewall, else the device id in the line, else the input's directory, else the
-        database's only firewall."""
-        if self.override is not None:
-            return self.override
-        return self.device_ids.get(connection.firewall, self.fallback)
+        """The device id in the line if the database knows it; else --assume-firewall, the
+        input's directory, or (for a line that names no device) the database's only
+        firewall. A line naming a device the database does not know is never given to the
+        only firewall: it may be any other device."""
+        device = connection.firewall
+        name = self.device_ids.get(device) if device is not None else None
+        if name is not None:
+            return name
+        if self.assumed is not None:
+            return self.assumed
+        if self.by_path is not None:
+            return self.by_path
+        return self.only if device is None else None
 
     def classify(self, line: str) -> tuple:
         """What the job makes of one line: (category, Connection or None, firewall or None,
@@ -107,20 +112,28 @@ class LineAnalyzer:
         connection = self.parser.parse(line)
         if connection.__class__ is str:
             return connection, None, None, None
-        if not self.period[0] <= connection.timestamp <= self.period[1]:
-            return OUTSIDE_PERIOD, connection, None, None
-        kind = connection.kind
-        if kind == "acl_permit" and not self.from_acl_log:
-            return ACL_LOG_PERMIT, connection, None, None   # its built line counts it
         name = self.firewall_of(connection)
+        when = connection.timestamp
+        if when is None:
+            if self.bounded:
+                return NO_TIMESTAMP, connection, name, None
+        elif not self.period[0] <= when <= self.period[1]:
+            return OUTSIDE_PERIOD, connection, name, None
         if name is None:
             return UNKNOWN_FIREWALL, connection, None, None
+        kind = connection.kind
+        if kind == "icmp_untyped":
+            return ICMP_WITHOUT_TYPE, connection, name, None
+        if kind == "acl_permit" and not self.from_acl_log:
+            return ACL_LOG_PERMIT, connection, name, None   # its built line counts it
         matcher = self.matchers[name]
         # A source port only matters to rulesets that filter on it: leaving it out of the key
-        # lets one cache entry serve every connection of the same flow.
+        # lets one cache entry serve every connection of the same flow. An ACL message is
+        # matched against the ACL it names, bound or not.
+        sport_matters = matcher.uses_source_port if kind == "built" \
+            else connection.acl in matcher.source_port_acls
         flow = (name, connection.ingress, connection.egress, connection.protocol,
-                connection.source,
-                connection.source_port if matcher.uses_source_port else 0,
+                connection.source, connection.source_port if sport_matters else 0,
                 connection.destination, connection.destination_port, connection.icmp_code,
                 kind, connection.acl)
         if matcher.uses_mapped:
@@ -148,10 +161,11 @@ class LineAnalyzer:
         if match is not None:
             head = self.heads.get(line[:match.start()])
             if head is not None:
-                when, day, flows, keep_port = head
+                when, day, flows, keep_port, evidence = head
                 entry = flows.get(flow_key(match.groups(), keep_port))
                 if entry is not None:
                     entry[0][0] += 1
+                    evidence[day] += 1
                     for fact, days in entry[1]:
                         fact[0] += 1
                         if when < fact[1]:
@@ -163,39 +177,79 @@ class LineAnalyzer:
         else:
             category = no_connection(MESSAGE_RE.search(line))
             if category is not None:          # teardowns and the like: settled at once
-                cell = self.cells.get(category) or self.cell(category)
+                cell = self.cells.get(("", category)) or self.cell("", category)
                 cell[0] += 1
                 return
         self.slow_add(line, match)
 
-    def cell(self, category: str) -> list:
-        cell = self.cells.get(category)
+    def cell(self, firewall: str, category: str) -> list:
+        cell = self.cells.get((firewall, category))
         if cell is None:
-            cell = self.cells[category] = [0]
+            cell = self.cells[(firewall, category)] = [0]
         return cell
+
+    def evidence(self, name: str) -> dict:
+        found = self.coverage.get(name)
+        if found is None:
+            found = self.coverage[name] = {"days": {}, "deny_days": {}, "untimed": 0,
+                                           "deny_untimed": 0}
+        return found
 
     def slow_add(self, line: str, match) -> None:
         category, connection, name, verdict = self.classify(line)
-        cell = self.cell(category)
+        cell = self.cell(name or "", category)
         cell[0] += 1
+        if category == UNKNOWN_FIREWALL:
+            self.unknown_device(connection.firewall)
+            return
+        if connection is None or name is None or category in (OUTSIDE_PERIOD, MALFORMED):
+            return
+        when, count, kind = connection.timestamp, connection.count, connection.kind
+        evidence = self.evidence(name)
+        # Which lines show that the firewall logs what proves a permit ACE used: its
+        # connection-built lines (or its 106100 permits when they are what counts).
+        shows = "deny" if kind == "acl_deny" else "permit" \
+            if kind in ("built", "icmp_untyped") or (kind == "acl_permit" and
+                                                    self.from_acl_log) else None
+        if shows is not None and category != NO_TIMESTAMP:
+            if when is None:
+                evidence["untimed" if shows == "permit" else "deny_untimed"] += 1
+            else:
+                days = evidence["days" if shows == "permit" else "deny_days"]
+                days[when[:10]] = days.get(when[:10], 0) + 1
+        if verdict is None:
+            return
         facts = []
-        if verdict is not None and verdict.hits:
-            when, count = connection.timestamp, connection.count
-            day = when[:10]
-            for hit, source, destination in self.credited(connection, verdict):
-                days = self.daily.setdefault((name, hit.acl, hit.ace_line), {})
-                days[day] = days.get(day, 0) + count
-                key = (name, hit.acl, hit.ace_line, hit.rule_index, connection.protocol,
-                       source, destination, connection.destination_port)
+        if category in DISAGREEMENTS:
+            # The config's first match contradicts what the firewall did: shown, never a hit.
+            hits = [(chain[2], connection.source, connection.destination)
+                    for chain in verdict.chains if chain[2] is not None]
+            record_kind = DISAGREEMENT
+        else:
+            hits = self.credited(connection, verdict) if verdict.hits else ()
+            record_kind = ACE
+        if hits:
+            first, last = (when, when) if when is not None else (NO_FIRST, NO_LAST)
+            day = when[:10] if when is not None else None
+            for hit, source, destination in hits:
+                ace = (record_kind, name, hit.acl, hit.ace_line)
+                if day is None:
+                    self.untimed[ace] = self.untimed.get(ace, 0) + count
+                    days = None
+                else:
+                    days = self.daily.setdefault(ace, {})
+                    days[day] = days.get(day, 0) + count
+                key = ace + (hit.rule_index, connection.protocol, source, destination,
+                             connection.destination_port)
                 fact = self.facts.get(key)
                 if fact is None:
-                    fact = self.facts[key] = [count, when, when]
+                    fact = self.facts[key] = [count, first, last]
                     self.full = len(self.facts) >= self.facts_limit
                 else:
                     fact[0] += count
-                    _span(when, when, fact)
+                    _span(first, last, fact)
                 facts.append((fact, days))
-        if match is None or name is None or connection.kind != "built" \
+        if match is None or kind != "built" or when is None or record_kind is DISAGREEMENT \
                 or match.start() > HEADER_CACHE_LENGTH:
             return
         # Teach the fast path this header and this flow.
@@ -204,9 +258,15 @@ class LineAnalyzer:
             self.forget()
         flows = self.fast_flows.setdefault(name, {})
         keep_port = self.matchers[name].uses_source_port
-        self.heads[line[:match.start()]] = (connection.timestamp, connection.timestamp[:10],
-                                            flows, keep_port)
+        self.heads[line[:match.start()]] = (when, when[:10], flows, keep_port,
+                                            evidence["days"])
         flows[flow_key(match.groups(), keep_port)] = (cell, facts)
+
+    def unknown_device(self, device: Optional[str]) -> None:
+        device = device or "(none)"
+        if device not in self.devices and len(self.devices) >= DEVICES_LIMIT:
+            device = OTHER_DEVICES
+        self.devices[device] = self.devices.get(device, 0) + 1
 
     def forget(self) -> None:
         """Drop the fast path's caches (they hold the fact lists a flush replaces)."""
@@ -214,39 +274,64 @@ class LineAnalyzer:
         self.fast_flows.clear()
         self.fast_size = 0
 
-    def counts(self) -> dict:
-        """Lines per category so far, and ``lines``: what the next emit() reports."""
-        counts = {name: cell[0] for name, cell in self.cells.items() if cell[0]}
+    def counts(self, firewall: Optional[str] = None) -> dict:
+        """Lines per category so far (of one firewall, or of all), and ``lines``."""
+        counts: dict = {}
+        for (name, category), cell in self.cells.items():
+            if cell[0] and (firewall is None or name == firewall):
+                counts[category] = counts.get(category, 0) + cell[0]
         counts["lines"] = sum(counts.values())
         return counts
 
     def emit(self) -> Iterator[tuple]:
         """Yield the aggregated records and forget them (a flush)."""
         aces: dict = {}
-        for (fw, acl, line, index, proto, src, dst, port), (count, first, last) in \
+        for (kind, fw, acl, line, index, proto, src, dst, port), (count, first, last) in \
                 self.facts.items():
-            record = aces.get((fw, acl, line))
+            record = aces.get((kind, fw, acl, line))
             if record is None:
-                record = aces[(fw, acl, line)] = {"hits": 0, "first": first, "last": last,
-                                                   "rules": {}, "connections": []}
+                record = aces[(kind, fw, acl, line)] = {"hits": 0, "first": first,
+                                                         "last": last, "rules": {},
+                                                         "connections": []}
             record["hits"] += count
             record["first"] = min(record["first"], first)
             record["last"] = max(record["last"], last)
             _add(record["rules"], index, count, first, last)
             record["connections"].append([proto, src, dst, port, count, first, last])
-        for (fw, acl, line), record in aces.items():
+        for key, record in aces.items():
             record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
-            record["days"] = self.daily.get((fw, acl, line), {})
-            yield ["ace", fw, acl, line], record
+            record["days"] = self.daily.get(key, {})
+            untimed = self.untimed.get(key)
+            if untimed:
+                record["untimed"] = untimed
+            yield list(key), record
+        names = {name for name, _ in self.cells} | set(self.coverage)
+        for name in sorted(names - {""}):
+            evidence = self.evidence(name)
+            evidence["lines"] = self.counts(name)
+            if evidence["lines"]["lines"] or evidence["days"] or evidence["deny_days"]:
+                yield [COVERAGE, name], evidence
+        for device, count in sorted(self.devices.items()):
+            yield [DEVICE, device], count
         counts = self.counts()
         if counts["lines"]:
             for name, count in sorted(counts.items()):
-                yield ["counter", name], count
+                yield [COUNTER, name], count
         self.facts.clear()
         self.daily = {}
+        self.untimed = {}
+        self.coverage = {}
+        self.devices = {}
         self.cells.clear()
         self.forget()
         self.full = False
+
+    def finish(self) -> Iterator[tuple]:
+        """The last records of a task: what ``emit`` has, and which ruleset (by fingerprint)
+        every firewall's lines were matched against, so a report can refuse another one."""
+        yield from self.emit()
+        for name, firewall in self.firewalls.items():
+            yield [RULESET, name], [f"{RESULTS_FORMAT}:{firewall.fingerprint()}"]
 
 
 def flow_key(groups: tuple, keep_port: bool) -> tuple:
@@ -255,22 +340,6 @@ def flow_key(groups: tuple, keep_port: bool) -> tuple:
     if keep_port:
         return groups
     return groups[:4] + groups[5:] if groups[0] == "inbound" else groups[:8] + groups[9:]
-
-
-def string_records(records) -> Iterator[tuple]:
-    """Records with their keys joined by tabs ("ace\tfw01\tinside_in\t12"): how the job
-    and the streaming filters emit them (Spark needs hashable keys; ASA names never contain
-    whitespace)."""
-    for key, value in records:
-        yield "\t".join(map(str, key)), value
-
-
-def reduce_values(key: str, values, max_connections: Optional[int] = None):
-    """Merge the values of one key: the combiner (no cap) and the reducer (capped)."""
-    if key.startswith("counter\t"):
-        return sum(values)
-    merged = merge_ace(values)
-    return merged if max_connections is None else finish_ace(merged, max_connections)
 
 
 def firewall_of_path(path: str, ids: dict) -> Optional[str]:
@@ -294,51 +363,3 @@ def device_ids(firewalls: dict) -> dict:
     table = {alias: next(iter(names)) for alias, names in claims.items() if len(names) == 1}
     table.update((name, name) for name in firewalls)
     return table
-
-
-def merge_ace(values: Iterable[dict]) -> dict:
-    """Merge records of one ACE exactly; connection lists come back unsorted and complete."""
-    hits, first, last = 0, None, None
-    rules: dict = {}
-    connections: dict = {}
-    days: dict = {}
-    omitted_connections = omitted_hits = 0
-    for value in values:
-        hits += value["hits"]
-        if first is None or value["first"] < first:
-            first = value["first"]
-        if last is None or value["last"] > last:
-            last = value["last"]
-        for index, count, r_first, r_last in value["rules"]:
-            _add(rules, index, count, r_first, r_last)
-        for proto, src, dst, port, count, c_first, c_last in value["connections"]:
-            _add(connections, (proto, src, dst, port), count, c_first, c_last)
-        for day, count in value.get("days", {}).items():
-            days[day] = days.get(day, 0) + count
-        omitted_connections += value.get("omitted_connections", 0)
-        omitted_hits += value.get("omitted_hits", 0)
-    merged = {"hits": hits, "first": first, "last": last,
-              "rules": [[index] + rules[index] for index in sorted(rules)],
-              "connections": [list(k) + v for k, v in connections.items()],
-              "days": dict(sorted(days.items()))}
-    if omitted_connections or omitted_hits:
-        merged["omitted_connections"] = omitted_connections
-        merged["omitted_hits"] = omitted_hits
-    return merged
-
-
-def connection_order(connection: list) -> tuple:
-    """Most used first; ties in a fixed order so every runner prints the same list."""
-    proto, src, dst, port, count = connection[:5]
-    return (-count, proto, src, dst, port)
-
-
-def finish_ace(record: dict, max_connections: int) -> dict:
-    """Sort connections and keep the ``max_connections`` most used; hits stay exact."""
-    connections = sorted(record["connections"], key=connection_order)
-    kept, dropped = connections[:max_connections], connections[max_connections:]
-    if dropped:
-        record["omitted_connections"] = record.get("omitted_connections", 0) + len(dropped)
-        record["omitted_hits"] = record.get("omitted_hits", 0) + sum(c[4] for c in dropped)
-    record["connections"] = kept
-    return record

@@ -96,8 +96,10 @@ def job_options(f, runner="inline"):
     f = click.option("-r", "--runner", type=click.Choice(RUNNERS), default=runner,
                      show_default=True, help="mrjob runner: where the job runs ('local' runs "
                                              "map tasks in parallel on this machine).")(f)
-    f = click.option("--firewall", default=None,
-                     help="Attribute every log line to this firewall of the database.")(f)
+    f = click.option("--assume-firewall", default=None,
+                     help="Attribute to this firewall of the database every log line whose "
+                          "device id the database does not know (lines naming one of its "
+                          "firewalls keep theirs).")(f)
     f = click.option("--year", default=None, callback=check_year,
                      help="YYYY or YYYY-MM the logs start in, for lines written without a "
                           "year; earlier months are the next year  [default: the 12 months "
@@ -141,15 +143,15 @@ def check_year(ctx, param, value):
     return value
 
 
-def report_options(f, firewall_flag="--firewall"):
+def report_options(f):
     f = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
                      show_default=True, help="Report format.")(f)
     f = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
                      help="Write the report to this file instead of standard output.")(f)
     f = click.option("--top", type=click.IntRange(min=1), default=DEFAULT_MAX_CONNECTIONS,
                      show_default=True, help="Connections listed per ACE.")(f)
-    f = click.option(firewall_flag, "only_firewall", default=None,
-                     help="Report only this firewall.")(f)
+    f = click.option("--firewall", "only_firewall", default=None,
+                     help="Report only this firewall (its own line counts too).")(f)
     f = click.option("--acl", "only_acl", default=None, help="Report only this ACL.")(f)
     f = click.option("--min-hits", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Report only ACEs with at least this many hits.")(f)
@@ -213,36 +215,57 @@ def print_summary(firewalls, db):
 @cluster_options
 @click.option("-o", "--output", "results", type=click.Path(dir_okay=False), default=None,
               help="Write the results here  [default: standard output].")
-def run(logs, db, runner, firewall, year, permits_from, since, until, max_connections,
+def run(logs, db, runner, assume_firewall, year, permits_from, since, until, max_connections,
         job_name, reducers, priority, mrjob_conf, results):
-    """Run the MapReduce job over LOGS (plain, .gz or .bz2; local paths, or hdfs://, s3://,
-    gs:// with a cluster runner) and write its results."""
+    """Run the MapReduce job over LOGS and write its results.
+
+    LOGS are files (plain, .gz or .bz2) or directories, which are searched recursively; local
+    paths, or hdfs://, s3://, gs:// with a cluster runner. Each file is read once; a
+    directory holding both X and X.gz is refused (the same lines twice).
+    """
     cluster = {"job_name": job_name, "reducers": reducers, "priority": priority,
                "conf": mrjob_conf}
-    lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections, since,
-                    until, cluster)
+    lines = run_job(logs, db, runner, assume_firewall, year, permits_from, max_connections,
+                    since, until, cluster)
     write_output(results, "".join(line + "\n" for line in lines))
 
 
-def local_inputs(logs):
-    """The files the job reads: directories are read recursively, as mrjob does."""
+COMPRESSED = (".gz", ".bz2")
+
+
+def local_inputs(logs) -> list:
+    """The files the job reads, each once: directories are read recursively (as mrjob
+    does), a path given twice or reached twice is read once, and a file beside its own
+    compressed copy (``x.log`` and ``x.log.gz``, as ``gzip -k`` leaves them) is an error: its
+    connections would count twice."""
+    files: dict = {}
     for path in logs:
         if os.path.isdir(path):
-            for root, _, names in os.walk(path):
-                yield from (os.path.join(root, name) for name in sorted(names))
+            found = [os.path.join(root, name) for root, dirs, names in os.walk(path)
+                     for name in sorted(names)]
         else:
-            yield path
+            found = [path]
+        for name in found:
+            files.setdefault(os.path.realpath(name), name)
+    by_content: dict = {}
+    for real, name in files.items():
+        stem = real[:-len(real.rsplit(".", 1)[-1]) - 1] if real.endswith(COMPRESSED) else real
+        if stem in by_content:
+            raise ConfigError(f"{by_content[stem]} and {name} hold the same log (one is the "
+                              "other compressed): give only one of them")
+        by_content[stem] = name
+    return list(files.values())
 
 
-def job_args(logs, db, runner, firewall=None, year=None, permits_from="built",
+def job_args(logs, db, runner, assume_firewall=None, year=None, permits_from="built",
              max_connections=DEFAULT_MAX_CONNECTIONS, since=None, until=None, cluster=None,
              package=None) -> list:
     """The mrjob command line of a run. ``package``: a zip of this package for cluster
     tasks, which get it through --py-files instead of a pip install on every node."""
     args = ["-r", runner, "--db", db, "--max-connections", str(max_connections),
             "--permits-from", permits_from]
-    for option, value in (("--firewall", firewall), ("--year", year), ("--since", since),
-                          ("--until", until)):
+    for option, value in (("--assume-firewall", assume_firewall), ("--year", year),
+                          ("--since", since), ("--until", until)):
         if value is not None:
             args += [option, value]
     cluster = cluster or {}
@@ -262,27 +285,36 @@ def job_args(logs, db, runner, firewall=None, year=None, permits_from="built",
     return args + list(logs)
 
 
-def run_job(logs, db, runner, firewall, year, permits_from, max_connections, since=None,
-            until=None, cluster=None) -> list:
+def run_job(logs, db, runner, assume_firewall, year, permits_from, max_connections,
+            since=None, until=None, cluster=None) -> list:
     from .job import RulesetAnalysisJob
     from .streaming import package_zip
     names = read_meta(db)["firewalls"]
-    if firewall is not None and firewall not in names:
-        raise DatabaseError(f"{db}: firewall '{firewall}' is not in the database "
+    if assume_firewall is not None and assume_firewall not in names:
+        raise DatabaseError(f"{db}: firewall '{assume_firewall}' is not in the database "
                             f"(it has: {', '.join(names) or 'none'})")
-    if runner in ("inline", "local"):
+    if since and until and until < since:
+        raise click.UsageError(f"--until {until} is before --since {since}")
+    local = runner in ("inline", "local")
+    if local:
         for path in logs:
             if not os.path.exists(path):
                 raise ConfigError(f"{path}: log file not found")
-    # mrjob's decompression stops silently where an archive is truncated: check them first,
-    # so the lines that are missing are said, in the results and the report too.
-    problems = check_archives(logs) if runner in ("inline", "local") else []
+        logs = local_inputs(logs)
+    else:
+        logs = list(dict.fromkeys(logs))
     with tempfile.TemporaryDirectory(prefix="ruleset-analysis-") as scratch:
+        # mrjob's decompression stops silently where an archive is truncated, and fails on a
+        # corrupt one: check them first, say what is missing (in the results and the report
+        # too), and read the lines before the break.
+        problems = []
+        if local:
+            logs, problems = check_archives(logs, os.path.join(scratch, "readable"))
         package = package_zip(os.path.join(scratch, "ruleset_analysis.zip")) \
             if runner in CLUSTER_RUNNERS else None
-        job = RulesetAnalysisJob(args=job_args(logs, db, runner, firewall, year, permits_from,
-                                               max_connections, since, until, cluster,
-                                               package))
+        job = RulesetAnalysisJob(args=job_args(logs, db, runner, assume_firewall, year,
+                                               permits_from, max_connections, since, until,
+                                               cluster, package))
         with job.make_runner() as job_runner:
             job_runner.run()
             if runner in CLUSTER_RUNNERS:
@@ -295,18 +327,32 @@ def run_job(logs, db, runner, firewall, year, permits_from, max_connections, sin
     return sorted(lines)
 
 
-def check_archives(logs) -> list:
-    """(path, message) for each .gz/.bz2 input that cannot be read to its end."""
-    from .report.lines import LogError, check_compressed
-    problems = []
-    for path in local_inputs(logs):
-        if path.endswith((".gz", ".bz2")):
+def check_archives(files: list, scratch: str) -> tuple:
+    """-> (the files to read, [(path, message)] for each .gz/.bz2 input that cannot be read to
+    its end). Such an input is replaced by a plain copy of its readable lines under
+    ``scratch``, at the same path below it, so its directory still names its firewall."""
+    from .report.lines import LogError, check_compressed, read_lines
+    readable, problems = [], []
+    for path in files:
+        if path.endswith(COMPRESSED):
             try:
                 check_compressed(path)
             except LogError as exc:
-                click.echo(f"warning: {exc}; the lines after it are missing", err=True)
+                click.echo(f"warning: {exc}; the lines before it are analysed, the rest is "
+                           "missing", err=True)
                 problems.append((path, str(exc)))
-    return problems
+                copy = os.path.join(scratch, os.path.abspath(path).lstrip(os.sep))
+                copy = copy.rsplit(".", 1)[0]
+                os.makedirs(os.path.dirname(copy), exist_ok=True)
+                with open(copy, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                    try:
+                        for line in read_lines(path):
+                            handle.write(line + "\n")
+                    except LogError:
+                        pass
+                path = copy
+        readable.append(path)
+    return readable, problems
 
 
 @main.command()
@@ -398,12 +444,18 @@ def flow_connection(fw, protocol, ingress, egress, flow):
 @click.option("--db", default=None, type=click.Path(dir_okay=False),
               help="With a database: also say which firewall, category and ACEs the job "
                    "credits each line to.")
-@click.option("--firewall", default=None, help="Attribute every line to this firewall.")
+@click.option("--assume-firewall", default=None,
+              help="Attribute lines whose device id the database does not know to this "
+                   "firewall.")
 @click.option("--year", default=None, callback=check_year,
               help="YYYY or YYYY-MM the logs start in (see 'run --help').")
 @click.option("--permits-from", type=click.Choice(PERMIT_SOURCES), default="built",
               show_default=True, help="Message that counts a permitted connection.")
-def parse_log(logs, db, firewall, year, permits_from):
+@click.option("--since", default=None, callback=check_date,
+              help="First day analysed (YYYY-MM-DD), as for 'run'.")
+@click.option("--until", default=None, callback=check_date,
+              help="Last day analysed (YYYY-MM-DD), as for 'run'.")
+def parse_log(logs, db, assume_firewall, year, permits_from, since, until):
     """Print how each line of LOGS is read, one JSON object per line.
 
     The tool for a rule that shows fewer hits than expected: every line's category, the
@@ -412,9 +464,12 @@ def parse_log(logs, db, firewall, year, permits_from):
     import json
     from .report.lines import explain
     firewalls = load_firewalls(db) if db else None
-    if firewall is not None and (firewalls is None or firewall not in firewalls):
-        raise click.UsageError("--firewall needs --db with that firewall")
-    for entry in explain(list(logs), firewalls, year, firewall, permits_from):
+    if assume_firewall is not None and (firewalls is None or assume_firewall not in firewalls):
+        raise click.UsageError("--assume-firewall needs --db with that firewall")
+    if since and until and until < since:
+        raise click.UsageError(f"--until {until} is before --since {since}")
+    for entry in explain(list(logs), firewalls, year, assume_firewall, permits_from, since,
+                         until):
         click.echo(json.dumps(entry))
 
 
@@ -432,8 +487,12 @@ def report(results, db, fmt, output, top, only_firewall, only_acl, min_hits, unu
 def make_report(results, db, fmt, top, filters) -> str:
     from .report import csv_report, html_report, json_report, prune, text
     firewalls = load_firewalls(db)
-    counters, records, input_errors = read_results(results)
-    data = build_report(firewalls, counters, records, top, input_errors, filters)
+    filters.check(firewalls)
+    data = build_report(firewalls, read_results(results), top, filters)
+    for entry in data["firewalls"]:
+        if entry["status"] == "no data":
+            click.echo(f"warning: {entry['firewall']}: no data: {entry['reason']}; none of its "
+                       "ACEs is judged unused", err=True)
     if data["unknown_results"]:
         click.echo(f"warning: {len(data['unknown_results'])} ACE(s) in the results are not in "
                    f"{db}; the report lists them under unknown_results", err=True)
@@ -502,19 +561,22 @@ def prune_command(results, db, output, only_firewall, only_acl, unused_since, as
 @click.option("--results", "results_path", default=None, type=click.Path(dir_okay=False),
               help="Keep the job's results here (for 'report' later).")
 @functools.partial(job_options, runner="local")
-@functools.partial(report_options, firewall_flag="--report-firewall")
-def analyze(configs, logs, db, results_path, runner, firewall, year, permits_from, since,
-            until, max_connections, fmt, output, top, only_firewall, only_acl, min_hits,
+@report_options
+def analyze(configs, logs, db, results_path, runner, assume_firewall, year, permits_from,
+            since, until, max_connections, fmt, output, top, only_firewall, only_acl, min_hits,
             unused_since, as_of):
-    """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go."""
+    """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go.
+
+    LOGS are files or directories (searched recursively), each read once.
+    """
     workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
     try:
         db = db or os.path.join(workdir, "accesslists.db")
         firewalls = [read_config(path) for path in configs]
         save_firewalls(db, firewalls)
         print_summary(firewalls, db)
-        lines = run_job(logs, db, runner, firewall, year, permits_from, max_connections,
-                        since, until)
+        lines = run_job(logs, db, runner, assume_firewall, year, permits_from,
+                        max_connections, since, until)
         results_path = results_path or os.path.join(workdir, "results")
         write_output(results_path, "".join(line + "\n" for line in lines))
         filters = filters_of(only_firewall, only_acl, min_hits, as_of, unused_since)
@@ -531,6 +593,10 @@ def write_output(path, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
     try:
+        # mkstemp creates 0600: give the file the mode a plain open() would (the umask's)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)

@@ -15,7 +15,7 @@ import urllib.parse
 
 from .model import Firewall
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4           # 4: fingerprints of the rulesets in meta
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"
@@ -49,13 +49,17 @@ def save_firewalls(path: str, firewalls: list) -> None:
         else:
             os.unlink(tmp)
         with _open(tmp, "c") as db:
-            meta = db.get(META_KEY) or {"schema": SCHEMA_VERSION, "firewalls": []}
+            meta = db.get(META_KEY) or {"schema": SCHEMA_VERSION, "firewalls": [],
+                                        "fingerprints": {}}
             names = list(meta["firewalls"])
+            fingerprints = dict(meta["fingerprints"])
             for firewall in firewalls:
                 db[FIREWALL_PREFIX + firewall.name] = firewall.to_json()
+                fingerprints[firewall.name] = firewall.fingerprint()
                 if firewall.name not in names:
                     names.append(firewall.name)
-            db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names}
+            db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names,
+                            "fingerprints": fingerprints}
             db.commit()
         os.replace(tmp, path)
     except (sqlite3.Error, OSError) as exc:
@@ -110,9 +114,13 @@ def read_meta(path: str) -> dict:
 
 def load_firewalls(path: str) -> dict:
     """-> {name: Firewall}, in the order they were first preprocessed."""
-    names = read_meta(path)["firewalls"]
+    meta = read_meta(path)
+    names = meta["firewalls"]
     values = _read(path, [FIREWALL_PREFIX + name for name in names])
     try:
-        return {name: Firewall.from_json(value) for name, value in zip(names, values)}
+        firewalls = {name: Firewall.from_json(value) for name, value in zip(names, values)}
+        for name, firewall in firewalls.items():     # computed once, when it was written
+            firewall.__dict__["_fingerprint"] = meta["fingerprints"][name]
+        return firewalls
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DatabaseError(f"{path}: database is corrupt ({exc!r})") from None

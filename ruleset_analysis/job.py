@@ -16,9 +16,9 @@ from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import StandardJSONProtocol
 
-from ruleset_analysis.aggregate import (PERMIT_SOURCES, LineAnalyzer, reduce_values,
-                                       string_records)
+from ruleset_analysis.aggregate import PERMIT_SOURCES, LineAnalyzer
 from ruleset_analysis.database import load_firewalls
+from ruleset_analysis.records import reduce_values, string_records
 
 DEFAULT_MAX_CONNECTIONS = 1000
 
@@ -35,8 +35,9 @@ class RulesetAnalysisJob(MRJob):
         super().configure_args()
         self.add_file_arg("--db", default="accesslists.db",
                           help="ruleset database written by 'ruleset-analysis preprocess'")
-        self.add_passthru_arg("--firewall", default=None,
-                              help="attribute every line to this firewall of the database")
+        self.add_passthru_arg("--assume-firewall", default=None,
+                              help="attribute to this firewall of the database every line "
+                                   "whose device id the database does not know")
         self.add_passthru_arg("--year", default=None,
                               help="YYYY or YYYY-MM the logs start in, for lines written "
                                    "without a year (default: the last 12 months)")
@@ -51,7 +52,7 @@ class RulesetAnalysisJob(MRJob):
         # Logs stored one directory per firewall name their firewall in their path.
         path = jobconf_from_env("mapreduce.map.input.file")
         self.analyzer = LineAnalyzer(load_firewalls(self.options.db), self.options.year,
-                                     self.options.firewall, path, self.options.permits_from,
+                                     self.options.assume_firewall, path, self.options.permits_from,
                                      since=self.options.since, until=self.options.until)
         # The ruleset lives as long as the task: keep the garbage collector from rescanning
         # its objects on every collection (a third of the time at 100,000 rules).
@@ -62,14 +63,11 @@ class RulesetAnalysisJob(MRJob):
         # generator per line. Records leave at the end, or at a flush when memory is bounded.
         self.analyzer.add(line)
         if self.analyzer.full:
-            return list(self.records())
+            return list(string_records(self.analyzer.emit()))
         return None
 
     def mapper_final(self):
-        yield from self.records()
-
-    def records(self):
-        return string_records(self.analyzer.emit())
+        yield from string_records(self.analyzer.finish())
 
     def combiner(self, key, values):
         yield key, reduce_values(key, values)

@@ -25,6 +25,10 @@ INTERFACE_UNKNOWN = "interface_unknown"   # ICMP: no interface network or route 
 DENIED = "denied"              # a deny message credited to the ACE that denied it
 DENIED_IMPLICIT = "denied_implicit"       # a deny message no ACE of its ACL matches
 UNKNOWN_ACL = "unknown_acl"    # an ACL message names an ACL the config does not have
+# The config and the log disagree: never a hit, shown apart (config changed, another context).
+DENY_DISAGREES = "deny_disagrees"       # a deny message whose first match is a permit ACE
+PERMIT_DISAGREES = "permit_disagrees"   # a permit message whose first match is a deny ACE
+DISAGREEMENTS = (DENY_DISAGREES, PERMIT_DISAGREES)
 
 
 class Hit(NamedTuple):
@@ -212,6 +216,10 @@ class FirewallMatcher:
         self.outbound = {i: self.acls.get(a) for i, a in firewall.outbound.items()}
         self.global_acl = self.acls.get(firewall.global_acl) if firewall.global_acl else None
         self.uses_source_port = any(m.uses_source_port for m in self.acls.values())
+        # ACL messages name any ACL, bound or not: which of them filter on source ports.
+        self.source_port_acls = frozenset(
+            acl.name for acl in firewall.acls.values()
+            if any(sport is not None for ace in acl.entries for _, sport, *_ in ace.services))
         self.uses_mapped = firewall.acl_addresses == "mapped"
 
     def address(self, text: str):
@@ -289,8 +297,12 @@ class FirewallMatcher:
         hits = () if hit is None else ((hit, c.source, c.destination),)
         if c.kind == "acl_deny":
             category = DENIED if hit else DENIED_IMPLICIT
+            if hit is not None and hit.action != "deny":
+                category, hits = DENY_DISAGREES, ()
         else:
             category = MATCHED if hit else UNMATCHED
+            if hit is not None and hit.action != "permit":
+                category, hits = PERMIT_DISAGREES, ()
         return Verdict(category, hits, (("named", (c.acl,), hit),))
 
 

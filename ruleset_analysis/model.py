@@ -6,6 +6,8 @@ because the database shipped to cluster tasks must never be unpickled.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
@@ -244,6 +246,18 @@ class Firewall:
         for acl in self.acls.values():
             yield from acl.entries
 
+    def fingerprint(self) -> str:
+        """A digest of everything that decides how a log line is matched (not of where the
+        config was read or what warnings it gave): results carry it, so a report on a
+        database whose ruleset changed since the run can refuse them."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            data = self.to_json()
+            del data["warnings"], data["source"]
+            cached = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+            self.__dict__["_fingerprint"] = cached
+        return cached
+
     def to_json(self) -> dict:
         return {"name": self.name,
                 "interfaces": {k: v.to_json() for k, v in self.interfaces.items()},
@@ -277,7 +291,7 @@ class Connection(NamedTuple):
     name no interface: ``ingress``/``egress`` are then empty.
     """
     firewall: Optional[str]
-    timestamp: str
+    timestamp: Optional[str]   # None: the line has no time (it still shows a connection)
     protocol: str              # "tcp" | "udp" | "icmp"
     source: str
     source_port: int
@@ -288,7 +302,7 @@ class Connection(NamedTuple):
     direction: str             # "inbound" | "outbound"
     mapped_source: str = ""
     mapped_destination: str = ""
-    kind: str = "built"        # built | acl_permit | acl_deny
+    kind: str = "built"        # built | icmp_untyped | acl_permit | acl_deny
     acl: str = ""              # the ACL an ACL message names
     count: int = 1
     icmp_code: Optional[int] = None

@@ -12,7 +12,8 @@ import os
 from itertools import groupby
 from typing import Iterable, Iterator, Optional
 
-from .aggregate import LineAnalyzer, reduce_values, string_records
+from .aggregate import LineAnalyzer
+from .records import encode, reduce_values, string_records
 
 
 def decode(raw: bytes) -> str:
@@ -22,10 +23,6 @@ def decode(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
-
-
-def encode(key, value) -> str:
-    return f"{json.dumps(key)}\t{json.dumps(value)}\n"
 
 
 def map_lines(raw_lines: Iterable[bytes], firewalls: dict, year: Optional[str] = None,
@@ -41,7 +38,7 @@ def map_lines(raw_lines: Iterable[bytes], firewalls: dict, year: Optional[str] =
         add(decode(raw))
         if analyzer.full:
             yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
-    yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
+    yield from (encode(k, v) for k, v in string_records(analyzer.finish()))
 
 
 def reduce_lines(lines: Iterable[str], max_connections: Optional[int] = None) -> Iterator[str]:

@@ -22,7 +22,8 @@ from ruleset_analysis.streaming import map_lines  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="accesslists.db", help="ruleset database")
-    parser.add_argument("--firewall", help="attribute every line to this firewall")
+    parser.add_argument("--assume-firewall", help="attribute to this firewall every line "
+                        "whose device id the database does not know")
     parser.add_argument("--year", help="YYYY or YYYY-MM the logs start in")
     parser.add_argument("--permits-from", default="built", choices=("built", "acl-log"))
     parser.add_argument("--since", help="first day analysed, YYYY-MM-DD")
@@ -30,7 +31,7 @@ def main():
     args = parser.parse_args()
     try:
         firewalls = load_firewalls(args.db)
-        for record in map_lines(sys.stdin.buffer, firewalls, args.year, args.firewall,
+        for record in map_lines(sys.stdin.buffer, firewalls, args.year, args.assume_firewall,
                                 args.permits_from, args.since, args.until):
             sys.stdout.write(record)
     except (DatabaseError, ValueError) as exc:

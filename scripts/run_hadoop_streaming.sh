@@ -8,7 +8,7 @@
 #
 # Options: --db FILE, --output DIR (required), --name NAME, --reducers N, --jar STREAMING_JAR
 # (default: $HADOOP_STREAMING_JAR or the one under $HADOOP_HOME), --python PYTHON (on the
-# nodes, default python3), --year Y, --firewall F, --max-connections N, --dry-run (print the
+# nodes, default python3), --year Y, --assume-firewall F, --max-connections N, --dry-run (print the
 # command instead of running it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     --reducers) reducers="$2"; shift 2 ;;
     --jar) jar="$2"; shift 2 ;;
     --python) python="$2"; shift 2 ;;
-    --year|--firewall|--since|--until|--permits-from)
+    --year|--assume-firewall|--since|--until|--permits-from)
       mapper_options="$mapper_options $1 $2"; shift 2 ;;
     --max-connections) max_connections="$2"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;

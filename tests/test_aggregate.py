@@ -1,7 +1,8 @@
 """Exact merge: counts add, first = min, last = max — however the records are split."""
 import random
 
-from ruleset_analysis.aggregate import LineAnalyzer, finish_ace, merge_ace
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.records import finish_ace, merge_ace
 
 from conftest import built, firewall
 
@@ -44,9 +45,15 @@ def test_counters_sum_to_the_lines_read():
     assert sum(v for k, v in counters.items() if k != "lines") == 4
 
 
-def test_a_single_firewall_database_needs_no_name_in_the_line():
-    out = analyze([line("192.0.2.1").replace("fw01", "10.0.0.1")])
+def test_a_single_firewall_database_takes_lines_that_name_no_device():
+    out = analyze([line("192.0.2.1").replace(" fw01 :", " :")])
     assert out[("counter", "matched")] == 1
+
+
+def test_a_single_firewall_database_does_not_take_lines_of_another_device():
+    out = analyze([line("192.0.2.1").replace("fw01", "fw99")])
+    assert out[("counter", "unknown_firewall")] == 1 and ("counter", "matched") not in out
+    assert out[("device", "fw99")] == 1
 
 
 def test_firewall_override_attributes_every_line():

@@ -8,6 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from ruleset_analysis.cli import main
+from ruleset_analysis.database import load_firewalls
+from ruleset_analysis.records import RESULTS_FORMAT
 
 from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 
@@ -118,7 +120,8 @@ def test_text_report_shows_the_ruleset_the_unused_and_the_traffic(analyzed, tmp_
     text = cli("report", results, "--db", db).stdout
     assert "== Ruleset: every ACE with its hits ==" in text
     assert "fw01: access-list inside_in, line 7: access-list inside_in extended permit tcp " \
-           "object obj-inside any eq ftp\n    remark: legacy ftp, to be removed" in text
+           "object obj-inside any eq ftp\n    no hit in the logs of 2014-06-01 .. 2014-06-14 " \
+           "(14 days)\n    remark: legacy ftp, to be removed" in text
     assert "Total number of hits:" in text and "Per object:" in text
 
 
@@ -147,7 +150,7 @@ def test_missing_log_is_a_clear_error(analyzed):
 
 def test_unknown_firewall_override_is_a_clear_error(analyzed):
     result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", analyzed[1],
-                                       "--firewall", "fw99"])
+                                       "--assume-firewall", "fw99"])
     assert result.exit_code == 1 and "fw99" in result.output
 
 
@@ -187,12 +190,14 @@ def test_results_for_aces_missing_from_the_database_are_reported_not_dropped(ana
                                                                             tmp_path):
     _, db = analyzed
     results = tmp_path / "results"
+    fingerprint = f"{RESULTS_FORMAT}:{load_firewalls(db)['fw01'].fingerprint()}"
     results.write_text('["ace", "fw01", "gone_acl", 3]\t{"hits": 5, "first": "a", "last": "b", '
                        '"rules": [[0, 5, "a", "b"]], "connections": []}\n'
-                       '["counter", "lines"]\t5\n["counter", "matched"]\t5\n')
+                       '["counter", "lines"]\t5\n["counter", "matched"]\t5\n'
+                       f'"ruleset\\tfw01"\t["{fingerprint}"]\n')
     result = CliRunner().invoke(main, ["report", str(results), "--db", db, "--format", "json"])
     assert "not in" in result.output
-    report = json.loads(result.output[result.output.index("{"):])
+    report = json.loads(result.stdout)
     assert report["unknown_results"] == [{"firewall": "fw01", "acl": "gone_acl", "line": 3,
                                           "hits": 5}]
 

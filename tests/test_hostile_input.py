@@ -85,7 +85,7 @@ def test_non_utf8_and_binary_bytes_through_the_job(tmp_path, sample_db):
             b"\n\x80\x81 %ASA-6-302014: Teardown \xe9\n")
     result, results = run_results(tmp_path, "odd.log", data, sample_db)
     assert result.exit_code == 0
-    counters = read_results([str(results)])[0]
+    counters = read_results([str(results)]).counters
     assert counters["lines"] == 3 == sum(v for k, v in counters.items() if k != "lines")
 
 
@@ -94,9 +94,10 @@ def test_an_empty_log_gives_an_empty_but_complete_report(tmp_path, sample_db):
     assert result.exit_code == 0
     report = CliRunner().invoke(main, ["report", str(results), "--db", sample_db, "--format",
                                        "json"])
-    data = json.loads(report.output)
+    data = json.loads(report.stdout)
     assert data["counters"] == {"lines": 0} and len(data["rules"]) > 30
-    assert all(rule["hits"] == 0 for rule in data["rules"])
+    assert all(rule["hits"] == 0 and not rule["unused"] for rule in data["rules"])
+    assert {fw["status"] for fw in data["firewalls"]} == {"no data"}
 
 
 def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analysed(tmp_path,
@@ -104,9 +105,9 @@ def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analyse
     packed = gzip.compress(open(SAMPLE_LOGS[0], "rb").read())
     result, results = run_results(tmp_path, "cut.log.gz", packed[:len(packed) // 3], sample_db)
     assert result.exit_code == 0
-    assert "cut.log.gz:" in result.output and "the lines after it are missing" in result.output
+    assert "cut.log.gz:" in result.output and "the rest is missing" in result.output
     report = CliRunner().invoke(main, ["report", str(results), "--db", sample_db])
-    assert report.output.startswith("WARNING: input not read to its end: ")
+    assert report.stdout.startswith("WARNING: input not read to its end: ")
     parsed = CliRunner().invoke(main, ["parse-log", str(tmp_path / "cut.log.gz")])
     assert parsed.exit_code == 1 and "cut.log.gz:" in parsed.output
 

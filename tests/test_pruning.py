@@ -1,5 +1,6 @@
 """Reports for a pruning decision: unused members, the unused rule, filters, CSV and prune."""
 import csv
+import datetime
 import io
 import json
 
@@ -8,6 +9,7 @@ from click.testing import CliRunner
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
+from ruleset_analysis.records import ResultsError, collect
 from ruleset_analysis.report import Filters, build_report
 
 from conftest import SAMPLE_LOGS, built, firewall
@@ -34,13 +36,9 @@ def report_of(lines, config=CONFIG, **filters):
     analyzer = LineAnalyzer({"fw01": fw}, "2014")
     for line in lines:
         analyzer.add(line)
-    records, counters = {}, {}
-    for key, value in analyzer.emit():
-        if key[0] == "ace":
-            records[(key[1], key[2], key[3])] = value
-        else:
-            counters[key[1]] = value
-    return build_report({"fw01": fw}, counters, records, filters=Filters(**filters))
+    filters = Filters(**filters)
+    filters.check({"fw01": fw})
+    return build_report({"fw01": fw}, collect(analyzer.finish()), filters=filters)
 
 
 def hit(dst, port, when="Jun 06 2014 14:47:35"):
@@ -79,9 +77,21 @@ def test_members_of_a_group_also_used_by_an_unjudgeable_ace_are_not_called_unuse
         assert group(report, "leaf")["unused"] == []
 
 
+def daily_traffic(first: str, last: str) -> list:
+    """One connection no rule permits on every day from ``first`` to ``last``: evidence that
+    the firewall logged connections on those days."""
+    day, stop = datetime.date.fromisoformat(first), datetime.date.fromisoformat(last)
+    lines = []
+    while day <= stop:
+        lines.append(hit("10.9.9.9", 22, day.strftime("%b %d %Y 12:00:00")))
+        day += datetime.timedelta(days=1)
+    return lines
+
+
 def test_unused_since_counts_old_hits_as_unused():
     lines = [hit("10.0.0.50", 22, "Jan 10 2014 10:00:00"), hit("10.0.0.51", 22,
                                                                 "Jun 06 2014 10:00:00")]
+    lines += daily_traffic("2013-11-01", "2014-06-06")
     everything = report_of(lines)
     assert [r["line"] for r in everything["rules"] if r["unused"]] == [1]
     recent = report_of(lines, unused_since=90)
@@ -101,7 +111,13 @@ def test_window_is_the_period_the_hits_cover():
 def test_filters_narrow_the_report():
     report = report_of([hit("10.0.0.50", 22)], acl="outside_in", min_hits=1)
     assert [(r["acl"], r["line"]) for r in report["rules"]] == [("outside_in", 2)]
-    assert report_of([], firewall="fw99")["rules"] == []
+    with pytest.raises(ResultsError, match="fw99"):
+        report_of([], firewall="fw99")
+
+
+def test_a_filter_that_names_nothing_is_an_error_not_an_empty_report():
+    with pytest.raises(ResultsError, match="--acl nope"):
+        report_of([hit("10.0.0.50", 22)], acl="nope")
 
 
 def cli(*args):

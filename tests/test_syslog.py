@@ -1,8 +1,8 @@
 """Log lines as devices and relays write them: direction, real vs mapped, headers, categories."""
 import pytest
 
-from ruleset_analysis.asa.syslog import (ICMP_WITHOUT_TYPE, MALFORMED, NO_TIMESTAMP,
-                                         NOT_RELEVANT, UNRECOGNIZED, LogParser, header_device)
+from ruleset_analysis.asa.syslog import (ACL_LOG_NO_HITS, MALFORMED, NOT_RELEVANT,
+                                         UNRECOGNIZED, LogParser, header_device)
 
 from conftest import built
 
@@ -85,15 +85,32 @@ def test_ipv6_addresses_and_interface_names_with_punctuation():
      NOT_RELEVANT),
     ("Jun 06 2014 14:47:35 fw01 : %ASA-6-302013: Built inbound TCP connection 1 for "
      "outside:1.2.3.4/80 to inside:", MALFORMED),
-    ("Jun 06 2014 14:47:35 fw01 : %ASA-6-302020: Built inbound ICMP connection for faddr "
-     "192.0.2.1/1 gaddr 203.0.113.10/0 laddr 172.16.1.10/0", ICMP_WITHOUT_TYPE),
     ("Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:1.2.3.4/5 by "
      "access-group", MALFORMED),
-    ("LOCAL4.WARNING: fw-1 %ASA-4-106023: Deny udp src outside:10.8.1.9/54864 dst "
-     "inside:172.16.1.3/53 by access-group \"outside_acl\" [0x0, 0x0]", NO_TIMESTAMP),
 ])
 def test_every_other_line_gets_a_category(line, category):
     assert parse(line) == category
+
+
+def test_an_icmp_line_without_type_is_a_connection_that_cannot_be_matched():
+    connection = parse("Jun 06 2014 14:47:35 fw01 : %ASA-6-302020: Built inbound ICMP "
+                       "connection for faddr 192.0.2.1/1 gaddr 203.0.113.10/0 laddr "
+                       "172.16.1.10/0")
+    assert (connection.kind, connection.firewall, connection.timestamp) == (
+        "icmp_untyped", "fw01", "2014-06-06 14:47:35")
+
+
+def test_a_connection_line_without_a_time_is_still_a_connection():
+    connection = parse("LOCAL4.WARNING: fw-1 %ASA-4-106023: Deny udp src outside:10.8.1.9/54864 "
+                       "dst inside:172.16.1.3/53 by access-group \"outside_acl\" [0x0, 0x0]")
+    assert (connection.kind, connection.firewall, connection.timestamp) == (
+        "acl_deny", "fw-1", None)
+
+
+def test_an_acl_log_line_with_no_new_hits_is_its_own_category():
+    assert parse("Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list outside_in permitted "
+                 "tcp outside/198.51.100.7(51000) -> dmz/172.16.1.10(8443) hit-cnt 0 "
+                 "300-second interval [0x1, 0x0]") == ACL_LOG_NO_HITS
 
 
 def test_device_is_none_when_the_header_ends_with_a_time():

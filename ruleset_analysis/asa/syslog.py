@@ -25,7 +25,8 @@ UNRECOGNIZED = "unrecognized"          # no %ASA/%FWSM/%FTD message in the line
 NOT_RELEVANT = "not_relevant"          # a firewall message that carries no connection
 MALFORMED = "malformed"                # a connection message that cannot be read
 ICMP_WITHOUT_TYPE = "icmp_without_type"   # older 302020 lines: type unknown, cannot be matched
-NO_TIMESTAMP = "no_timestamp"          # a connection message with no time in its header
+NO_TIMESTAMP = "no_timestamp"          # a connection message with no time, outside --since/--until
+ACL_LOG_NO_HITS = "acl_log_no_hits"    # a 106100 line reporting `hit-cnt 0`: no new flow
 
 # IP protocols whose connections the analysed messages report as built: an ACE for anything
 # else can have no hits whatever traffic it permits.
@@ -92,9 +93,8 @@ class LogParser:
             return self.other(line)
         direction, proto, if1, real1, port1, mapped1, if2, real2, port2, mapped2 = \
             match.groups()
+        # A line without a time (an export, a SIEM dump) still shows a connection.
         firewall, timestamp = self.header(line[:match.start()])
-        if timestamp is None:
-            return NO_TIMESTAMP
         if direction == "inbound":      # the `for` side initiated
             return Connection(firewall, timestamp, proto.lower(), real1, int(port1), real2,
                               int(port2), if1, if2, direction, mapped1, mapped2)
@@ -114,8 +114,6 @@ class LogParser:
         if match is None:
             return MALFORMED
         firewall, timestamp = self.header(line[:message.start()])
-        if timestamp is None:
-            return NO_TIMESTAMP
         return reader[1](match, firewall, timestamp)
 
     def header(self, header: str) -> Tuple[Optional[str], Optional[str]]:
@@ -142,9 +140,12 @@ def no_connection(message) -> Optional[str]:
 
 def _icmp_built(match, firewall, timestamp):
     direction, proto, faddr, gaddr, laddr, icmp_type, icmp_code = match.groups()
-    if icmp_type is None:
-        return ICMP_WITHOUT_TYPE
     protocol = "icmp6" if proto == "ICMPv6" or ":" in laddr else "icmp"
+    if icmp_type is None:
+        # Cannot be matched, but it is the firewall's evidence of logging connections, and
+        # it is counted per firewall and period.
+        return Connection(firewall, timestamp, protocol, faddr, 0, laddr, 0, "", "",
+                          direction, faddr, gaddr, kind="icmp_untyped")
     # faddr is the foreign (lower-security) side, laddr the local real address, gaddr its
     # mapped one. Interfaces are not named: the caller infers them from routes.
     if direction == "inbound":
@@ -162,6 +163,8 @@ def _protocol(name: str, address: str) -> str:
 
 def _acl_log(match, firewall, timestamp):
     acl, verdict, proto, if1, src, sport, if2, dst, dport, count = match.groups()
+    if int(count) == 0:
+        return ACL_LOG_NO_HITS         # an interval with no new flow: evidence of nothing
     protocol = _protocol(proto, src)
     # For ICMP the parentheses hold type and code instead of ports.
     icmp = protocol in ("icmp", "icmp6")

@@ -1,7 +1,9 @@
 """`diff`: which ACEs started or stopped being used between two periods' JSON reports.
 
 ACEs are matched by firewall, ACL and text (line numbers move when a config changes);
-ACEs only in one report are listed as added or removed.
+ACEs only in one report are listed as added or removed. An ACE with no hits in the new period
+only "stopped" if the new report could judge it (status unused, or a deny with no hits);
+otherwise it is listed as not comparable, with the new report's reason.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ def _index(report: dict) -> dict:
 
 def compare(old: dict, new: dict) -> dict:
     before, after = _index(old), _index(new)
-    result = {"started": [], "stopped": [], "added": [], "removed": [], "changed": []}
+    result = {"started": [], "stopped": [], "added": [], "removed": [], "changed": [],
+              "not_comparable": []}
     for key, entry in after.items():
         previous = before.get(key)
         if previous is None:
@@ -22,7 +25,8 @@ def compare(old: dict, new: dict) -> dict:
         elif previous["hits"] == 0 and entry["hits"] > 0:
             result["started"].append((previous, entry))
         elif previous["hits"] > 0 and entry["hits"] == 0:
-            result["stopped"].append((previous, entry))
+            judged = entry.get("status", "unused") in ("unused", "deny, no hits")
+            result["stopped" if judged else "not_comparable"].append((previous, entry))
         elif previous["hits"] != entry["hits"]:
             result["changed"].append((previous, entry))
     result["removed"] = [entry for key, entry in before.items() if key not in after]
@@ -44,6 +48,12 @@ def render(old: dict, new: dict) -> str:
             out.append(tabulate(rows, headers=["FIREWALL", "ACL", "LINE", "HITS BEFORE",
                                                "HITS AFTER", "LAST SEEN", "ACE"],
                                 tablefmt="simple"))
+    rows = [[n["firewall"], n["acl"], n["line"], o["hits"], n.get("status", ""),
+             n.get("reason", ""), n["text"]] for o, n in changes["not_comparable"]]
+    out.append(f"\n== No hits in the new period, but it cannot tell ({len(rows)}) ==")
+    if rows:
+        out.append(tabulate(rows, headers=["FIREWALL", "ACL", "LINE", "HITS BEFORE", "STATUS",
+                                           "WHY", "ACE"], tablefmt="simple"))
     for title, key in (("Only in the new report", "added"), ("Only in the old report",
                                                              "removed")):
         out.append(f"\n== {title} ({len(changes[key])}) ==")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import html
 
-from . import caveats
+from .build import caveats
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -117,6 +117,28 @@ def render(report: dict) -> str:
         out.append(f'<p id="window">Analysis window: {_e(span["first"])} .. '
                    f'{_e(span["last"])} ({span["days"]} days). Times are the wall-clock times '
                    "written in the logs.</p>")
+    out.append("<h2>Evidence per firewall</h2>")
+    rows = []
+    for fw in report["firewalls"]:
+        horizon = fw["horizon"]
+        status = fw["status"]
+        why = fw["reason"]
+        if status == "ok" and horizon and not horizon["covered"]:
+            status, why = "not enough data", horizon["reason"]
+        notes = "; ".join([why] + fw["notes"] if why else fw["notes"])
+        attrs = ' class="unused"' if status != "ok" else ""
+        rows.append((attrs, _cell(fw["firewall"]) + _cell(status) +
+                     _cell(f"{fw['first']} .. {fw['last']}" if fw["first"] else "-") +
+                     _cell(fw["days_with_logs"], True) + _cell(fw["untimed"], True) +
+                     _cell(notes)))
+    out.append(_table([("firewall", "Firewall"), ("evidence", "Evidence"), ("logs", "Logs"),
+                       ("days", "Days with logs"), ("untimed", "Lines without time"),
+                       ("notes", "Why / notes")], rows, "evidence"))
+    devices = report["unknown_devices"]
+    if devices["lines"]:
+        top = ", ".join(f"{d['device']} ({d['lines']})" for d in devices["top"])
+        out.append(f'<p id="unknown-devices">{devices["lines"]} lines from {devices["ids"]} '
+                   f"device id(s) not in the database: {_e(top)}</p>")
     out.append("<h2>Log lines</h2>")
     out.append(_table([("category", "Category"), ("lines", "Lines")],
                       [("", _cell(k) + _cell(v, True)) for k, v in report["counters"].items()],
@@ -125,13 +147,14 @@ def render(report: dict) -> str:
     out.append("<h2>Ruleset</h2>")
     rows = []
     for ace in report["rules"]:
-        status = ace["judgement"] or ("unused" if ace["unused"] else "")
+        status = ace["status"]
         link = f'<a href="#{_anchor(ace)}">{_e(ace["text"])}</a>' if ace["hits"] \
             else _e(ace["text"])
         attrs = ' class="unused"' if ace["unused"] else ""
         rows.append((attrs, _cell(ace["firewall"]) + _cell(ace["acl"]) +
                      _cell(ace["line"], True) + _cell(ace["hits"], True) +
-                     _cell(ace["last_seen"] or "") + _cell(status) +
+                     _cell(ace["last_seen"] or "") +
+                     f'<td title="{_e(ace["reason"])}">{_e(status)}</td>' +
                      _cell("", raw=_bars(ace["daily"], days, 120, 18, "spark",
                                          f"hits per day, line {ace['line']}")) +
                      _cell("", raw=link)))
@@ -149,10 +172,32 @@ def render(report: dict) -> str:
             remarks = "".join(f"<br><span class='muted'>remark: {_e(r)}</span>"
                               for r in ace["remarks"])
             out.append(f"<li>{_e(ace['firewall'])}: line {ace['line']}: "
-                       f"<code>{_e(ace['text'])}</code>{remarks}{notes}</li>")
+                       f"<code>{_e(ace['text'])}</code><br>{_e(ace['reason'])}{remarks}"
+                       f"{notes}</li>")
         out.append("</ul>")
     else:
         out.append("<p>None.</p>")
+
+    out.append("<h2>Not candidates: no hits, but not judged unused</h2>")
+    rows = [("", _cell(a["firewall"]) + _cell(a["acl"]) + _cell(a["line"], True) +
+             _cell(a["status"]) + _cell(a["reason"]) +
+             _cell("", raw=f"<code>{_e(a['text'])}</code>"))
+            for a in report["rules"]
+            if a["status"] not in ("used", "unused") and a["judgement"] != "n/a"]
+    out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Line"),
+                       ("status", "Status"), ("reason", "Why"), ("ace", "ACE")], rows,
+                      "not-judged") if rows else "<p>None.</p>")
+
+    if report["disagreements"]:
+        out.append("<h2>Logs that disagree with the config</h2>")
+        rows = [("", _cell(d["firewall"]) + _cell(d["acl"]) + _cell(d["line"], True) +
+                 _cell(d["count"], True) + _cell(d["messages"]) + _cell(d["last_seen"] or "") +
+                 _cell("", raw=f"<code>{_e(d['text'])}</code>"))
+                for d in report["disagreements"]]
+        out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Line"),
+                           ("count", "Messages"), ("messages", "Verdict logged"),
+                           ("last_seen", "Last seen"), ("ace", "ACE matched first")], rows,
+                          "disagreements"))
 
     out.append("<h2>Unused object-group members</h2>")
     rows = [("", _cell(g["firewall"]) + _cell(g["group"]) + _cell(m["member"]) +

@@ -40,10 +40,11 @@ def check_compressed(path: str) -> None:
 
 
 def explain(paths: list, firewalls: Optional[dict], year: Optional[str] = None,
-            firewall: Optional[str] = None, permits_from: str = "built") -> Iterator[dict]:
+            assume_firewall: Optional[str] = None, permits_from: str = "built",
+            since: Optional[str] = None, until: Optional[str] = None) -> Iterator[dict]:
     for path in paths:
-        analyzer = LineAnalyzer(firewalls, year, firewall, path, permits_from) \
-            if firewalls is not None else None
+        analyzer = LineAnalyzer(firewalls, year, assume_firewall, path, permits_from,
+                                since=since, until=until) if firewalls is not None else None
         parser = LogParser(year)
         for number, line in enumerate(read_lines(path), 1):
             if analyzer is not None:

@@ -3,24 +3,23 @@
 A member of group G is the name after G in a rule's member path (nested groups give a chain:
 DMZ-Servers > Web-Servers > obj-web01). A rule's hits count for every (group, member) pair
 along its paths. A member is only called unused when every ACE that uses its group could be
-judged: a group also used by an unbound, inactive or unparsed ACE, or for traffic the logs do
-not show, is reported as not evaluated.
+judged and its firewall's logs support the claim: a group also used by an unbound, inactive
+or unparsed ACE, for traffic the logs do not show, by a deny ACE (removing a member would
+open access), or on a firewall without enough data, is reported as not evaluated.
 """
 from __future__ import annotations
 
 FIELDS = ("source", "destination", "protocol", "source_port", "service")
 
 
-def _older(last_seen, cutoff: tuple) -> bool:
-    """Unused: never seen, or (with a cutoff) last seen before it."""
-    return last_seen is None or (cutoff[1] is not None and last_seen < cutoff[1])
+JUDGED = ("used", "unused")     # statuses of a permit ACE whose members can be judged
 
 
 def _new_usage() -> dict:
     return {"members": {}, "used_by": {}, "not_evaluated": {}}
 
 
-def _block_named_groups(firewall, entry: dict, groups: dict) -> None:
+def _block_named_groups(firewall, entry: dict, groups: dict, why: str) -> None:
     """An ACE with no expansion (unparsed) may still use the groups its text names, and the
     groups nested in them: none of their members can be called unused."""
     words = entry["text"].split()
@@ -34,42 +33,66 @@ def _block_named_groups(firewall, entry: dict, groups: dict) -> None:
         seen.add(name)
         usage = groups.setdefault((entry["firewall"], name), _new_usage())
         usage["used_by"][ace] = None
-        usage["not_evaluated"][f"{ace} ({entry['judgement']})"] = None
+        usage["not_evaluated"][f"{ace} ({why})"] = None
         pending += [line.split()[1] for line in firewall.groups[name]["members"].values()
                     if line.startswith("group-object ")]
 
 
-def member_usage(firewalls: dict, rules: list, cutoff: tuple = (None, None)) -> list:
+def _why_not(entry: dict) -> str:
+    """Why the members an ACE uses cannot be judged through it ('' when they can)."""
+    if entry["judgement"]:
+        return entry["judgement"]
+    if entry["action"] != "permit":
+        return "deny ACE: removing a member opens access"
+    if entry["status"] not in JUDGED:
+        return entry["status"]
+    return ""
+
+
+def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict) -> list:
     """-> [{"firewall", "group", "members": [{"member", "line", "hits", "first_seen",
-    "last_seen"}], "unused": [member...], "used_by": ["acl:line"...], "not_evaluated":
-    ["acl:line (reason)"...]}], in firewall and group order of first use."""
+    "last_seen", "unused"}], "unused": [member...], "used_by": ["acl:line"...],
+    "not_evaluated": ["acl:line (reason)"...]}], in firewall and group order of first use.
+
+    ``cutoffs``: per firewall, the time before which a last hit counts as unused (None: only
+    no hit at all is unused); ``blocked``: firewalls whose logs cannot support any unused
+    claim, with the reason.
+    """
     groups: dict = {}
     for entry in rules:
-        if not entry["objects"] and entry["judgement"] and entry["firewall"] in firewalls:
-            _block_named_groups(firewalls[entry["firewall"]], entry, groups)
+        why = _why_not(entry)
+        if not entry["objects"] and why and entry["firewall"] in firewalls:
+            _block_named_groups(firewalls[entry["firewall"]], entry, groups, why)
+        ace = f"{entry['acl']}:{entry['line']}"
         for obj in entry["objects"]:
             for field in FIELDS:
                 path = obj["members"].get(field, [])
                 for group, member in zip(path, path[1:]):
                     usage = groups.setdefault((entry["firewall"], group), _new_usage())
-                    ace = f"{entry['acl']}:{entry['line']}"
                     usage["used_by"][ace] = None
-                    if entry["judgement"]:
-                        usage["not_evaluated"][f"{ace} ({entry['judgement']})"] = None
-                    stats = usage["members"].setdefault(member, [0, None, None])
+                    if why:
+                        usage["not_evaluated"][f"{ace} ({why})"] = None
+                    # hits, first, last, whether some hits have no time
+                    stats = usage["members"].setdefault(member, [0, None, None, False])
                     if obj["hits"]:
                         stats[0] += obj["hits"]
-                        stats[1] = min(filter(None, (stats[1], obj["first_seen"])))
-                        stats[2] = max(filter(None, (stats[2], obj["last_seen"])))
+                        stats[1] = min(filter(None, (stats[1], obj["first_seen"])), default=None)
+                        stats[2] = max(filter(None, (stats[2], obj["last_seen"])), default=None)
+                        stats[3] = stats[3] or bool(entry["untimed_hits"])
     report = []
     for (fw, group), usage in groups.items():
         definition = firewalls[fw].groups.get(group, {}) if fw in firewalls else {}
         lines = definition.get("members", {})
-        members = [{"member": member, "line": lines.get(member), "hits": hits,
-                    "first_seen": first, "last_seen": last}
-                   for member, (hits, first, last) in usage["members"].items()]
-        for member in members:
-            member["unused"] = _older(member["last_seen"], cutoff) and not usage["not_evaluated"]
+        if fw in blocked:
+            usage["not_evaluated"][f"{fw}: {blocked[fw]}"] = None
+        cutoff = cutoffs.get(fw)
+        members = []
+        for member, (hits, first, last, untimed) in usage["members"].items():
+            unused = not usage["not_evaluated"] and (
+                hits == 0 or (cutoff is not None and not untimed and last is not None
+                              and last < cutoff))
+            members.append({"member": member, "line": lines.get(member), "hits": hits,
+                            "first_seen": first, "last_seen": last, "unused": unused})
         report.append({
             "firewall": fw, "group": group, "header": definition.get("header"),
             "members": members,

@@ -5,7 +5,7 @@ preceded by a comment saying why.
 """
 from __future__ import annotations
 
-from . import caveats
+from .build import caveats
 
 
 def _no_ace(text: str) -> str:
@@ -17,24 +17,36 @@ def _no_ace(text: str) -> str:
 
 
 def render(report: dict) -> str:
+    """Only what the report lists as candidates; the firewalls whose evidence supports no
+    removal are named at the top with the reason."""
     span = report["window"]
     rule = report["unused_rule"]
-    why = (f"no hit in the {rule['days']} days before {rule['as_of']}" if rule
-           else "no hits")
     out = ["! ruleset-analysis prune: candidates for review, NOT applied.",
-           f"! Results cover {span['first']} .. {span['last']} ({span['days']} days)."
+           f"! Hits cover {span['first']} .. {span['last']} ({span['days']} days)."
            if span["first"] else "! The results contain no hits at all.",
            "! Check every removal against other references (NAT, VPN filters, other",
            "! firewalls) and against traffic outside the analysed period before applying."]
-    firewalls = sorted({r["firewall"] for r in report["rules"]} |
-                       {g["firewall"] for g in report["groups"]})
-    for fw in firewalls:
-        out += ["!", f"! ---- {fw} ----"]
+    skipped = {}
+    for entry in report["firewalls"]:
+        horizon = entry["horizon"]
+        if entry["status"] != "ok":
+            skipped[entry["firewall"]] = f"no data: {entry['reason']}"
+        elif horizon and not horizon["covered"]:
+            skipped[entry["firewall"]] = f"not enough data: {horizon['reason']}"
+    for name, why in skipped.items():
+        out.append(f"! SKIPPED {name}: {why}. Nothing is proposed for it.")
+    for entry in report["firewalls"]:
+        fw = entry["firewall"]
+        if fw in skipped:
+            continue
+        horizon = entry["horizon"]
+        why = (f"no hit in the {horizon['days']} days {horizon['start']} .. {horizon['as_of']}"
+               if rule and horizon else f"no hits in {entry['first']} .. {entry['last']}")
+        out += ["!", f"! ---- {fw} (logs {entry['first']} .. {entry['last']}) ----"]
         for ace in report["rules"]:
             if ace["firewall"] != fw or not ace["unused"]:
                 continue
-            seen = f", last seen {ace['last_seen']}" if ace["last_seen"] else ""
-            out.append(f"! access-list {ace['acl']} line {ace['line']}: {why}{seen}")
+            out.append(f"! access-list {ace['acl']} line {ace['line']}: {ace['reason']}")
             out += [f"!   {note}" for note in caveats(report, ace)]
             for remark in ace["remarks"]:
                 out.append(f"no access-list {ace['acl']} remark {remark}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import flow_text
+from .build import flow_text
 from ..matcher import FirewallMatcher, Verdict
 from ..model import Connection, Firewall, Rule
 

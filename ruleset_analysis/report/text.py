@@ -6,7 +6,7 @@ import textwrap
 
 from tabulate import tabulate
 
-from . import caveats, flow_text
+from .build import caveats, flow_text
 
 COUNTER_HELP = {
     "lines": "lines read",
@@ -15,6 +15,11 @@ COUNTER_HELP = {
                  "log disagree)",
     "denied": "deny messages (106023, 106100 denied) credited to the ACE that denied them",
     "denied_implicit": "deny messages no ACE of their ACL matches (the implicit deny)",
+    "deny_disagrees": "deny messages whose first match is a permit ACE (config and log "
+                      "disagree; not a hit)",
+    "permit_disagrees": "ACL-log permits whose first match is a deny ACE (config and log "
+                        "disagree; not a hit)",
+    "acl_log_no_hits": "ACL-log lines with hit-cnt 0 (an interval without a new flow)",
     "acl_log_permit": "ACL-log permits (106100) whose connection-built line counts them",
     "no_acl": "connections through interfaces with no ACL bound",
     "interface_unknown": "ICMP connections no interface network or route covers",
@@ -22,7 +27,7 @@ COUNTER_HELP = {
     "outside_period": "connections before --since or after --until",
     "unknown_acl": "ACL messages naming an ACL the config does not have",
     "icmp_without_type": "ICMP connections logged without type and code (older releases)",
-    "no_timestamp": "connection messages with no time in their header",
+    "no_timestamp": "connection messages with no time, not placed in --since/--until",
     "malformed": "connection messages that could not be read",
     "not_relevant": "other firewall messages (teardowns, translations, ...)",
     "unrecognized": "lines with no firewall message",
@@ -116,12 +121,82 @@ def render_tightening(report: dict, out: list) -> None:
         out.append("(none)")
 
 
+def render_evidence(report: dict, out: list) -> None:
+    out.append("Evidence per firewall (what the logs can prove)")
+    rows = [[f["firewall"], f["status"].upper() if f["status"] != "ok" else "ok",
+             f"{f['first']} .. {f['last']}" if f["first"] else "-", f["days"],
+             f["days_with_logs"], f["untimed"]] for f in report["firewalls"]]
+    out.append(tabulate(rows, headers=["FIREWALL", "EVIDENCE", "LOGS", "DAYS",
+                                       "DAYS WITH LOGS", "WITHOUT TIME"], tablefmt="simple"))
+    for entry in report["firewalls"]:
+        if entry["status"] != "ok":
+            out.append(f"{entry['firewall']}: NO DATA: {entry['reason']}. None of its ACEs or "
+                       "group members is judged unused.")
+        horizon = entry["horizon"]
+        if horizon and entry["status"] == "ok" and not horizon["covered"]:
+            out.append(f"{entry['firewall']}: NOT ENOUGH DATA for --unused-since "
+                       f"{horizon['days']}: {horizon['reason']}.")
+        out += [f"{entry['firewall']}: {note}" for note in entry["notes"]]
+    devices = report["unknown_devices"]
+    if devices["lines"]:
+        top = ", ".join(f"{d['device']} ({d['lines']})" for d in devices["top"])
+        out.append(f"{devices['lines']} lines from {devices['ids']} device id(s) not in the "
+                   f"database: {top}")
+
+
+def render_disagreements(report: dict, out: list) -> None:
+    if not report["disagreements"]:
+        return
+    out.append("\n== Logs that disagree with the config (never counted as hits) ==")
+    out.append("(the firewall logged a verdict the ACE that matches first contradicts: the "
+               "config changed, or the logs are another context's)")
+    for entry in report["disagreements"]:
+        out.append(f"{entry['firewall']}: access-list {entry['acl']}, line {entry['line']}: "
+                   f"{entry['count']} {entry['messages']} message(s) for flows this "
+                   f"{entry['action']} ACE matches first, {entry['first_seen'] or '?'} .. "
+                   f"{entry['last_seen'] or '?'}")
+        out.append(f"    {entry['text']}")
+        for c in entry["connections"][:5]:
+            out.append(f"    {c['count']} x {c['protocol']} {c['source']} -> "
+                       f"{c['destination']} {c['port']}")
+
+
+def render_not_judged(aces: list, out: list) -> None:
+    """ACEs that are not candidates although they have no hits, each with the reason."""
+    no_data: dict = {}
+    for ace in aces:
+        if ace["status"] == "no data":
+            no_data.setdefault((ace["firewall"], ace["reason"]), []).append(ace)
+    short = [a for a in aces if a["status"] == "not enough data"]
+    against = [a for a in aces if a["status"] == "disagreement"]
+    skipped = [a for a in aces if a["status"] == "not evaluated" and a["judgement"] != "n/a"]
+    if not (no_data or short or against or skipped):
+        return
+    out.append("\n== Not judged: no hits, but the evidence cannot tell (never candidates) ==")
+    for (firewall, reason), entries in no_data.items():
+        out.append(f"  {firewall}: {len(entries)} permit ACE(s): no data: {reason}")
+    for title, entries in (("Not enough data", short), ("Disagreement", against)):
+        for ace in entries:
+            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
+                       f"{title.lower()}: {ace['reason']}")
+    if skipped:
+        out.append("  Not evaluated (the analysis cannot tell whether these are used; review "
+                   "by hand):")
+        if any(a["judgement"] == "UNPARSED" for a in skipped):
+            out.append("  (traffic an UNPARSED ACE would have matched is credited to a later "
+                       "ACE of its ACL, or counted unmatched)")
+        for ace in skipped:
+            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
+                       f"{ace['reason']}")
+
+
 def render(report: dict) -> str:
     out = []
     for problem in report["input_errors"]:
         out.append(f"WARNING: input not read to its end: {problem['error']}")
+    render_evidence(report, out)
     counters = report["counters"]
-    out.append("Log lines")
+    out.append("\nLog lines")
     out.append(tabulate([[counters[k], k, COUNTER_HELP.get(k, "")] for k in counters],
                         tablefmt="plain", colalign=("right", "left", "left")))
     aces = report["rules"]
@@ -139,15 +214,17 @@ def render(report: dict) -> str:
     for (firewall, acl), entries in groups.items():
         bound = ", ".join(entries[0]["bindings"]) or "not bound to an interface: not evaluated"
         out.append(f"\n{firewall}: access-list {acl} ({bound})")
-        rows = [[a["line"], a["judgement"] or a["hits"], a["first_seen"] or "", a["last_seen"] or "",
-                 a["text"]] for a in entries]
-        out.append(tabulate(rows, headers=["LINE", "HITS", "FIRST SEEN", "LAST SEEN", "ACE"],
-                            tablefmt="simple", colalign=("right", "right", "left", "left",
-                                                         "left")))
+        rows = [[a["line"], a["judgement"] or a["hits"], a["status"], a["first_seen"] or "",
+                 a["last_seen"] or "", a["text"]] for a in entries]
+        out.append(tabulate(rows, headers=["LINE", "HITS", "STATUS", "FIRST SEEN", "LAST SEEN",
+                                           "ACE"], tablefmt="simple",
+                            colalign=("right", "right", "left", "left", "left", "left")))
 
     rule = report["unused_rule"]
     if rule:
-        out.append(f"\n== ACEs not used in the {rule['days']} days before {rule['as_of']}: "
+        days = {f["horizon"]["as_of"] for f in report["firewalls"] if f["horizon"]}
+        as_of = days.pop() if len(days) == 1 else "each firewall's last day of logs"
+        out.append(f"\n== ACEs not used in the {rule['days']} days before {as_of}: "
                    "pruning candidates ==")
     else:
         out.append("\n== ACEs with no hits: pruning candidates ==")
@@ -155,36 +232,21 @@ def render(report: dict) -> str:
     if not unused:
         out.append("(none)")
     for ace in unused:
-        seen = f" (last seen {ace['last_seen']})" if ace["last_seen"] else ""
         out.append(f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
-                   f"{ace['text']}{seen}")
+                   f"{ace['text']}")
+        out.append(f"    {ace['reason']}")
         for remark in ace["remarks"]:
             out.append(f"    remark: {remark}")
         out += [f"    {note}" for note in caveats(report, ace)]
-    quiet_denies = [a for a in aces if not a["judgement"] and a["hits"] == 0 and a["action"] == "deny"]
+    quiet_denies = [a for a in aces if a["status"] == "deny, no hits"]
     if quiet_denies:
         out.append("\nDeny ACEs with no hits (they show only where deny messages 106023/106100 "
                    "are logged; then they denied nothing, but removing a deny opens access):")
         for ace in quiet_denies:
             out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
                        f"{ace['text']}")
-    skipped = [a for a in aces if a["judgement"] and a["judgement"] != "n/a"]
-    if skipped:
-        out.append("\nNot evaluated (the analysis cannot tell whether these are used; review by "
-                   "hand):")
-        if any(a["judgement"] == "UNPARSED" for a in skipped):
-            out.append("  (traffic an UNPARSED ACE would have matched is credited to a later ACE "
-                       "of its ACL, or counted unmatched)")
-        for ace in skipped:
-            reason = {"UNPARSED": f"could not be parsed: {ace['error']}",
-                      "unbound": "ACL not bound by access-group (VPN, NAT, capture, ...?)",
-                      "inactive": "inactive",
-                      "fqdn": "uses fqdn objects, which cannot be resolved offline: their "
-                              "traffic is not attributed",
-                      "not seen": f"permits {', '.join(ace['unseen_protocols'])}, which the "
-                                  "analysed log messages do not show"}[ace["judgement"]]
-            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
-                       f"{reason}")
+    render_not_judged(aces, out)
+    render_disagreements(report, out)
 
     render_members(report, out)
     render_shadowing(report, out)

@@ -1,0 +1,250 @@
+"""The job's records: their kinds, their bytes on the wire, their exact merge, reading them.
+
+Every producer (the MRJob, the mrjob-free streaming filters) writes ``KEY<TAB>VALUE`` lines,
+both JSON from the standard library; the key is a string of tab-joined fields (Spark needs
+hashable keys; ASA names never contain whitespace). The kinds:
+
+  ace          FIREWALL ACL LINE  {"hits", "first", "last", "untimed",
+                                   "rules": [[INDEX, HITS, FIRST, LAST]...],
+                                   "connections": [[PROTO, SRC, DST, PORT, COUNT, FIRST, LAST]...],
+                                   "days": {YYYY-MM-DD: HITS},
+                                   "omitted_connections", "omitted_hits"}  (the last two only
+                                   after the reducer; "untimed" only when not 0)
+  disagreement FIREWALL ACL LINE  the same shape: messages whose verdict the ACE's first
+                                   match contradicts (a deny message on a permit ACE, ...)
+  coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
+                                   "deny_untimed", "lines": {CATEGORY: LINES}}
+  counter      NAME               lines of a category, all firewalls together
+  device       DEVICE-ID          lines naming a device the database does not know
+  ruleset      FIREWALL           ["FORMAT:FINGERPRINT"...] the rulesets the lines were
+                                   matched against
+  input_error  PATH               what could not be read (written by the CLI)
+
+Counts add, first = min, last = max — everywhere the same functions, so every runner and the
+cat-pipe give the same numbers. A time the log did not write is NO_FIRST / NO_LAST.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional
+
+RESULTS_FORMAT = 2           # bump when the meaning of a record changes
+
+ACE = "ace"
+DISAGREEMENT = "disagreement"
+COVERAGE = "coverage"
+COUNTER = "counter"
+DEVICE = "device"
+RULESET = "ruleset"
+INPUT_ERROR = "input_error"
+
+# Sentinels for "no time": they sort after / before every "YYYY-MM-DD HH:MM:SS".
+NO_FIRST = "~"
+NO_LAST = ""
+
+
+def seen(value: Optional[str]) -> Optional[str]:
+    """A first/last time as reports show it: None where the log wrote no time."""
+    return None if value in (NO_FIRST, NO_LAST, None) else value
+
+
+def encode(key: str, value) -> str:
+    """One record line, as every producer writes it."""
+    return f"{json.dumps(key)}\t{json.dumps(value)}\n"
+
+
+def _span(first: str, last: str, fact: list) -> None:
+    if first < fact[1]:
+        fact[1] = first
+    if last > fact[2]:
+        fact[2] = last
+
+
+def _add(table: dict, key, count: int, first: str, last: str) -> None:
+    """Merge one [count, first, last] fact into ``table[key]``."""
+    fact = table.get(key)
+    if fact is None:
+        table[key] = [count, first, last]
+    else:
+        fact[0] += count
+        _span(first, last, fact)
+
+
+
+def string_records(records) -> Iterator[tuple]:
+    """Records with their keys joined by tabs ("ace\tfw01\tinside_in\t12"): how the job
+    and the streaming filters emit them (Spark needs hashable keys; ASA names never contain
+    whitespace)."""
+    for key, value in records:
+        yield "\t".join(map(str, key)), value
+
+
+def reduce_values(key: str, values, max_connections: Optional[int] = None):
+    """Merge the values of one key: the combiner (no cap) and the reducer (capped)."""
+    kind = key.split("\t", 1)[0]
+    if kind in (COUNTER, DEVICE):
+        return sum(values)
+    if kind == COVERAGE:
+        return merge_coverage(values)
+    if kind == RULESET:
+        return sorted({fingerprint for value in values for fingerprint in value})
+    merged = merge_ace(values)
+    return merged if max_connections is None else finish_ace(merged, max_connections)
+
+
+def merge_coverage(values: Iterable[dict]) -> dict:
+    """Merge a firewall's evidence records: every count adds."""
+    merged: dict = {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0, "lines": {}}
+    for value in values:
+        for field in ("days", "deny_days", "lines"):
+            table = merged[field]
+            for name, count in value.get(field, {}).items():
+                table[name] = table.get(name, 0) + count
+        merged["untimed"] += value.get("untimed", 0)
+        merged["deny_untimed"] += value.get("deny_untimed", 0)
+    for field in ("days", "deny_days", "lines"):
+        merged[field] = dict(sorted(merged[field].items()))
+    return merged
+
+
+
+def merge_ace(values: Iterable[dict]) -> dict:
+    """Merge records of one ACE exactly; connection lists come back unsorted and complete."""
+    hits, first, last = 0, None, None
+    rules: dict = {}
+    connections: dict = {}
+    days: dict = {}
+    omitted_connections = omitted_hits = untimed = 0
+    for value in values:
+        hits += value["hits"]
+        untimed += value.get("untimed", 0)
+        if first is None or value["first"] < first:
+            first = value["first"]
+        if last is None or value["last"] > last:
+            last = value["last"]
+        for index, count, r_first, r_last in value["rules"]:
+            _add(rules, index, count, r_first, r_last)
+        for proto, src, dst, port, count, c_first, c_last in value["connections"]:
+            _add(connections, (proto, src, dst, port), count, c_first, c_last)
+        for day, count in value.get("days", {}).items():
+            days[day] = days.get(day, 0) + count
+        omitted_connections += value.get("omitted_connections", 0)
+        omitted_hits += value.get("omitted_hits", 0)
+    merged = {"hits": hits, "first": first, "last": last,
+              "rules": [[index] + rules[index] for index in sorted(rules)],
+              "connections": [list(k) + v for k, v in connections.items()],
+              "days": dict(sorted(days.items()))}
+    if untimed:
+        merged["untimed"] = untimed
+    if omitted_connections or omitted_hits:
+        merged["omitted_connections"] = omitted_connections
+        merged["omitted_hits"] = omitted_hits
+    return merged
+
+
+def connection_order(connection: list) -> tuple:
+    """Most used first; ties in a fixed order so every runner prints the same list."""
+    proto, src, dst, port, count = connection[:5]
+    return (-count, proto, src, dst, port)
+
+
+def finish_ace(record: dict, max_connections: int) -> dict:
+    """Sort connections and keep the ``max_connections`` most used; hits stay exact."""
+    connections = sorted(record["connections"], key=connection_order)
+    kept, dropped = connections[:max_connections], connections[max_connections:]
+    if dropped:
+        record["omitted_connections"] = record.get("omitted_connections", 0) + len(dropped)
+        record["omitted_hits"] = record.get("omitted_hits", 0) + sum(c[4] for c in dropped)
+    record["connections"] = kept
+    return record
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read, or does not belong to the database; the message
+    names the file and line."""
+
+
+@dataclass
+class Results:
+    """What one or more results files say, merged."""
+    counters: dict = field(default_factory=dict)          # category -> lines
+    aces: dict = field(default_factory=dict)              # (fw, acl, line) -> record
+    disagreements: dict = field(default_factory=dict)     # (fw, acl, line) -> record
+    coverage: dict = field(default_factory=dict)          # fw -> coverage record
+    devices: dict = field(default_factory=dict)           # unknown device id -> lines
+    rulesets: dict = field(default_factory=dict)          # fw -> {"FORMAT:FINGERPRINT"}
+    input_errors: list = field(default_factory=list)      # {"file", "error"}
+
+
+def read_results(paths: Iterable[str]) -> Results:
+    """Read and merge the records of several results files."""
+    collector = _Collector()
+    for path in paths:
+        try:
+            handle = open(path, "rb")
+        except OSError as exc:
+            raise ResultsError(f"{path}: cannot read results: {exc.strerror}") from None
+        with handle:
+            for number, raw in enumerate(handle, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                    key_text, value_text = line.rstrip("\n").split("\t", 1)
+                    collector.add(json.loads(key_text), json.loads(value_text))
+                except (ValueError, IndexError, TypeError, KeyError, AttributeError) as exc:
+                    raise ResultsError(f"{path}:{number}: not a results line ({exc})") from None
+    return collector.results()
+
+
+def collect(records: Iterable[tuple]) -> Results:
+    """Results from (key, value) records in memory, as a mapper's ``finish()`` yields them."""
+    collector = _Collector()
+    for key, value in records:
+        collector.add(key, value)
+    return collector.results()
+
+
+class _Collector:
+    """Checks each record's shape and merges the records of one key."""
+
+    def __init__(self):
+        self.values: dict = {}
+        self.input_errors: list = []
+
+    def add(self, key, value) -> None:
+        fields = key.split("\t") if isinstance(key, str) else [str(k) for k in key]
+        kind = fields[0]
+        if kind == INPUT_ERROR:
+            self.input_errors.append({"file": fields[1], "error": str(value)})
+            return
+        if kind in (ACE, DISAGREEMENT):
+            name = (fields[1], fields[2], int(fields[3]))
+            _check_ace(value)
+        elif kind in (COUNTER, DEVICE, COVERAGE, RULESET):
+            name = fields[1]
+            if kind in (COUNTER, DEVICE):
+                int(value)
+            elif not isinstance(value, (dict, list)):
+                raise TypeError(f"{kind} value")
+        else:
+            raise ValueError(f"unknown record {kind!r}")
+        self.values.setdefault((kind, name), []).append(value)
+
+    def results(self) -> Results:
+        results = Results(input_errors=self.input_errors)
+        tables = {ACE: results.aces, DISAGREEMENT: results.disagreements,
+                  COVERAGE: results.coverage, COUNTER: results.counters,
+                  DEVICE: results.devices, RULESET: results.rulesets}
+        for (kind, name), values in self.values.items():
+            tables[kind][name] = reduce_values(kind, values) if len(values) > 1 or \
+                kind == RULESET else values[0]
+        return results
+
+
+def _check_ace(value) -> None:
+    if not isinstance(value, dict):
+        raise TypeError("record value")
+    for name in ("hits", "first", "last", "rules", "connections"):
+        value[name]

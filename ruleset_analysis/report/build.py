@@ -1,0 +1,288 @@
+"""Results + the ruleset database -> the report (the JSON contract every renderer renders).
+
+Built in one place: every ACE of every ACL of every firewall, in config order, with its hits,
+its traffic and its judgement (``judgement.py``); the evidence per firewall
+(``evidence.py``); unused group members; shadowing; tightening; disagreements. Renderers only
+render it.
+"""
+from __future__ import annotations
+
+import datetime
+from typing import Optional
+
+from ..asa.literals import protocol_name
+from ..asa.syslog import OBSERVED_PROTOCOLS
+from ..model import Ace, Firewall
+from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
+from ..shadowing import analyse_acl
+from .evidence import Evidence, Horizon, evidence_of
+from .judgement import Status, judge, not_evaluated_code
+from .members import member_usage
+from .tighten import suggest
+
+UNKNOWN_DEVICES_LISTED = 10
+
+
+class Filters:
+    """What a report shows: ``firewall``/``acl`` (None: all), ACEs with at least
+    ``min_hits``, and the unused rule (``unused_since`` days before ``as_of``, a date;
+    default: each firewall's last day of logs)."""
+
+    def __init__(self, firewall=None, acl=None, min_hits=0, as_of=None, unused_since=None):
+        self.firewall, self.acl, self.min_hits = firewall, acl, min_hits
+        self.as_of, self.unused_since = as_of, unused_since
+
+    def keeps(self, firewall: str, acl) -> bool:
+        return (self.firewall is None or firewall == self.firewall) and \
+            (self.acl is None or acl is None or acl == self.acl)
+
+    def horizon(self, evidence: Evidence) -> Optional[Horizon]:
+        if self.unused_since is None:
+            return None
+        as_of = self.as_of or evidence.last or datetime.date.today().isoformat()
+        return Horizon.of(self.unused_since, as_of)
+
+    def check(self, firewalls: dict) -> None:
+        """--firewall and --acl must name something: a filter that matches nothing would
+        print an empty report that reads like "nothing to prune"."""
+        if self.firewall is not None and self.firewall not in firewalls:
+            raise ResultsError(f"--firewall {self.firewall}: no such firewall in the database "
+                               f"(it has: {', '.join(firewalls) or 'none'})")
+        if self.acl is not None and not any(
+                self.acl in fw.acls for name, fw in firewalls.items()
+                if self.firewall in (None, name)):
+            raise ResultsError(f"--acl {self.acl}: no such ACL"
+                               + (f" on {self.firewall}" if self.firewall else ""))
+
+
+def check_rulesets(firewalls: dict, results: Results) -> None:
+    """Refuse results that were matched against another ruleset than the database's: their
+    hits would land on the wrong ACEs."""
+    if not results.rulesets and (results.aces or results.counters):
+        raise ResultsError("the results carry no ruleset fingerprints: they were written by "
+                           "an older version; run the job again")
+    for name, fingerprints in sorted(results.rulesets.items()):
+        firewall = firewalls.get(name)
+        if firewall is None:
+            continue                    # its records are reported as unknown_results
+        expected = f"{RESULTS_FORMAT}:{firewall.fingerprint()}"
+        if list(fingerprints) != [expected]:
+            others = ", ".join(f for f in fingerprints if f != expected)
+            raise ResultsError(
+                f"the results for {name} were matched against another ruleset ({others}) "
+                f"than the database's ({expected}): it was preprocessed again, or results of "
+                "several databases were merged; run the job again on this database")
+
+
+def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
+                 filters: Optional[Filters] = None) -> dict:
+    """The JSON report. ``filters`` narrow what is reported; every ACL is analysed."""
+    filters = filters or Filters()
+    check_rulesets(firewalls, results)
+    evidence = {name: evidence_of(name, results.coverage.get(name),
+                                  name in results.rulesets) for name in firewalls}
+    no_data = {name: ev.no_data_reason() for name, ev in evidence.items()}
+    horizons = {name: filters.horizon(ev) for name, ev in evidence.items()}
+    rules = []
+    unknown = dict(results.aces)
+    disagreeing = dict(results.disagreements)
+    disagreements = []
+    for firewall in firewalls.values():
+        # Every ACL is analysed, whatever the filters: group members and results must see
+        # all of them. The filters only narrow what is reported, at the end.
+        for acl in firewall.acls.values():
+            bindings = firewall.bindings(acl.name)
+            # What passes an inbound ACL meets the global ACL, if there is one.
+            falls_to_deny = not (firewall.global_acl and firewall.global_acl != acl.name
+                                 and any(b.startswith("in ") for b in bindings))
+            shadowing = analyse_acl(acl, falls_to_deny)
+            for ace in acl.entries:
+                key = (firewall.name, acl.name, ace.line)
+                record = unknown.pop(key, None)
+                if record is not None:
+                    record = finish_ace(record, max_connections)
+                entry = _ace_entry(firewall, ace, bindings, record)
+                against = disagreeing.pop(key, None)
+                entry["disagreements"] = against["hits"] if against else 0
+                if against:
+                    disagreements.append(_disagreement(entry, finish_ace(against,
+                                                                         max_connections)))
+                entry["judgement"] = not_evaluated_code(entry)
+                verdict = judge(entry, evidence[firewall.name], no_data[firewall.name],
+                                horizons[firewall.name], entry["disagreements"])
+                entry["status"], entry["reason"] = verdict.status.value, verdict.reason
+                entry["unused"] = verdict.candidate
+                entry["tightening"] = suggest(ace, record) if ace.action == "permit" else None
+                found = shadowing.get(ace.line, {})
+                entry["shadowed_by"] = found.get("shadowed_by", [])
+                entry["redundant_with"] = found.get("redundant_with", [])
+                entry["shadowing_not_analysed"] = found.get("not_analysed")
+                rules.append(entry)
+    # Results for ACEs the database does not have: never dropped silently.
+    stale = [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
+             for (fw, acl, line), record in sorted(unknown.items())]
+    stale += [{"firewall": fw, "acl": acl, "line": line, "hits": 0,
+               "disagreements": record["hits"]}
+              for (fw, acl, line), record in sorted(disagreeing.items())]
+    blocked = {}
+    for name, ev in evidence.items():
+        reason = no_data[name] or (ev.horizon_reason(horizons[name]) if horizons[name]
+                                   else None)
+        if reason:
+            blocked[name] = reason
+    groups = member_usage(firewalls, rules, {n: h.cutoff if h else None
+                                             for n, h in horizons.items()}, blocked)
+    counters = _counters(results.counters)
+    if filters.firewall is not None:
+        lines = evidence[filters.firewall].lines
+        counters = _counters({k: v for k, v in lines.items() if k != "lines"})
+    keep = [r for r in rules if filters.keeps(r["firewall"], r["acl"])
+            and r["hits"] >= filters.min_hits]
+    groups = [g for g in groups if filters.keeps(g["firewall"], None)
+              and (filters.acl is None or any(a.startswith(filters.acl + ":")
+                                              for a in g["used_by"]))]
+    shown = [name for name in firewalls if filters.keeps(name, None)]
+    report = {
+        "counters": counters,
+        "window": window([r for r in rules if r["firewall"] in shown]),
+        # as_of: the one given, else the latest of the firewalls' own (see "firewalls")
+        "unused_rule": {"as_of": filters.as_of or max(
+            (horizons[n].as_of for n in shown if horizons[n]), default=None),
+            "days": filters.unused_since} if filters.unused_since is not None else None,
+        "rules": keep, "groups": groups, "unknown_results": stale,
+        "input_errors": list(results.input_errors),
+        "firewalls": [_firewall_entry(evidence[n], no_data[n], horizons[n]) for n in shown],
+        "disagreements": [d for d in disagreements if filters.keeps(d["firewall"], d["acl"])],
+        "unknown_devices": _devices(results.devices),
+        "results_format": RESULTS_FORMAT,
+    }
+    return report
+
+
+def _counters(counters: dict) -> dict:
+    ordered = {"lines": sum(v for k, v in counters.items() if k != "lines")}
+    ordered.update((k, v) for k, v in sorted(counters.items()) if k != "lines")
+    return ordered
+
+
+def _firewall_entry(evidence: Evidence, no_data: Optional[str],
+                    horizon: Optional[Horizon]) -> dict:
+    entry = evidence.to_json(no_data)
+    entry["horizon"] = None
+    if horizon is not None:
+        short = None if no_data else evidence.horizon_reason(horizon)
+        entry["horizon"] = {"start": horizon.start, "as_of": horizon.as_of,
+                            "days": horizon.days, "covered": not no_data and not short,
+                            "reason": no_data or short or ""}
+    return entry
+
+
+def _devices(devices: dict) -> dict:
+    top = sorted(devices.items(), key=lambda item: (-item[1], item[0]))
+    return {"lines": sum(devices.values()), "ids": len(devices),
+            "top": [{"device": name, "lines": n} for name, n in top[:UNKNOWN_DEVICES_LISTED]]}
+
+
+def _disagreement(entry: dict, record: dict) -> dict:
+    return {"firewall": entry["firewall"], "acl": entry["acl"], "line": entry["line"],
+            "text": entry["text"], "action": entry["action"],
+            "messages": "deny" if entry["action"] == "permit" else "permit",
+            "count": record["hits"], "first_seen": seen(record["first"]),
+            "last_seen": seen(record["last"]), "connections": _connections(record)}
+
+
+def window(rules: list) -> dict:
+    """The period the hits cover: the first and last timed hit of any ACE."""
+    firsts = [r["first_seen"] for r in rules if r["first_seen"]]
+    lasts = [r["last_seen"] for r in rules if r["last_seen"]]
+    if not firsts:
+        return {"first": None, "last": None, "days": 0}
+    first, last = min(firsts), max(lasts)
+    days = (datetime.date.fromisoformat(last[:10]) -
+            datetime.date.fromisoformat(first[:10])).days + 1
+    return {"first": first, "last": last, "days": days}
+
+
+def visibility(ace: Ace) -> tuple:
+    """Whether the analysed log messages could show this ACE's traffic.
+
+    -> ("full" | "other_protocols" | "partial" | "none", protocols the logs cannot show).
+    ``other_protocols``: some rules permit any protocol, which includes ones logs do not show.
+    """
+    protocols = [service[0] for service in ace.services] if ace.rule_count else []
+    hidden = sorted({protocol_name(p) for p in protocols
+                     if p is not None and p not in OBSERVED_PROTOCOLS})
+    shown = [p for p in protocols if p is None or p in OBSERVED_PROTOCOLS]
+    if not protocols or not shown:
+        return ("none" if protocols else "full"), hidden
+    if hidden:
+        return "partial", hidden
+    if None in shown:
+        return "other_protocols", hidden
+    return "full", hidden
+
+
+def _connections(record: Optional[dict]) -> list:
+    if not record:
+        return []
+    return [{"protocol": proto, "source": src, "destination": dst, "port": port,
+             "count": count, "first_seen": seen(first), "last_seen": seen(last)}
+            for proto, src, dst, port, count, first, last in record["connections"]]
+
+
+def _ace_entry(firewall: Firewall, ace: Ace, bindings: list, record: Optional[dict]) -> dict:
+    shows, unseen = visibility(ace)
+    per_rule = {r[0]: r[1:] for r in record["rules"]} if record else {}
+    objects = []
+    for rule in ace.rules:
+        hits, first, last = per_rule.get(rule.index, (0, None, None))
+        entry = rule.describe()
+        entry.update(hits=hits, first_seen=seen(first), last_seen=seen(last),
+                     members=rule.members)
+        objects.append(entry)
+    return {
+        "firewall": firewall.name, "acl": ace.acl, "line": ace.line, "text": ace.text,
+        "remarks": ace.remarks, "action": ace.action, "inactive": ace.inactive,
+        "hits": record["hits"] if record else 0,
+        "untimed_hits": record.get("untimed", 0) if record else 0,
+        "first_seen": seen(record["first"]) if record else None,
+        "last_seen": seen(record["last"]) if record else None,
+        "objects": objects, "connections": _connections(record),
+        "daily": record.get("days", {}) if record else {},
+        "connections_truncated": bool(record and record.get("omitted_connections")),
+        "omitted_connections": record.get("omitted_connections", 0) if record else 0,
+        "omitted_hits": record.get("omitted_hits", 0) if record else 0,
+        "kind": ace.kind, "bindings": bindings, "time_range": ace.time_range, "log": ace.log,
+        "error": ace.error, "visibility": shows, "unseen_protocols": unseen,
+    }
+
+
+def caveats(report: dict, entry: dict) -> list:
+    """What to weigh before removing an unused ACE, one sentence each."""
+    notes = []
+    if entry["time_range"]:
+        notes.append(f"time-range {entry['time_range']}: active only part of the time")
+    lines = next((f["lines"] for f in report["firewalls"]
+                  if f["firewall"] == entry["firewall"]), {})
+    untyped = lines.get("icmp_without_type", 0)
+    if untyped and any(o["protocol"] in ("icmp", "icmp6", "ip") for o in entry["objects"]):
+        notes.append(f"{untyped} ICMP connections of {entry['firewall']} were logged without a "
+                     "type and could not be attributed: some may be this ACE's")
+    if entry["visibility"] == "other_protocols":
+        notes.append("also permits protocols other than TCP, UDP and ICMP, which the log "
+                     "messages do not show")
+    return notes
+
+
+def flow_text(obj: dict, action: str = "") -> str:
+    """``[action] proto src [sport] -> dst [dport]`` from a described rule (``objects`` entry)."""
+    text = f"{action + ' ' if action else ''}{obj['protocol']} {obj['source']}"
+    if obj["source_port"] != "any":
+        text += f" {obj['source_port']}"
+    text += f" -> {obj['destination']}"
+    if obj["destination_port"] != "any":
+        text += f" {obj['destination_port']}"
+    return text
+
+
+__all__ = ["Filters", "Status", "build_report", "caveats", "flow_text", "visibility", "window"]

@@ -1,0 +1,147 @@
+"""What the logs can prove, per firewall: the coverage model behind every "unused".
+
+A permit ACE can only be called unused where its firewall's logs could have shown its use:
+the firewall logged messages that show permitted connections (connection-built lines, or
+106100 permits with ``--permits-from acl-log``) on the days the claim is about. This module
+turns the job's ``coverage`` records into that evidence and answers, for a firewall, whether
+"no hit" means "unused" — and if not, why.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Optional
+
+# A horizon (--unused-since) counts as covered when at most this share of its days has no
+# evidence; a longer silence may be missing logs, and a rule used in it would look unused.
+MAX_MISSING_SHARE = 0.10
+SHORT_WINDOW_DAYS = 30
+GAPS_LISTED = 5
+
+
+def _date(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text[:10])
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The period an unused claim is about: no hit from ``start`` up to ``as_of``."""
+    days: int
+    as_of: str               # YYYY-MM-DD
+    start: str               # YYYY-MM-DD: as_of - days
+
+    @classmethod
+    def of(cls, days: int, as_of: str) -> "Horizon":
+        start = _date(as_of) - datetime.timedelta(days=days)
+        return cls(days, as_of, start.isoformat())
+
+    @property
+    def cutoff(self) -> str:
+        """A last hit before this timestamp is outside the horizon."""
+        return f"{self.start} 00:00:00"
+
+
+@dataclass
+class Evidence:
+    """One firewall's evidence in the results."""
+    firewall: str
+    matched: bool                       # the results were matched against this firewall
+    days: dict = field(default_factory=dict)        # day -> lines that can show a permit
+    deny_days: dict = field(default_factory=dict)   # day -> deny messages
+    untimed: int = 0                    # permit-showing lines without a time
+    deny_untimed: int = 0
+    lines: dict = field(default_factory=dict)       # category -> lines of this firewall
+
+    @property
+    def first(self) -> Optional[str]:
+        return min(self.days) if self.days else None
+
+    @property
+    def last(self) -> Optional[str]:
+        return max(self.days) if self.days else None
+
+    @property
+    def span_days(self) -> int:
+        return (_date(self.last) - _date(self.first)).days + 1 if self.days else 0
+
+    def gaps(self, start: Optional[str] = None, end: Optional[str] = None) -> list:
+        """[first missing day, last missing day, days] of every run of days without
+        evidence between ``start`` and ``end`` (default: the firewall's own first and last)."""
+        if not self.days:
+            return []
+        day, stop = _date(start or self.first), _date(end or self.last)
+        found, run = [], None
+        while day <= stop:
+            if day.isoformat() not in self.days:
+                run = [day, day] if run is None else [run[0], day]
+            elif run is not None:
+                found.append(run)
+                run = None
+            day += datetime.timedelta(days=1)
+        if run is not None:
+            found.append(run)
+        return [[a.isoformat(), b.isoformat(), (b - a).days + 1] for a, b in found]
+
+    def no_data_reason(self) -> Optional[str]:
+        """Why no permit ACE of this firewall can be judged at all, or None."""
+        if not self.matched:
+            return ("the results were not matched against this firewall (it was added to the "
+                    "database after the run?)")
+        if self.days:
+            return None
+        if self.untimed:
+            return (f"its {self.untimed} connection lines have no time: they show which ACEs "
+                    "are used, not which are unused")
+        seen = sum(n for k, n in self.lines.items() if k != "lines")
+        if not seen:
+            return ("no log line of it was read (logs left out, another device id, or "
+                    "--since/--until outside the data?)")
+        if self.deny_days or self.lines.get("acl_log_permit"):
+            return (f"its {seen} lines include no connection-built message (logging level "
+                    "below 6, or only ACL-log lines: see --permits-from acl-log), so "
+                    "permitted traffic is not visible")
+        return f"none of its {seen} lines shows a permitted connection"
+
+    def horizon_reason(self, horizon: Horizon) -> Optional[str]:
+        """Why the logs do not cover ``horizon`` well enough for "no hit since", or None."""
+        if self.first > horizon.start or self.last < horizon.as_of:
+            return (f"the claim is about {horizon.start} .. {horizon.as_of}, the logs cover "
+                    f"{self.first} .. {self.last}")
+        missing = sum(g[2] for g in self.gaps(horizon.start, horizon.as_of))
+        total = horizon.days + 1
+        if missing > MAX_MISSING_SHARE * total:
+            return (f"{missing} of the {total} days {horizon.start} .. {horizon.as_of} have no "
+                    "log lines")
+        return None
+
+    def notes(self) -> list:
+        """What a reader should know about this firewall's evidence, one sentence each."""
+        found = []
+        gaps = self.gaps()
+        if gaps:
+            listed = ", ".join(f"{a} .. {b} ({n} days)" if n > 1 else a
+                               for a, b, n in sorted(gaps, key=lambda g: -g[2])[:GAPS_LISTED])
+            found.append(f"{sum(g[2] for g in gaps)} day(s) without log lines: {listed}"
+                         + (" ..." if len(gaps) > GAPS_LISTED else ""))
+        if self.days and self.span_days < SHORT_WINDOW_DAYS:
+            found.append(f"only {self.span_days} day(s) of logs: rules used monthly, "
+                         "quarterly or yearly look unused")
+        if self.untimed:
+            found.append(f"{self.untimed} connection line(s) without a time: their hits "
+                         "count, their time is unknown")
+        return found
+
+    def to_json(self, no_data: Optional[str]) -> dict:
+        return {"firewall": self.firewall, "status": "no data" if no_data else "ok",
+                "reason": no_data or "", "first": self.first, "last": self.last,
+                "days": self.span_days, "days_with_logs": len(self.days),
+                "gaps": self.gaps(), "untimed": self.untimed,
+                "deny_days_with_logs": len(self.deny_days), "lines": self.lines,
+                "notes": self.notes()}
+
+
+def evidence_of(firewall: str, coverage: Optional[dict], matched: bool) -> Evidence:
+    coverage = coverage or {}
+    return Evidence(firewall, matched, dict(coverage.get("days", {})),
+                    dict(coverage.get("deny_days", {})), coverage.get("untimed", 0),
+                    coverage.get("deny_untimed", 0), dict(coverage.get("lines", {})))

@@ -1,0 +1,108 @@
+"""Where a judgement is made: is this ACE used, unused, or why can it not be told?
+
+Every report format, ``prune`` and ``diff`` read the status decided here, never their own. An
+ACE is UNUSED only when the analysis could have seen its use (the ACE can be matched, the
+analysed messages show its protocols) and its firewall's logs cover the period the claim is
+about (``evidence.py``); everything else says why not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional
+
+from ..records import seen
+from .evidence import Evidence, Horizon
+
+
+class Status(str, Enum):
+    USED = "used"
+    UNUSED = "unused"                      # a pruning candidate
+    NO_DATA = "no data"                    # the firewall's logs show no permitted traffic
+    NOT_ENOUGH_DATA = "not enough data"    # the logs do not cover the period claimed
+    NOT_EVALUATED = "not evaluated"        # the ACE cannot be judged from logs at all
+    DISAGREEMENT = "disagreement"          # the logs contradict the config for this ACE
+    DENY_NO_HITS = "deny, no hits"         # never a candidate: removing a deny opens access
+
+
+@dataclass(frozen=True)
+class Judgement:
+    status: Status
+    reason: str
+
+    @property
+    def candidate(self) -> bool:
+        return self.status is Status.UNUSED
+
+
+# Why an ACE cannot be judged from logs (the JSON's ``judgement`` code) -> the sentence.
+NOT_EVALUATED = {
+    "UNPARSED": "could not be parsed: {error}",
+    "n/a": "not an extended ACL: not used for traffic through the firewall",
+    "unbound": "ACL not bound by access-group (VPN, NAT, capture, ...?)",
+    "inactive": "inactive",
+    "fqdn": "uses fqdn objects, which cannot be resolved offline: their traffic is not "
+            "attributed",
+    "not seen": "permits {unseen}, which the analysed log messages do not show",
+}
+
+
+def not_evaluated_code(entry: dict) -> str:
+    """Why the analysis cannot tell whether an ACE is used ('' when it can)."""
+    if entry["error"]:
+        return "UNPARSED"
+    if entry["kind"] != "extended":
+        return "n/a"
+    if not entry["bindings"]:
+        return "unbound"
+    if entry["inactive"]:
+        return "inactive"
+    if any(o["source"].startswith("fqdn ") or o["destination"].startswith("fqdn ")
+           for o in entry["objects"]):
+        return "fqdn"
+    if entry["visibility"] in ("none", "partial"):
+        return "not seen"
+    return ""
+
+
+def judge(entry: dict, evidence: Evidence, no_data: Optional[str],
+          horizon: Optional[Horizon], disagreements: int) -> Judgement:
+    """The judgement of one ACE of the report (its JSON entry), given its firewall's
+    evidence, why that firewall has no data (or None), the unused horizon (or None for "no
+    hit at all") and how many messages disagree with its first match."""
+    code = entry["judgement"]
+    if code:
+        return Judgement(Status.NOT_EVALUATED, NOT_EVALUATED[code].format(
+            error=entry["error"], unseen=", ".join(entry["unseen_protocols"])))
+    hits, untimed = entry["hits"], entry["untimed_hits"]
+    last = seen(entry["last_seen"])
+    if horizon is None:
+        if hits:
+            return Judgement(Status.USED, f"{hits} hits")
+    else:
+        if last is not None and last >= horizon.cutoff:
+            return Judgement(Status.USED, f"last hit {last}")
+        if untimed:
+            return Judgement(Status.NOT_ENOUGH_DATA, f"{untimed} hit(s) without a time: "
+                             f"they may fall in {horizon.start} .. {horizon.as_of}")
+    if disagreements:
+        message = "deny" if entry["action"] == "permit" else "permit"
+        return Judgement(Status.DISAGREEMENT,
+                         f"{disagreements} {message} message(s) for flows this "
+                         f"{entry['action']} ACE matches first: the config and the logs "
+                         "disagree (changed config, another context?)")
+    if entry["action"] != "permit":
+        return Judgement(Status.DENY_NO_HITS,
+                         "a deny ACE shows only where deny messages (106023, 106100) are "
+                         "logged; removing a deny opens access")
+    if no_data:
+        return Judgement(Status.NO_DATA, no_data)
+    if horizon is not None:
+        short = evidence.horizon_reason(horizon)
+        if short:
+            return Judgement(Status.NOT_ENOUGH_DATA, short)
+        before = f" (last seen {last})" if last else ""
+        return Judgement(Status.UNUSED, f"no hit in the {horizon.days} days "
+                         f"{horizon.start} .. {horizon.as_of}{before}")
+    return Judgement(Status.UNUSED, f"no hit in the logs of {evidence.first} .. "
+                     f"{evidence.last} ({evidence.span_days} days)")
