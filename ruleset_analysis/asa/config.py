@@ -22,6 +22,57 @@ LOG_LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifi
 ACL_KINDS = ("extended", "standard", "webtype", "ethertype")
 ACL_SETTINGS = ("alert-interval", "deny-flow-max")   # `access-list alert-interval 300`
 
+# A terminal's pager prompt, as captured configs keep it (`terminal pager 24` on the session
+# that collected the config): the ASA/PIX/FWSM `<--- More --->` and the IOS-style `--More--`,
+# followed by how the terminal erased it (CR, spaces, CR; or backspaces, spaces, backspaces).
+PAGER_RE = re.compile(r"(?:<-+ ?More ?-+>|-- ?More ?--)"
+                      r"(?:\r[ \t]*\r|\x08+[ \t]*\x08*)?")
+# Characters that start a new "line" for str.splitlines() but not for the device: inside a
+# remark or description they are data.
+ODD_CONTROLS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+
+
+def config_lines(text: str, filename: str, warnings: list) -> list:
+    """The config's lines as the device wrote them: split on newlines only, pager prompts
+    removed wherever they are (with one warning saying how many), other control characters
+    kept as data (with one warning)."""
+    lines = text.split("\n")
+    prompts = 0
+    odd = 0
+    for number, line in enumerate(lines):
+        line = line[:-1] if line.endswith("\r") else line
+        if "More" in line:
+            found = list(PAGER_RE.finditer(line))
+            if found:
+                prompts += len(found)
+                line = _without_prompts(line, found)
+        if ODD_CONTROLS_RE.search(line):
+            odd += 1
+        lines[number] = line
+    if prompts:
+        warnings.append(f"{filename}: {prompts} pager prompt(s) ('<--- More --->') removed: "
+                        "the config was captured with paging on (set 'terminal pager 0')")
+    if odd:
+        warnings.append(f"{filename}: {odd} line(s) hold control characters; they are kept as "
+                        "part of the line")
+    return lines
+
+
+def _without_prompts(line: str, found: list) -> str:
+    """A captured line without its pager prompts. A prompt whose erasing control characters
+    were stripped by the capture leaves as many spaces as it had characters: those go too,
+    and the indentation that follows them stays."""
+    out, at = [], 0
+    for match in found:
+        out.append(line[at:match.start()])
+        at = match.end()
+        width = match.end() - match.start()
+        if "\r" not in match.group() and "\x08" not in match.group() and \
+                line.startswith(" " * width, at):
+            at += width
+    out.append(line[at:])
+    return "".join(out)
+
 
 class ConfigError(ValueError):
     """A config construct that cannot be understood; carries the file:line where it is."""
@@ -79,7 +130,8 @@ class _Parser:
         self.firewall.warnings.append(f"{where}: {message}")
 
     def parse(self, text: str, firewall_name: str) -> ParsedConfig:
-        for number, raw in enumerate(text.splitlines(), 1):
+        for number, raw in enumerate(config_lines(text, self.filename,
+                                                  self.firewall.warnings), 1):
             line = raw.rstrip()
             if not line.strip() or line.lstrip().startswith(("!", ":")):
                 continue

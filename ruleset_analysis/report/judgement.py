@@ -87,10 +87,13 @@ def judge(entry: dict, evidence: Evidence, no_data: Optional[str],
                              f"they may fall in {horizon.start} .. {horizon.as_of}")
     if disagreements:
         message = "deny" if entry["action"] == "permit" else "permit"
+        # Time-ranges are not evaluated: outside its period the ACE does not match.
+        why = f"its time-range {entry['time_range']} may have been inactive" \
+            if entry["time_range"] else "changed config, another context?"
         return Judgement(Status.DISAGREEMENT,
                          f"{disagreements} {message} message(s) for flows this "
                          f"{entry['action']} ACE matches first: the config and the logs "
-                         "disagree (changed config, another context?)")
+                         f"disagree ({why})")
     if entry["action"] != "permit":
         return Judgement(Status.DENY_NO_HITS,
                          "a deny ACE shows only where deny messages (106023, 106100) are "

@@ -87,13 +87,20 @@ def _lines(ace, flows: dict, widen: set) -> list:
         dsts = _own(ace.destinations) if "destination" in widen else tuple(
             _address(n) for n in cidr_merge([IPAddress(a) for a in destinations if _ip(a)]))
         grouped.setdefault((proto, srcs, dsts), []).append(port)
+    # The ACE's own options stay: a time-range limits when the traffic is permitted, and
+    # logging is what made the traffic visible.
+    options = ""
+    if ace.log is not None:
+        options += " log" + ("" if ace.log == "default" else f" {ace.log}")
+    if ace.time_range:
+        options += f" time-range {ace.time_range}"
     lines = []
     for (proto, srcs, dsts), ports in grouped.items():
         for clause in _ports(proto, sorted(set(ports))):
             for src in srcs:
                 for dst in dsts:
                     lines.append(f"access-list {ace.acl} extended {ace.action} {proto} {src} "
-                                 f"{dst}{clause}")
+                                 f"{dst}{clause}{options}")
     return lines
 
 

@@ -1,0 +1,393 @@
+"""No verdict without evidence: a rule is only called unused where the logs could have shown
+its use. One test per way the tool could otherwise advise deleting a rule that is in use."""
+import datetime
+import gzip
+import json
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.cli import main
+from ruleset_analysis.records import collect
+from ruleset_analysis.report import Filters, build_report
+
+from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS, built, firewall
+
+CONFIG = """
+ASA Version 9.8(4)
+interface Gi0/0
+ nameif outside
+ security-level 0
+ ip address 203.0.113.2 255.255.255.0
+interface Gi0/1
+ nameif dmz
+ security-level 50
+ ip address 172.16.1.1 255.255.255.0
+time-range office
+ periodic weekdays 8:00 to 18:00
+access-list outside_in extended permit tcp any host 172.16.1.10 eq https
+access-list outside_in extended permit tcp any host 172.16.1.11 eq ssh
+access-list outside_in extended permit tcp any 172.16.1.0 255.255.255.0 time-range office
+access-list outside_in extended deny tcp any any eq telnet
+access-group outside_in in interface outside
+"""
+HTTPS, SSH, OFFICE, TELNET = 1, 2, 3, 4
+
+
+def https(when="Jun 06 2014 14:47:35", host="fw01", src="198.51.100.7"):
+    return built("inbound", "TCP", f"outside:{src}/51000", "dmz:172.16.1.10/443", host, when)
+
+
+def days(first: str, last: str, host="fw01") -> list:
+    """One HTTPS connection a day from ``first`` to ``last``: logs that cover those days."""
+    day, stop = datetime.date.fromisoformat(first), datetime.date.fromisoformat(last)
+    lines = []
+    while day <= stop:
+        lines.append(https(day.strftime("%b %d %Y 12:00:00"), host))
+        day += datetime.timedelta(days=1)
+    return lines
+
+
+def report_of(lines, firewalls=None, analyzer_options=None, **filters):
+    firewalls = firewalls or {"fw01": firewall(CONFIG)}
+    analyzer = LineAnalyzer(firewalls, "2014", **(analyzer_options or {}))
+    for line in lines:
+        analyzer.add(line)
+    return build_report(firewalls, collect(analyzer.finish()), filters=Filters(**filters))
+
+
+def ace(report, line, firewall_name="fw01", acl="outside_in"):
+    return next(r for r in report["rules"] if (r["firewall"], r["acl"], r["line"]) ==
+                (firewall_name, acl, line))
+
+
+def candidates(report) -> list:
+    return [(r["firewall"], r["line"]) for r in report["rules"] if r["unused"]]
+
+
+def evidence(report, name="fw01") -> dict:
+    return next(f for f in report["firewalls"] if f["firewall"] == name)
+
+
+# -- 1. a firewall without log lines -------------------------------------------------------
+def test_a_firewall_without_log_lines_has_no_data_and_no_candidates():
+    fws = {"fw01": firewall(CONFIG, "fw01"), "fw02": firewall(CONFIG, "fw02")}
+    report = report_of(days("2014-06-01", "2014-06-14"), fws)
+    assert evidence(report, "fw02")["status"] == "no data"
+    assert "no log line of it was read" in evidence(report, "fw02")["reason"]
+    assert {ace(report, n, "fw02")["status"] for n in (HTTPS, SSH, OFFICE)} == {"no data"}
+    assert candidates(report) == [("fw01", SSH), ("fw01", OFFICE)]
+
+
+def test_a_firewall_that_logs_only_deny_messages_has_no_data_for_permits():
+    deny = ('Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:192.0.2.1/4000 '
+            'dst dmz:172.16.9.10/23 by access-group "outside_in" [0x0, 0x0]')
+    report = report_of([deny])
+    assert evidence(report)["status"] == "no data"
+    assert "no connection-built message" in evidence(report)["reason"]
+    assert ace(report, TELNET)["status"] == "used" and candidates(report) == []
+
+
+def test_since_after_all_the_data_leaves_no_data_not_candidates():
+    report = report_of(days("2014-06-01", "2014-06-14"),
+                       analyzer_options={"since": "2014-07-01"})
+    assert evidence(report)["status"] == "no data" and candidates(report) == []
+
+
+# -- 2. an unused claim about a period the logs do not cover -------------------------------
+def test_unused_since_longer_than_the_logs_is_not_enough_data():
+    report = report_of(days("2014-06-01", "2014-06-14"), unused_since=90)
+    assert candidates(report) == []
+    assert ace(report, SSH)["status"] == "not enough data"
+    assert "the logs cover 2014-06-01 .. 2014-06-14" in ace(report, SSH)["reason"]
+    assert evidence(report)["horizon"]["covered"] is False
+
+
+def test_as_of_after_the_last_line_does_not_make_the_busiest_ace_a_candidate():
+    report = report_of(days("2014-01-01", "2014-06-14"), unused_since=30, as_of="2014-09-01")
+    assert ace(report, HTTPS)["hits"] == 165 and ace(report, HTTPS)["status"] == \
+        "not enough data"
+    assert candidates(report) == []
+
+
+def test_unused_since_inside_the_logs_finds_candidates():
+    report = report_of(days("2014-01-01", "2014-06-14"), unused_since=30)
+    assert candidates(report) == [("fw01", SSH), ("fw01", OFFICE)]
+    assert ace(report, HTTPS)["status"] == "used"
+
+
+def test_a_long_gap_in_the_logs_of_the_horizon_is_not_enough_data():
+    lines = days("2014-01-01", "2014-05-01") + days("2014-06-01", "2014-06-14")
+    report = report_of(lines, unused_since=60)
+    assert candidates(report) == []
+    assert "30 of the 61 days" in ace(report, SSH)["reason"]
+    assert ["2014-05-02", "2014-05-31", 30] in evidence(report)["gaps"]
+
+
+def test_the_unused_claim_is_judged_per_firewall():
+    fws = {"fw01": firewall(CONFIG, "fw01"), "fw02": firewall(CONFIG, "fw02")}
+    lines = days("2014-01-01", "2014-06-14", "fw01") + days("2014-06-01", "2014-06-14", "fw02")
+    report = report_of(lines, fws, unused_since=30)
+    assert ("fw01", SSH) in candidates(report)
+    assert ace(report, SSH, "fw02")["status"] == "not enough data"
+
+
+# -- 3. results matched against another ruleset --------------------------------------------
+def write_config(path, text):
+    path.write_text("hostname fw01\n" + text)
+    return str(path)
+
+
+@pytest.mark.parametrize("command", ["report", "prune"])
+def test_results_of_a_changed_ruleset_are_refused(tmp_path, command):
+    config = write_config(tmp_path / "fw01.cfg", CONFIG)
+    log = tmp_path / "fw01.log"
+    log.write_text("\n".join(days("2014-06-01", "2014-06-14")) + "\n")
+    db, results = str(tmp_path / "db"), str(tmp_path / "results")
+    runner = CliRunner()
+    assert runner.invoke(main, ["preprocess", config, "--db", db]).exit_code == 0
+    assert runner.invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
+    assert runner.invoke(main, [command, results, "--db", db]).exit_code == 0
+    changed = CONFIG.replace("access-list outside_in extended permit tcp any host 172.16.1.10",
+                             "access-list outside_in extended permit tcp any host 172.16.1.99 "
+                             "eq www\naccess-list outside_in extended permit tcp any host "
+                             "172.16.1.10", 1)
+    write_config(tmp_path / "fw01.cfg", changed)
+    assert runner.invoke(main, ["preprocess", config, "--db", db]).exit_code == 0
+    result = runner.invoke(main, [command, results, "--db", db])
+    assert result.exit_code == 1
+    assert "matched against another ruleset" in result.output and "run the job again" in \
+        result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_results_without_fingerprints_are_refused(tmp_path, sample_db):
+    old = tmp_path / "results"
+    old.write_text('"counter\\tlines"\t1\n"counter\\tmatched"\t1\n')
+    result = CliRunner().invoke(main, ["report", str(old), "--db", sample_db])
+    assert result.exit_code == 1 and "older version" in result.output
+
+
+# -- 4. connection lines without a time ----------------------------------------------------
+UNTIMED = ("%ASA-6-302013: Built inbound TCP connection 1 for outside:198.51.100.7/51000 "
+           "(198.51.100.7/51000) to dmz:172.16.1.11/22 (172.16.1.11/22)")
+
+
+def test_a_connection_without_a_time_is_a_hit_with_unknown_times():
+    report = report_of(days("2014-06-01", "2014-06-14") + [UNTIMED])
+    ssh = ace(report, SSH)
+    assert (ssh["status"], ssh["hits"], ssh["untimed_hits"]) == ("used", 1, 1)
+    assert ssh["first_seen"] is None and ssh["last_seen"] is None
+    assert ssh["connections"][0]["first_seen"] is None
+    assert evidence(report)["untimed"] == 1
+
+
+def test_only_untimed_lines_prove_use_but_not_disuse():
+    report = report_of([UNTIMED])
+    assert ace(report, SSH)["status"] == "used"
+    assert evidence(report)["status"] == "no data" and candidates(report) == []
+
+
+def test_untimed_hits_are_not_enough_data_for_unused_since():
+    report = report_of(days("2014-01-01", "2014-06-14") + [UNTIMED], unused_since=30)
+    assert ace(report, SSH)["status"] == "not enough data"
+    assert "without a time" in ace(report, SSH)["reason"]
+
+
+def test_untimed_lines_cannot_be_placed_in_a_since_until_period():
+    report = report_of([UNTIMED], analyzer_options={"since": "2014-06-01"})
+    assert report["counters"]["no_timestamp"] == 1 and ace(report, SSH)["hits"] == 0
+
+
+# -- 5. the same connections twice ---------------------------------------------------------
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_the_same_log_given_twice_is_read_once(tmp_path, sample_db):
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    assert run("run", SAMPLE_LOGS[0], "--db", sample_db, "-o", once).exit_code == 0
+    directory = os.path.dirname(SAMPLE_LOGS[0])
+    assert run("run", SAMPLE_LOGS[0], directory, "--db", sample_db, "-o", twice).exit_code == 0
+    assert once.read_text() == twice.read_text()
+
+
+def test_a_log_beside_its_compressed_copy_is_an_error_naming_both(tmp_path, sample_db):
+    directory = tmp_path / "fw01"
+    directory.mkdir()
+    shutil.copy(SAMPLE_LOGS[0], directory / "x.log")
+    (directory / "x.log.gz").write_bytes(gzip.compress(open(SAMPLE_LOGS[0], "rb").read()))
+    result = run("run", directory, "--db", sample_db, "-o", tmp_path / "results")
+    assert result.exit_code == 1
+    assert "x.log and " in result.output and "x.log.gz" in result.output
+    assert not (tmp_path / "results").exists()
+
+
+# -- 6. messages that disagree with the config ---------------------------------------------
+DENY_ON_PERMIT = ('Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src '
+                  'outside:198.51.100.7/51000 dst dmz:172.16.1.11/22 by access-group '
+                  '"outside_in" [0x0, 0x0]')
+PERMIT_ON_DENY = ("Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list outside_in permitted "
+                  "tcp outside/198.51.100.7(51000) -> dmz/172.16.9.12(23) hit-cnt 1 first hit "
+                  "[0x1, 0x0]")
+
+
+def test_a_deny_message_whose_first_match_is_a_permit_is_a_disagreement_not_a_hit():
+    report = report_of(days("2014-06-01", "2014-06-14") + [DENY_ON_PERMIT])
+    ssh = ace(report, SSH)
+    assert (ssh["hits"], ssh["disagreements"], ssh["status"]) == (0, 1, "disagreement")
+    assert report["counters"]["deny_disagrees"] == 1 and "denied" not in report["counters"]
+    [found] = report["disagreements"]
+    assert (found["line"], found["messages"], found["count"]) == (SSH, "deny", 1)
+    assert found["connections"][0]["source"] == "198.51.100.7"
+    assert ("fw01", SSH) not in candidates(report)
+
+
+def test_a_deny_on_a_time_range_permit_says_the_time_range_may_have_been_inactive():
+    deny = DENY_ON_PERMIT.replace("172.16.1.11/22", "172.16.1.20/80")
+    report = report_of(days("2014-06-01", "2014-06-14") + [deny])
+    assert ace(report, OFFICE)["status"] == "disagreement"
+    assert "time-range office may have been inactive" in ace(report, OFFICE)["reason"]
+
+
+def test_a_permit_message_whose_first_match_is_a_deny_is_a_disagreement():
+    report = report_of(days("2014-06-01", "2014-06-14") + [PERMIT_ON_DENY],
+                       analyzer_options={"permits_from": "acl-log"})
+    assert report["counters"]["permit_disagrees"] == 1
+    assert ace(report, TELNET)["hits"] == 0 and ace(report, TELNET)["disagreements"] == 1
+
+
+# -- 7. pager prompts in captured configs --------------------------------------------------
+def test_pager_prompts_inside_a_group_are_removed_with_one_warning():
+    fw = firewall("""
+    object-group network Servers
+     network-object host 172.16.1.10
+    <--- More --->\r              \r network-object host 172.16.1.11
+     <--- More --->
+     network-object host 172.16.1.12
+    access-list outside_in extended permit tcp any object-group Servers eq https
+    access-group outside_in in interface outside
+    """)
+    [acl_entry] = fw.acls["outside_in"].entries
+    assert acl_entry.rule_count == 3
+    assert [w for w in fw.warnings if "pager prompt" in w] == [
+        "test.cfg: 2 pager prompt(s) ('<--- More --->') removed: the config was captured with "
+        "paging on (set 'terminal pager 0')"]
+
+
+def test_a_form_feed_in_a_remark_does_not_start_a_new_config_line():
+    fw = firewall("access-list outside_in remark old\x0caccess-list outside_in extended "
+                  "permit ip any any\naccess-list outside_in extended deny ip any any\n"
+                  "access-group outside_in in interface outside\n")
+    assert [a.action for a in fw.acls["outside_in"].entries] == ["deny"]
+    assert any("control characters" in w for w in fw.warnings)
+
+
+# -- 8. one meaning per option -------------------------------------------------------------
+def test_assume_firewall_does_not_take_lines_that_name_another_known_firewall():
+    fws = {"fw01": firewall(CONFIG, "fw01"), "fw02": firewall(CONFIG, "fw02")}
+    lines = [https(host="fw02"), https(host="10.9.9.9")]
+    report = report_of(lines, fws, analyzer_options={"firewall": "fw01"})
+    assert ace(report, HTTPS, "fw02")["hits"] == 1 and ace(report, HTTPS, "fw01")["hits"] == 1
+
+
+def test_analyze_firewall_filters_the_report_and_assume_firewall_attributes(tmp_path):
+    args = ["analyze", "-c", SAMPLE_CONFIGS[0], "-c", SAMPLE_CONFIGS[1], "-r", "inline",
+            "--format", "json", *SAMPLE_LOGS]
+    result = run(*args, "--firewall", "fw02")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {r["firewall"] for r in report["rules"]} == {"fw02"}
+    assert [f["firewall"] for f in report["firewalls"]] == ["fw02"]
+    assert report["counters"]["lines"] == evidence(report, "fw02")["lines"]["lines"]
+    assert "unrecognized" not in report["counters"]          # fw02's own lines only
+    assert run(*args, "--assume-firewall", "fw99").exit_code == 1
+
+
+# -- smaller things seen on the same runs --------------------------------------------------
+def test_unknown_device_ids_are_named_with_their_line_counts():
+    fws = {"fw01": firewall(CONFIG, "fw01"), "fw02": firewall(CONFIG, "fw02")}
+    lines = [https(host="10.9.9.9")] * 3 + [https(host="fw77")]
+    report = report_of(lines, fws)
+    assert report["unknown_devices"] == {"lines": 4, "ids": 2, "top": [
+        {"device": "10.9.9.9", "lines": 3}, {"device": "fw77", "lines": 1}]}
+
+
+def test_icmp_without_type_is_counted_per_firewall_and_period():
+    untyped = ("Jun 06 2014 14:47:35 fw01 : %ASA-6-302020: Built inbound ICMP connection for "
+               "faddr 192.0.2.1/1 gaddr 203.0.113.10/0 laddr 172.16.1.10/0")
+    report = report_of([untyped, untyped.replace("Jun 06", "Jul 06")],
+                       analyzer_options={"until": "2014-06-30"})
+    assert evidence(report)["lines"]["icmp_without_type"] == 1
+    assert report["counters"]["outside_period"] == 1
+
+
+def test_tightening_keeps_the_time_range():
+    lines = [built("inbound", "TCP", "outside:198.51.100.7/51000", "dmz:172.16.1.20/80")]
+    suggestion = ace(report_of(lines), OFFICE)["tightening"]
+    assert suggestion["lines"] == ["access-list outside_in extended permit tcp host "
+                                   "198.51.100.7 host 172.16.1.20 eq 80 time-range office"]
+
+
+def test_a_corrupt_gzip_keeps_the_lines_before_the_break(tmp_path, sample_db):
+    data = bytearray(gzip.compress(open(SAMPLE_LOGS[0], "rb").read()))
+    data[len(data) // 2] ^= 0xFF
+    log = tmp_path / "fw01" / "broken.log.gz"
+    log.parent.mkdir()
+    log.write_bytes(bytes(data))
+    results = tmp_path / "results"
+    result = run("run", log, "--db", sample_db, "-o", results)
+    assert result.exit_code == 0, result.output
+    assert "broken.log.gz:" in result.output and "the lines before it are analysed" in \
+        result.output
+    report = json.loads(run("report", results, "--db", sample_db, "--format", "json").stdout)
+    assert report["input_errors"] and 0 < evidence(report)["lines"]["lines"]
+
+
+def test_until_before_since_is_an_error(sample_db):
+    result = run("run", SAMPLE_LOGS[0], "--db", sample_db, "--since", "2014-06-10", "--until",
+                 "2014-06-01")
+    assert result.exit_code == 1 and "before --since" in result.output
+
+
+def test_results_and_reports_are_created_with_the_users_umask(tmp_path, sample_db):
+    old = os.umask(0o022)
+    try:
+        results = tmp_path / "results"
+        assert run("run", SAMPLE_LOGS[0], "--db", sample_db, "-o", results).exit_code == 0
+        assert run("report", results, "--db", sample_db, "-o", tmp_path / "r").exit_code == 0
+    finally:
+        os.umask(old)
+    assert oct(results.stat().st_mode & 0o777) == oct(0o644)
+    assert oct((tmp_path / "r").stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_acl_messages_on_an_unbound_acl_keep_their_source_ports_in_the_flow_cache():
+    fw = firewall(CONFIG + "access-list vpnf extended permit tcp any eq 1000 any\n"
+                           "access-list vpnf extended permit tcp any any\n")
+    line = ("Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list vpnf permitted tcp "
+            "outside/198.51.100.7({port}) -> dmz/172.16.1.10(443) hit-cnt 1 first hit "
+            "[0x1, 0x0]")
+    report = report_of([line.format(port=1000), line.format(port=2000)], {"fw01": fw},
+                       analyzer_options={"permits_from": "acl-log"})
+    assert ace(report, 1, acl="vpnf")["hits"] == 1 and ace(report, 2, acl="vpnf")["hits"] == 1
+
+
+def test_an_acl_log_line_with_hit_cnt_0_credits_nothing():
+    line = PERMIT_ON_DENY.replace("172.16.9.12(23)", "172.16.1.10(443)").replace(
+        "hit-cnt 1 first hit", "hit-cnt 0 300-second interval")
+    report = report_of([line], analyzer_options={"permits_from": "acl-log"})
+    assert report["counters"]["acl_log_no_hits"] == 1
+    assert ace(report, HTTPS)["hits"] == 0 and ace(report, HTTPS)["first_seen"] is None
+
+
+def test_members_of_a_group_used_by_a_deny_ace_are_never_unused():
+    fw = firewall(CONFIG.replace("access-list outside_in extended deny tcp any any eq telnet",
+                                 "object-group network Bad\n network-object host 192.0.2.66\n"
+                                 "access-list outside_in extended deny ip object-group Bad any"))
+    report = report_of(days("2014-06-01", "2014-06-14"), {"fw01": fw})
+    [bad] = [g for g in report["groups"] if g["group"] == "Bad"]
+    assert bad["unused"] == [] and "removing a member opens access" in bad["not_evaluated"][0]
