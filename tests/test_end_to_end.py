@@ -84,14 +84,62 @@ def test_counters_account_for_every_line_of_the_samples(analyzed):
     assert sum(v for k, v in counters.items() if k != "lines") == total
 
 
+# The JSON contract: fields are only ever added. A change here is a change for every tool that
+# reads the reports: add to these sets, never remove.
+REPORT_KEYS = {"counters", "window", "unused_rule", "rules", "groups", "unknown_results",
+               "input_errors", "firewalls", "disagreements", "unknown_devices",
+               "results_format"}
+RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive", "hits",
+             "untimed_hits", "first_seen", "last_seen", "objects", "connections", "daily",
+             "connections_truncated", "omitted_connections", "omitted_hits", "kind",
+             "bindings", "time_range", "log", "error", "visibility", "unseen_protocols",
+             "judgement", "status", "reason", "unused", "disagreements", "tightening",
+             "shadowed_by", "redundant_with", "shadowing_not_analysed"}
+OBJECT_KEYS = {"index", "protocol", "source", "source_port", "destination", "destination_port",
+               "hits", "first_seen", "last_seen", "members"}
+CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_seen",
+                   "last_seen"}
+GROUP_KEYS = {"firewall", "group", "header", "members", "unused", "used_by", "not_evaluated"}
+MEMBER_KEYS = {"member", "line", "hits", "first_seen", "last_seen", "unused"}
+FIREWALL_KEYS = {"firewall", "status", "reason", "first", "last", "days", "days_with_logs",
+                 "gaps", "untimed", "deny_days_with_logs", "lines", "notes", "horizon"}
+
+
 def test_json_report_keeps_the_contract(analyzed):
-    rule = next(r for r in analyzed[0]["rules"] if r["hits"])
-    assert {"firewall", "acl", "line", "text", "remarks", "action", "inactive", "hits",
-            "first_seen", "last_seen", "objects", "connections",
-            "connections_truncated"} <= set(rule)
+    report = analyzed[0]
+    assert set(report) == REPORT_KEYS
+    assert all(set(rule) == RULE_KEYS for rule in report["rules"])
+    rule = next(r for r in report["rules"] if r["hits"])
     assert sum(o["hits"] for o in rule["objects"]) == rule["hits"]
-    assert {"protocol", "source", "destination", "port", "count", "first_seen",
-            "last_seen"} == set(rule["connections"][0])
+    assert set(rule["objects"][0]) == OBJECT_KEYS
+    assert set(rule["connections"][0]) == CONNECTION_KEYS
+    tightened = next(r for r in report["rules"] if r["tightening"])
+    assert set(tightened["tightening"]) == {"lines", "widened", "complete", "connections"}
+    assert set(report["groups"][0]) == GROUP_KEYS
+    assert set(report["groups"][0]["members"][0]) == MEMBER_KEYS
+    assert all(set(f) == FIREWALL_KEYS for f in report["firewalls"])
+    assert set(report["window"]) == {"first", "last", "days"}
+    assert set(report["unknown_devices"]) == {"lines", "ids", "top"}
+    assert set(report["unknown_devices"]["top"][0]) == {"device", "lines"}
+
+
+def test_json_report_keeps_the_contract_of_the_unused_rule_and_disagreements(analyzed,
+                                                                             tmp_path):
+    log = tmp_path / "fw01.log"         # a deny on https to a web server that line 3 permits
+    log.write_text(open(SAMPLE_LOGS[0]).read() + "Jun 03 2014 03:11:02 fw01 : %ASA-3-106100: "
+                   "access-list outside_in denied tcp outside/185.44.142.232(26189) -> "
+                   "dmz/172.16.1.10(443) hit-cnt 1 first hit [0x5a1b2c3d, 0x0]\n")
+    results = tmp_path / "results"
+    assert cli("run", log, "--db", analyzed[1], "-o", results).exit_code == 0
+    result = cli("report", results, "--db", analyzed[1], "--format", "json",
+                 "--unused-since", "7")
+    report = json.loads(result.stdout)
+    assert set(report["unused_rule"]) == {"as_of", "days"}
+    assert set(report["firewalls"][0]["horizon"]) == {"start", "as_of", "days", "covered",
+                                                      "reason"}
+    assert set(report["disagreements"][0]) == {
+        "firewall", "acl", "line", "text", "action", "messages", "count", "first_seen",
+        "last_seen", "connections"}
 
 
 def test_pre_8_3_firewall_credits_the_acl_written_with_the_mapped_address(analyzed):

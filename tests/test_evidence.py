@@ -391,3 +391,49 @@ def test_members_of_a_group_used_by_a_deny_ace_are_never_unused():
     report = report_of(days("2014-06-01", "2014-06-14"), {"fw01": fw})
     [bad] = [g for g in report["groups"] if g["group"] == "Bad"]
     assert bad["unused"] == [] and "removing a member opens access" in bad["not_evaluated"][0]
+
+
+# -- the samples, as a new user would run them ---------------------------------------------
+@pytest.fixture(scope="module")
+def fw02_left_out(tmp_path_factory):
+    """Results of the samples with fw02's logs left out, and their database."""
+    tmp = tmp_path_factory.mktemp("left-out")
+    db, results = tmp / "db", tmp / "results"
+    assert run("preprocess", *SAMPLE_CONFIGS, "--db", db).exit_code == 0
+    assert run("run", SAMPLE_LOGS[0], "--db", db, "-o", results).exit_code == 0
+    return str(results), str(db)
+
+
+def test_the_report_says_at_the_top_that_a_firewall_has_no_data(fw02_left_out):
+    results, db = fw02_left_out
+    result = run("report", results, "--db", db)
+    top = result.stdout.split("\nLog lines")[0]
+    assert "fw02: NO DATA: no log line of it was read" in top
+    assert "warning: fw02: no data" in result.output         # on standard error too
+    candidates_section = result.stdout.split("pruning candidates ==")[1].split("\n\n")[0]
+    assert "fw01: access-list" in candidates_section and "fw02:" not in candidates_section
+
+
+def test_prune_writes_nothing_for_a_firewall_without_data_and_says_why(fw02_left_out):
+    results, db = fw02_left_out
+    script = run("prune", results, "--db", db).stdout
+    assert "! SKIPPED fw02: no data: no log line of it was read" in script
+    assert "---- fw02" not in script and "---- fw01" in script
+    assert "no access-list inside_in extended permit tcp object obj-inside any eq ftp" in script
+
+
+def test_every_format_carries_each_aces_status_and_reason(fw02_left_out):
+    results, db = fw02_left_out
+    report = json.loads(run("report", results, "--db", db, "--format", "json").stdout)
+    fw02 = [r for r in report["rules"] if r["firewall"] == "fw02" and r["action"] == "permit"
+            and not r["judgement"]]
+    assert fw02 and {r["status"] for r in fw02} == {"no data"}
+    rows = run("report", results, "--db", db, "--format", "csv").stdout.splitlines()
+    header = rows[0].split(",")
+    assert header[-2:] == ["status", "reason"]
+    assert any(row.startswith("ace,fw02,") and ',no data,"no log line of it was read' in row
+               for row in rows)
+    assert any(row.startswith("firewall,fw02,") and ",no data," in row for row in rows)
+    page = run("report", results, "--db", db, "--format", "html").stdout
+    assert 'title="no log line of it was read' in page and ">no data</td>" in page
+    assert '<table id="not-judged"' in page and '<table id="evidence"' in page
