@@ -21,6 +21,8 @@ setup(
         "standard-distutils; python_version >= '3.12'",
     ],
     extras_require={"test": ["pytest>=7", "hypothesis>=6"],
+                    # what CI checks the code with (`ruff check .`, `mypy`), pinned
+                    "lint": ["ruff==0.17.6", "mypy==2.4.1"],
                     # -r spark on this machine (local mode; needs Java 17+)
                     "spark": ["pyspark>=3.4"]},
     entry_points={"console_scripts": ["ruleset-analysis=ruleset_analysis.cli:main"]},

@@ -12,14 +12,33 @@ before every timestamp, so min/max merging needs no special case.
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
-from .asa.syslog import (BUILT_RE, HEADER_CACHE_LENGTH, ICMP_WITHOUT_TYPE, MALFORMED,
-                         MESSAGE_RE, NO_TIMESTAMP, LogParser, no_connection)
+from .asa.syslog import (
+    BUILT_RE,
+    HEADER_CACHE_LENGTH,
+    ICMP_WITHOUT_TYPE,
+    MALFORMED,
+    MESSAGE_RE,
+    NO_TIMESTAMP,
+    LogParser,
+    no_connection,
+)
 from .matcher import DISAGREEMENTS, FirewallMatcher
 from .model import Connection
-from .records import (ACE, COUNTER, COVERAGE, DEVICE, DISAGREEMENT, NO_FIRST, NO_LAST,
-                      RESULTS_FORMAT, RULESET, _add, _span)
+from .records import (
+    ACE,
+    COUNTER,
+    COVERAGE,
+    DEVICE,
+    DISAGREEMENT,
+    NO_FIRST,
+    NO_LAST,
+    RESULTS_FORMAT,
+    RULESET,
+    _add,
+    _span,
+)
 
 UNKNOWN_FIREWALL = "unknown_firewall"
 ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built line counts it
@@ -110,7 +129,7 @@ class LineAnalyzer:
         """What the job makes of one line: (category, Connection or None, firewall or None,
         Verdict or None). Every line gets exactly one category."""
         connection = self.parser.parse(line)
-        if connection.__class__ is str:
+        if isinstance(connection, str):
             return connection, None, None, None
         name = self.firewall_of(connection)
         when = connection.timestamp
@@ -132,10 +151,10 @@ class LineAnalyzer:
         # matched against the ACL it names, bound or not.
         sport_matters = matcher.uses_source_port if kind == "built" \
             else connection.acl in matcher.source_port_acls
-        flow = (name, connection.ingress, connection.egress, connection.protocol,
-                connection.source, connection.source_port if sport_matters else 0,
-                connection.destination, connection.destination_port, connection.icmp_code,
-                kind, connection.acl)
+        flow: tuple = (name, connection.ingress, connection.egress, connection.protocol,
+                       connection.source, connection.source_port if sport_matters else 0,
+                       connection.destination, connection.destination_port,
+                       connection.icmp_code, kind, connection.acl)
         if matcher.uses_mapped:
             flow += (connection.mapped_source, connection.mapped_destination)
         verdict = self.flows.get(flow, False)
@@ -204,7 +223,7 @@ class LineAnalyzer:
             return
         if connection is None or name is None or category in (OUTSIDE_PERIOD, MALFORMED):
             return
-        when, count, kind = connection.timestamp, connection.count, connection.kind
+        when, count, kind = connection.timestamp, connection.flows, connection.kind
         evidence = self.evidence(name)
         # Which lines show that the firewall logs what proves a permit ACE used: its
         # connection-built lines (or its 106100 permits when they are what counts).
@@ -220,6 +239,7 @@ class LineAnalyzer:
         if verdict is None:
             return
         facts = []
+        hits: Sequence[tuple]
         if category in DISAGREEMENTS:
             # The config's first match contradicts what the firewall did: shown, never a hit.
             hits = [(chain[2], connection.source, connection.destination)

@@ -338,8 +338,9 @@ def check_archives(files: list, scratch: str) -> tuple:
             try:
                 check_compressed(path)
             except LogError as exc:
-                click.echo(f"warning: {exc}; the lines before it are analysed, the rest is "
-                           "missing", err=True)
+                click.echo(f"warning: {exc}" + ("" if " but holds " in str(exc) else
+                                                 "; the lines before it are analysed, the "
+                                                 "rest is missing"), err=True)
                 problems.append((path, str(exc)))
                 copy = os.path.join(scratch, os.path.abspath(path).lstrip(os.sep))
                 copy = copy.rsplit(".", 1)[0]
@@ -403,8 +404,14 @@ def pick_firewall(firewalls: dict, name, db):
 
 
 def flow_connection(fw, protocol, ingress, egress, flow):
-    from .asa.literals import (ICMP, ICMP6, icmp_type_number, port_number, protocol_name,
-                               protocol_number)
+    from .asa.literals import (
+        ICMP,
+        ICMP6,
+        icmp_type_number,
+        port_number,
+        protocol_name,
+        protocol_number,
+    )
     from .model import Connection
     from .routing import RoutingTable
 
@@ -462,6 +469,7 @@ def parse_log(logs, db, assume_firewall, year, permits_from, since, until):
     connection it carries (oriented: source is the initiator), and with --db what it credits.
     """
     import json
+
     from .report.lines import explain
     firewalls = load_firewalls(db) if db else None
     if assume_firewall is not None and (firewalls is None or assume_firewall not in firewalls):

@@ -12,9 +12,18 @@ from typing import Optional
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
-from .asa.config import ConfigError, Definition, ParsedConfig, PORT_OPERATORS
-from .asa.literals import (ICMP, ICMP6, PROTOCOLS, TCP, UDP, icmp_type_number, is_icmp_type,
-                           port_number, protocol_number)
+from .asa.config import PORT_OPERATORS, ConfigError, Definition, ParsedConfig
+from .asa.literals import (
+    ICMP,
+    ICMP6,
+    PROTOCOLS,
+    TCP,
+    UDP,
+    icmp_type_number,
+    is_icmp_type,
+    port_number,
+    protocol_number,
+)
 from .model import Address, Firewall, Ports
 
 MAX_RULES_PER_ACE = 1_000_000
@@ -265,7 +274,7 @@ class Resolver:
                     raise ConfigError(f"service '{name}' is the protocol: no port clause may "
                                       "follow")
                 return [(p, sp, dp, c, {"service": [name]})
-                        for p, sp, dp, c, _ in builtin_service(name)]
+                        for p, sp, dp, c, _ in builtin_service(name) or ()]
             else:
                 raise ConfigError(f"object service '{name}' is not defined")
         elif kind == "ip":
@@ -365,8 +374,9 @@ class Resolver:
         return result
 
     def service_definition(self, name: str, group: bool) -> list:
-        if not group and name not in self.definitions and builtin_service(name) is not None:
-            return builtin_service(name)
+        builtin = builtin_service(name)
+        if not group and name not in self.definitions and builtin is not None:
+            return builtin
         definition = self.lookup(name, "service", group)
         return self.memoised(("service", name, group), lambda: self._service_members(definition))
 
@@ -400,7 +410,7 @@ class Resolver:
         if d.is_group and t[0] == "group-object" and len(t) == 2:
             if d.is_port_group:
                 return [(p, None, ports, None, [t[1]] + path)
-                        for p in {"tcp": [TCP], "udp": [UDP]}.get(d.protocol, [TCP, UDP])
+                        for p in {"tcp": [TCP], "udp": [UDP]}.get(d.protocol or "", [TCP, UDP])
                         for ports, path in self.port_group(t[1])]
             return [(p, sp, dp, c, [t[1]] + path) for p, sp, dp, c, path in
                     self.service_definition(t[1], group=True)]
@@ -410,6 +420,7 @@ class Resolver:
         """``PROTO [source OP P] [[destination] OP P]`` or ``icmp [TYPE [CODE]]``."""
         if not t:
             raise ConfigError(f"empty service ({where})")
+        protocols: list
         if t[0] == "tcp-udp":
             protocols = [TCP, UDP]
         elif t[0] == "ip":
@@ -417,7 +428,7 @@ class Resolver:
         else:
             protocols = [self._protocol(t[0], where)]
         rest = t[1:]
-        results = []
+        results: list = []
         for protocol in protocols:
             if protocol in (ICMP, ICMP6):
                 code = None
@@ -457,7 +468,7 @@ def port_range(op: str, values: list, where: str = "") -> Ports:
             lo, hi = numbers[0], numbers[1]
             if lo > hi:
                 raise ValueError(f"empty range {lo} {hi}")
-            ranges = ((lo, hi),)
+            ranges: tuple = ((lo, hi),)
         else:
             p = numbers[0]
             ranges = {"eq": ((p, p),), "lt": ((0, p - 1),), "gt": ((p + 1, 65535),),

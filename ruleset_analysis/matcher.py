@@ -124,13 +124,14 @@ def build_index(rules: list, dimensions=DIMENSIONS):
     if len(rules) <= LEAF_SIZE or not dimensions:
         return rules
     (lo, hi, position, (space_lo, space_hi)), rest = dimensions[0], dimensions[1:]
-    specific, wild = [], []
+    specific: list = []
+    wild: list = []
     for rule in rules:
         (wild if rule[lo] <= space_lo and rule[hi] >= space_hi else specific).append(rule)
     if not specific:
         return build_index(rules, rest)
     points = sorted({r[lo] for r in specific} | {r[hi] + 1 for r in specific})
-    buckets = [[] for _ in points]
+    buckets: list = [[] for _ in points]
     for rule in specific:
         first = bisect_right(points, rule[lo]) - 1
         last = bisect_right(points, rule[hi]) - 1

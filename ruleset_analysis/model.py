@@ -286,7 +286,7 @@ class Connection(NamedTuple):
 
     For ``kind`` "built" the addresses are the *real* ones (what 8.3+ ACLs match) and
     ``mapped_*`` keep the NAT view; ACL messages ("acl_permit", "acl_deny") name the ACL and
-    carry the addresses that ACL saw, and ``count`` flows (``hit-cnt``). ``destination_port``
+    carry the addresses that ACL saw, and ``flows`` connections (``hit-cnt``). ``destination_port``
     is the ICMP type for ICMP. ``timestamp`` is ``YYYY-MM-DD HH:MM:SS``. ICMP built messages
     name no interface: ``ingress``/``egress`` are then empty.
     """
@@ -304,5 +304,5 @@ class Connection(NamedTuple):
     mapped_destination: str = ""
     kind: str = "built"        # built | icmp_untyped | acl_permit | acl_deny
     acl: str = ""              # the ACL an ACL message names
-    count: int = 1
+    flows: int = 1             # connections the line reports (106100 hit-cnt)
     icmp_code: Optional[int] = None

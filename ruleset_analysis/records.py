@@ -27,7 +27,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+# A record value as JSON gives it back; a record (fact) of one ACE; a key before joining.
+Value = Any
+Record = Dict[str, Any]
+Fact = List[Any]                 # [count, first, last]
+Key = Union[str, List[Any]]
 
 RESULTS_FORMAT = 2           # bump when the meaning of a record changes
 
@@ -49,19 +55,19 @@ def seen(value: Optional[str]) -> Optional[str]:
     return None if value in (NO_FIRST, NO_LAST, None) else value
 
 
-def encode(key: str, value) -> str:
+def encode(key: str, value: Value) -> str:
     """One record line, as every producer writes it."""
     return f"{json.dumps(key)}\t{json.dumps(value)}\n"
 
 
-def _span(first: str, last: str, fact: list) -> None:
+def _span(first: str, last: str, fact: Fact) -> None:
     if first < fact[1]:
         fact[1] = first
     if last > fact[2]:
         fact[2] = last
 
 
-def _add(table: dict, key, count: int, first: str, last: str) -> None:
+def _add(table: Dict[Any, Fact], key: Any, count: int, first: str, last: str) -> None:
     """Merge one [count, first, last] fact into ``table[key]``."""
     fact = table.get(key)
     if fact is None:
@@ -72,7 +78,7 @@ def _add(table: dict, key, count: int, first: str, last: str) -> None:
 
 
 
-def string_records(records) -> Iterator[tuple]:
+def string_records(records: Iterable[Tuple[List[Any], Value]]) -> Iterator[Tuple[str, Value]]:
     """Records with their keys joined by tabs ("ace\tfw01\tinside_in\t12"): how the job
     and the streaming filters emit them (Spark needs hashable keys; ASA names never contain
     whitespace)."""
@@ -80,7 +86,8 @@ def string_records(records) -> Iterator[tuple]:
         yield "\t".join(map(str, key)), value
 
 
-def reduce_values(key: str, values, max_connections: Optional[int] = None):
+def reduce_values(key: str, values: Iterable[Value],
+                  max_connections: Optional[int] = None) -> Value:
     """Merge the values of one key: the combiner (no cap) and the reducer (capped)."""
     kind = key.split("\t", 1)[0]
     if kind in (COUNTER, DEVICE):
@@ -93,28 +100,29 @@ def reduce_values(key: str, values, max_connections: Optional[int] = None):
     return merged if max_connections is None else finish_ace(merged, max_connections)
 
 
-def merge_coverage(values: Iterable[dict]) -> dict:
+def merge_coverage(values: Iterable[Record]) -> Record:
     """Merge a firewall's evidence records: every count adds."""
-    merged: dict = {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0, "lines": {}}
+    merged: Record = {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0,
+                      "lines": {}}
     for value in values:
-        for field in ("days", "deny_days", "lines"):
-            table = merged[field]
-            for name, count in value.get(field, {}).items():
+        for part in ("days", "deny_days", "lines"):
+            table = merged[part]
+            for name, count in value.get(part, {}).items():
                 table[name] = table.get(name, 0) + count
         merged["untimed"] += value.get("untimed", 0)
         merged["deny_untimed"] += value.get("deny_untimed", 0)
-    for field in ("days", "deny_days", "lines"):
-        merged[field] = dict(sorted(merged[field].items()))
+    for part in ("days", "deny_days", "lines"):
+        merged[part] = dict(sorted(merged[part].items()))
     return merged
 
 
 
-def merge_ace(values: Iterable[dict]) -> dict:
+def merge_ace(values: Iterable[Record]) -> Record:
     """Merge records of one ACE exactly; connection lists come back unsorted and complete."""
     hits, first, last = 0, None, None
-    rules: dict = {}
-    connections: dict = {}
-    days: dict = {}
+    rules: Dict[int, Fact] = {}
+    connections: Dict[Tuple[Any, ...], Fact] = {}
+    days: Dict[str, int] = {}
     omitted_connections = omitted_hits = untimed = 0
     for value in values:
         hits += value["hits"]
@@ -143,13 +151,13 @@ def merge_ace(values: Iterable[dict]) -> dict:
     return merged
 
 
-def connection_order(connection: list) -> tuple:
+def connection_order(connection: List[Any]) -> Tuple[Any, ...]:
     """Most used first; ties in a fixed order so every runner prints the same list."""
     proto, src, dst, port, count = connection[:5]
     return (-count, proto, src, dst, port)
 
 
-def finish_ace(record: dict, max_connections: int) -> dict:
+def finish_ace(record: Record, max_connections: int) -> Record:
     """Sort connections and keep the ``max_connections`` most used; hits stay exact."""
     connections = sorted(record["connections"], key=connection_order)
     kept, dropped = connections[:max_connections], connections[max_connections:]
@@ -165,16 +173,19 @@ class ResultsError(ValueError):
     names the file and line."""
 
 
+AceKey = Tuple[str, str, int]    # firewall, ACL, line
+
+
 @dataclass
 class Results:
     """What one or more results files say, merged."""
-    counters: dict = field(default_factory=dict)          # category -> lines
-    aces: dict = field(default_factory=dict)              # (fw, acl, line) -> record
-    disagreements: dict = field(default_factory=dict)     # (fw, acl, line) -> record
-    coverage: dict = field(default_factory=dict)          # fw -> coverage record
-    devices: dict = field(default_factory=dict)           # unknown device id -> lines
-    rulesets: dict = field(default_factory=dict)          # fw -> {"FORMAT:FINGERPRINT"}
-    input_errors: list = field(default_factory=list)      # {"file", "error"}
+    counters: Dict[str, int] = field(default_factory=dict)          # category -> lines
+    aces: Dict[AceKey, Record] = field(default_factory=dict)
+    disagreements: Dict[AceKey, Record] = field(default_factory=dict)
+    coverage: Dict[str, Record] = field(default_factory=dict)       # fw -> evidence
+    devices: Dict[str, int] = field(default_factory=dict)           # unknown id -> lines
+    rulesets: Dict[str, List[str]] = field(default_factory=dict)    # fw -> ["FORMAT:FP"]
+    input_errors: List[Dict[str, str]] = field(default_factory=list)    # {"file", "error"}
 
 
 def read_results(paths: Iterable[str]) -> Results:
@@ -198,7 +209,7 @@ def read_results(paths: Iterable[str]) -> Results:
     return collector.results()
 
 
-def collect(records: Iterable[tuple]) -> Results:
+def collect(records: Iterable[Tuple[Key, Value]]) -> Results:
     """Results from (key, value) records in memory, as a mapper's ``finish()`` yields them."""
     collector = _Collector()
     for key, value in records:
@@ -209,16 +220,17 @@ def collect(records: Iterable[tuple]) -> Results:
 class _Collector:
     """Checks each record's shape and merges the records of one key."""
 
-    def __init__(self):
-        self.values: dict = {}
-        self.input_errors: list = []
+    def __init__(self) -> None:
+        self.values: Dict[Tuple[str, Any], List[Value]] = {}
+        self.input_errors: List[Dict[str, str]] = []
 
-    def add(self, key, value) -> None:
+    def add(self, key: Key, value: Value) -> None:
         fields = key.split("\t") if isinstance(key, str) else [str(k) for k in key]
         kind = fields[0]
         if kind == INPUT_ERROR:
             self.input_errors.append({"file": fields[1], "error": str(value)})
             return
+        name: Union[str, AceKey]
         if kind in (ACE, DISAGREEMENT):
             name = (fields[1], fields[2], int(fields[3]))
             _check_ace(value)
@@ -234,16 +246,17 @@ class _Collector:
 
     def results(self) -> Results:
         results = Results(input_errors=self.input_errors)
-        tables = {ACE: results.aces, DISAGREEMENT: results.disagreements,
-                  COVERAGE: results.coverage, COUNTER: results.counters,
-                  DEVICE: results.devices, RULESET: results.rulesets}
+        tables: Dict[str, Dict[Any, Any]] = {
+            ACE: results.aces, DISAGREEMENT: results.disagreements,
+            COVERAGE: results.coverage, COUNTER: results.counters, DEVICE: results.devices,
+            RULESET: results.rulesets}
         for (kind, name), values in self.values.items():
             tables[kind][name] = reduce_values(kind, values) if len(values) > 1 or \
                 kind == RULESET else values[0]
         return results
 
 
-def _check_ace(value) -> None:
+def _check_ace(value: Value) -> None:
     if not isinstance(value, dict):
         raise TypeError("record value")
     for name in ("hits", "first", "last", "rules", "connections"):

@@ -1,10 +1,10 @@
 """Exact merge: counts add, first = min, last = max — however the records are split."""
 import random
 
+from conftest import built, firewall
+
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.records import finish_ace, merge_ace
-
-from conftest import built, firewall
 
 CONFIG = """
 access-list outside_in extended permit tcp any host 172.16.1.10 eq https
@@ -81,7 +81,8 @@ def test_merge_is_exact_however_the_input_is_split():
 
 def test_truncation_keeps_the_most_used_connections_and_exact_totals():
     record = {"hits": 6, "first": "a", "last": "z", "rules": [[0, 6, "a", "z"]],
-              "connections": [["tcp", "1", "2", 80, 1, "a", "a"], ["tcp", "3", "2", 80, 4, "b", "z"],
+              "connections": [["tcp", "1", "2", 80, 1, "a", "a"],
+                              ["tcp", "3", "2", 80, 4, "b", "z"],
                               ["tcp", "5", "2", 80, 1, "c", "c"]]}
     out = finish_ace(merge_ace([record]), 1)
     assert out["hits"] == 6 and out["connections"] == [["tcp", "3", "2", 80, 4, "b", "z"]]

@@ -2,11 +2,11 @@
 import importlib.util
 import os
 
+from conftest import ROOT
+
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.config import parse_config
 from ruleset_analysis.expand import expand_config
-
-from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("benchmark",
                                               os.path.join(ROOT, "scripts", "benchmark.py"))

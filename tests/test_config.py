@@ -1,7 +1,7 @@
 """Config parsing and expansion: what an engineer reads in the config is what gets matched."""
-from ruleset_analysis.model import Firewall
-
 from conftest import firewall
+
+from ruleset_analysis.model import Firewall
 
 
 def rules_of(fw, acl="acl", line=1):

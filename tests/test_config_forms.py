@@ -3,13 +3,12 @@ prints. tests/configs/every-form.cfg holds them all in one config."""
 import os
 
 import pytest
+from conftest import ROOT, firewall
 
 from ruleset_analysis.asa.config import ConfigError, parse_config
 from ruleset_analysis.matcher import FirewallMatcher
 from ruleset_analysis.model import Connection
 from ruleset_analysis.preprocess import read_config
-
-from conftest import ROOT, firewall
 
 EVERY_FORM = os.path.join(ROOT, "tests", "configs", "every-form.cfg")
 

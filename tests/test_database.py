@@ -3,11 +3,15 @@ import pickle
 import sqlite3
 
 import pytest
-
-from ruleset_analysis.database import (DatabaseError, SCHEMA_VERSION, TABLE, load_firewalls,
-                                       save_firewalls)
-
 from conftest import firewall
+
+from ruleset_analysis.database import (
+    SCHEMA_VERSION,
+    TABLE,
+    DatabaseError,
+    load_firewalls,
+    save_firewalls,
+)
 
 
 def test_round_trip_keeps_every_firewall(tmp_path):

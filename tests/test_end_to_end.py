@@ -6,12 +6,11 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 
 from ruleset_analysis.cli import main
 from ruleset_analysis.database import load_firewalls
 from ruleset_analysis.records import RESULTS_FORMAT
-
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 
 
 def cli(*args):

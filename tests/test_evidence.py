@@ -8,13 +8,12 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS, built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
 from ruleset_analysis.records import collect
 from ruleset_analysis.report import Filters, build_report
-
-from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS, built, firewall
 
 CONFIG = """
 ASA Version 9.8(4)
@@ -437,3 +436,15 @@ def test_every_format_carries_each_aces_status_and_reason(fw02_left_out):
     page = run("report", results, "--db", db, "--format", "html").stdout
     assert 'title="no log line of it was read' in page and ">no data</td>" in page
     assert '<table id="not-judged"' in page and '<table id="evidence"' in page
+
+
+def test_a_misnamed_compressed_log_is_read_by_its_content(tmp_path, sample_db):
+    log = tmp_path / "fw01" / "plain.log.gz"
+    log.parent.mkdir()
+    shutil.copy(SAMPLE_LOGS[0], log)
+    results, expected = tmp_path / "results", tmp_path / "expected"
+    result = run("run", log, "--db", sample_db, "-o", results)
+    assert result.exit_code == 0 and "named gzip but holds plain data" in result.output
+    assert run("run", SAMPLE_LOGS[0], "--db", sample_db, "-o", expected).exit_code == 0
+    read = [line for line in results.read_text().splitlines() if "input_error" not in line]
+    assert read == expected.read_text().splitlines()

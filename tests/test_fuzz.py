@@ -2,17 +2,16 @@
 documented errors, and every line ends in exactly one counter."""
 import os
 
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruleset_analysis.aggregate import LineAnalyzer
-from ruleset_analysis.records import merge_ace
 from ruleset_analysis.asa.config import ConfigError, parse_config
 from ruleset_analysis.asa.syslog import LogParser
 from ruleset_analysis.expand import expand_config
+from ruleset_analysis.records import merge_ace
 from ruleset_analysis.report import ResultsError, read_results
-
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 
 FUZZ = settings(max_examples=400, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -93,7 +92,7 @@ def test_hits_equal_the_connections_attributed(lines, permits_from):
     for line in lines:
         _, connection, _, verdict = checker.classify(line)
         if verdict is not None:
-            attributed += connection.count * len(checker.credited(connection, verdict))
+            attributed += connection.flows * len(checker.credited(connection, verdict))
     analyzer = LineAnalyzer(firewalls(), "2014", permits_from=permits_from)
     for line in lines:
         analyzer.add(line)

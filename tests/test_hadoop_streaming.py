@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 
 from ruleset_analysis.cli import main
-
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 
 SCRIPT = os.path.join(ROOT, "scripts", "run_hadoop_streaming.sh")
 

@@ -5,12 +5,11 @@ import signal
 
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_LOGS, built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
 from ruleset_analysis.report import read_results
-
-from conftest import SAMPLE_LOGS, built, firewall
 
 CONFIG = "access-list a extended permit ip any any\naccess-group a in interface outside\n"
 
@@ -107,7 +106,8 @@ def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analyse
     assert result.exit_code == 0
     assert "cut.log.gz:" in result.output and "the rest is missing" in result.output
     report = CliRunner().invoke(main, ["report", str(results), "--db", sample_db])
-    assert report.stdout.startswith("WARNING: input not read to its end: ")
+    assert report.stdout.startswith("WARNING: input: ")
+    assert "cannot read further" in report.stdout
     parsed = CliRunner().invoke(main, ["parse-log", str(tmp_path / "cut.log.gz")])
     assert parsed.exit_code == 1 and "cut.log.gz:" in parsed.output
 

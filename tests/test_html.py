@@ -6,10 +6,9 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS
 
 from ruleset_analysis.cli import main
-
-from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):

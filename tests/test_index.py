@@ -1,12 +1,11 @@
 """The indexed matcher gives exactly the brute-force first match, on random rulesets."""
 import ipaddress
 
+from conftest import firewall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruleset_analysis.matcher import AclMatcher
-
-from conftest import firewall
 
 # A small address and port space, so random rules overlap and shadow each other often.
 HOSTS = [f"10.0.{a}.{b}" for a in range(4) for b in (1, 2, 130)] + ["2001:db8::1",

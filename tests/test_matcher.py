@@ -1,9 +1,9 @@
 """ACL evaluation: which ACL applies, first match wins, inactive never matches, each ACL
 credits its own first match."""
+from conftest import built, firewall
+
 from ruleset_analysis.asa.syslog import LogParser
 from ruleset_analysis.matcher import MATCHED, NO_ACL, UNMATCHED, FirewallMatcher
-
-from conftest import built, firewall
 
 INTERFACES = """
 interface GigabitEthernet0/0

@@ -8,12 +8,11 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer, firewall_of_path
 from ruleset_analysis.asa.syslog import LogParser, year_rule
 from ruleset_analysis.cli import main
-
-from conftest import ROOT, built, firewall
 
 H = "Jun 06 2014 14:47:35 fw01 : "
 CONFIG = """

@@ -6,13 +6,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_LOGS, built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
 from ruleset_analysis.records import ResultsError, collect
 from ruleset_analysis.report import Filters, build_report
-
-from conftest import SAMPLE_LOGS, built, firewall
 
 CONFIG = """
 object-group network leaf

@@ -1,13 +1,12 @@
 """Shadowed and redundant ACEs agree with exhaustive enumeration of packets."""
 from itertools import product
 
+from conftest import firewall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruleset_analysis.matcher import compile_rules
 from ruleset_analysis.shadowing import _boxes, analyse_acl
-
-from conftest import firewall
 
 
 def test_an_ace_covered_by_several_earlier_aces_together_is_shadowed():

@@ -1,10 +1,9 @@
 """`show` prints the expanded ruleset; `lookup` says which ACE and rule a flow hits first."""
 from click.testing import CliRunner
+from conftest import SAMPLE_CONFIGS, built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
-
-from conftest import SAMPLE_CONFIGS, built, firewall
 
 
 def run(*args):

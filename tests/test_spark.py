@@ -4,16 +4,16 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS
 
 from ruleset_analysis.cli import main
-
-from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS
 
 try:
     import pyspark  # noqa: F401
 except ImportError:
     if os.environ.get("CI"):
-        raise RuntimeError("CI must have pyspark for the Spark test (pip install '.[spark]')")
+        raise RuntimeError(
+            "CI must have pyspark for the Spark test (pip install '.[spark]')") from None
     pytest.skip("pyspark is not installed (pip install '.[spark]')", allow_module_level=True)
 
 

@@ -1,10 +1,15 @@
 """Log lines as devices and relays write them: direction, real vs mapped, headers, categories."""
 import pytest
-
-from ruleset_analysis.asa.syslog import (ACL_LOG_NO_HITS, MALFORMED, NOT_RELEVANT,
-                                         UNRECOGNIZED, LogParser, header_device)
-
 from conftest import built
+
+from ruleset_analysis.asa.syslog import (
+    ACL_LOG_NO_HITS,
+    MALFORMED,
+    NOT_RELEVANT,
+    UNRECOGNIZED,
+    LogParser,
+    header_device,
+)
 
 parse = LogParser(2014).parse
 

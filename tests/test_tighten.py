@@ -1,7 +1,7 @@
 """Tightening suggestions cover exactly the observed traffic of broad ACEs."""
-from ruleset_analysis.report.tighten import is_broad, suggest
-
 from conftest import firewall
+
+from ruleset_analysis.report.tighten import is_broad, suggest
 
 
 def ace_of(text, definitions=""):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 from ..model import Ace, Acl, Firewall, Interface
 from .literals import ICMP, ICMP6, is_icmp_type, protocol_number
@@ -122,7 +122,7 @@ class _Parser:
         self.firewall = Firewall(name="", source=filename)
         self.definitions: dict = {}
         self.acl_lines: dict = {}          # acl -> list of (tokens, raw, where)
-        self.block = None                  # current Definition or Interface
+        self.block: Optional[Union[Definition, Interface]] = None   # the block being read
         self.block_kind = ""
         self.device_id: list = []          # `logging device-id ...` words
 
@@ -237,7 +237,7 @@ class _Parser:
     def sub_command(self, t: list, line: str, where: str) -> None:
         if self.block is None:
             return                     # inside a block nobody analyses (crypto, policy-map, ...)
-        if self.block_kind == "interface":
+        if isinstance(self.block, Interface):
             self.interface_line(self.block, t)
             return
         if t[0] == "description":
@@ -246,6 +246,7 @@ class _Parser:
             t = t[:t.index("!")]
             if not t:
                 return
+        assert isinstance(self.block, Definition)
         if t[0] == "nat" and self.block.kind == "network":
             return                     # object NAT: addresses in ACLs are real ones (8.3+)
         self.block.members.append((t, where))
@@ -365,7 +366,8 @@ class _Parser:
                 and is_icmp_type(token, protocol[1]):
             s.take("")
             code = None
-            if s.peek() is not None and s.peek().isdigit():
+            following = s.peek()
+            if following is not None and following.isdigit():
                 code = int(s.take(""))
             return ("icmp", token, code)
         return None
@@ -375,10 +377,12 @@ class _Parser:
             token = s.take("")
             if token == "log":
                 words = []
-                while s.peek() is not None and (s.peek().isdigit() or s.peek() in LOG_LEVELS
-                                                or s.peek() in ("interval", "disable",
-                                                                "default")):
+                following = s.peek()
+                while following is not None and (following.isdigit() or following in LOG_LEVELS
+                                                 or following in ("interval", "disable",
+                                                                  "default")):
                     words.append(s.take(""))
+                    following = s.peek()
                 ace.log = " ".join(words) or "default"
             elif token == "time-range":
                 ace.time_range = s.take("time-range name")

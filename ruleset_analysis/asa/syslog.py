@@ -105,8 +105,8 @@ class LogParser:
     def other(self, line: str) -> Union[Connection, str]:
         message = MESSAGE_RE.search(line)
         category = no_connection(message)
-        if category is not None:
-            return category
+        if category is not None or message is None:
+            return category or UNRECOGNIZED
         reader = READERS.get(message.group(1))
         if reader is None:
             return MALFORMED
@@ -171,7 +171,7 @@ def _acl_log(match, firewall, timestamp):
     kind = "acl_deny" if verdict == "denied" else "acl_permit"
     return Connection(firewall, timestamp, protocol, src, 0 if icmp else int(sport), dst,
                       int(sport) if icmp else int(dport), if1, if2, "", src, dst, kind=kind,
-                      acl=acl, count=int(count), icmp_code=int(dport) if icmp else None)
+                      acl=acl, flows=int(count), icmp_code=int(dport) if icmp else None)
 
 
 def _deny(match, firewall, timestamp):

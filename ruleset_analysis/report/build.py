@@ -126,8 +126,8 @@ def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
               for (fw, acl, line), record in sorted(disagreeing.items())]
     blocked = {}
     for name, ev in evidence.items():
-        reason = no_data[name] or (ev.horizon_reason(horizons[name]) if horizons[name]
-                                   else None)
+        horizon = horizons[name]
+        reason = no_data[name] or (ev.horizon_reason(horizon) if horizon else None)
         if reason:
             blocked[name] = reason
     groups = member_usage(firewalls, rules, {n: h.cutoff if h else None
@@ -147,7 +147,7 @@ def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
         "window": window([r for r in rules if r["firewall"] in shown]),
         # as_of: the one given, else the latest of the firewalls' own (see "firewalls")
         "unused_rule": {"as_of": filters.as_of or max(
-            (horizons[n].as_of for n in shown if horizons[n]), default=None),
+            (h.as_of for h in (horizons[n] for n in shown) if h), default=None),
             "days": filters.unused_since} if filters.unused_since is not None else None,
         "rules": keep, "groups": groups, "unknown_results": stale,
         "input_errors": list(results.input_errors),
@@ -262,7 +262,7 @@ def caveats(report: dict, entry: dict) -> list:
     notes = []
     if entry["time_range"]:
         notes.append(f"time-range {entry['time_range']}: active only part of the time")
-    lines = next((f["lines"] for f in report["firewalls"]
+    lines: dict = next((f["lines"] for f in report["firewalls"]
                   if f["firewall"] == entry["firewall"]), {})
     untyped = lines.get("icmp_without_type", 0)
     if untyped and any(o["protocol"] in ("icmp", "icmp6", "ip") for o in entry["objects"]):

@@ -16,8 +16,8 @@ def _index(report: dict) -> dict:
 
 def compare(old: dict, new: dict) -> dict:
     before, after = _index(old), _index(new)
-    result = {"started": [], "stopped": [], "added": [], "removed": [], "changed": [],
-              "not_comparable": []}
+    result: dict = {"started": [], "stopped": [], "added": [], "removed": [], "changed": [],
+                    "not_comparable": []}
     for key, entry in after.items():
         previous = before.get(key)
         if previous is None:

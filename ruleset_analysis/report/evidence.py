@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Dict, List, Optional
 
 # A horizon (--unused-since) counts as covered when at most this share of its days has no
 # evidence; a longer silence may be missing logs, and a rule used in it would look unused.
@@ -46,11 +46,11 @@ class Evidence:
     """One firewall's evidence in the results."""
     firewall: str
     matched: bool                       # the results were matched against this firewall
-    days: dict = field(default_factory=dict)        # day -> lines that can show a permit
-    deny_days: dict = field(default_factory=dict)   # day -> deny messages
+    days: Dict[str, int] = field(default_factory=dict)   # day -> lines showing permits
+    deny_days: Dict[str, int] = field(default_factory=dict)     # day -> deny messages
     untimed: int = 0                    # permit-showing lines without a time
     deny_untimed: int = 0
-    lines: dict = field(default_factory=dict)       # category -> lines of this firewall
+    lines: Dict[str, int] = field(default_factory=dict)     # category -> its lines
 
     @property
     def first(self) -> Optional[str]:
@@ -62,14 +62,16 @@ class Evidence:
 
     @property
     def span_days(self) -> int:
-        return (_date(self.last) - _date(self.first)).days + 1 if self.days else 0
+        if not self.days:
+            return 0
+        return (_date(max(self.days)) - _date(min(self.days))).days + 1
 
-    def gaps(self, start: Optional[str] = None, end: Optional[str] = None) -> list:
+    def gaps(self, start: Optional[str] = None, end: Optional[str] = None) -> List[List[Any]]:
         """[first missing day, last missing day, days] of every run of days without
         evidence between ``start`` and ``end`` (default: the firewall's own first and last)."""
         if not self.days:
             return []
-        day, stop = _date(start or self.first), _date(end or self.last)
+        day, stop = _date(start or min(self.days)), _date(end or max(self.days))
         found, run = [], None
         while day <= stop:
             if day.isoformat() not in self.days:
@@ -104,6 +106,8 @@ class Evidence:
 
     def horizon_reason(self, horizon: Horizon) -> Optional[str]:
         """Why the logs do not cover ``horizon`` well enough for "no hit since", or None."""
+        if self.first is None or self.last is None:
+            return "no log lines"
         if self.first > horizon.start or self.last < horizon.as_of:
             return (f"the claim is about {horizon.start} .. {horizon.as_of}, the logs cover "
                     f"{self.first} .. {self.last}")
@@ -114,7 +118,7 @@ class Evidence:
                     "log lines")
         return None
 
-    def notes(self) -> list:
+    def notes(self) -> List[str]:
         """What a reader should know about this firewall's evidence, one sentence each."""
         found = []
         gaps = self.gaps()
@@ -131,7 +135,7 @@ class Evidence:
                          "count, their time is unknown")
         return found
 
-    def to_json(self, no_data: Optional[str]) -> dict:
+    def to_json(self, no_data: Optional[str]) -> Dict[str, Any]:
         return {"firewall": self.firewall, "status": "no data" if no_data else "ok",
                 "reason": no_data or "", "first": self.first, "last": self.last,
                 "days": self.span_days, "days_with_logs": len(self.days),
@@ -140,7 +144,7 @@ class Evidence:
                 "notes": self.notes()}
 
 
-def evidence_of(firewall: str, coverage: Optional[dict], matched: bool) -> Evidence:
+def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool) -> Evidence:
     coverage = coverage or {}
     return Evidence(firewall, matched, dict(coverage.get("days", {})),
                     dict(coverage.get("deny_days", {})), coverage.get("untimed", 0),

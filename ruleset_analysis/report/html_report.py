@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import html
+from typing import Optional
 
 from .build import caveats
 
@@ -95,7 +96,7 @@ def _table(headers: list, rows: list, table_id: str = "", sortable: bool = True)
     return f"<table{ident}{css}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _cell(value, number: bool = False, raw: str = None) -> str:
+def _cell(value, number: bool = False, raw: Optional[str] = None) -> str:
     css = ' class="num"' if number else ""
     data = f' data-value="{_e(value)}"' if number else ""
     return f"<td{css}{data}>{raw if raw is not None else _e(value)}</td>"
@@ -112,7 +113,7 @@ def render(report: dict) -> str:
            "<title>ruleset-analysis report</title>", f"<style>{STYLE}</style></head><body>",
            "<h1>Ruleset analysis</h1>"]
     for problem in report["input_errors"]:
-        out.append(f'<p class="unused">Input not read to its end: {_e(problem["error"])}</p>')
+        out.append(f'<p class="unused">Input: {_e(problem["error"])}</p>')
     if span["first"]:
         out.append(f'<p id="window">Analysis window: {_e(span["first"])} .. '
                    f'{_e(span["last"])} ({span["days"]} days). Times are the wall-clock times '

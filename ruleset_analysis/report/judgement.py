@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from ..records import seen
 from .evidence import Evidence, Horizon
@@ -47,7 +47,7 @@ NOT_EVALUATED = {
 }
 
 
-def not_evaluated_code(entry: dict) -> str:
+def not_evaluated_code(entry: Dict[str, Any]) -> str:
     """Why the analysis cannot tell whether an ACE is used ('' when it can)."""
     if entry["error"]:
         return "UNPARSED"
@@ -65,7 +65,7 @@ def not_evaluated_code(entry: dict) -> str:
     return ""
 
 
-def judge(entry: dict, evidence: Evidence, no_data: Optional[str],
+def judge(entry: Dict[str, Any], evidence: Evidence, no_data: Optional[str],
           horizon: Optional[Horizon], disagreements: int) -> Judgement:
     """The judgement of one ACE of the report (its JSON entry), given its firewall's
     evidence, why that firewall has no data (or None), the unused horizon (or None for "no

@@ -4,7 +4,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import zlib
-from typing import Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from ..aggregate import LineAnalyzer
 from ..asa.syslog import LogParser
@@ -14,14 +14,33 @@ class LogError(OSError):
     """A log that cannot be read to its end; the message names the file and line."""
 
 
+MAGIC = {b"\x1f\x8b": ("gzip", gzip.open), b"BZ": ("bzip2", bz2.open)}
+NAMED = {".gz": "gzip", ".bz2": "bzip2"}
+
+
+def compression(path: str) -> tuple:
+    """(what the content is: "gzip" | "bzip2" | "plain", what the name says), so a misnamed
+    file is read by what it holds."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+    except OSError as exc:
+        raise LogError(f"{path}: cannot read log: {exc.strerror}") from None
+    content = MAGIC[head][0] if head in MAGIC else "plain"
+    named = next((kind for ending, kind in NAMED.items() if path.endswith(ending)), "plain")
+    return content, named
+
+
 def read_lines(path: str) -> Iterator[str]:
-    """Lines of a plain, .gz or .bz2 log, decoded as the job decodes them (UTF-8, else
-    Latin-1), without their line ending."""
-    opener = gzip.open if path.endswith(".gz") else bz2.open if path.endswith(".bz2") else open
+    """Lines of a plain, gzip or bzip2 log (by its content, whatever its name), decoded as the
+    job decodes them (UTF-8, else Latin-1), without their line ending."""
+    content = compression(path)[0]
+    openers: Dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open}
+    opener = openers.get(content, open)
     number = 0
     try:
         with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):
+            for number, raw in enumerate(handle, 1):  # noqa: B007 (the error names it)
                 raw = raw.rstrip(b"\r\n")
                 try:
                     yield raw.decode("utf-8")
@@ -34,9 +53,13 @@ def read_lines(path: str) -> Iterator[str]:
 
 
 def check_compressed(path: str) -> None:
-    """Read a .gz/.bz2 log to its end, raising LogError where it breaks."""
+    """Read a .gz/.bz2 log to its end, raising LogError where it breaks or when its content
+    is not what its name says."""
+    content, named = compression(path)
     for _ in read_lines(path):
         pass
+    if content != named:
+        raise LogError(f"{path}: named {named} but holds {content} data: read as {content}")
 
 
 def explain(paths: list, firewalls: Optional[dict], year: Optional[str] = None,
@@ -64,7 +87,7 @@ def explain(paths: list, firewalls: Optional[dict], year: Optional[str] = None,
                              destination_interface=c.egress, direction=c.direction,
                              mapped_source=c.mapped_source,
                              mapped_destination=c.mapped_destination, acl=c.acl or None,
-                             count=c.count, icmp_code=c.icmp_code)
+                             count=c.flows, icmp_code=c.icmp_code)
             if analyzer is not None:
                 entry["firewall"] = name
                 entry["credited"] = [

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .build import flow_text
 from ..matcher import FirewallMatcher, Verdict
 from ..model import Connection, Firewall, Rule
+from .build import flow_text
 
 
 def _members(rule: Rule) -> str:

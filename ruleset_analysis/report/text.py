@@ -77,8 +77,8 @@ def render_shadowing(report: dict, out: list) -> None:
     for ace in report["rules"]:
         where = f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}"
         if ace["shadowed_by"]:
-            lines = ", ".join(map(str, ace["shadowed_by"]))
-            out.append(f"{where}: shadowed by line(s) {lines}: it can never be hit")
+            shadows = ", ".join(map(str, ace["shadowed_by"]))
+            out.append(f"{where}: shadowed by line(s) {shadows}: it can never be hit")
         elif ace["redundant_with"]:
             lines = [str(n) for n in ace["redundant_with"] if n != "implicit deny"]
             givers = ([f"line(s) {', '.join(lines)}"] if lines else []) + \
@@ -193,7 +193,7 @@ def render_not_judged(aces: list, out: list) -> None:
 def render(report: dict) -> str:
     out = []
     for problem in report["input_errors"]:
-        out.append(f"WARNING: input not read to its end: {problem['error']}")
+        out.append(f"WARNING: input: {problem['error']}")
     render_evidence(report, out)
     counters = report["counters"]
     out.append("\nLog lines")

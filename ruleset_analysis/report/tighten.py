@@ -24,7 +24,7 @@ def is_broad(ace) -> bool:
     for address, _ in ace.sources + ace.destinations:
         if address is None or address.last - address.first + 1 > WIDE_NETWORK:
             return True
-    for protocol, sport, dport, _, _ in ace.services:
+    for protocol, _, dport, _, _ in ace.services:
         if protocol is None:
             return True
         if protocol in (TCP, UDP) and (dport is None or sum(hi - lo + 1 for lo, hi in
