@@ -26,6 +26,7 @@ from .asa.syslog import (
 )
 from .matcher import DISAGREEMENTS, FirewallMatcher
 from .model import Connection
+from .options import PERMIT_SOURCES
 from .records import (
     ACE,
     COUNTER,
@@ -43,7 +44,6 @@ from .records import (
 UNKNOWN_FIREWALL = "unknown_firewall"
 ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built line counts it
 OUTSIDE_PERIOD = "outside_period"      # a connection before --since or after --until
-PERMIT_SOURCES = ("built", "acl-log")
 FLOW_CACHE_LIMIT = 1_000_000
 FACTS_FLUSH_LIMIT = 500_000
 HEADS_LIMIT = 65_536

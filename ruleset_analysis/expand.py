@@ -331,7 +331,7 @@ class Resolver:
         if protocol not in (TCP, UDP, None):
             raise ConfigError("a port clause needs protocol tcp or udp")
         if spec[0] == "op":
-            return [(port_range(spec[1], spec[2]), None, [])]
+            return [(port_range(spec[1], spec[2], protocol=protocol), None, [])]
         return [(ports, None, [spec[1]] + path) for ports, path in self.port_group(spec[1])]
 
     def port_group(self, name: str) -> list:
@@ -342,7 +342,9 @@ class Resolver:
             for t, where in definition.members:
                 with located(where):
                     if t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
-                        ports = port_range(t[1], t[2:])
+                        # a tcp or udp group's names must be valid for its protocol
+                        ports = port_range(t[1], t[2:], protocol={"tcp": TCP, "udp": UDP}.get(
+                            definition.protocol or ""))
                         entries = [(ports, [ports.text])]
                     elif t[0] == "group-object" and len(t) == 2:
                         entries = [(p, [t[1]] + path) for p, path in self.port_group(t[1])]
@@ -450,7 +452,7 @@ class Resolver:
                 if i >= len(rest) or rest[i] not in PORT_OPERATORS:
                     raise ConfigError(f"cannot read service ports: {' '.join(t)} ({where})")
                 count = 3 if rest[i] == "range" else 2
-                ports = port_range(rest[i], rest[i + 1:i + count], where)
+                ports = port_range(rest[i], rest[i + 1:i + count], where, protocol)
                 i += count
                 if side == "source":
                     sport = ports
@@ -460,10 +462,11 @@ class Resolver:
         return results
 
 
-def port_range(op: str, values: list, where: str = "") -> Ports:
-    """``eq|neq|lt|gt|range`` with port literals -> inclusive ranges (lt/gt are strict)."""
+def port_range(op: str, values: list, where: str = "", protocol: Optional[int] = None) -> Ports:
+    """``eq|neq|lt|gt|range`` with port literals -> inclusive ranges (lt/gt are strict); with
+    a ``protocol``, names must be valid for it."""
     try:
-        numbers = [port_number(v) for v in values]
+        numbers = [port_number(v, protocol) for v in values]
         if op == "range":
             lo, hi = numbers[0], numbers[1]
             if lo > hi:

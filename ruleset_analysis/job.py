@@ -16,11 +16,9 @@ from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import StandardJSONProtocol
 
-from ruleset_analysis.aggregate import PERMIT_SOURCES, LineAnalyzer
 from ruleset_analysis.database import load_firewalls
+from ruleset_analysis.options import JobOptions, add_to_parser
 from ruleset_analysis.records import reduce_values, string_records
-
-DEFAULT_MAX_CONNECTIONS = 1000
 
 
 class RulesetAnalysisJob(MRJob):
@@ -35,25 +33,13 @@ class RulesetAnalysisJob(MRJob):
         super().configure_args()
         self.add_file_arg("--db", default="accesslists.db",
                           help="ruleset database written by 'ruleset-analysis preprocess'")
-        self.add_passthru_arg("--assume-firewall", default=None,
-                              help="attribute to this firewall of the database every line "
-                                   "whose device id the database does not know")
-        self.add_passthru_arg("--year", default=None,
-                              help="YYYY or YYYY-MM the logs start in, for lines written "
-                                   "without a year (default: the last 12 months)")
-        self.add_passthru_arg("--permits-from", choices=PERMIT_SOURCES, default="built",
-                              help="message that counts a permitted connection")
-        self.add_passthru_arg("--since", default=None, help="first day analysed, YYYY-MM-DD")
-        self.add_passthru_arg("--until", default=None, help="last day analysed, YYYY-MM-DD")
-        self.add_passthru_arg("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS,
-                              help="distinct connections kept per ACE (hits stay exact)")
+        add_to_parser(self.add_passthru_arg)
 
     def mapper_init(self):
         # Logs stored one directory per firewall name their firewall in their path.
         path = jobconf_from_env("mapreduce.map.input.file")
-        self.analyzer = LineAnalyzer(load_firewalls(self.options.db), self.options.year,
-                                     self.options.assume_firewall, path, self.options.permits_from,
-                                     since=self.options.since, until=self.options.until)
+        self.analyzer = JobOptions.of(self.options).analyzer(load_firewalls(self.options.db),
+                                                              path)
         # The ruleset lives as long as the task: keep the garbage collector from rescanning
         # its objects on every collection (a third of the time at 100,000 rules).
         gc.freeze()

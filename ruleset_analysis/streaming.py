@@ -12,7 +12,7 @@ import os
 from itertools import groupby
 from typing import Iterable, Iterator, Optional
 
-from .aggregate import LineAnalyzer
+from .options import DEFAULTS, JobOptions
 from .records import encode, reduce_values, string_records
 
 
@@ -25,13 +25,11 @@ def decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def map_lines(raw_lines: Iterable[bytes], firewalls: dict, year: Optional[str] = None,
-              firewall: Optional[str] = None, permits_from: str = "built",
-              since: Optional[str] = None, until: Optional[str] = None) -> Iterator[str]:
+def map_lines(raw_lines: Iterable[bytes], firewalls: dict,
+              options: JobOptions = DEFAULTS) -> Iterator[str]:
     # Hadoop Streaming exports the split's file as mapreduce_map_input_file.
     path = os.environ.get("mapreduce_map_input_file") or os.environ.get("map_input_file")
-    analyzer = LineAnalyzer(firewalls, year, firewall, path, permits_from, since=since,
-                            until=until)
+    analyzer = options.analyzer(firewalls, path)
     gc.freeze()                 # the ruleset lives as long as the task (see job.py)
     add = analyzer.add
     for raw in raw_lines:

@@ -16,23 +16,19 @@ for place in (os.path.join(os.getcwd(), "ruleset_analysis.zip"),
         sys.path.insert(0, place)
 
 from ruleset_analysis.database import DatabaseError, load_firewalls  # noqa: E402
+from ruleset_analysis.options import JobOptions, add_to_parser  # noqa: E402
 from ruleset_analysis.streaming import map_lines  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="accesslists.db", help="ruleset database")
-    parser.add_argument("--assume-firewall", help="attribute to this firewall every line "
-                        "whose device id the database does not know")
-    parser.add_argument("--year", help="YYYY or YYYY-MM the logs start in")
-    parser.add_argument("--permits-from", default="built", choices=("built", "acl-log"))
-    parser.add_argument("--since", help="first day analysed, YYYY-MM-DD")
-    parser.add_argument("--until", help="last day analysed, YYYY-MM-DD")
+    add_to_parser(parser.add_argument, reducer=False)
     args = parser.parse_args()
     try:
+        options = JobOptions.of(args)
         firewalls = load_firewalls(args.db)
-        for record in map_lines(sys.stdin.buffer, firewalls, args.year, args.assume_firewall,
-                                args.permits_from, args.since, args.until):
+        for record in map_lines(sys.stdin.buffer, firewalls, options):
             sys.stdout.write(record)
     except (DatabaseError, ValueError) as exc:
         sys.exit(f"mapper.py: {exc}")

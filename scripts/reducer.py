@@ -12,13 +12,13 @@ for place in (os.path.join(os.getcwd(), "ruleset_analysis.zip"),
     if os.path.exists(place):
         sys.path.insert(0, place)
 
+from ruleset_analysis.options import add_to_parser  # noqa: E402
 from ruleset_analysis.streaming import reduce_lines  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--max-connections", type=int, default=1000,
-                        help="distinct connections kept per ACE (hits stay exact)")
+    add_to_parser(parser.add_argument, mapper=False)
     parser.add_argument("--combine", action="store_true",
                         help="merge only, cap nothing: the combiner")
     args = parser.parse_args()

@@ -285,3 +285,18 @@ object-group service mixed-ah
 access-list acl extended {ace_text}
 """)
     assert visibility(fw.acls["acl"].entries[0]) == expected
+
+
+def test_a_port_name_the_device_refuses_for_the_protocol_is_not_a_rule():
+    fw = firewall("""
+    access-list a extended permit udp any any eq bgp
+    access-list a extended permit tcp any any eq bgp
+    object-group service Udp udp
+     port-object eq ssh
+    access-list a extended permit udp any any object-group Udp
+    access-group a in interface outside
+    """)
+    first, second, third = fw.acls["a"].entries
+    assert "'bgp' is not a udp port name" in first.error and first.rule_count == 0
+    assert second.error is None and second.rule_count == 1
+    assert "'ssh' is not a udp port name" in third.error

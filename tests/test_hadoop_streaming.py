@@ -99,16 +99,16 @@ def test_a_run_through_a_stand_in_hadoop_gives_the_local_report(tmp_path):
 
 
 def test_mrjob_hadoop_runner_ships_the_package_and_the_database(tmp_path, sample_db):
-    from ruleset_analysis.cli import job_args
     from ruleset_analysis.job import RulesetAnalysisJob
+    from ruleset_analysis.options import JobOptions
+    from ruleset_analysis.runner import Cluster, job_args
     from ruleset_analysis.streaming import package_zip
     fake = tmp_path / "hadoop"
     fake.write_text("#!/bin/sh\necho 'Hadoop 3.3.6'\n")
     fake.chmod(0o755)
     package = package_zip(str(tmp_path / "ruleset_analysis.zip"))
-    args = job_args(["hdfs:///data/fw01/*2014*"], sample_db, "hadoop", year="2014",
-                    cluster={"job_name": "fw-audit", "reducers": 4, "priority": "HIGH"},
-                    package=package)
+    args = job_args(["hdfs:///data/fw01/*2014*"], sample_db, "hadoop", JobOptions(year="2014"),
+                    Cluster(job_name="fw-audit", reducers=4, priority="HIGH"), package)
     job = RulesetAnalysisJob(args=args + ["--hadoop-bin", str(fake), "--hadoop-streaming-jar",
                                           "/opt/hadoop-streaming.jar", "--no-conf"])
     with job.make_runner() as runner:          # the steps of HadoopJobRunner._run, offline
@@ -123,8 +123,8 @@ def test_mrjob_hadoop_runner_ships_the_package_and_the_database(tmp_path, sample
                        "mapreduce.job.reduces=4"]
     assert command[command.index("-input") + 1] == "hdfs:///data/fw01/*2014*"
     mapper = command[command.index("-mapper") + 1]
-    assert mapper.endswith("job.py --step-num=0 --mapper --db accesslists.db "
-                           "--max-connections 1000 --permits-from built --year 2014")
+    assert mapper.endswith("job.py --step-num=0 --mapper --db accesslists.db --year 2014 "
+                           "--permits-from built --max-connections 1000")
     assert "--reducer" in command[command.index("-reducer") + 1]
     assert "--combiner" in command[command.index("-combiner") + 1]
 

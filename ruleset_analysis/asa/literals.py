@@ -60,17 +60,23 @@ TCP, UDP, ICMP, ICMP6 = 6, 17, 1, 58
 PORT_PROTOCOLS = (TCP, UDP)   # protocols whose ACEs may carry port clauses (sctp aside)
 
 
-def port_number(token: str, protocol: str = "") -> int:
-    """Translate a port literal or number; raise ValueError for anything else."""
+def port_number(token: str, protocol: int | None = None) -> int:
+    """Translate a port literal or number; raise ValueError for anything else. With a
+    ``protocol`` (TCP or UDP) the name must be one the ASA accepts for it: `udp eq bgp` is
+    refused by the device, so it is not a rule."""
     if token.isdigit():
         value = int(token)
         if value > 65535:
             raise ValueError(f"port out of range: {token}")
         return value
     try:
-        return PORTS[token][0]
+        number, valid_for = PORTS[token]
     except KeyError:
         raise ValueError(f"unknown port name: {token}") from None
+    name = {TCP: "tcp", UDP: "udp"}.get(protocol or 0)
+    if name is not None and name not in valid_for.split():
+        raise ValueError(f"'{token}' is not a {name} port name (it is {valid_for} only)")
+    return number
 
 
 def protocol_number(token: str) -> int:

@@ -7,7 +7,27 @@ otherwise it is listed as not comparable, with the new report's reason.
 """
 from __future__ import annotations
 
+import json
+
 from tabulate import tabulate
+
+from ..records import ResultsError
+
+
+def read_report(path: str) -> dict:
+    """A JSON report written by `report --format json`; ResultsError names the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            raise ValueError("no rules")
+        data.setdefault("window", {"first": None, "last": None})
+        return data
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read report: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ResultsError(f"{path}: not a JSON report of 'report --format json' ({exc})") \
+            from None
 
 
 def _index(report: dict) -> dict:

@@ -6,8 +6,8 @@ import gzip
 import zlib
 from typing import Any, Callable, Dict, Iterator, Optional
 
-from ..aggregate import LineAnalyzer
 from ..asa.syslog import LogParser
+from ..options import DEFAULTS, JobOptions
 
 
 class LogError(OSError):
@@ -62,13 +62,13 @@ def check_compressed(path: str) -> None:
         raise LogError(f"{path}: named {named} but holds {content} data: read as {content}")
 
 
-def explain(paths: list, firewalls: Optional[dict], year: Optional[str] = None,
-            assume_firewall: Optional[str] = None, permits_from: str = "built",
-            since: Optional[str] = None, until: Optional[str] = None) -> Iterator[dict]:
+def explain(paths: list, firewalls: Optional[dict],
+            options: JobOptions = DEFAULTS) -> Iterator[dict]:
+    """One entry per line of ``paths``: its category (with ``firewalls``: as the job with
+    ``options`` counts it, and what it credits), and the connection it carries."""
     for path in paths:
-        analyzer = LineAnalyzer(firewalls, year, assume_firewall, path, permits_from,
-                                since=since, until=until) if firewalls is not None else None
-        parser = LogParser(year)
+        analyzer = options.analyzer(firewalls, path) if firewalls is not None else None
+        parser = LogParser(options.year)
         for number, line in enumerate(read_lines(path), 1):
             if analyzer is not None:
                 category, connection, name, verdict = analyzer.classify(line)

@@ -1,10 +1,19 @@
 """The ruleset as the analysis sees it (``show``) and what one flow hits (``lookup``)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
+from ..asa.literals import (
+    ICMP,
+    ICMP6,
+    icmp_type_number,
+    port_number,
+    protocol_name,
+    protocol_number,
+)
 from ..matcher import FirewallMatcher, Verdict
 from ..model import Connection, Firewall, Rule
+from ..routing import RoutingTable
 from .build import flow_text
 
 
@@ -81,3 +90,35 @@ def render_lookup(firewall: Firewall, connection: Connection, verdict: Optional[
 
 def lookup(firewall: Firewall, connection: Connection) -> str:
     return render_lookup(firewall, connection, FirewallMatcher(firewall).evaluate(connection))
+
+
+def flow_connection(fw: Firewall, protocol: str, ingress: str, egress: Optional[str],
+                    flow: Sequence[str]) -> Connection:
+    """The connection ``lookup`` asks about: FLOW is SRC [SPORT] DST [DPORT] (for ICMP, DPORT
+    is the type). Raises ValueError, with the message a user reads, when it cannot be read."""
+    def is_address(token: str) -> bool:
+        return "." in token or ":" in token or token in fw.names
+
+    tokens: list = list(flow)
+    if len(tokens) == 3 and not is_address(tokens[1]):
+        tokens.append(None)            # SRC SPORT DST
+    elif len(tokens) == 3:
+        tokens.insert(1, None)         # SRC DST DPORT
+    elif len(tokens) == 2:
+        tokens = [tokens[0], None, tokens[1], None]
+    if len(tokens) != 4:
+        raise ValueError("FLOW is SRC [SPORT] DST [DPORT]")
+    src, sport, dst, dport = tokens
+    number = None if protocol == "ip" else protocol_number(protocol)
+    name = protocol_name(number) if number is not None else "ip"
+    if number in (ICMP, ICMP6):
+        dport_value = icmp_type_number(dport, number) if dport else 0
+    else:
+        dport_value = port_number(dport, number) if dport else 0
+    sport_value = port_number(sport, number) if sport else 0
+    if ingress not in fw.interfaces:
+        raise ValueError(f"{fw.name} has no interface '{ingress}' "
+                         f"(it has: {', '.join(fw.interfaces)})")
+    egress = egress or RoutingTable(fw).interface_for(fw.names.get(dst, dst)) or ""
+    return Connection(fw.name, "", name, src, sport_value, dst, dport_value, ingress, egress,
+                      "lookup")

@@ -1,0 +1,152 @@
+"""Running the job: which inputs, which runner, and the results it writes.
+
+The CLI's `run` and `analyze` call ``run_job``; it checks the inputs (each file once, no file
+beside its own compressed copy, compressed files readable to their end), builds mrjob's
+command line from the ``JobOptions`` and returns the results lines, sorted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+from .asa.config import ConfigError
+from .database import DatabaseError, read_meta
+from .options import JobOptions
+from .records import INPUT_ERROR
+
+RUNNERS = ("inline", "local", "hadoop", "spark", "emr", "dataproc")
+LOCAL_RUNNERS = ("inline", "local")
+CLUSTER_RUNNERS = ("hadoop", "emr", "dataproc")
+COMPRESSED = (".gz", ".bz2")
+
+
+
+def warn(message: str) -> None:
+    """One line on standard error (the one in use now: tests swap it)."""
+    print(message, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Settings for a run on a cluster (ignored by the local runners)."""
+    job_name: Optional[str] = None
+    reducers: Optional[int] = None
+    priority: Optional[str] = None
+    conf: Optional[str] = None          # an mrjob.conf
+
+
+def local_inputs(logs: Sequence[str]) -> List[str]:
+    """The files the job reads, each once: directories are read recursively (as mrjob
+    does), a path given twice or reached twice is read once, and a file beside its own
+    compressed copy (``x.log`` and ``x.log.gz``, as ``gzip -k`` leaves them) is an error: its
+    connections would count twice."""
+    files: dict = {}
+    for path in logs:
+        if os.path.isdir(path):
+            found = [os.path.join(root, name) for root, _, names in os.walk(path)
+                     for name in sorted(names)]
+        else:
+            found = [path]
+        for name in found:
+            files.setdefault(os.path.realpath(name), name)
+    by_content: dict = {}
+    for real, name in files.items():
+        stem = real.rsplit(".", 1)[0] if real.endswith(COMPRESSED) else real
+        if stem in by_content:
+            raise ConfigError(f"{by_content[stem]} and {name} hold the same log (one is the "
+                              "other compressed): give only one of them")
+        by_content[stem] = name
+    return list(files.values())
+
+
+def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """-> (the files to read, [(path, message)] for each .gz/.bz2 input that cannot be read to
+    its end or is not what its name says). Such an input is replaced by a plain copy of its
+    readable lines under ``scratch``, at the same path below it, so its directory still names
+    its firewall."""
+    from .report.lines import LogError, check_compressed, read_lines
+    readable, problems = [], []
+    for path in files:
+        if path.endswith(COMPRESSED):
+            try:
+                check_compressed(path)
+            except LogError as exc:
+                misnamed = " but holds " in str(exc)
+                warn(f"warning: {exc}" + ("" if misnamed else "; the lines before it are "
+                                          "analysed, the rest is missing"))
+                problems.append((path, str(exc)))
+                copy = os.path.join(scratch, os.path.abspath(path).lstrip(os.sep))
+                copy = copy.rsplit(".", 1)[0]
+                os.makedirs(os.path.dirname(copy), exist_ok=True)
+                with open(copy, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                    try:
+                        for line in read_lines(path):
+                            handle.write(line + "\n")
+                    except LogError:
+                        pass            # the break, said above
+                path = copy
+        readable.append(path)
+    return readable, problems
+
+
+def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
+             cluster: Cluster = Cluster(), package: Optional[str] = None) -> List[str]:
+    """The mrjob command line of a run. ``package``: a zip of this package for cluster
+    tasks, which get it through --py-files instead of a pip install on every node."""
+    args = ["-r", runner, "--db", db] + options.args()
+    if runner == "spark" and not cluster.conf:
+        # Spark on this machine: its Python workers must be this interpreter, the one with
+        # this package. A cluster's mrjob.conf sets python_bin instead.
+        args += ["--python-bin", sys.executable]
+    if cluster.conf:
+        args += ["--conf-path", cluster.conf]
+    for key, value in (("mapreduce.job.name", cluster.job_name),
+                       ("mapreduce.job.reduces", cluster.reducers),
+                       ("mapreduce.job.priority", cluster.priority)):
+        if value is not None:
+            args += ["--jobconf", f"{key}={value}"]
+    if package is not None:
+        args += ["--py-files", package]
+    return args + list(logs)
+
+
+def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
+            cluster: Cluster = Cluster()) -> List[str]:
+    """Run the job; -> the results lines (sorted, so every runner's output is identical)."""
+    from .job import RulesetAnalysisJob
+    from .streaming import package_zip
+    names = read_meta(db)["firewalls"]
+    if options.assume_firewall is not None and options.assume_firewall not in names:
+        raise DatabaseError(f"{db}: firewall '{options.assume_firewall}' is not in the "
+                            f"database (it has: {', '.join(names) or 'none'})")
+    local = runner in LOCAL_RUNNERS
+    if local:
+        for path in logs:
+            if not os.path.exists(path):
+                raise ConfigError(f"{path}: log file not found")
+        logs = local_inputs(logs)
+    else:
+        logs = list(dict.fromkeys(logs))
+    with tempfile.TemporaryDirectory(prefix="ruleset-analysis-") as scratch:
+        # mrjob's decompression stops silently where an archive is truncated, and fails on a
+        # corrupt one: check them first, say what is missing (in the results and the report
+        # too), and read the lines before the break.
+        problems: List[Tuple[str, str]] = []
+        if local:
+            logs, problems = check_archives(logs, os.path.join(scratch, "readable"))
+        package = package_zip(os.path.join(scratch, "ruleset_analysis.zip")) \
+            if runner in CLUSTER_RUNNERS else None
+        job = RulesetAnalysisJob(args=job_args(logs, db, runner, options, cluster, package))
+        with job.make_runner() as job_runner:
+            job_runner.run()
+            if runner in CLUSTER_RUNNERS:
+                warn(f"results of the job: {job_runner.get_output_dir()}")
+            output = b"".join(job_runner.cat_output())
+    lines = [line for line in output.decode("utf-8").splitlines() if line]
+    lines += [f"{json.dumps(INPUT_ERROR + chr(9) + path)}\t{json.dumps(message)}"
+              for path, message in problems]
+    return sorted(lines)
