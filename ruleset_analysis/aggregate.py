@@ -16,11 +16,13 @@ from typing import Iterator, Optional, Sequence
 
 from .asa.syslog import (
     BUILT_RE,
+    FOR_PORT,
     HEADER_CACHE_LENGTH,
     ICMP_WITHOUT_TYPE,
     MALFORMED,
     MESSAGE_RE,
     NO_TIMESTAMP,
+    TO_PORT,
     LogParser,
     no_connection,
 )
@@ -356,10 +358,12 @@ class LineAnalyzer:
 
 def flow_key(groups: tuple, keep_port: bool) -> tuple:
     """The fast path's key for a BUILT_RE match: every group but the initiator's ephemeral
-    port (group 5 of an inbound line, 9 of an outbound one), unless a rule filters on it."""
+    port, unless a rule filters on it."""
     if keep_port:
         return groups
-    return groups[:4] + groups[5:] if groups[0] == "inbound" else groups[:8] + groups[9:]
+    if groups[0] == "inbound":
+        return groups[:FOR_PORT] + groups[FOR_PORT + 1:]
+    return groups[:TO_PORT] + groups[TO_PORT + 1:]
 
 
 def firewall_of_path(path: str, ids: dict) -> Optional[str]:

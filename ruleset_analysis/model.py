@@ -11,8 +11,6 @@ import json
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
-from .asa.literals import protocol_name
-
 
 @dataclass(frozen=True)
 class Address:
@@ -76,20 +74,6 @@ class Rule:
     destination_port: Optional[Ports]
     icmp_code: Optional[int] = None
     members: dict = field(default_factory=dict)
-
-    def describe(self) -> dict:
-        """The JSON report's view of the rule (``objects`` entries)."""
-        port = self.destination_port.text if self.destination_port else "any"
-        if self.icmp_code is not None:
-            port = f"{port} code {self.icmp_code}"
-        return {
-            "index": self.index,
-            "protocol": protocol_name(self.protocol),
-            "source": self.source.text if self.source else "any",
-            "source_port": self.source_port.text if self.source_port else "any",
-            "destination": self.destination.text if self.destination else "any",
-            "destination_port": port,
-        }
 
 
 def _member_json(member: tuple) -> list:

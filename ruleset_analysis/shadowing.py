@@ -12,7 +12,21 @@ rather than guessed.
 """
 from __future__ import annotations
 
-from .matcher import NOTHING, PORT_SPACE, compile_rules
+from .matcher import (
+    I_CODE,
+    I_DPORTS,
+    I_DST_HI,
+    I_DST_LO,
+    I_HIT,
+    I_PROTO_HI,
+    I_PROTO_LO,
+    I_SPORTS,
+    I_SRC_HI,
+    I_SRC_LO,
+    NOTHING,
+    PORT_SPACE,
+    compile_rules,
+)
 from .model import Acl
 
 FULL_PORTS = (PORT_SPACE,)
@@ -21,13 +35,16 @@ MAX_PIECES = 4000        # a remainder split into more boxes than this: not anal
 MAX_ACES = 1500          # larger ACLs are not analysed (the work grows with the square)
 
 
+# A box's dimensions: protocol, source, source port, destination, destination port, code.
 def _boxes(rule) -> list:
     """A compiled rule -> its boxes (a `neq` port clause gives two)."""
-    if (rule[3], rule[4]) == NOTHING or (rule[8], rule[9]) == NOTHING:
+    source, destination = (rule[I_SRC_LO], rule[I_SRC_HI]), (rule[I_DST_LO], rule[I_DST_HI])
+    if source == NOTHING or destination == NOTHING:
         return []
-    code = CODE_SPACE if rule[13] is None else (rule[13], rule[13])
-    return [((rule[1], rule[2]), (rule[3], rule[4]), sport, (rule[8], rule[9]), dport, code)
-            for sport in (rule[7] or FULL_PORTS) for dport in (rule[12] or FULL_PORTS)]
+    code = CODE_SPACE if rule[I_CODE] is None else (rule[I_CODE], rule[I_CODE])
+    protocol = (rule[I_PROTO_LO], rule[I_PROTO_HI])
+    return [(protocol, source, sport, destination, dport, code)
+            for sport in (rule[I_SPORTS] or FULL_PORTS) for dport in (rule[I_DPORTS] or FULL_PORTS)]
 
 
 def _intersects(a, b) -> bool:
@@ -88,7 +105,7 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
         return {a.line: {"not_analysed": f"the ACL has over {MAX_ACES} ACEs"} for a in aces}
     boxes: dict = {}
     for rule in compile_rules(acl):
-        boxes.setdefault(rule[14].ace_line, []).extend(_boxes(rule))
+        boxes.setdefault(rule[I_HIT].ace_line, []).extend(_boxes(rule))
     hulls = {line: _hull(found) for line, found in boxes.items() if found}
     results = {}
     for position, ace in enumerate(aces):

@@ -2,6 +2,7 @@
 from conftest import firewall
 
 from ruleset_analysis.model import Firewall
+from ruleset_analysis.report.build import describe
 
 
 def rules_of(fw, acl="acl", line=1):
@@ -117,7 +118,7 @@ object-group service Mixed
  service-object object svc-8443
 access-list acl extended permit object-group Mixed any host 192.0.2.10
 """)
-    described = [(r.describe()["protocol"], r.describe()["destination_port"])
+    described = [(describe(r)["protocol"], describe(r)["destination_port"])
                  for r in rules_of(fw)]
     assert described == [("tcp", "eq https"), ("udp", "range 5000 5010"), ("icmp", "echo"),
                          ("tcp", "eq 8443")]

@@ -9,6 +9,7 @@ from ruleset_analysis.asa.config import ConfigError, parse_config
 from ruleset_analysis.matcher import FirewallMatcher
 from ruleset_analysis.model import Connection
 from ruleset_analysis.preprocess import read_config
+from ruleset_analysis.report.build import describe
 
 EVERY_FORM = os.path.join(ROOT, "tests", "configs", "every-form.cfg")
 
@@ -125,8 +126,8 @@ def test_object_service_icmp_icmp6_protocol_and_tcp_udp(every):
 
 
 def test_service_object_group_forms(every):
-    described = [(r.describe()["protocol"], r.describe()["source_port"],
-                  r.describe()["destination_port"]) for r in ace(every, "outside_in", 20).rules]
+    described = [(describe(r)["protocol"], describe(r)["source_port"],
+                  describe(r)["destination_port"]) for r in ace(every, "outside_in", 20).rules]
     assert described == [
         ("tcp", "any", "eq https"), ("udp", "any", "eq 1235"), ("udp", "eq 3", "eq 1236"),
         ("tcp", "range 1000 2000", "eq ssh"), ("icmp", "any", "echo"),

@@ -5,7 +5,7 @@ from conftest import firewall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruleset_analysis.matcher import compile_rules
+from ruleset_analysis.matcher import I_HIT, compile_rules
 from ruleset_analysis.shadowing import _boxes, analyse_acl
 
 
@@ -88,7 +88,7 @@ def test_shadowed_and_redundant_agree_with_exhaustive_enumeration(config, falls_
     aces = [a for a in acl.entries if a.matchable]
     boxes = {a.line: [] for a in aces}
     for rule in compile_rules(acl):
-        boxes[rule[14].ace_line].extend(_boxes(rule))
+        boxes[rule[I_HIT].ace_line].extend(_boxes(rule))
     actions = {a.line: a.action for a in aces}
     order = [a.line for a in aces]
     everything = [box for found in boxes.values() for box in found]

@@ -12,7 +12,7 @@ from typing import Optional
 
 from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
-from ..model import Ace, Firewall
+from ..model import Ace, Firewall, Rule
 from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
 from .evidence import Evidence, Horizon, evidence_of
@@ -222,6 +222,21 @@ def visibility(ace: Ace) -> tuple:
     return "full", hidden
 
 
+def describe(rule: Rule) -> dict:
+    """The report's view of an expanded rule (an ``objects`` entry, without its hits)."""
+    port = rule.destination_port.text if rule.destination_port else "any"
+    if rule.icmp_code is not None:
+        port = f"{port} code {rule.icmp_code}"
+    return {
+        "index": rule.index,
+        "protocol": protocol_name(rule.protocol),
+        "source": rule.source.text if rule.source else "any",
+        "source_port": rule.source_port.text if rule.source_port else "any",
+        "destination": rule.destination.text if rule.destination else "any",
+        "destination_port": port,
+    }
+
+
 def _connections(record: Optional[dict]) -> list:
     if not record:
         return []
@@ -236,7 +251,7 @@ def _ace_entry(firewall: Firewall, ace: Ace, bindings: list, record: Optional[di
     objects = []
     for rule in ace.rules:
         hits, first, last = per_rule.get(rule.index, (0, None, None))
-        entry = rule.describe()
+        entry = describe(rule)
         entry.update(hits=hits, first_seen=seen(first), last_seen=seen(last),
                      members=rule.members)
         objects.append(entry)

@@ -14,7 +14,7 @@ from ..asa.literals import (
 from ..matcher import FirewallMatcher, Verdict
 from ..model import Connection, Firewall, Rule
 from ..routing import RoutingTable
-from .build import flow_text
+from .build import describe, flow_text
 
 
 def _members(rule: Rule) -> str:
@@ -22,7 +22,7 @@ def _members(rule: Rule) -> str:
 
 
 def rule_line(rule: Rule) -> str:
-    text = f"#{rule.index}  {flow_text(rule.describe())}"
+    text = f"#{rule.index}  {flow_text(describe(rule))}"
     members = _members(rule)
     return f"{text}    [{members}]" if members else text
 
