@@ -15,7 +15,7 @@ import urllib.parse
 
 from .model import Firewall
 
-SCHEMA_VERSION = 4           # 4: fingerprints of the rulesets in meta
+SCHEMA_VERSION = 5           # 4: fingerprints of the rulesets in meta; 5: groups an ACE names
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"

@@ -12,7 +12,19 @@ from typing import Optional
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
-from .asa.config import PORT_OPERATORS, ConfigError, Definition, ParsedConfig
+from .asa.config import ConfigError, Definition, ParsedConfig
+from .asa.grammar import (
+    AnyProtocol,
+    IcmpObject,
+    NestedGroup,
+    NetworkMember,
+    NetworkRef,
+    OtherLine,
+    PortObject,
+    ServiceObject,
+    ServiceRef,
+    Unreadable,
+)
 from .asa.literals import (
     ICMP,
     ICMP6,
@@ -22,7 +34,6 @@ from .asa.literals import (
     icmp_type_number,
     is_icmp_type,
     port_number,
-    protocol_number,
 )
 from .model import Address, Firewall, Ports
 
@@ -89,53 +100,34 @@ class Resolver:
         # group -> {"header": its object-group line, "members": {label: member line}}
         self.groups: dict = {}
 
-    def note_members(self, group: str, t: list, paths) -> None:
-        """Remember which config line gave each member label of a group (for `prune`)."""
-        d = self.definitions[group]
-        entry = self.groups.setdefault(group, {
-            "header": f"object-group {d.kind} {group}" + (f" {d.protocol}" if d.protocol
-                                                          else ""),
-            "members": {}})
+    def note_members(self, d: Definition, text: str, form, paths) -> None:
+        """Remember which config line gave each member label of a group (for `prune`), and
+        which groups it nests."""
+        entry = self.groups.setdefault(d.name, {
+            "header": f"object-group {d.kind} {d.name}" + (f" {d.protocol}" if d.protocol
+                                                           else ""),
+            "members": {}, "nested": []})
+        if isinstance(form, NestedGroup) and form.name not in entry["nested"]:
+            entry["nested"].append(form.name)
         for path in paths:
             if path:
-                entry["members"].setdefault(path[0], " ".join(t))
+                entry["members"].setdefault(path[0], text)
 
     # -- the ACE as a whole ----------------------------------------------------------------
     def expand(self, spec) -> tuple:
         """-> (sources, destinations, services): the ACE's rules are their product."""
-        sources = self.addresses(spec.source)
-        destinations = self.addresses(spec.destination)
+        sources = spec.source.resolve(self)
+        destinations = spec.destination.resolve(self)
         services = self.services(spec)
         total = len(sources) * len(destinations) * len(services)
         if total > MAX_RULES_PER_ACE:
             raise ConfigError(f"expands to {total} rules, above the limit of {MAX_RULES_PER_ACE}")
         return sources, destinations, services
 
-    # -- addresses -------------------------------------------------------------------------
-    def addresses(self, spec: tuple) -> list:
-        """-> [(Address or None for any, member path)]"""
-        kind = spec[0]
-        if kind == "any":
-            return [(None, [])]
-        if kind == "any4":
-            return [(ANY4, [])]
-        if kind == "any6":
-            return [(ANY6, [])]
-        if kind == "host":
-            return [(self.host(spec[1]), [])]
-        if kind == "mask":
-            return [(self.network(spec[1], spec[2]), [])]
-        if kind == "prefix":
-            return [(self.prefix(spec[1]), [])]
-        if kind == "interface":
-            return [(address, []) for address in self.interface(spec[1])]
-        if kind == "object":
-            return [(address, [spec[1]] + path)
-                    for address, path in self.network_definition(spec[1], group=False)]
-        if kind == "object-group":
-            return [(address, [spec[1]] + path)
-                    for address, path in self.network_definition(spec[1], group=True)]
-        raise ConfigError(f"unknown address form {spec}")
+    # -- what address forms resolve with ---------------------------------------------------
+    @staticmethod
+    def any_address(family: str) -> Optional[Address]:
+        return {"any": None, "any4": ANY4, "any6": ANY6}[family]
 
     def ip(self, token: str) -> IPAddress:
         literal = self.firewall.names.get(token, token)
@@ -174,6 +166,23 @@ class Resolver:
             raise ConfigError(f"bad range {first} {last}")
         return Address(a.version, int(a), int(b), f"{a}-{b}")
 
+    def fqdn(self, name: str, where: str, owner: str) -> Address:
+        self.firewall.warnings.append(
+            f"{where}: fqdn '{name}' cannot be resolved offline; rules using object "
+            f"'{owner}' match nothing")
+        return Address(0, 1, 0, f"fqdn {name}")
+
+    # -- what port forms resolve with ------------------------------------------------------
+    @staticmethod
+    def port_range(op: str, values: list, where: str, protocol: Optional[int]) -> Ports:
+        return port_range(op, values, where, protocol)
+
+    @staticmethod
+    def icmp_ports(token: str, protocol: Optional[int]) -> Ports:
+        value = _icmp_type(token, protocol)
+        return Ports(((value, value),), token)
+
+    # -- definitions -----------------------------------------------------------------------
     def lookup(self, name: str, kind: str, group: bool, where: str = "") -> Definition:
         definition = self.definitions.get(name)
         what = ("object-group " if group else "object ") + kind
@@ -199,54 +208,42 @@ class Resolver:
         self.memo[key] = value
         return value
 
+    def members(self, d: Definition, read, what: str, label_of=None) -> list:
+        """Each member line of ``d`` read by ``read(form, where)`` -> entries; errors name the
+        line, unreadable lines say ``cannot read <what> line``; a group's members are noted
+        for `prune` (``label_of(entry)`` gives an entry's member path)."""
+        result = []
+        for form, where, text in d.members:
+            with located(where):
+                if isinstance(form, Unreadable):
+                    form.fail()
+                if isinstance(form, OtherLine):
+                    raise ConfigError(f"cannot read {what} line: {form.text}")
+                entries = read(form, where)
+            if d.is_group:
+                self.note_members(d, text, form, [label_of(e) for e in entries])
+            result.extend(entries)
+        return result
+
     def network_definition(self, name: str, group: bool) -> list:
         definition = self.lookup(name, "network", group)
         return self.memoised(("network", name, group), lambda: self._network_members(definition))
 
     def _network_members(self, d: Definition) -> list:
-        result = []
-        for t, where in d.members:
-            with located(where):
-                entries = self._network_member(d, t, where)
-            if d.is_group:
-                self.note_members(d.name, t, [path for _, path in entries])
-            result.extend(entries)
+        def read(form, where):
+            if isinstance(form, NestedGroup):
+                return NetworkRef(form.name, True).resolve(self)
+            if isinstance(form, NetworkMember):
+                inner = form.form
+                if isinstance(inner, NetworkRef):
+                    return inner.resolve(self)
+                return [(address, [inner.label(address)]) for address, _ in inner.resolve(self)]
+            return form.resolve(self)      # an object network's own host/subnet/range/fqdn
+        result = self.members(d, read, "network group" if d.is_group else "object network",
+                              lambda entry: entry[1])
         if not result:
             raise ConfigError(f"'{d.name}' has no members ({d.where})")
         return result
-
-    def _network_member(self, d: Definition, t: list, where: str) -> list:
-        if not d.is_group:                       # object network: host | subnet | range | fqdn
-            if t[0] == "host" and len(t) == 2:
-                return [(self.host(t[1]), [])]
-            if t[0] == "subnet" and len(t) == 3:
-                return [(self.network(t[1], t[2]), [])]
-            if t[0] == "subnet" and len(t) == 2:
-                return [(self.prefix(t[1]), [])]
-            if t[0] == "range" and len(t) == 3:
-                return [(self.range(t[1], t[2]), [])]
-            if t[0] == "fqdn":
-                name = t[-1]
-                self.firewall.warnings.append(
-                    f"{where}: fqdn '{name}' cannot be resolved offline; rules using object "
-                    f"'{d.name}' match nothing")
-                return [(Address(0, 1, 0, f"fqdn {name}"), [])]
-            raise ConfigError(f"cannot read object network line: {' '.join(t)}")
-        if t[0] == "network-object" and len(t) >= 2:
-            form = t[1]
-            if form == "host" and len(t) == 3:
-                return [(self.host(t[2]), [t[2]])]
-            if form == "object" and len(t) == 3:
-                return [(a, [t[2]] + p) for a, p in self.network_definition(t[2], group=False)]
-            if len(t) == 3:
-                address = self.network(t[1], t[2])
-                return [(address, [address.text])]
-            if len(t) == 2 and "/" in form:
-                address = self.prefix(form)
-                return [(address, [address.text])]
-        if t[0] == "group-object" and len(t) == 2:
-            return [(a, [t[1]] + p) for a, p in self.network_definition(t[1], group=True)]
-        raise ConfigError(f"cannot read network group line: {' '.join(t)}")
 
     # -- services --------------------------------------------------------------------------
     def services(self, spec) -> list:
@@ -255,9 +252,9 @@ class Resolver:
         The member paths are a dict per field: "protocol" (a protocol group), "source_port"
         (a port group after the source) and "service" (a service object or group, or the
         destination's port or icmp-type group)."""
-        kind = spec.protocol[0]
-        if kind in ("object", "object-group"):
-            name = spec.protocol[1]
+        protocol = spec.protocol
+        if isinstance(protocol, ServiceRef):
+            name = protocol.name
             definition = self.definitions.get(name)
             if definition is not None and definition.kind == "service" \
                     and not definition.is_port_group:
@@ -267,113 +264,72 @@ class Resolver:
                 entries = self.service_definition(name, definition.is_group)
                 return [(p, sp, dp, c, {"service": [name] + path})
                         for p, sp, dp, c, path in entries]
-            if kind == "object-group":
+            builtin = builtin_service(name)
+            if protocol.group:
                 protocols = [(p, [name] + path) for p, path in self.protocol_group(name)]
-            elif definition is None and builtin_service(name) is not None:
+            elif definition is None and builtin is not None:
                 if spec.source_port or spec.destination_port:
                     raise ConfigError(f"service '{name}' is the protocol: no port clause may "
                                       "follow")
-                return [(p, sp, dp, c, {"service": [name]})
-                        for p, sp, dp, c, _ in builtin_service(name) or ()]
+                return [(p, sp, dp, c, {"service": [name]}) for p, sp, dp, c, _ in builtin]
             else:
                 raise ConfigError(f"object service '{name}' is not defined")
-        elif kind == "ip":
+        elif isinstance(protocol, AnyProtocol):
             protocols = [(None, [])]
         else:
-            protocols = [(spec.protocol[1], [])]
+            protocols = [(protocol.number, [])]
         result = []
-        for protocol, proto_path in protocols:
-            sources = self.ports(spec.source_port, protocol)
-            destinations = self.ports(spec.destination_port, protocol)
+        for number, proto_path in protocols:
+            sources = self.ports(spec.source_port, number)
+            destinations = self.ports(spec.destination_port, number)
             for (sport, _, sport_path), (dport, code, dport_path) in product(sources,
                                                                               destinations):
                 paths = {"protocol": proto_path, "source_port": sport_path,
                          "service": dport_path}
-                result.append((protocol, sport, dport, code,
+                result.append((number, sport, dport, code,
                                {field: path for field, path in paths.items() if path}))
         return result
 
     def protocol_group(self, name: str) -> list:
         definition = self.lookup(name, "protocol", True)
 
-        def members():
-            result = []
-            for t, where in definition.members:
-                with located(where):
-                    if t[0] == "protocol-object" and len(t) == 2:
-                        entries = [(None if t[1] == "ip" else self._protocol(t[1], where),
-                                    [t[1]])]
-                    elif t[0] == "group-object" and len(t) == 2:
-                        entries = [(p, [t[1]] + path) for p, path in self.protocol_group(t[1])]
-                    else:
-                        raise ConfigError(f"cannot read protocol group line: {' '.join(t)}")
-                self.note_members(name, t, [path for _, path in entries])
-                result.extend(entries)
-            return result
-        return self.memoised(("protocol", name, True), members)
+        def read(form, where):
+            if isinstance(form, NestedGroup):
+                return [(p, [form.name] + path) for p, path in self.protocol_group(form.name)]
+            return [(form.protocol, [form.token])]
+        return self.memoised(("protocol", name, True), lambda: self.members(
+            definition, read, "protocol group", lambda entry: entry[1]))
 
-    @staticmethod
-    def _protocol(token: str, where: str) -> int:
-        try:
-            return protocol_number(token)
-        except ValueError as exc:
-            raise ConfigError(f"{exc} ({where})") from None
-
-    def ports(self, spec: Optional[tuple], protocol: Optional[int]) -> list:
+    def ports(self, form, protocol: Optional[int]) -> list:
         """-> [(Ports or None, icmp code, member path)] for one side of an ACE."""
-        if spec is None:
+        if form is None:
             return [(None, None, [])]
-        if spec[0] == "icmp":
-            value = _icmp_type(spec[1], protocol)
-            return [(Ports(((value, value),), spec[1]), spec[2], [])]
-        if spec[0] == "icmp-group":
-            return [(p, c, [spec[1]] + path) for p, c, path in self.icmp_group(spec[1], protocol)]
-        if protocol not in (TCP, UDP, None):
-            raise ConfigError("a port clause needs protocol tcp or udp")
-        if spec[0] == "op":
-            return [(port_range(spec[1], spec[2], protocol=protocol), None, [])]
-        return [(ports, None, [spec[1]] + path) for ports, path in self.port_group(spec[1])]
+        return form.resolve(self, protocol)
 
     def port_group(self, name: str) -> list:
         definition = self.lookup(name, "service", True)
+        # a tcp or udp group's names must be valid for its protocol
+        protocol = {"tcp": TCP, "udp": UDP}.get(definition.protocol or "")
 
-        def members():
-            result = []
-            for t, where in definition.members:
-                with located(where):
-                    if t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
-                        # a tcp or udp group's names must be valid for its protocol
-                        ports = port_range(t[1], t[2:], protocol={"tcp": TCP, "udp": UDP}.get(
-                            definition.protocol or ""))
-                        entries = [(ports, [ports.text])]
-                    elif t[0] == "group-object" and len(t) == 2:
-                        entries = [(p, [t[1]] + path) for p, path in self.port_group(t[1])]
-                    elif t[0] == "service-object":
-                        raise ConfigError(f"'{name}' is not a port group: it has service-object "
-                                          "lines")
-                    else:
-                        raise ConfigError(f"cannot read port group line: {' '.join(t)}")
-                self.note_members(name, t, [path for _, path in entries])
-                result.extend(entries)
-            return result
-        return self.memoised(("ports", name, True), members)
+        def read(form, where):
+            if isinstance(form, PortObject):
+                ports = form.port.ports(self, protocol)
+                return [(ports, [ports.text])]
+            if isinstance(form, NestedGroup):
+                return [(p, [form.name] + path) for p, path in self.port_group(form.name)]
+            raise ConfigError(f"'{name}' is not a port group: it has service-object lines")
+        return self.memoised(("ports", name, True), lambda: self.members(
+            definition, read, "port group", lambda entry: entry[1]))
 
     def icmp_group(self, name: str, protocol: Optional[int]) -> list:
         definition = self.lookup(name, "icmp-type", True)
-        result = []
-        for t, where in definition.members:
-            with located(where):
-                if t[0] == "icmp-object" and len(t) == 2:
-                    value = _icmp_type(t[1], protocol)
-                    entries = [(Ports(((value, value),), t[1]), None, [t[1]])]
-                elif t[0] == "group-object" and len(t) == 2:
-                    entries = [(p, c, [t[1]] + path) for p, c, path in
-                               self.icmp_group(t[1], protocol)]
-                else:
-                    raise ConfigError(f"cannot read icmp-type group line: {' '.join(t)}")
-            self.note_members(name, t, [path for _, _, path in entries])
-            result.extend(entries)
-        return result
+
+        def read(form, where):
+            if isinstance(form, IcmpObject):
+                return [(self.icmp_ports(form.token, protocol), None, [form.token])]
+            return [(p, c, [form.name] + path) for p, c, path in
+                    self.icmp_group(form.name, protocol)]
+        return self.members(definition, read, "icmp-type group", lambda entry: entry[2])
 
     def service_definition(self, name: str, group: bool) -> list:
         builtin = builtin_service(name)
@@ -383,83 +339,36 @@ class Resolver:
         return self.memoised(("service", name, group), lambda: self._service_members(definition))
 
     def _service_members(self, d: Definition) -> list:
-        result = []
-        for t, where in d.members:
-            with located(where):
-                entries = self._service_member(d, t, where)
-            if d.is_group:
-                self.note_members(d.name, t, [path for _, _, _, _, path in entries])
-            result.extend(entries)
+        def read(form, where):
+            if isinstance(form, ServiceObject):
+                inner = form.form
+                if isinstance(inner, Unreadable):
+                    inner.fail()
+                if isinstance(inner, OtherLine):
+                    raise ConfigError(f"cannot read service line: {inner.text}")
+                if isinstance(inner, ServiceRef):
+                    return [(p, sp, dp, c, [inner.name] + path) for p, sp, dp, c, path in
+                            self.service_definition(inner.name, group=False)]
+                return [(p, sp, dp, c, [inner.text]) for p, sp, dp, c, _ in
+                        inner.resolve(self, where)]
+            if isinstance(form, PortObject):
+                # in a group declared without a protocol, bare ports mean tcp and udp
+                protocols = {"tcp": [TCP], "udp": [UDP]}.get(d.protocol or "", [TCP, UDP])
+                ports = form.port.ports(self, None)
+                return [(p, None, ports, None, [ports.text]) for p in protocols]
+            if isinstance(form, NestedGroup):
+                if d.is_port_group:
+                    return [(p, None, ports, None, [form.name] + path)
+                            for p in {"tcp": [TCP], "udp": [UDP]}.get(d.protocol or "",
+                                                                      [TCP, UDP])
+                            for ports, path in self.port_group(form.name)]
+                return [(p, sp, dp, c, [form.name] + path) for p, sp, dp, c, path in
+                        self.service_definition(form.name, group=True)]
+            return form.resolve(self, where)       # an object service's `service` clause
+        result = self.members(d, read, "service", lambda entry: entry[4])
         if not result:
             raise ConfigError(f"service '{d.name}' has no members ({d.where})")
         return result
-
-    def _service_member(self, d: Definition, t: list, where: str) -> list:
-        if not d.is_group and t[0] == "service":
-            return self.service_clause(t[1:], where)
-        if d.is_group and t[0] == "service-object" and len(t) >= 2:
-            if t[1] == "object" and len(t) == 3:
-                return [(p, sp, dp, c, [t[2]] + path) for p, sp, dp, c, path in
-                        self.service_definition(t[2], group=False)]
-            label = " ".join(t[1:])
-            return [(p, sp, dp, c, [label]) for p, sp, dp, c, _ in
-                    self.service_clause(t[1:], where)]
-        if d.is_group and t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
-            # in a group declared without a protocol, bare ports mean tcp and udp
-            protocols = {"tcp": [TCP], "udp": [UDP]}.get(d.protocol or "", [TCP, UDP])
-            ports = port_range(t[1], t[2:])
-            return [(p, None, ports, None, [ports.text]) for p in protocols]
-        if d.is_group and t[0] == "group-object" and len(t) == 2:
-            if d.is_port_group:
-                return [(p, None, ports, None, [t[1]] + path)
-                        for p in {"tcp": [TCP], "udp": [UDP]}.get(d.protocol or "", [TCP, UDP])
-                        for ports, path in self.port_group(t[1])]
-            return [(p, sp, dp, c, [t[1]] + path) for p, sp, dp, c, path in
-                    self.service_definition(t[1], group=True)]
-        raise ConfigError(f"cannot read service line: {' '.join(t)}")
-
-    def service_clause(self, t: list, where: str) -> list:
-        """``PROTO [source OP P] [[destination] OP P]`` or ``icmp [TYPE [CODE]]``."""
-        if not t:
-            raise ConfigError(f"empty service ({where})")
-        protocols: list
-        if t[0] == "tcp-udp":
-            protocols = [TCP, UDP]
-        elif t[0] == "ip":
-            protocols = [None]
-        else:
-            protocols = [self._protocol(t[0], where)]
-        rest = t[1:]
-        results: list = []
-        for protocol in protocols:
-            if protocol in (ICMP, ICMP6):
-                code = None
-                dport = None
-                if rest:
-                    value = _icmp_type(rest[0], protocol)
-                    dport = Ports(((value, value),), rest[0])
-                    if len(rest) >= 2 and rest[1].isdigit():
-                        code = int(rest[1])
-                results.append((protocol, None, dport, code, []))
-                continue
-            sport = dport = None
-            i = 0
-            while i < len(rest):
-                side = "destination"
-                if rest[i] in ("source", "destination"):
-                    side = rest[i]
-                    i += 1
-                if i >= len(rest) or rest[i] not in PORT_OPERATORS:
-                    raise ConfigError(f"cannot read service ports: {' '.join(t)} ({where})")
-                count = 3 if rest[i] == "range" else 2
-                ports = port_range(rest[i], rest[i + 1:i + count], where, protocol)
-                i += count
-                if side == "source":
-                    sport = ports
-                else:
-                    dport = ports
-            results.append((protocol, sport, dport, None, []))
-        return results
 
 
 def port_range(op: str, values: list, where: str = "", protocol: Optional[int] = None) -> Ports:

@@ -115,6 +115,14 @@ class Ace:
     destinations: list = field(default_factory=list)
     services: list = field(default_factory=list)
     first_index: int = 0
+    groups: list = field(default_factory=list)       # object-groups its text names
+
+    @property
+    def uses_unresolved(self) -> bool:
+        """Whether an address of it cannot be resolved offline (an fqdn object): its rules
+        with that address match nothing."""
+        return any(address is not None and address.version == 0
+                   for address, _ in self.sources + self.destinations)
 
     @property
     def matchable(self) -> bool:
@@ -153,6 +161,7 @@ class Ace:
                 "action": self.action, "remarks": self.remarks, "inactive": self.inactive,
                 "time_range": self.time_range, "log": self.log, "error": self.error,
                 "source": self.source, "first_index": self.first_index,
+                "groups": self.groups,
                 "sources": [_member_json(m) for m in self.sources],
                 "destinations": [_member_json(m) for m in self.destinations],
                 "services": [_service_json(s) for s in self.services]}

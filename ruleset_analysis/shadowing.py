@@ -109,8 +109,7 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     hulls = {line: _hull(found) for line, found in boxes.items() if found}
     results = {}
     for position, ace in enumerate(aces):
-        if any(address is not None and address.version == 0
-               for address, _ in ace.sources + ace.destinations):
+        if ace.uses_unresolved:
             results[ace.line] = {"not_analysed": "uses fqdn objects"}
             continue
         try:

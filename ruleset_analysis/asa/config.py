@@ -11,12 +11,39 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from ..model import Ace, Acl, Firewall, Interface
+from .grammar import (
+    PORT_OPERATORS,
+    AddressRange,
+    AnyAddress,
+    AnyProtocol,
+    ConfigError,
+    Fqdn,
+    Host,
+    IcmpGroupRef,
+    IcmpObject,
+    IcmpType,
+    InterfaceAddress,
+    NestedGroup,
+    Network,
+    NetworkMember,
+    NetworkRef,
+    OtherLine,
+    PortGroupRef,
+    PortObject,
+    PortOp,
+    Prefix,
+    ProtocolNumber,
+    ProtocolObject,
+    ServiceObject,
+    ServiceRef,
+    Unreadable,
+    service_clause,
+)
 from .literals import ICMP, ICMP6, is_icmp_type, protocol_number
 
-PORT_OPERATORS = ("eq", "neq", "lt", "gt", "range")
 LOG_LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications",
               "informational", "debugging")
 ACL_KINDS = ("extended", "standard", "webtype", "ethertype")
@@ -74,18 +101,15 @@ def _without_prompts(line: str, found: list) -> str:
     return "".join(out)
 
 
-class ConfigError(ValueError):
-    """A config construct that cannot be understood; carries the file:line where it is."""
-
-
 @dataclass
 class Definition:
-    """An ``object`` or ``object-group``: its kind and member lines, with where each was read."""
+    """An ``object`` or ``object-group``: its kind and member lines, each parsed into a form
+    (``grammar``), with where it was read and its text."""
     name: str
     kind: str                    # network | service | protocol | icmp-type
     is_group: bool
     protocol: Optional[str] = None   # tcp | udp | tcp-udp for port groups
-    members: list = field(default_factory=list)   # (tokens, "file:line")
+    members: list = field(default_factory=list)   # (form, "file:line", member line text)
     where: str = ""
 
     @property
@@ -94,14 +118,14 @@ class Definition:
         return self.kind == "service" and self.is_group and self.protocol is not None
 
 
-@dataclass
+@dataclass(frozen=True)
 class AceSpec:
-    """The parsed grammar of one extended ACE, with names not yet resolved."""
-    protocol: tuple          # ("ip",) | ("number", N) | ("object-group", NAME) | ("object", NAME)
-    source: tuple            # address spec, see parse_address
-    source_port: Optional[tuple]
-    destination: tuple
-    destination_port: Optional[tuple]   # port spec, or ("icmp", TYPE, CODE) / ("icmp-group", NAME)
+    """The parsed grammar of one extended ACE, as typed forms with names not yet resolved."""
+    protocol: Any            # AnyProtocol | ProtocolNumber | ServiceRef
+    source: Any              # an address form (AnyAddress, Host, Network, NetworkRef, ...)
+    source_port: Any         # None | PortOp | PortGroupRef
+    destination: Any
+    destination_port: Any    # None | PortOp | PortGroupRef | IcmpType | IcmpGroupRef
 
 
 @dataclass
@@ -249,7 +273,7 @@ class _Parser:
         assert isinstance(self.block, Definition)
         if t[0] == "nat" and self.block.kind == "network":
             return                     # object NAT: addresses in ACLs are real ones (8.3+)
-        self.block.members.append((t, where))
+        self.block.members.append((member_form(self.block, t, where), where, " ".join(t)))
 
     def interface_line(self, iface: Interface, t: list) -> None:
         if t[0] == "nameif" and len(t) >= 2:
@@ -285,7 +309,8 @@ class _Parser:
                 if t[2] == "remark":
                     remarks.append(raw.split(" remark ", 1)[1].strip() if " remark " in raw else "")
                     continue
-                ace = Ace(acl=name, line=number, text=raw.strip(), remarks=remarks, source=where)
+                ace = Ace(acl=name, line=number, text=raw.strip(), remarks=remarks, source=where,
+                          groups=[b for a, b in zip(t, t[1:]) if a == "object-group"])
                 remarks = []
                 acl.entries.append(ace)
                 try:
@@ -319,57 +344,62 @@ class _Parser:
         self.parse_options(ace, stream)
         return AceSpec(protocol, source, source_port, destination, destination_port)
 
-    def parse_protocol(self, s: "_Tokens") -> tuple:
+    def parse_protocol(self, s: "_Tokens") -> Any:
         token = s.take("protocol")
         if token in ("object-group", "object"):
-            return (token, s.take("group name"))
+            return ServiceRef(s.take("group name"), token == "object-group")
         if token == "ip":
-            return ("ip",)
+            return AnyProtocol()
         try:
-            return ("number", protocol_number(token))
+            return ProtocolNumber(protocol_number(token))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 
-    def parse_address(self, s: "_Tokens") -> tuple:
+    def parse_address(self, s: "_Tokens") -> Any:
         token = s.take("address")
         if token in ("any", "any4", "any6"):
-            return (token,)
+            return AnyAddress(token)
         if token in ("host", "object", "object-group", "interface"):
-            return (token, s.take(f"{token} argument"))
+            argument = s.take(f"{token} argument")
+            if token == "host":
+                return Host(argument)
+            if token == "interface":
+                return InterfaceAddress(argument)
+            return NetworkRef(argument, token == "object-group")
         if "/" in token:
-            return ("prefix", token)
+            return Prefix(token)
         mask = s.peek()
         if mask is not None and _looks_like_mask(mask):
             s.take("mask")
-            return ("mask", token, mask)
+            return Network(token, mask)
         raise ConfigError(f"cannot read address at '{token}'")
 
-    def parse_ports(self, s: "_Tokens", protocol: tuple, source_side: bool) -> Optional[tuple]:
+    def parse_ports(self, s: "_Tokens", protocol: Any, source_side: bool) -> Any:
         token = s.peek()
         if token is None:
             return None
         if token in PORT_OPERATORS:
             s.take("")
             values = [s.take("port"), s.take("port")] if token == "range" else [s.take("port")]
-            return ("op", token, values)
+            return PortOp(token, tuple(values))
         if token == "object-group":
-            name = s.peek(1)
+            name = s.peek(1) or ""
             definition = self.definitions.get(name)
             if definition is not None and definition.kind == "service":
                 s.take(""), s.take("")
-                return ("group", name)
+                return PortGroupRef(name)
             if definition is not None and definition.kind == "icmp-type" and not source_side:
                 s.take(""), s.take("")
-                return ("icmp-group", name)
+                return IcmpGroupRef(name)
             return None               # a network group: the next address
-        if not source_side and protocol[0] == "number" and protocol[1] in (ICMP, ICMP6) \
-                and is_icmp_type(token, protocol[1]):
+        if not source_side and isinstance(protocol, ProtocolNumber) \
+                and protocol.number in (ICMP, ICMP6) and is_icmp_type(token, protocol.number):
             s.take("")
             code = None
             following = s.peek()
             if following is not None and following.isdigit():
                 code = int(s.take(""))
-            return ("icmp", token, code)
+            return IcmpType(token, code)
         return None
 
     def parse_options(self, ace: Ace, s: "_Tokens") -> None:
@@ -390,6 +420,61 @@ class _Parser:
                 ace.inactive = True
             else:
                 raise ConfigError(f"unexpected '{token}'")
+
+
+def member_form(d: Definition, t: list, where: str) -> Any:
+    """A member line of an object or object-group -> its form (``grammar``)."""
+    text = " ".join(t)
+    if d.is_group and t[0] == "group-object" and len(t) == 2:
+        return NestedGroup(t[1])
+    if d.kind == "network" and not d.is_group:    # object network: host|subnet|range|fqdn
+        if t[0] == "host" and len(t) == 2:
+            return Host(t[1])
+        if t[0] == "subnet" and len(t) == 3:
+            return Network(t[1], t[2])
+        if t[0] == "subnet" and len(t) == 2:
+            return Prefix(t[1])
+        if t[0] == "range" and len(t) == 3:
+            return AddressRange(t[1], t[2])
+        if t[0] == "fqdn":
+            return Fqdn(t[-1], where, d.name)
+        return OtherLine(text)
+    if d.kind == "network":
+        if t[0] == "network-object" and len(t) >= 2:
+            if t[1] == "host" and len(t) == 3:
+                return NetworkMember(Host(t[2]))
+            if t[1] == "object" and len(t) == 3:
+                return NetworkMember(NetworkRef(t[2], False))
+            if len(t) == 3:
+                return NetworkMember(Network(t[1], t[2]))
+            if len(t) == 2 and "/" in t[1]:
+                return NetworkMember(Prefix(t[1]))
+        return OtherLine(text)
+    if d.kind == "service":
+        if not d.is_group and t[0] == "service":
+            return service_clause(t[1:], where)
+        if d.is_group and t[0] == "service-object" and len(t) >= 2:
+            if t[1] == "object" and len(t) == 3:
+                return ServiceObject(ServiceRef(t[2], False))
+            return ServiceObject(service_clause(t[1:], where))
+        if d.is_group and t[0] == "service-object":
+            return ServiceObject(OtherLine(text))
+        if d.is_group and t[0] == "port-object" and len(t) >= 3 and t[1] in PORT_OPERATORS:
+            return PortObject(PortOp(t[1], tuple(t[2:])))
+        return OtherLine(text)
+    if d.kind == "protocol":
+        if t[0] == "protocol-object" and len(t) == 2:
+            if t[1] == "ip":
+                return ProtocolObject(None, t[1])
+            try:
+                return ProtocolObject(protocol_number(t[1]), t[1])
+            except ValueError as exc:
+                return Unreadable(f"{exc} ({where})")
+        return OtherLine(text)
+    if d.kind == "icmp-type":
+        if t[0] == "icmp-object" and len(t) == 2:
+            return IcmpObject(t[1])
+    return OtherLine(text)
 
 
 def acl_address_style(platform: str, version: str) -> str:

@@ -107,7 +107,7 @@ def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
                 if against:
                     disagreements.append(_disagreement(entry, finish_ace(against,
                                                                          max_connections)))
-                entry["judgement"] = not_evaluated_code(entry)
+                entry["judgement"] = not_evaluated_code(entry, ace.uses_unresolved)
                 verdict = judge(entry, evidence[firewall.name], no_data[firewall.name],
                                 horizons[firewall.name], entry["disagreements"])
                 entry["status"], entry["reason"] = verdict.status.value, verdict.reason

@@ -47,8 +47,9 @@ NOT_EVALUATED = {
 }
 
 
-def not_evaluated_code(entry: Dict[str, Any]) -> str:
-    """Why the analysis cannot tell whether an ACE is used ('' when it can)."""
+def not_evaluated_code(entry: Dict[str, Any], unresolved: bool) -> str:
+    """Why the analysis cannot tell whether an ACE is used ('' when it can); ``unresolved``:
+    it uses addresses that cannot be resolved offline (fqdn objects)."""
     if entry["error"]:
         return "UNPARSED"
     if entry["kind"] != "extended":
@@ -57,8 +58,7 @@ def not_evaluated_code(entry: Dict[str, Any]) -> str:
         return "unbound"
     if entry["inactive"]:
         return "inactive"
-    if any(o["source"].startswith("fqdn ") or o["destination"].startswith("fqdn ")
-           for o in entry["objects"]):
+    if unresolved:
         return "fqdn"
     if entry["visibility"] in ("none", "partial"):
         return "not seen"

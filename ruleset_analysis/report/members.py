@@ -20,10 +20,12 @@ def _new_usage() -> dict:
 
 
 def _block_named_groups(firewall, entry: dict, groups: dict, why: str) -> None:
-    """An ACE with no expansion (unparsed) may still use the groups its text names, and the
-    groups nested in them: none of their members can be called unused."""
-    words = entry["text"].split()
-    pending = [b for a, b in zip(words, words[1:]) if a == "object-group"]
+    """An ACE with no expansion (unparsed) may still use the groups its text names (as the
+    parser recorded them), and the groups nested in them: none of their members can be
+    called unused."""
+    ace_of = next((a for a in firewall.acls[entry["acl"]].entries
+                   if a.line == entry["line"]), None)
+    pending = list(ace_of.groups) if ace_of is not None else []
     seen = set()
     ace = f"{entry['acl']}:{entry['line']}"
     while pending:
@@ -34,8 +36,7 @@ def _block_named_groups(firewall, entry: dict, groups: dict, why: str) -> None:
         usage = groups.setdefault((entry["firewall"], name), _new_usage())
         usage["used_by"][ace] = None
         usage["not_evaluated"][f"{ace} ({why})"] = None
-        pending += [line.split()[1] for line in firewall.groups[name]["members"].values()
-                    if line.startswith("group-object ")]
+        pending += firewall.groups[name].get("nested", [])
 
 
 def _why_not(entry: dict) -> str:
