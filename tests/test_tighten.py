@@ -31,22 +31,22 @@ def test_addresses_merge_exactly_and_ports_join_into_ranges():
         ("tcp", "10.0.0.0", "192.0.2.1", 8080), ("tcp", "10.0.0.1", "192.0.2.1", 8080),
         ("tcp", "10.0.0.0", "192.0.2.1", 8081), ("tcp", "10.0.0.1", "192.0.2.1", 8081),
         ("udp", "10.0.0.7", "192.0.2.53", 53)))
-    assert found["lines"] == [
+    assert found.lines == [
         "access-list in extended permit tcp 10.0.0.0 255.255.255.254 host 192.0.2.1 "
         "range 8080 8081",
         "access-list in extended permit udp host 10.0.0.7 host 192.0.2.53 eq 53"]
-    assert found["complete"]
+    assert found.complete
 
 
 def test_too_many_lines_keep_the_aces_own_value_for_the_busier_field():
     clients = [("udp", f"10.1.{n}.9", "192.0.2.123", 123) for n in range(0, 40, 3)]
     found = suggest(ace_of("permit udp 10.1.0.0 255.255.0.0 any eq ntp"), record(*clients))
-    assert found["lines"] == [
+    assert found.lines == [
         "access-list in extended permit udp 10.1.0.0 255.255.0.0 host 192.0.2.123 eq 123"]
-    assert found["widened"] == ["source"]
+    assert found.widened == ["source"]
 
 
 def test_a_suggestion_from_truncated_connections_says_it_is_incomplete():
     found = suggest(ace_of("permit tcp any any"), record(("tcp", "10.0.0.1", "10.0.0.2", 22),
                                                          omitted=5))
-    assert not found["complete"]
+    assert not found.complete

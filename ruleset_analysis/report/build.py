@@ -15,9 +15,11 @@ from ..asa.syslog import OBSERVED_PROTOCOLS
 from ..model import Ace, Firewall, Rule
 from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
+from . import model
 from .evidence import Evidence, Horizon, evidence_of
 from .judgement import Status, judge, not_evaluated_code
 from .members import member_usage
+from .model import AceReport, ConnectionUse, FirewallReport, Report, RuleUse
 from .tighten import suggest
 
 UNKNOWN_DEVICES_LISTED = 10
@@ -76,7 +78,13 @@ def check_rulesets(firewalls: dict, results: Results) -> None:
 
 def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
                  filters: Optional[Filters] = None) -> dict:
-    """The JSON report. ``filters`` narrow what is reported; every ACL is analysed."""
+    """The JSON report (the contract): ``make_report(...).to_json()``."""
+    return make_report(firewalls, results, max_connections, filters).to_json()
+
+
+def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
+                filters: Optional[Filters] = None) -> Report:
+    """The report. ``filters`` narrow what is reported; every ACL is analysed."""
     filters = filters or Filters()
     check_rulesets(firewalls, results)
     evidence = {name: evidence_of(name, results.coverage.get(name),
@@ -103,20 +111,20 @@ def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
                     record = finish_ace(record, max_connections)
                 entry = _ace_entry(firewall, ace, bindings, record)
                 against = disagreeing.pop(key, None)
-                entry["disagreements"] = against["hits"] if against else 0
+                entry.disagreements = against["hits"] if against else 0
                 if against:
                     disagreements.append(_disagreement(entry, finish_ace(against,
                                                                          max_connections)))
-                entry["judgement"] = not_evaluated_code(entry, ace.uses_unresolved)
+                entry.judgement = not_evaluated_code(entry, ace.uses_unresolved)
                 verdict = judge(entry, evidence[firewall.name], no_data[firewall.name],
-                                horizons[firewall.name], entry["disagreements"])
-                entry["status"], entry["reason"] = verdict.status.value, verdict.reason
-                entry["unused"] = verdict.candidate
-                entry["tightening"] = suggest(ace, record) if ace.action == "permit" else None
+                                horizons[firewall.name], entry.disagreements)
+                entry.status, entry.reason = verdict.status.value, verdict.reason
+                entry.unused = verdict.candidate
+                entry.tightening = suggest(ace, record) if ace.action == "permit" else None
                 found = shadowing.get(ace.line, {})
-                entry["shadowed_by"] = found.get("shadowed_by", [])
-                entry["redundant_with"] = found.get("redundant_with", [])
-                entry["shadowing_not_analysed"] = found.get("not_analysed")
+                entry.shadowed_by = found.get("shadowed_by", [])
+                entry.redundant_with = found.get("redundant_with", [])
+                entry.shadowing_not_analysed = found.get("not_analysed")
                 rules.append(entry)
     # Results for ACEs the database does not have: never dropped silently.
     stale = [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
@@ -136,27 +144,24 @@ def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
     if filters.firewall is not None:
         lines = evidence[filters.firewall].lines
         counters = _counters({k: v for k, v in lines.items() if k != "lines"})
-    keep = [r for r in rules if filters.keeps(r["firewall"], r["acl"])
-            and r["hits"] >= filters.min_hits]
-    groups = [g for g in groups if filters.keeps(g["firewall"], None)
+    keep = [r for r in rules if filters.keeps(r.firewall, r.acl) and r.hits >= filters.min_hits]
+    groups = [g for g in groups if filters.keeps(g.firewall, None)
               and (filters.acl is None or any(a.startswith(filters.acl + ":")
-                                              for a in g["used_by"]))]
+                                              for a in g.used_by))]
     shown = [name for name in firewalls if filters.keeps(name, None)]
-    report = {
-        "counters": counters,
-        "window": window([r for r in rules if r["firewall"] in shown]),
+    return Report(
+        counters=counters,
+        window=window([r for r in rules if r.firewall in shown]),
         # as_of: the one given, else the latest of the firewalls' own (see "firewalls")
-        "unused_rule": {"as_of": filters.as_of or max(
+        unused_rule={"as_of": filters.as_of or max(
             (h.as_of for h in (horizons[n] for n in shown) if h), default=None),
             "days": filters.unused_since} if filters.unused_since is not None else None,
-        "rules": keep, "groups": groups, "unknown_results": stale,
-        "input_errors": list(results.input_errors),
-        "firewalls": [_firewall_entry(evidence[n], no_data[n], horizons[n]) for n in shown],
-        "disagreements": [d for d in disagreements if filters.keeps(d["firewall"], d["acl"])],
-        "unknown_devices": _devices(results.devices),
-        "results_format": RESULTS_FORMAT,
-    }
-    return report
+        rules=keep, groups=groups, unknown_results=stale,
+        input_errors=list(results.input_errors),
+        firewalls=[_firewall_entry(evidence[n], no_data[n], horizons[n]) for n in shown],
+        disagreements=[d for d in disagreements if filters.keeps(d.firewall, d.acl)],
+        unknown_devices=_devices(results.devices),
+        results_format=RESULTS_FORMAT)
 
 
 def _counters(counters: dict) -> dict:
@@ -166,14 +171,12 @@ def _counters(counters: dict) -> dict:
 
 
 def _firewall_entry(evidence: Evidence, no_data: Optional[str],
-                    horizon: Optional[Horizon]) -> dict:
-    entry = evidence.to_json(no_data)
-    entry["horizon"] = None
+                    horizon: Optional[Horizon]) -> FirewallReport:
+    entry = FirewallReport(**evidence.to_json(no_data))
     if horizon is not None:
         short = None if no_data else evidence.horizon_reason(horizon)
-        entry["horizon"] = {"start": horizon.start, "as_of": horizon.as_of,
-                            "days": horizon.days, "covered": not no_data and not short,
-                            "reason": no_data or short or ""}
+        entry.horizon = model.Horizon(horizon.start, horizon.as_of, horizon.days,
+                                      not no_data and not short, no_data or short or "")
     return entry
 
 
@@ -183,18 +186,17 @@ def _devices(devices: dict) -> dict:
             "top": [{"device": name, "lines": n} for name, n in top[:UNKNOWN_DEVICES_LISTED]]}
 
 
-def _disagreement(entry: dict, record: dict) -> dict:
-    return {"firewall": entry["firewall"], "acl": entry["acl"], "line": entry["line"],
-            "text": entry["text"], "action": entry["action"],
-            "messages": "deny" if entry["action"] == "permit" else "permit",
-            "count": record["hits"], "first_seen": seen(record["first"]),
-            "last_seen": seen(record["last"]), "connections": _connections(record)}
+def _disagreement(entry: AceReport, record: dict) -> model.Disagreement:
+    return model.Disagreement(entry.firewall, entry.acl, entry.line, entry.text, entry.action,
+                              "deny" if entry.action == "permit" else "permit", record["hits"],
+                              seen(record["first"]), seen(record["last"]),
+                              _connections(record))
 
 
 def window(rules: list) -> dict:
     """The period the hits cover: the first and last timed hit of any ACE."""
-    firsts = [r["first_seen"] for r in rules if r["first_seen"]]
-    lasts = [r["last_seen"] for r in rules if r["last_seen"]]
+    firsts = [r.first_seen for r in rules if r.first_seen]
+    lasts = [r.last_seen for r in rules if r.last_seen]
     if not firsts:
         return {"first": None, "last": None, "days": 0}
     first, last = min(firsts), max(lasts)
@@ -240,63 +242,59 @@ def describe(rule: Rule) -> dict:
 def _connections(record: Optional[dict]) -> list:
     if not record:
         return []
-    return [{"protocol": proto, "source": src, "destination": dst, "port": port,
-             "count": count, "first_seen": seen(first), "last_seen": seen(last)}
+    return [ConnectionUse(proto, src, dst, port, count, seen(first), seen(last))
             for proto, src, dst, port, count, first, last in record["connections"]]
 
 
-def _ace_entry(firewall: Firewall, ace: Ace, bindings: list, record: Optional[dict]) -> dict:
+def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
+               record: Optional[dict]) -> AceReport:
     shows, unseen = visibility(ace)
     per_rule = {r[0]: r[1:] for r in record["rules"]} if record else {}
     objects = []
     for rule in ace.rules:
         hits, first, last = per_rule.get(rule.index, (0, None, None))
-        entry = describe(rule)
-        entry.update(hits=hits, first_seen=seen(first), last_seen=seen(last),
-                     members=rule.members)
-        objects.append(entry)
-    return {
-        "firewall": firewall.name, "acl": ace.acl, "line": ace.line, "text": ace.text,
-        "remarks": ace.remarks, "action": ace.action, "inactive": ace.inactive,
-        "hits": record["hits"] if record else 0,
-        "untimed_hits": record.get("untimed", 0) if record else 0,
-        "first_seen": seen(record["first"]) if record else None,
-        "last_seen": seen(record["last"]) if record else None,
-        "objects": objects, "connections": _connections(record),
-        "daily": record.get("days", {}) if record else {},
-        "connections_truncated": bool(record and record.get("omitted_connections")),
-        "omitted_connections": record.get("omitted_connections", 0) if record else 0,
-        "omitted_hits": record.get("omitted_hits", 0) if record else 0,
-        "kind": ace.kind, "bindings": bindings, "time_range": ace.time_range, "log": ace.log,
-        "error": ace.error, "visibility": shows, "unseen_protocols": unseen,
-    }
+        objects.append(RuleUse(**describe(rule), hits=hits, first_seen=seen(first),
+                               last_seen=seen(last), members=rule.members))
+    record = record or {}
+    return AceReport(
+        firewall=firewall.name, acl=ace.acl, line=ace.line, text=ace.text,
+        remarks=ace.remarks, action=ace.action, inactive=ace.inactive,
+        hits=record.get("hits", 0), untimed_hits=record.get("untimed", 0),
+        first_seen=seen(record.get("first")), last_seen=seen(record.get("last")),
+        objects=objects, connections=_connections(record), daily=record.get("days", {}),
+        connections_truncated=bool(record.get("omitted_connections")),
+        omitted_connections=record.get("omitted_connections", 0),
+        omitted_hits=record.get("omitted_hits", 0), kind=ace.kind, bindings=bindings,
+        time_range=ace.time_range, log=ace.log, error=ace.error, visibility=shows,
+        unseen_protocols=unseen)
 
 
-def caveats(report: dict, entry: dict) -> list:
+def caveats(report: Report, entry: AceReport) -> list:
     """What to weigh before removing an unused ACE, one sentence each."""
     notes = []
-    if entry["time_range"]:
-        notes.append(f"time-range {entry['time_range']}: active only part of the time")
-    lines: dict = next((f["lines"] for f in report["firewalls"]
-                  if f["firewall"] == entry["firewall"]), {})
-    untyped = lines.get("icmp_without_type", 0)
-    if untyped and any(o["protocol"] in ("icmp", "icmp6", "ip") for o in entry["objects"]):
-        notes.append(f"{untyped} ICMP connections of {entry['firewall']} were logged without a "
+    if entry.time_range:
+        notes.append(f"time-range {entry.time_range}: active only part of the time")
+    found = report.firewall(entry.firewall)
+    untyped = found.lines.get("icmp_without_type", 0) if found else 0
+    if untyped and any(o.protocol in ("icmp", "icmp6", "ip") for o in entry.objects):
+        notes.append(f"{untyped} ICMP connections of {entry.firewall} were logged without a "
                      "type and could not be attributed: some may be this ACE's")
-    if entry["visibility"] == "other_protocols":
+    if entry.visibility == "other_protocols":
         notes.append("also permits protocols other than TCP, UDP and ICMP, which the log "
                      "messages do not show")
     return notes
 
 
-def flow_text(obj: dict, action: str = "") -> str:
-    """``[action] proto src [sport] -> dst [dport]`` from a described rule (``objects`` entry)."""
-    text = f"{action + ' ' if action else ''}{obj['protocol']} {obj['source']}"
-    if obj["source_port"] != "any":
-        text += f" {obj['source_port']}"
-    text += f" -> {obj['destination']}"
-    if obj["destination_port"] != "any":
-        text += f" {obj['destination_port']}"
+def flow_text(obj, action: str = "") -> str:
+    """``[action] proto src [sport] -> dst [dport]`` from a rule's description (a RuleUse,
+    or the dict ``describe`` gives)."""
+    get = obj.get if isinstance(obj, dict) else (lambda name: getattr(obj, name))
+    text = f"{action + ' ' if action else ''}{get('protocol')} {get('source')}"
+    if get("source_port") != "any":
+        text += f" {get('source_port')}"
+    text += f" -> {get('destination')}"
+    if get("destination_port") != "any":
+        text += f" {get('destination_port')}"
     return text
 
 

@@ -11,6 +11,7 @@ import html
 from typing import Optional
 
 from .build import caveats
+from .model import AceReport, Report
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -60,9 +61,9 @@ def _e(value) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _days(report: dict) -> list:
+def _days(report: Report) -> list:
     """Every day of the analysis window (at most ~3 years are drawn day by day)."""
-    span = report["window"]
+    span = report.window
     if not span["first"]:
         return []
     first = datetime.date.fromisoformat(span["first"][:10])
@@ -102,17 +103,17 @@ def _cell(value, number: bool = False, raw: Optional[str] = None) -> str:
     return f"<td{css}{data}>{raw if raw is not None else _e(value)}</td>"
 
 
-def _anchor(ace: dict) -> str:
-    return f"ace-{ace['firewall']}-{ace['acl']}-{ace['line']}".replace("/", "_")
+def _anchor(ace: AceReport) -> str:
+    return f"ace-{ace.firewall}-{ace.acl}-{ace.line}".replace("/", "_")
 
 
-def render(report: dict) -> str:
+def render(report: Report) -> str:
     days = _days(report)
-    span = report["window"]
+    span = report.window
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>ruleset-analysis report</title>", f"<style>{STYLE}</style></head><body>",
            "<h1>Ruleset analysis</h1>"]
-    for problem in report["input_errors"]:
+    for problem in report.input_errors:
         out.append(f'<p class="unused">Input: {_e(problem["error"])}</p>')
     if span["first"]:
         out.append(f'<p id="window">Analysis window: {_e(span["first"])} .. '
@@ -120,131 +121,131 @@ def render(report: dict) -> str:
                    "written in the logs.</p>")
     out.append("<h2>Evidence per firewall</h2>")
     rows = []
-    for fw in report["firewalls"]:
-        horizon = fw["horizon"]
-        status = fw["status"]
-        why = fw["reason"]
-        if status == "ok" and horizon and not horizon["covered"]:
-            status, why = "not enough data", horizon["reason"]
-        notes = "; ".join([why] + fw["notes"] if why else fw["notes"])
+    for fw in report.firewalls:
+        horizon = fw.horizon
+        status = fw.status
+        why = fw.reason
+        if status == "ok" and horizon and not horizon.covered:
+            status, why = "not enough data", horizon.reason
+        notes = "; ".join([why] + fw.notes if why else fw.notes)
         attrs = ' class="unused"' if status != "ok" else ""
-        rows.append((attrs, _cell(fw["firewall"]) + _cell(status) +
-                     _cell(f"{fw['first']} .. {fw['last']}" if fw["first"] else "-") +
-                     _cell(fw["days_with_logs"], True) + _cell(fw["untimed"], True) +
+        rows.append((attrs, _cell(fw.firewall) + _cell(status) +
+                     _cell(f"{fw.first} .. {fw.last}" if fw.first else "-") +
+                     _cell(fw.days_with_logs, True) + _cell(fw.untimed, True) +
                      _cell(notes)))
     out.append(_table([("firewall", "Firewall"), ("evidence", "Evidence"), ("logs", "Logs"),
                        ("days", "Days with logs"), ("untimed", "Lines without time"),
                        ("notes", "Why / notes")], rows, "evidence"))
-    devices = report["unknown_devices"]
+    devices = report.unknown_devices
     if devices["lines"]:
         top = ", ".join(f"{d['device']} ({d['lines']})" for d in devices["top"])
         out.append(f'<p id="unknown-devices">{devices["lines"]} lines from {devices["ids"]} '
                    f"device id(s) not in the database: {_e(top)}</p>")
     out.append("<h2>Log lines</h2>")
     out.append(_table([("category", "Category"), ("lines", "Lines")],
-                      [("", _cell(k) + _cell(v, True)) for k, v in report["counters"].items()],
+                      [("", _cell(k) + _cell(v, True)) for k, v in report.counters.items()],
                       "counters"))
 
     out.append("<h2>Ruleset</h2>")
     rows = []
-    for ace in report["rules"]:
-        status = ace["status"]
-        link = f'<a href="#{_anchor(ace)}">{_e(ace["text"])}</a>' if ace["hits"] \
-            else _e(ace["text"])
-        attrs = ' class="unused"' if ace["unused"] else ""
-        rows.append((attrs, _cell(ace["firewall"]) + _cell(ace["acl"]) +
-                     _cell(ace["line"], True) + _cell(ace["hits"], True) +
-                     _cell(ace["last_seen"] or "") +
-                     f'<td title="{_e(ace["reason"])}">{_e(status)}</td>' +
-                     _cell("", raw=_bars(ace["daily"], days, 120, 18, "spark",
-                                         f"hits per day, line {ace['line']}")) +
+    for ace in report.rules:
+        status = ace.status
+        link = f'<a href="#{_anchor(ace)}">{_e(ace.text)}</a>' if ace.hits \
+            else _e(ace.text)
+        attrs = ' class="unused"' if ace.unused else ""
+        rows.append((attrs, _cell(ace.firewall) + _cell(ace.acl) +
+                     _cell(ace.line, True) + _cell(ace.hits, True) +
+                     _cell(ace.last_seen or "") +
+                     f'<td title="{_e(ace.reason)}">{_e(status)}</td>' +
+                     _cell("", raw=_bars(ace.daily, days, 120, 18, "spark",
+                                         f"hits per day, line {ace.line}")) +
                      _cell("", raw=link)))
     out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Line"),
                        ("hits", "Hits"), ("last_seen", "Last seen"), ("status", "Status"),
                        ("activity", "Hits per day"), ("ace", "ACE")], rows, "ruleset"))
 
     out.append("<h2>Pruning candidates</h2>")
-    unused = [a for a in report["rules"] if a["unused"]]
+    unused = [a for a in report.rules if a.unused]
     if unused:
         out.append('<ul id="unused-aces">')
         for ace in unused:
             notes = "".join(f"<br><span class='muted'>{_e(n)}</span>"
                             for n in caveats(report, ace))
             remarks = "".join(f"<br><span class='muted'>remark: {_e(r)}</span>"
-                              for r in ace["remarks"])
-            out.append(f"<li>{_e(ace['firewall'])}: line {ace['line']}: "
-                       f"<code>{_e(ace['text'])}</code><br>{_e(ace['reason'])}{remarks}"
+                              for r in ace.remarks)
+            out.append(f"<li>{_e(ace.firewall)}: line {ace.line}: "
+                       f"<code>{_e(ace.text)}</code><br>{_e(ace.reason)}{remarks}"
                        f"{notes}</li>")
         out.append("</ul>")
     else:
         out.append("<p>None.</p>")
 
     out.append("<h2>Not candidates: no hits, but not judged unused</h2>")
-    rows = [("", _cell(a["firewall"]) + _cell(a["acl"]) + _cell(a["line"], True) +
-             _cell(a["status"]) + _cell(a["reason"]) +
-             _cell("", raw=f"<code>{_e(a['text'])}</code>"))
-            for a in report["rules"]
-            if a["status"] not in ("used", "unused") and a["judgement"] != "n/a"]
+    rows = [("", _cell(a.firewall) + _cell(a.acl) + _cell(a.line, True) +
+             _cell(a.status) + _cell(a.reason) +
+             _cell("", raw=f"<code>{_e(a.text)}</code>"))
+            for a in report.rules
+            if a.status not in ("used", "unused") and a.judgement != "n/a"]
     out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Line"),
                        ("status", "Status"), ("reason", "Why"), ("ace", "ACE")], rows,
                       "not-judged") if rows else "<p>None.</p>")
 
-    if report["disagreements"]:
+    if report.disagreements:
         out.append("<h2>Logs that disagree with the config</h2>")
-        rows = [("", _cell(d["firewall"]) + _cell(d["acl"]) + _cell(d["line"], True) +
-                 _cell(d["count"], True) + _cell(d["messages"]) + _cell(d["last_seen"] or "") +
-                 _cell("", raw=f"<code>{_e(d['text'])}</code>"))
-                for d in report["disagreements"]]
+        rows = [("", _cell(d.firewall) + _cell(d.acl) + _cell(d.line, True) +
+                 _cell(d.count, True) + _cell(d.messages) + _cell(d.last_seen or "") +
+                 _cell("", raw=f"<code>{_e(d.text)}</code>"))
+                for d in report.disagreements]
         out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Line"),
                            ("count", "Messages"), ("messages", "Verdict logged"),
                            ("last_seen", "Last seen"), ("ace", "ACE matched first")], rows,
                           "disagreements"))
 
     out.append("<h2>Unused object-group members</h2>")
-    rows = [("", _cell(g["firewall"]) + _cell(g["group"]) + _cell(m["member"]) +
-             _cell("", raw=f"<code>{_e(m['line'])}</code>") + _cell(", ".join(g["used_by"])))
-            for g in report["groups"] for m in g["members"] if m["unused"]]
+    rows = [("", _cell(g.firewall) + _cell(g.group) + _cell(m.member) +
+             _cell("", raw=f"<code>{_e(m.line)}</code>") + _cell(", ".join(g.used_by)))
+            for g in report.groups for m in g.members if m.unused]
     out.append(_table([("firewall", "Firewall"), ("group", "Group"), ("member", "Member"),
                        ("line", "Config line"), ("used_by", "Used by")], rows,
                       "unused-members") if rows else "<p>None.</p>")
 
     out.append("<h2>Shadowed and redundant ACEs</h2>")
     rows = []
-    for ace in report["rules"]:
-        if ace["shadowed_by"] or ace["redundant_with"]:
-            what = (f"shadowed by {', '.join(map(str, ace['shadowed_by']))}"
-                    if ace["shadowed_by"] else
-                    f"redundant with {', '.join(map(str, ace['redundant_with']))}")
-            rows.append(("", _cell(ace["firewall"]) + _cell(ace["acl"]) +
-                         _cell(ace["line"], True) + _cell(what) +
-                         _cell("", raw=f"<code>{_e(ace['text'])}</code>")))
+    for ace in report.rules:
+        if ace.shadowed_by or ace.redundant_with:
+            what = (f"shadowed by {', '.join(map(str, ace.shadowed_by))}"
+                    if ace.shadowed_by else
+                    f"redundant with {', '.join(map(str, ace.redundant_with))}")
+            rows.append(("", _cell(ace.firewall) + _cell(ace.acl) +
+                         _cell(ace.line, True) + _cell(what) +
+                         _cell("", raw=f"<code>{_e(ace.text)}</code>")))
     out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Line"),
                        ("finding", "Finding"), ("ace", "ACE")], rows, "shadowing")
                if rows else "<p>None.</p>")
 
     out.append("<h2>Tightening suggestions</h2>")
-    suggestions = [a for a in report["rules"] if a["tightening"]]
-    for ace in suggestions:
-        lines = "\n".join(ace["tightening"]["lines"])
-        flag = "" if ace["tightening"]["complete"] else " (incomplete)"
-        out.append(f"<p>{_e(ace['firewall'])}: line {ace['line']}{flag}: "
-                   f"<code>{_e(ace['text'])}</code></p><pre>{_e(lines)}</pre>")
+    suggestions = [(a, a.tightening) for a in report.rules if a.tightening]
+    for ace, suggestion in suggestions:
+        lines = "\n".join(suggestion.lines)
+        flag = "" if suggestion.complete else " (incomplete)"
+        out.append(f"<p>{_e(ace.firewall)}: line {ace.line}{flag}: "
+                   f"<code>{_e(ace.text)}</code></p><pre>{_e(lines)}</pre>")
     if not suggestions:
         out.append("<p>None.</p>")
 
     out.append("<h2>Traffic per ACE</h2>")
-    for ace in report["rules"]:
-        if not ace["hits"]:
+    for ace in report.rules:
+        if not ace.hits:
             continue
-        out.append(f'<section id="{_anchor(ace)}"><h3>{_e(ace["firewall"])}: access-list '
-                   f'{_e(ace["acl"])}, line {ace["line"]}</h3><p><code>{_e(ace["text"])}'
-                   f'</code><br>Total number of hits: {ace["hits"]}</p>')
-        out.append(_bars(ace["daily"], days, 600, 80, "chart",
-                         f"hits per day of line {ace['line']}"))
-        rows = [("", _cell(c["count"], True) + _cell(c["protocol"].upper()) +
-                 _cell(c["source"]) + _cell(c["destination"]) + _cell(c["port"], True) +
-                 _cell(c["first_seen"]) + _cell(c["last_seen"]))
-                for c in ace["connections"]]
+        out.append(f'<section id="{_anchor(ace)}"><h3>{_e(ace.firewall)}: access-list '
+                   f'{_e(ace.acl)}, line {ace.line}</h3><p><code>{_e(ace.text)}'
+                   f'</code><br>Total number of hits: {ace.hits}</p>')
+        out.append(_bars(ace.daily, days, 600, 80, "chart",
+                         f"hits per day of line {ace.line}"))
+        rows = [("", _cell(c.count, True) + _cell(c.protocol.upper()) +
+                 _cell(c.source) + _cell(c.destination) + _cell(c.port, True) +
+                 _cell(c.first_seen) + _cell(c.last_seen))
+                for c in ace.connections]
         out.append(_table([("count", "Count"), ("protocol", "Proto"), ("source", "From"),
                            ("destination", "To"), ("port", "Port"), ("first_seen", "First"),
                            ("last_seen", "Last")], rows))

@@ -4,5 +4,5 @@ from __future__ import annotations
 import json
 
 
-def render(report: dict) -> str:
-    return json.dumps(report, indent=1, sort_keys=False) + "\n"
+def render(report) -> str:
+    return json.dumps(report.to_json(), indent=1, sort_keys=False) + "\n"

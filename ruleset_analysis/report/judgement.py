@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, Optional
+from typing import Optional
 
-from ..records import seen
 from .evidence import Evidence, Horizon
+from .model import AceReport
 
 
 class Status(str, Enum):
@@ -47,35 +47,34 @@ NOT_EVALUATED = {
 }
 
 
-def not_evaluated_code(entry: Dict[str, Any], unresolved: bool) -> str:
+def not_evaluated_code(entry: AceReport, unresolved: bool) -> str:
     """Why the analysis cannot tell whether an ACE is used ('' when it can); ``unresolved``:
     it uses addresses that cannot be resolved offline (fqdn objects)."""
-    if entry["error"]:
+    if entry.error:
         return "UNPARSED"
-    if entry["kind"] != "extended":
+    if entry.kind != "extended":
         return "n/a"
-    if not entry["bindings"]:
+    if not entry.bindings:
         return "unbound"
-    if entry["inactive"]:
+    if entry.inactive:
         return "inactive"
     if unresolved:
         return "fqdn"
-    if entry["visibility"] in ("none", "partial"):
+    if entry.visibility in ("none", "partial"):
         return "not seen"
     return ""
 
 
-def judge(entry: Dict[str, Any], evidence: Evidence, no_data: Optional[str],
+def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
           horizon: Optional[Horizon], disagreements: int) -> Judgement:
-    """The judgement of one ACE of the report (its JSON entry), given its firewall's
+    """The judgement of one ACE of the report, given its firewall's
     evidence, why that firewall has no data (or None), the unused horizon (or None for "no
     hit at all") and how many messages disagree with its first match."""
-    code = entry["judgement"]
+    code = entry.judgement
     if code:
         return Judgement(Status.NOT_EVALUATED, NOT_EVALUATED[code].format(
-            error=entry["error"], unseen=", ".join(entry["unseen_protocols"])))
-    hits, untimed = entry["hits"], entry["untimed_hits"]
-    last = seen(entry["last_seen"])
+            error=entry.error, unseen=", ".join(entry.unseen_protocols)))
+    hits, untimed, last = entry.hits, entry.untimed_hits, entry.last_seen
     if horizon is None:
         if hits:
             return Judgement(Status.USED, f"{hits} hits")
@@ -86,15 +85,15 @@ def judge(entry: Dict[str, Any], evidence: Evidence, no_data: Optional[str],
             return Judgement(Status.NOT_ENOUGH_DATA, f"{untimed} hit(s) without a time: "
                              f"they may fall in {horizon.start} .. {horizon.as_of}")
     if disagreements:
-        message = "deny" if entry["action"] == "permit" else "permit"
+        message = "deny" if entry.action == "permit" else "permit"
         # Time-ranges are not evaluated: outside its period the ACE does not match.
-        why = f"its time-range {entry['time_range']} may have been inactive" \
-            if entry["time_range"] else "changed config, another context?"
+        why = f"its time-range {entry.time_range} may have been inactive" \
+            if entry.time_range else "changed config, another context?"
         return Judgement(Status.DISAGREEMENT,
                          f"{disagreements} {message} message(s) for flows this "
-                         f"{entry['action']} ACE matches first: the config and the logs "
+                         f"{entry.action} ACE matches first: the config and the logs "
                          f"disagree ({why})")
-    if entry["action"] != "permit":
+    if entry.action != "permit":
         return Judgement(Status.DENY_NO_HITS,
                          "a deny ACE shows only where deny messages (106023, 106100) are "
                          "logged; removing a deny opens access")

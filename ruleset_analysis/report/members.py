@@ -9,6 +9,8 @@ open access), or on a firewall without enough data, is reported as not evaluated
 """
 from __future__ import annotations
 
+from .model import AceReport, GroupReport, MemberReport
+
 FIELDS = ("source", "destination", "protocol", "source_port", "service")
 
 
@@ -19,41 +21,38 @@ def _new_usage() -> dict:
     return {"members": {}, "used_by": {}, "not_evaluated": {}}
 
 
-def _block_named_groups(firewall, entry: dict, groups: dict, why: str) -> None:
+def _block_named_groups(firewall, entry: AceReport, groups: dict, why: str) -> None:
     """An ACE with no expansion (unparsed) may still use the groups its text names (as the
     parser recorded them), and the groups nested in them: none of their members can be
     called unused."""
-    ace_of = next((a for a in firewall.acls[entry["acl"]].entries
-                   if a.line == entry["line"]), None)
+    ace_of = next((a for a in firewall.acls[entry.acl].entries if a.line == entry.line), None)
     pending = list(ace_of.groups) if ace_of is not None else []
     seen = set()
-    ace = f"{entry['acl']}:{entry['line']}"
+    ace = f"{entry.acl}:{entry.line}"
     while pending:
         name = pending.pop()
         if name in seen or name not in firewall.groups:
             continue
         seen.add(name)
-        usage = groups.setdefault((entry["firewall"], name), _new_usage())
+        usage = groups.setdefault((entry.firewall, name), _new_usage())
         usage["used_by"][ace] = None
         usage["not_evaluated"][f"{ace} ({why})"] = None
         pending += firewall.groups[name].get("nested", [])
 
 
-def _why_not(entry: dict) -> str:
+def _why_not(entry: AceReport) -> str:
     """Why the members an ACE uses cannot be judged through it ('' when they can)."""
-    if entry["judgement"]:
-        return entry["judgement"]
-    if entry["action"] != "permit":
+    if entry.judgement:
+        return entry.judgement
+    if entry.action != "permit":
         return "deny ACE: removing a member opens access"
-    if entry["status"] not in JUDGED:
-        return entry["status"]
+    if entry.status not in JUDGED:
+        return entry.status
     return ""
 
 
 def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict) -> list:
-    """-> [{"firewall", "group", "members": [{"member", "line", "hits", "first_seen",
-    "last_seen", "unused"}], "unused": [member...], "used_by": ["acl:line"...],
-    "not_evaluated": ["acl:line (reason)"...]}], in firewall and group order of first use.
+    """-> [GroupReport], in firewall and group order of first use.
 
     ``cutoffs``: per firewall, the time before which a last hit counts as unused (None: only
     no hit at all is unused); ``blocked``: firewalls whose logs cannot support any unused
@@ -62,24 +61,24 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict) -> 
     groups: dict = {}
     for entry in rules:
         why = _why_not(entry)
-        if not entry["objects"] and why and entry["firewall"] in firewalls:
-            _block_named_groups(firewalls[entry["firewall"]], entry, groups, why)
-        ace = f"{entry['acl']}:{entry['line']}"
-        for obj in entry["objects"]:
+        if not entry.objects and why and entry.firewall in firewalls:
+            _block_named_groups(firewalls[entry.firewall], entry, groups, why)
+        ace = f"{entry.acl}:{entry.line}"
+        for obj in entry.objects:
             for field in FIELDS:
-                path = obj["members"].get(field, [])
+                path = obj.members.get(field, [])
                 for group, member in zip(path, path[1:]):
-                    usage = groups.setdefault((entry["firewall"], group), _new_usage())
+                    usage = groups.setdefault((entry.firewall, group), _new_usage())
                     usage["used_by"][ace] = None
                     if why:
                         usage["not_evaluated"][f"{ace} ({why})"] = None
                     # hits, first, last, whether some hits have no time
                     stats = usage["members"].setdefault(member, [0, None, None, False])
-                    if obj["hits"]:
-                        stats[0] += obj["hits"]
-                        stats[1] = min(filter(None, (stats[1], obj["first_seen"])), default=None)
-                        stats[2] = max(filter(None, (stats[2], obj["last_seen"])), default=None)
-                        stats[3] = stats[3] or bool(entry["untimed_hits"])
+                    if obj.hits:
+                        stats[0] += obj.hits
+                        stats[1] = min(filter(None, (stats[1], obj.first_seen)), default=None)
+                        stats[2] = max(filter(None, (stats[2], obj.last_seen)), default=None)
+                        stats[3] = stats[3] or bool(entry.untimed_hits)
     report = []
     for (fw, group), usage in groups.items():
         definition = firewalls[fw].groups.get(group, {}) if fw in firewalls else {}
@@ -92,12 +91,8 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict) -> 
             unused = not usage["not_evaluated"] and (
                 hits == 0 or (cutoff is not None and not untimed and last is not None
                               and last < cutoff))
-            members.append({"member": member, "line": lines.get(member), "hits": hits,
-                            "first_seen": first, "last_seen": last, "unused": unused})
-        report.append({
-            "firewall": fw, "group": group, "header": definition.get("header"),
-            "members": members,
-            "unused": [m["member"] for m in members if m["unused"]],
-            "used_by": list(usage["used_by"]),
-            "not_evaluated": list(usage["not_evaluated"])})
+            members.append(MemberReport(member, lines.get(member), hits, first, last, unused))
+        report.append(GroupReport(fw, group, definition.get("header"), members,
+                                  [m.member for m in members if m.unused],
+                                  list(usage["used_by"]), list(usage["not_evaluated"])))
     return report

@@ -9,7 +9,7 @@ from typing import List, Sequence, Tuple
 
 from ..records import read_results
 from . import csv_report, html_report, json_report, prune, text
-from .build import Filters, build_report
+from .build import Filters, make_report
 
 FORMATS = ("text", "json", "csv", "html")
 RENDERERS = {"text": text, "json": json_report, "csv": csv_report, "html": html_report,
@@ -20,11 +20,10 @@ def render_report(firewalls: dict, results: Sequence[str], fmt: str, top: int,
                   filters: Filters) -> Tuple[str, List[str]]:
     """-> (the rendered report, warnings for standard error)."""
     filters.check(firewalls)
-    report = build_report(firewalls, read_results(results), top, filters)
-    warnings = [f"warning: {entry['firewall']}: no data: {entry['reason']}; none of its ACEs "
-                "is judged unused" for entry in report["firewalls"]
-                if entry["status"] == "no data"]
-    if report["unknown_results"]:
-        warnings.append(f"warning: {len(report['unknown_results'])} ACE(s) in the results are "
+    report = make_report(firewalls, read_results(results), top, filters)
+    warnings = [f"warning: {entry.firewall}: no data: {entry.reason}; none of its ACEs "
+                "is judged unused" for entry in report.firewalls if entry.status == "no data"]
+    if report.unknown_results:
+        warnings.append(f"warning: {len(report.unknown_results)} ACE(s) in the results are "
                         "not in the database; the report lists them under unknown_results")
     return RENDERERS[fmt].render(report), warnings

@@ -7,6 +7,7 @@ import textwrap
 from tabulate import tabulate
 
 from .build import caveats, flow_text
+from .model import AceReport, Report
 
 COUNTER_HELP = {
     "lines": "lines read",
@@ -34,142 +35,142 @@ COUNTER_HELP = {
 }
 
 
-def headline(ace: dict) -> str:
-    if len(ace["objects"]) == 1:
-        summary = flow_text(ace["objects"][0], ace["action"])
+def headline(ace: AceReport) -> str:
+    if len(ace.objects) == 1:
+        summary = flow_text(ace.objects[0], ace.action)
     else:
-        summary = ace["text"].split(f" {ace['acl']} ", 1)[-1]
+        summary = ace.text.split(f" {ace.acl} ", 1)[-1]
         if summary.startswith(("extended ", "standard ", "webtype ", "ethertype ")):
             summary = summary.split(" ", 1)[1]
-        if ace["objects"]:
-            summary += f" ({len(ace['objects'])} objects)"
-    return f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: {summary}"
+        if ace.objects:
+            summary += f" ({len(ace.objects)} objects)"
+    return f"{ace.firewall}: access-list {ace.acl}, line {ace.line}: {summary}"
 
 
-def render_members(report: dict, out: list) -> None:
+def render_members(report: Report, out: list) -> None:
     out.append("\n== Unused object-group members ==")
     out.append("(a member no rule using its group matched, across every ACE that uses the "
                "group; check other references such as NAT before removing it)")
     found = False
-    for group in report["groups"]:
-        if not group["unused"]:
+    for group in report.groups:
+        if not group.unused:
             continue
         found = True
-        out.append(f"{group['firewall']}: object-group {group['group']} (used by "
-                   f"{', '.join(group['used_by'])})")
-        rows = [[m["member"], m["line"] or "", f"last seen {m['last_seen']}"
-                 if m["last_seen"] else "no hits"]
-                for m in group["members"] if m["unused"]]
+        out.append(f"{group.firewall}: object-group {group.group} (used by "
+                   f"{', '.join(group.used_by)})")
+        rows = [[m.member, m.line or "", f"last seen {m.last_seen}"
+                 if m.last_seen else "no hits"]
+                for m in group.members if m.unused]
         out.append(textwrap.indent(tabulate(rows, tablefmt="plain"), "  "))
     if not found:
         out.append("(none)")
-    blocked = [g for g in report["groups"] if g["not_evaluated"]]
+    blocked = [g for g in report.groups if g.not_evaluated]
     if blocked:
         out.append("Groups not evaluated (used by ACEs the analysis cannot judge):")
         for group in blocked:
-            out.append(f"  {group['firewall']}: object-group {group['group']}: "
-                       f"{', '.join(group['not_evaluated'])}")
+            out.append(f"  {group.firewall}: object-group {group.group}: "
+                       f"{', '.join(group.not_evaluated)}")
 
 
-def render_shadowing(report: dict, out: list) -> None:
+def render_shadowing(report: Report, out: list) -> None:
     out.append("\n== Shadowed and redundant ACEs (from the config alone) ==")
     found = False
-    for ace in report["rules"]:
-        where = f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}"
-        if ace["shadowed_by"]:
-            shadows = ", ".join(map(str, ace["shadowed_by"]))
+    for ace in report.rules:
+        where = f"{ace.firewall}: access-list {ace.acl}, line {ace.line}"
+        if ace.shadowed_by:
+            shadows = ", ".join(map(str, ace.shadowed_by))
             out.append(f"{where}: shadowed by line(s) {shadows}: it can never be hit")
-        elif ace["redundant_with"]:
-            lines = [str(n) for n in ace["redundant_with"] if n != "implicit deny"]
+        elif ace.redundant_with:
+            lines = [str(n) for n in ace.redundant_with if n != "implicit deny"]
             givers = ([f"line(s) {', '.join(lines)}"] if lines else []) + \
-                (["the implicit deny"] if "implicit deny" in ace["redundant_with"] else [])
+                (["the implicit deny"] if "implicit deny" in ace.redundant_with else [])
             note = " (a final deny with `log` is usually kept for its log lines)" \
-                if ace["action"] == "deny" and ace["log"] else ""
+                if ace.action == "deny" and ace.log else ""
             out.append(f"{where}: redundant: removing it changes no verdict: "
                        f"{' then '.join(givers)} decide the same{note}")
         else:
             continue
         found = True
-        out.append(f"    {ace['text']}")
+        out.append(f"    {ace.text}")
     if not found:
         out.append("(none)")
-    skipped = [a for a in report["rules"] if a["shadowing_not_analysed"]]
+    skipped = [a for a in report.rules if a.shadowing_not_analysed]
     if skipped:
-        out.append(f"Not analysed: {len(skipped)} ACE(s), e.g. {skipped[0]['firewall']}: "
-                   f"{skipped[0]['acl']} line {skipped[0]['line']}: "
-                   f"{skipped[0]['shadowing_not_analysed']}")
+        out.append(f"Not analysed: {len(skipped)} ACE(s), e.g. {skipped[0].firewall}: "
+                   f"{skipped[0].acl} line {skipped[0].line}: "
+                   f"{skipped[0].shadowing_not_analysed}")
 
 
-def render_tightening(report: dict, out: list) -> None:
+def render_tightening(report: Report, out: list) -> None:
     out.append("\n== Tightening suggestions for broad ACEs ==")
     out.append("(the observed traffic of ACEs with any, large networks, `ip` or wide port "
                "ranges, as specific ACEs that would have permitted all of it)")
     found = False
-    for ace in report["rules"]:
-        if not ace["tightening"]:
+    for ace in report.rules:
+        if not ace.tightening:
             continue
         found = True
-        suggestion = ace["tightening"]
-        out.append(f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']} "
-                   f"({ace['hits']} hits, {suggestion['connections']} connections): "
-                   f"{ace['text']}")
-        if not suggestion["complete"]:
+        suggestion = ace.tightening
+        out.append(f"{ace.firewall}: access-list {ace.acl}, line {ace.line} "
+                   f"({ace.hits} hits, {suggestion.connections} connections): "
+                   f"{ace.text}")
+        if not suggestion.complete:
             out.append("  INCOMPLETE: not every connection is covered (too many to list, or "
                        "the reducer kept only the top --max-connections)")
-        out += [f"  {line}" for line in suggestion["lines"]]
+        out += [f"  {line}" for line in suggestion.lines]
     if not found:
         out.append("(none)")
 
 
-def render_evidence(report: dict, out: list) -> None:
+def render_evidence(report: Report, out: list) -> None:
     out.append("Evidence per firewall (what the logs can prove)")
-    rows = [[f["firewall"], f["status"].upper() if f["status"] != "ok" else "ok",
-             f"{f['first']} .. {f['last']}" if f["first"] else "-", f["days"],
-             f["days_with_logs"], f["untimed"]] for f in report["firewalls"]]
+    rows = [[f.firewall, f.status.upper() if f.status != "ok" else "ok",
+             f"{f.first} .. {f.last}" if f.first else "-", f.days,
+             f.days_with_logs, f.untimed] for f in report.firewalls]
     out.append(tabulate(rows, headers=["FIREWALL", "EVIDENCE", "LOGS", "DAYS",
                                        "DAYS WITH LOGS", "WITHOUT TIME"], tablefmt="simple"))
-    for entry in report["firewalls"]:
-        if entry["status"] != "ok":
-            out.append(f"{entry['firewall']}: NO DATA: {entry['reason']}. None of its ACEs or "
+    for entry in report.firewalls:
+        if entry.status != "ok":
+            out.append(f"{entry.firewall}: NO DATA: {entry.reason}. None of its ACEs or "
                        "group members is judged unused.")
-        horizon = entry["horizon"]
-        if horizon and entry["status"] == "ok" and not horizon["covered"]:
-            out.append(f"{entry['firewall']}: NOT ENOUGH DATA for --unused-since "
-                       f"{horizon['days']}: {horizon['reason']}.")
-        out += [f"{entry['firewall']}: {note}" for note in entry["notes"]]
-    devices = report["unknown_devices"]
+        horizon = entry.horizon
+        if horizon and entry.status == "ok" and not horizon.covered:
+            out.append(f"{entry.firewall}: NOT ENOUGH DATA for --unused-since "
+                       f"{horizon.days}: {horizon.reason}.")
+        out += [f"{entry.firewall}: {note}" for note in entry.notes]
+    devices = report.unknown_devices
     if devices["lines"]:
         top = ", ".join(f"{d['device']} ({d['lines']})" for d in devices["top"])
         out.append(f"{devices['lines']} lines from {devices['ids']} device id(s) not in the "
                    f"database: {top}")
 
 
-def render_disagreements(report: dict, out: list) -> None:
-    if not report["disagreements"]:
+def render_disagreements(report: Report, out: list) -> None:
+    if not report.disagreements:
         return
     out.append("\n== Logs that disagree with the config (never counted as hits) ==")
     out.append("(the firewall logged a verdict the ACE that matches first contradicts: the "
                "config changed, or the logs are another context's)")
-    for entry in report["disagreements"]:
-        out.append(f"{entry['firewall']}: access-list {entry['acl']}, line {entry['line']}: "
-                   f"{entry['count']} {entry['messages']} message(s) for flows this "
-                   f"{entry['action']} ACE matches first, {entry['first_seen'] or '?'} .. "
-                   f"{entry['last_seen'] or '?'}")
-        out.append(f"    {entry['text']}")
-        for c in entry["connections"][:5]:
-            out.append(f"    {c['count']} x {c['protocol']} {c['source']} -> "
-                       f"{c['destination']} {c['port']}")
+    for entry in report.disagreements:
+        out.append(f"{entry.firewall}: access-list {entry.acl}, line {entry.line}: "
+                   f"{entry.count} {entry.messages} message(s) for flows this "
+                   f"{entry.action} ACE matches first, {entry.first_seen or '?'} .. "
+                   f"{entry.last_seen or '?'}")
+        out.append(f"    {entry.text}")
+        for c in entry.connections[:5]:
+            out.append(f"    {c.count} x {c.protocol} {c.source} -> "
+                       f"{c.destination} {c.port}")
 
 
 def render_not_judged(aces: list, out: list) -> None:
     """ACEs that are not candidates although they have no hits, each with the reason."""
     no_data: dict = {}
     for ace in aces:
-        if ace["status"] == "no data":
-            no_data.setdefault((ace["firewall"], ace["reason"]), []).append(ace)
-    short = [a for a in aces if a["status"] == "not enough data"]
-    against = [a for a in aces if a["status"] == "disagreement"]
-    skipped = [a for a in aces if a["status"] == "not evaluated" and a["judgement"] != "n/a"]
+        if ace.status == "no data":
+            no_data.setdefault((ace.firewall, ace.reason), []).append(ace)
+    short = [a for a in aces if a.status == "not enough data"]
+    against = [a for a in aces if a.status == "disagreement"]
+    skipped = [a for a in aces if a.status == "not evaluated" and a.judgement != "n/a"]
     if not (no_data or short or against or skipped):
         return
     out.append("\n== Not judged: no hits, but the evidence cannot tell (never candidates) ==")
@@ -177,31 +178,31 @@ def render_not_judged(aces: list, out: list) -> None:
         out.append(f"  {firewall}: {len(entries)} permit ACE(s): no data: {reason}")
     for title, entries in (("Not enough data", short), ("Disagreement", against)):
         for ace in entries:
-            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
-                       f"{title.lower()}: {ace['reason']}")
+            out.append(f"  {ace.firewall}: access-list {ace.acl}, line {ace.line}: "
+                       f"{title.lower()}: {ace.reason}")
     if skipped:
         out.append("  Not evaluated (the analysis cannot tell whether these are used; review "
                    "by hand):")
-        if any(a["judgement"] == "UNPARSED" for a in skipped):
+        if any(a.judgement == "UNPARSED" for a in skipped):
             out.append("  (traffic an UNPARSED ACE would have matched is credited to a later "
                        "ACE of its ACL, or counted unmatched)")
         for ace in skipped:
-            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
-                       f"{ace['reason']}")
+            out.append(f"  {ace.firewall}: access-list {ace.acl}, line {ace.line}: "
+                       f"{ace.reason}")
 
 
-def render(report: dict) -> str:
+def render(report: Report) -> str:
     out = []
-    for problem in report["input_errors"]:
+    for problem in report.input_errors:
         out.append(f"WARNING: input: {problem['error']}")
     render_evidence(report, out)
-    counters = report["counters"]
+    counters = report.counters
     out.append("\nLog lines")
     out.append(tabulate([[counters[k], k, COUNTER_HELP.get(k, "")] for k in counters],
                         tablefmt="plain", colalign=("right", "left", "left")))
-    aces = report["rules"]
+    aces = report.rules
 
-    span = report["window"]
+    span = report.window
     if span["first"]:
         out.append(f"Analysis window: {span['first']} .. {span['last']} ({span['days']} days)")
     out.append("Times are the wall-clock times written in the logs (time-zone offsets are not "
@@ -210,41 +211,41 @@ def render(report: dict) -> str:
     out.append("\n== Ruleset: every ACE with its hits ==")
     groups: dict = {}
     for ace in aces:
-        groups.setdefault((ace["firewall"], ace["acl"]), []).append(ace)
+        groups.setdefault((ace.firewall, ace.acl), []).append(ace)
     for (firewall, acl), entries in groups.items():
-        bound = ", ".join(entries[0]["bindings"]) or "not bound to an interface: not evaluated"
+        bound = ", ".join(entries[0].bindings) or "not bound to an interface: not evaluated"
         out.append(f"\n{firewall}: access-list {acl} ({bound})")
-        rows = [[a["line"], a["judgement"] or a["hits"], a["status"], a["first_seen"] or "",
-                 a["last_seen"] or "", a["text"]] for a in entries]
+        rows = [[a.line, a.judgement or a.hits, a.status, a.first_seen or "",
+                 a.last_seen or "", a.text] for a in entries]
         out.append(tabulate(rows, headers=["LINE", "HITS", "STATUS", "FIRST SEEN", "LAST SEEN",
                                            "ACE"], tablefmt="simple",
                             colalign=("right", "right", "left", "left", "left", "left")))
 
-    rule = report["unused_rule"]
+    rule = report.unused_rule
     if rule:
-        days = {f["horizon"]["as_of"] for f in report["firewalls"] if f["horizon"]}
+        days = {f.horizon.as_of for f in report.firewalls if f.horizon}
         as_of = days.pop() if len(days) == 1 else "each firewall's last day of logs"
         out.append(f"\n== ACEs not used in the {rule['days']} days before {as_of}: "
                    "pruning candidates ==")
     else:
         out.append("\n== ACEs with no hits: pruning candidates ==")
-    unused = [a for a in aces if a["unused"]]
+    unused = [a for a in aces if a.unused]
     if not unused:
         out.append("(none)")
     for ace in unused:
-        out.append(f"{ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
-                   f"{ace['text']}")
-        out.append(f"    {ace['reason']}")
-        for remark in ace["remarks"]:
+        out.append(f"{ace.firewall}: access-list {ace.acl}, line {ace.line}: "
+                   f"{ace.text}")
+        out.append(f"    {ace.reason}")
+        for remark in ace.remarks:
             out.append(f"    remark: {remark}")
         out += [f"    {note}" for note in caveats(report, ace)]
-    quiet_denies = [a for a in aces if a["status"] == "deny, no hits"]
+    quiet_denies = [a for a in aces if a.status == "deny, no hits"]
     if quiet_denies:
         out.append("\nDeny ACEs with no hits (they show only where deny messages 106023/106100 "
                    "are logged; then they denied nothing, but removing a deny opens access):")
         for ace in quiet_denies:
-            out.append(f"  {ace['firewall']}: access-list {ace['acl']}, line {ace['line']}: "
-                       f"{ace['text']}")
+            out.append(f"  {ace.firewall}: access-list {ace.acl}, line {ace.line}: "
+                       f"{ace.text}")
     render_not_judged(aces, out)
     render_disagreements(report, out)
 
@@ -252,33 +253,33 @@ def render(report: dict) -> str:
     render_shadowing(report, out)
     render_tightening(report, out)
 
-    if report["unknown_results"]:
+    if report.unknown_results:
         out.append("\nWARNING: results for ACEs that are not in the database (was it "
                    "preprocessed again after the run?):")
-        for entry in report["unknown_results"]:
+        for entry in report.unknown_results:
             out.append(f"  {entry['firewall']}: access-list {entry['acl']}, line "
                        f"{entry['line']}: {entry['hits']} hits")
 
     out.append("\n== Traffic per ACE ==")
     for ace in aces:
-        if ace["hits"] == 0:
+        if ace.hits == 0:
             continue
         out.append("")
         out.append(headline(ace))
-        out.append(ace["text"])
-        out.append(f"Total number of hits: {ace['hits']}")
-        rows = [[c["count"], c["protocol"].upper(), c["source"], c["destination"], c["port"],
-                 c["first_seen"], c["last_seen"]] for c in ace["connections"]]
+        out.append(ace.text)
+        out.append(f"Total number of hits: {ace.hits}")
+        rows = [[c.count, c.protocol.upper(), c.source, c.destination, c.port,
+                 c.first_seen, c.last_seen] for c in ace.connections]
         out.append(tabulate(rows, headers=["COUNT", "PROTO", "FROM IP", "TO IP", "PORT",
                                            "FIRST SEEN", "LAST SEEN"], tablefmt="plain"))
-        if ace["connections_truncated"]:
-            out.append(f"... and {ace['omitted_connections']} more connections "
-                       f"({ace['omitted_hits']} hits)")
-        if len(ace["objects"]) > 1:
+        if ace.connections_truncated:
+            out.append(f"... and {ace.omitted_connections} more connections "
+                       f"({ace.omitted_hits} hits)")
+        if len(ace.objects) > 1:
             out.append("Per object:")
-            rows = [[o["index"], o["hits"], o["protocol"], o["source"], o["source_port"],
-                     o["destination"], o["destination_port"], o["first_seen"] or "",
-                     o["last_seen"] or ""] for o in ace["objects"]]
+            rows = [[o.index, o.hits, o.protocol, o.source, o.source_port,
+                     o.destination, o.destination_port, o.first_seen or "",
+                     o.last_seen or ""] for o in ace.objects]
             out.append(tabulate(rows, headers=["INDEX", "HITS", "PROTO", "SOURCE", "SPORT",
                                                "DESTINATION", "DPORT", "FIRST SEEN",
                                                "LAST SEEN"], tablefmt="plain"))

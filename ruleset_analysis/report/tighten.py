@@ -14,6 +14,7 @@ from typing import Optional
 from netaddr import IPAddress, IPRange, cidr_merge
 
 from ..asa.literals import TCP, UDP
+from .model import Tightening
 
 MAX_LINES = 8
 WIDE_NETWORK = 256
@@ -54,9 +55,8 @@ def _ports(protocol: str, ports: list) -> list:
     return [f" eq {lo}" if lo == hi else f" range {lo} {hi}" for lo, hi in runs]
 
 
-def suggest(ace, record: Optional[dict]) -> Optional[dict]:
-    """{"lines": [ACE lines], "complete": bool, "connections": n} or None when the ACE is
-    not broad or carried no traffic."""
+def suggest(ace, record: Optional[dict]) -> Optional[Tightening]:
+    """The suggestion, or None when the ACE is not broad or carried no traffic."""
     if record is None or not record["connections"] or not is_broad(ace):
         return None
     flows: dict = {}
@@ -73,9 +73,9 @@ def suggest(ace, record: Optional[dict]) -> Optional[dict]:
         lines = _lines(ace, flows, widen)
         if len(lines) <= MAX_LINES:
             break
-    return {"lines": lines[:MAX_LINES], "widened": sorted(widen),
-            "complete": not record.get("omitted_connections") and len(lines) <= MAX_LINES,
-            "connections": len(record["connections"])}
+    return Tightening(lines[:MAX_LINES], sorted(widen),
+                      not record.get("omitted_connections") and len(lines) <= MAX_LINES,
+                      len(record["connections"]))
 
 
 def _lines(ace, flows: dict, widen: set) -> list:

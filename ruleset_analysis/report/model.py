@@ -1,0 +1,188 @@
+"""The typed report: what ``build.build_report`` makes and every renderer renders.
+
+``Report.to_json()`` is the JSON contract (fields are only ever added; their order is the
+order of the fields here). Renderers read attributes; none decides what a judgement is
+(``judgement.py``) or what the logs can prove (``evidence.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional
+
+
+@dataclass
+class ConnectionUse:
+    """A distinct connection an ACE carried: its count and first/last time (None: unknown)."""
+    protocol: str
+    source: str
+    destination: str
+    port: int
+    count: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+
+
+@dataclass
+class RuleUse:
+    """One expanded rule of an ACE (an ``objects`` entry) and its hits."""
+    index: int
+    protocol: str
+    source: str
+    source_port: str
+    destination: str
+    destination_port: str
+    hits: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+    members: Dict[str, List[str]]
+
+
+@dataclass
+class Tightening:
+    """A broad ACE's observed traffic as a few specific ACE lines."""
+    lines: List[str]
+    widened: List[str]
+    complete: bool
+    connections: int
+
+
+@dataclass
+class AceReport:
+    """One ACE: what it is, how it was used, and the judgement."""
+    firewall: str
+    acl: str
+    line: int
+    text: str
+    remarks: List[str]
+    action: str
+    inactive: bool
+    hits: int
+    untimed_hits: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+    objects: List[RuleUse]
+    connections: List[ConnectionUse]
+    daily: Dict[str, int]
+    connections_truncated: bool
+    omitted_connections: int
+    omitted_hits: int
+    kind: str
+    bindings: List[str]
+    time_range: Optional[str]
+    log: Optional[str]
+    error: Optional[str]
+    visibility: str
+    unseen_protocols: List[str]
+    disagreements: int = 0
+    judgement: str = ""          # why it cannot be evaluated ('' when it can): a short code
+    status: str = ""             # judgement.Status value
+    reason: str = ""
+    unused: bool = False         # a pruning candidate
+    tightening: Optional[Tightening] = None
+    shadowed_by: List[Any] = field(default_factory=list)
+    redundant_with: List[Any] = field(default_factory=list)
+    shadowing_not_analysed: Optional[str] = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.firewall}: access-list {self.acl}, line {self.line}"
+
+
+@dataclass
+class MemberReport:
+    member: str
+    line: Optional[str]
+    hits: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+    unused: bool
+
+    @property
+    def status(self) -> str:
+        return "unused" if self.unused else "used" if self.hits else "not evaluated"
+
+
+@dataclass
+class GroupReport:
+    """An object-group: its members' use across every ACE that uses it."""
+    firewall: str
+    group: str
+    header: Optional[str]
+    members: List[MemberReport]
+    unused: List[str]
+    used_by: List[str]
+    not_evaluated: List[str]
+
+
+@dataclass
+class Horizon:
+    start: str
+    as_of: str
+    days: int
+    covered: bool
+    reason: str
+
+
+@dataclass
+class FirewallReport:
+    """What one firewall's logs can prove (``evidence.py``)."""
+    firewall: str
+    status: str                  # "ok" | "no data"
+    reason: str
+    first: Optional[str]
+    last: Optional[str]
+    days: int
+    days_with_logs: int
+    gaps: List[List[Any]]
+    untimed: int
+    deny_days_with_logs: int
+    lines: Dict[str, int]
+    notes: List[str]
+    horizon: Optional[Horizon] = None
+
+    @property
+    def evidence(self) -> str:
+        """"ok", "no data", or "not enough data" for the --unused-since horizon."""
+        if self.status == "ok" and self.horizon is not None and not self.horizon.covered:
+            return "not enough data"
+        return self.status
+
+    @property
+    def why(self) -> str:
+        return self.reason or (self.horizon.reason if self.horizon else "")
+
+
+@dataclass
+class Disagreement:
+    """Messages whose verdict the ACE that matches them first contradicts."""
+    firewall: str
+    acl: str
+    line: int
+    text: str
+    action: str
+    messages: str                # "deny" | "permit": what the firewall logged
+    count: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+    connections: List[ConnectionUse]
+
+
+@dataclass
+class Report:
+    counters: Dict[str, int]
+    window: Dict[str, Any]
+    unused_rule: Optional[Dict[str, Any]]
+    rules: List[AceReport]
+    groups: List[GroupReport]
+    unknown_results: List[Dict[str, Any]]
+    input_errors: List[Dict[str, str]]
+    firewalls: List[FirewallReport]
+    disagreements: List[Disagreement]
+    unknown_devices: Dict[str, Any]
+    results_format: int
+
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def firewall(self, name: str) -> Optional[FirewallReport]:
+        return next((f for f in self.firewalls if f.firewall == name), None)
