@@ -60,6 +60,12 @@ def encode(key: str, value: Value) -> str:
     return f"{json.dumps(key)}\t{json.dumps(value)}\n"
 
 
+def decode(line: str) -> Tuple[Any, Value]:
+    """(key, value) of one record line; ValueError if it is not one."""
+    key_text, value_text = line.rstrip("\n").split("\t", 1)
+    return json.loads(key_text), json.loads(value_text)
+
+
 def _span(first: str, last: str, fact: Fact) -> None:
     if first < fact[1]:
         fact[1] = first
@@ -201,9 +207,7 @@ def read_results(paths: Iterable[str]) -> Results:
                 if not raw.strip():
                     continue
                 try:
-                    line = raw.decode("utf-8")
-                    key_text, value_text = line.rstrip("\n").split("\t", 1)
-                    collector.add(json.loads(key_text), json.loads(value_text))
+                    collector.add(*decode(raw.decode("utf-8")))
                 except (ValueError, IndexError, TypeError, KeyError, AttributeError) as exc:
                     raise ResultsError(f"{path}:{number}: not a results line ({exc})") from None
     return collector.results()

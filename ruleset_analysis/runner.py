@@ -6,7 +6,6 @@ command line from the ``JobOptions`` and returns the results lines, sorted.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -16,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 from .asa.config import ConfigError
 from .database import DatabaseError, read_meta
 from .options import JobOptions
-from .records import INPUT_ERROR
+from .records import INPUT_ERROR, encode
 
 RUNNERS = ("inline", "local", "hadoop", "spark", "emr", "dataproc")
 LOCAL_RUNNERS = ("inline", "local")
@@ -147,6 +146,6 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
                 warn(f"results of the job: {job_runner.get_output_dir()}")
             output = b"".join(job_runner.cat_output())
     lines = [line for line in output.decode("utf-8").splitlines() if line]
-    lines += [f"{json.dumps(INPUT_ERROR + chr(9) + path)}\t{json.dumps(message)}"
+    lines += [encode(f"{INPUT_ERROR}\t{path}", message).rstrip("\n")
               for path, message in problems]
     return sorted(lines)

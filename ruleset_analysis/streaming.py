@@ -7,22 +7,13 @@ library), so results from either are read the same way and give the same report.
 from __future__ import annotations
 
 import gc
-import json
 import os
 from itertools import groupby
 from typing import Iterable, Iterator, Optional
 
+from .asa.syslog import decode_line
 from .options import DEFAULTS, JobOptions
-from .records import encode, reduce_values, string_records
-
-
-def decode(raw: bytes) -> str:
-    """A log line as the job reads it: UTF-8, else Latin-1, without its line ending."""
-    raw = raw.rstrip(b"\r\n")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+from .records import decode, encode, reduce_values, string_records
 
 
 def map_lines(raw_lines: Iterable[bytes], firewalls: dict,
@@ -33,7 +24,7 @@ def map_lines(raw_lines: Iterable[bytes], firewalls: dict,
     gc.freeze()                 # the ruleset lives as long as the task (see job.py)
     add = analyzer.add
     for raw in raw_lines:
-        add(decode(raw))
+        add(decode_line(raw))
         if analyzer.full:
             yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
     yield from (encode(k, v) for k, v in string_records(analyzer.finish()))
@@ -42,11 +33,11 @@ def map_lines(raw_lines: Iterable[bytes], firewalls: dict,
 def reduce_lines(lines: Iterable[str], max_connections: Optional[int] = None) -> Iterator[str]:
     """Sorted mapper output in, one merged record per key out. Without ``max_connections``
     it is the combiner (no connection list is capped)."""
-    for key_text, group in groupby((line for line in lines if line.strip()),
-                                   key=lambda line: line.split("\t", 1)[0]):
-        values = [json.loads(line.split("\t", 1)[1]) for line in group]
-        key = json.loads(key_text)
-        yield encode(key, reduce_values(key, values, max_connections))
+    for _, group in groupby((line for line in lines if line.strip()),
+                            key=lambda line: line.split("\t", 1)[0]):
+        records = [decode(line) for line in group]
+        key = records[0][0]
+        yield encode(key, reduce_values(key, [value for _, value in records], max_connections))
 
 
 def package_zip(target: str) -> str:

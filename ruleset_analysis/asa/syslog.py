@@ -70,6 +70,16 @@ HEADER_CACHE_LENGTH = 256          # real headers are far shorter; longer ones a
 PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp6"}
 
 
+def decode_line(raw: bytes) -> str:
+    """A log line as every reader takes it: UTF-8, else Latin-1 (a byte is never lost), without
+    its line ending."""
+    raw = raw.rstrip(b"\r\n")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def year_rule(year: Optional[str]):
     """``YYYY`` or ``YYYY-MM``: the year (and month) the logs start. Year-less lines from
     before that month belong to the next year (the December -> January rollover). Without it,

@@ -6,7 +6,7 @@ import gzip
 import zlib
 from typing import Any, Callable, Dict, Iterator, Optional
 
-from ..asa.syslog import LogParser
+from ..asa.syslog import LogParser, decode_line
 from ..options import DEFAULTS, JobOptions
 
 
@@ -41,11 +41,7 @@ def read_lines(path: str) -> Iterator[str]:
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, 1):  # noqa: B007 (the error names it)
-                raw = raw.rstrip(b"\r\n")
-                try:
-                    yield raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield raw.decode("latin-1")
+                yield decode_line(raw)
     except (EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, LogError):
             raise
