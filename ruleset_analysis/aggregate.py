@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Iterator, Optional, Sequence
 
 from .asa.syslog import (
+    BOX_INTERFACES,
     BUILT_RE,
     FOR_PORT,
     HEADER_CACHE_LENGTH,
@@ -23,6 +24,7 @@ from .asa.syslog import (
     MESSAGE_RE,
     NO_TIMESTAMP,
     TO_PORT,
+    TO_THE_BOX,
     LogParser,
     no_connection,
 )
@@ -145,6 +147,9 @@ class LineAnalyzer:
         kind = connection.kind
         if kind == "icmp_untyped":
             return ICMP_WITHOUT_TYPE, connection, name, None
+        if kind == "built" and (connection.ingress in BOX_INTERFACES or
+                                connection.egress in BOX_INTERFACES):
+            return TO_THE_BOX, connection, name, None
         if kind == "acl_permit" and not self.from_acl_log:
             return ACL_LOG_PERMIT, connection, name, None   # its built line counts it
         matcher = self.matchers[name]

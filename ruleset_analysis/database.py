@@ -15,7 +15,8 @@ import urllib.parse
 
 from .model import Firewall
 
-SCHEMA_VERSION = 5           # 4: fingerprints of the rulesets in meta; 5: groups an ACE names
+# 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings
+SCHEMA_VERSION = 6
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"

@@ -226,6 +226,8 @@ class Firewall:
     # ASA 8.3+ ACLs name real addresses; FWSM, PIX and older ASA name the addresses as seen on
     # the interface the ACL is bound to (the NAT-mapped destination of an inbound connection).
     acl_addresses: str = "real"                      # real | mapped
+    # nameif -> ACL bound with `control-plane`: it filters traffic to the firewall itself
+    control_plane: dict = field(default_factory=dict)
 
     def bindings(self, acl: str) -> list:
         """How an ACL is applied: ``["in inside", "global", ...]``; empty when unbound."""
@@ -233,6 +235,7 @@ class Firewall:
         found += [f"out {i}" for i, a in self.outbound.items() if a == acl]
         if self.global_acl == acl:
             found.append("global")
+        found += [f"control-plane {i}" for i, a in self.control_plane.items() if a == acl]
         return found
 
     def aces(self):
@@ -260,7 +263,7 @@ class Firewall:
                 "warnings": self.warnings, "source": self.source, "version": self.version,
                 "acl_addresses": self.acl_addresses, "hostname": self.hostname,
                 "aliases": self.aliases, "routes": self.routes,
-                "groups": self.groups}
+                "groups": self.groups, "control_plane": self.control_plane}
 
     @classmethod
     def from_json(cls, d: dict) -> "Firewall":
@@ -271,7 +274,8 @@ class Firewall:
                    outbound=d["outbound"], global_acl=d["global_acl"], names=d["names"],
                    warnings=d["warnings"], source=d["source"], version=d["version"],
                    acl_addresses=d["acl_addresses"], hostname=d["hostname"],
-                   aliases=d["aliases"], routes=d["routes"], groups=d["groups"])
+                   aliases=d["aliases"], routes=d["routes"], groups=d["groups"],
+                   control_plane=d["control_plane"])
 
 
 class Connection(NamedTuple):

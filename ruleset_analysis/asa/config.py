@@ -251,6 +251,10 @@ class _Parser:
     def access_group(self, t: list) -> None:
         # access-group NAME in|out interface IF [per-user-override|control-plane] | NAME global
         if len(t) >= 5 and t[2] in ("in", "out") and t[3] == "interface":
+            if "control-plane" in t[5:]:
+                # traffic to the firewall itself: not the interface's ACL for traffic through
+                self.firewall.control_plane[t[4]] = t[1]
+                return
             table = self.firewall.inbound if t[2] == "in" else self.firewall.outbound
             table[t[4]] = t[1]
         elif len(t) >= 3 and t[2] == "global":

@@ -27,18 +27,24 @@ MALFORMED = "malformed"                # a connection message that cannot be rea
 ICMP_WITHOUT_TYPE = "icmp_without_type"   # older 302020 lines: type unknown, cannot be matched
 NO_TIMESTAMP = "no_timestamp"          # a connection message with no time, outside --since/--until
 ACL_LOG_NO_HITS = "acl_log_no_hits"    # a 106100 line reporting `hit-cnt 0`: no new flow
+# A connection to or from the firewall itself: interface ACLs do not govern it (management
+# access and control-plane rules do), so it is never a hit on an interface ACL.
+TO_THE_BOX = "to_the_box"
+BOX_INTERFACES = frozenset(("identity", "NP Identity Ifc"))
 
 # IP protocols whose connections the analysed messages report as built: an ACE for anything
 # else can have no hits whatever traffic it permits.
 OBSERVED_PROTOCOLS = frozenset((1, 6, 17, 58))
 
-PREFIX = r"%(?:ASA|FWSM|FTD|PIX)-\d-"
+# With `logging class`-tagged output the id carries a class: %ASA-session-6-302013.
+PREFIX = r"%(?:ASA|FWSM|FTD|PIX)-(?:[a-z][a-z0-9]*-)?\d-"
 MESSAGE_RE = re.compile(PREFIX + r"(\d{6})")
 # Negated classes, not lazy \S+?: they match the same text without backtracking (~20% faster).
 BUILT_RE = re.compile(
     PREFIX + r"30201[35]: Built (?P<direction>inbound|outbound) (?P<proto>TCP|UDP) connection "
-    r"\S+ for (?P<if1>[^:\s]+):(?P<real1>[^/\s]+)/(?P<port1>\d+) \((?P<mapped1>[^/\s]+)/\d+\)"
-    r"(?:\s*\([^)]*\))* to (?P<if2>[^:\s]+):(?P<real2>[^/\s]+)/(?P<port2>\d+) "
+    r"\S+ for (?P<if1>NP Identity Ifc|[^:\s]+):(?P<real1>[^/\s]+)/(?P<port1>\d+) "
+    r"\((?P<mapped1>[^/\s]+)/\d+\)"
+    r"(?:\s*\([^)]*\))* to (?P<if2>NP Identity Ifc|[^:\s]+):(?P<real2>[^/\s]+)/(?P<port2>\d+) "
     r"\((?P<mapped2>[^/\s]+)/\d+\)")
 # Positions in BUILT_RE's groups() of the `for` side's port and the `to` side's port: the
 # initiator's (ephemeral) port is the first in an inbound line, the second in an outbound one.
@@ -46,15 +52,16 @@ FOR_PORT = BUILT_RE.groupindex["port1"] - 1
 TO_PORT = BUILT_RE.groupindex["port2"] - 1
 ICMP_BUILT_RE = re.compile(
     PREFIX + r"302020: Built (inbound|outbound) (ICMP|ICMPv6) connection for "
-    r"faddr (\S+?)/\d+(?:\([^)]*\))? gaddr (\S+?)/\d+ laddr (\S+?)/\d+(?:\([^)]*\))?"
+    r"faddr (\S+?)/\d+(?:\s*\([^)]*\))? gaddr (\S+?)/\d+ laddr (\S+?)/\d+(?:\s*\([^)]*\))?"
     r"(?: type (\d+) code (\d+))?")
 ACL_LOG_RE = re.compile(
     PREFIX + r"106100: access-list (\S+) (permitted|denied|est-allowed) (\w+) "
     r"([^/\s]+)/(\S+?)\((\d+)\)(?:\([^)]*\))? -> ([^/\s]+)/(\S+?)\((\d+)\)(?:\([^)]*\))? "
     r"hit-cnt (\d+)")
 DENY_RE = re.compile(
-    PREFIX + r"106023: Deny (?:protocol )?(\w+) src (\S+) dst (\S+)"
-    r"(?: \(type (\d+), code (\d+)\)| type (\d+), code (\d+),)? by access-group \"([^\"]+)\"")
+    PREFIX + r"106023: Deny (?:protocol )?(\w+) src (\S+: ?\S+) dst (\S+: ?\S+)"
+    r"(?: \(type (\d+), code (\d+)\)| type (\d+), code (\d+),)? by access-group "
+    r"\"+([^\"]+)\"+")          # ""NAME"": the quotes a CSV export doubles
 
 MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
@@ -64,6 +71,7 @@ NO_YEAR_RE = re.compile(r"\b([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d)")
 TIME_TOKEN_RE = re.compile(r"^\d\d:\d\d:\d\d(\.\d+)?:?$")
 SKIPPED_TOKEN_RE = re.compile(r"^(?:[\w.-]+\[\d+\]:?|-|:|\d{6}|1)$")   # tags, RFC 5424 fields
 YEAR_RE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?$")
+TIME_REST_RE = re.compile(r"^(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?:?$")   # ".123", "+01:00", ":"
 
 HEADER_CACHE_LIMIT = 65536
 HEADER_CACHE_LENGTH = 256          # real headers are far shorter; longer ones are not cached
@@ -211,7 +219,7 @@ READERS = {"302020": (ICMP_BUILT_RE, _icmp_built), "106100": (ACL_LOG_RE, _acl_l
 def split_endpoint(text: str):
     """``IF:ADDRESS[/PORT][(user)]`` -> (interface, address, port); prefixed interfaces
     (``v1:outside:10.0.0.1``) and IPv6 addresses both contain colons."""
-    text = text.split("(", 1)[0]
+    text = text.split("(", 1)[0].replace(" ", "")   # `src outside: 10.0.0.1/80`, as written
     head, slash, port = text.rpartition("/")
     if not slash or not port.isdigit():
         head, port = text, "0"
@@ -261,12 +269,22 @@ def _format(year: int, month: Optional[int], day: int, clock: str) -> Optional[s
 
 
 def header_device(header: str) -> Optional[str]:
-    """The device that wrote the line: the last word before the message, if it is a name.
+    """The device that wrote the line.
 
-    Skips separators (``:``), a syslog program tag (``CiscoASA[999]:``), RFC 5424's empty
-    fields (``-``) and message id, and the time itself; a header that ends with a time
-    (``<166>Jan 04 2015 11:24:56:``) names no device.
+    After a timestamp it is the next word (a BSD or RFC 5424 header: ``TIME HOST [PROG[PID]:]
+    %ASA-...``): a program tag after the host is not the device. Without a timestamp it is the
+    last word before the message, skipping separators (``:``), a program tag with a pid
+    (``CiscoASA[999]:``) and RFC 5424's empty fields (``-``); a header that ends with its
+    time (``<166>Jan 04 2015 11:24:56:``) names no device.
     """
+    end = max((m.end() for pattern in (WITH_YEAR_RE, ISO_RE, NO_YEAR_RE)
+               for m in pattern.finditer(header)), default=None)
+    if end is not None:
+        for token in header[end:].split():
+            if TIME_REST_RE.match(token):
+                continue                 # fractions, a zone offset, the colon after the time
+            return token.rstrip(":") or None
+        return None
     for token in reversed(header.split()):
         if SKIPPED_TOKEN_RE.match(token):
             continue

@@ -40,6 +40,8 @@ NOT_EVALUATED = {
     "UNPARSED": "could not be parsed: {error}",
     "n/a": "not an extended ACL: not used for traffic through the firewall",
     "unbound": "ACL not bound by access-group (VPN, NAT, capture, ...?)",
+    "control-plane": "a control-plane ACL: it filters traffic to the firewall itself, which "
+                     "connection messages do not credit to ACLs",
     "inactive": "inactive",
     "fqdn": "uses fqdn objects, which cannot be resolved offline: their traffic is not "
             "attributed",
@@ -56,6 +58,8 @@ def not_evaluated_code(entry: AceReport, unresolved: bool) -> str:
         return "n/a"
     if not entry.bindings:
         return "unbound"
+    if all(b.startswith("control-plane ") for b in entry.bindings):
+        return "control-plane"
     if entry.inactive:
         return "inactive"
     if unresolved:

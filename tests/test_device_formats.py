@@ -1,0 +1,117 @@
+"""Log lines as real ASA, FTD and FWSM devices and their relays write them (issue 13)."""
+import pytest
+from conftest import firewall
+
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.asa.syslog import LogParser, header_device
+
+CONFIG = """
+ASA Version 9.8(4)
+interface Gi0/0
+ nameif outside
+ security-level 0
+ ip address 203.0.113.2 255.255.255.0
+interface Gi0/1
+ nameif dmz
+ security-level 50
+ ip address 172.16.1.1 255.255.255.0
+access-list outside_in extended permit icmp any any echo
+access-list outside_in extended permit tcp any host 172.16.1.10 eq https
+access-list outside_in extended deny ip any any
+access-group outside_in in interface outside
+access-list mgmt extended permit tcp any any eq ssh
+access-group mgmt in interface outside control-plane
+route outside 0.0.0.0 0.0.0.0 203.0.113.1
+"""
+T = "Jun 06 2014 14:47:35 fw01 : "
+HTTPS = ("%ASA-6-302013: Built inbound TCP connection 1 for outside:198.51.100.7/51000 "
+         "(198.51.100.7/51000) to dmz:172.16.1.10/443 (172.16.1.10/443)")
+
+
+def classify(line):
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    category, _, _, verdict = analyzer.classify(line)
+    return category, [(h.acl, h.ace_line) for h, _, _ in verdict.hits] if verdict else []
+
+
+@pytest.mark.parametrize("tag", ["%ASA-session-6-302013:", "%FTD-session-6-302013:",
+                                 "%ASA-ha-6-302013:"])
+def test_class_tagged_message_ids_are_read(tag):
+    assert classify(T + HTTPS.replace("%ASA-6-302013:", tag)) == (
+        "matched", [("outside_in", 2)])
+
+
+def test_a_class_tagged_deny_is_read():
+    line = (T + '%FTD-session-4-106023: Deny tcp src outside:192.0.2.1/4000 dst '
+                'dmz:172.16.1.10/22 by access-group "outside_in" [0x0, 0x0]')
+    assert classify(line) == ("denied", [("outside_in", 3)])
+
+
+@pytest.mark.parametrize("responder", ["NP Identity Ifc:203.0.113.2/22 (203.0.113.2/22)",
+                                       "identity:203.0.113.2/22 (203.0.113.2/22)"])
+def test_connections_to_the_box_are_their_own_category_never_a_hit(responder):
+    line = (T + "%ASA-6-302013: Built inbound TCP connection 8 for outside:192.0.2.1/12523 "
+                f"(192.0.2.1/12523) to {responder}")
+    assert classify(line) == ("to_the_box", [])
+
+
+def test_an_acl_log_line_to_the_box_credits_the_acl_it_names():
+    line = (T + "%ASA-6-106100: access-list mgmt permitted tcp outside/192.0.2.1(5000) -> "
+                "identity/203.0.113.2(22) hit-cnt 1 first hit [0x1, 0x0]")
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014", permits_from="acl-log")
+    category, _, _, verdict = analyzer.classify(line)
+    assert category == "matched" and verdict.hits[0][0].acl == "mgmt"
+
+
+def test_a_control_plane_acl_is_not_the_interface_acl_and_is_not_judged_from_logs():
+    from ruleset_analysis.records import collect
+    from ruleset_analysis.report import build_report
+    fw = firewall(CONFIG)
+    assert (fw.inbound, fw.control_plane) == ({"outside": "outside_in"}, {"outside": "mgmt"})
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    analyzer.add(T + HTTPS)
+    report = build_report({"fw01": fw}, collect(analyzer.finish()))
+    [mgmt] = [r for r in report["rules"] if r["acl"] == "mgmt"]
+    assert (mgmt["bindings"], mgmt["status"], mgmt["judgement"]) == (
+        ["control-plane outside"], "not evaluated", "control-plane")
+
+
+def test_icmp_with_identity_firewall_users_keeps_its_type():
+    line = (T + "%ASA-6-302020: Built inbound ICMP connection for faddr 192.0.2.1/1 "
+                "(LOCAL\\alice) gaddr 172.16.1.10/0 laddr 172.16.1.10/0 (bob) type 8 code 0")
+    connection = LogParser("2014").parse(line)
+    assert (connection.kind, connection.destination_port, connection.icmp_code) == (
+        "built", 8, 0)
+    assert classify(line) == ("matched", [("outside_in", 1)])
+
+
+@pytest.mark.parametrize("header, device", [
+    ("Jun  6 14:47:35 fw01 asa ", "fw01"),
+    ("Jun  6 14:47:35 fw01 asa[123]: ", "fw01"),
+    ("Jun  6 14:47:35 fw01 CiscoASA: ", "fw01"),
+    ("<166>1 2014-06-06T14:47:35.123+02:00 fw01 asa - - - ", "fw01"),
+    ("Jun  6 14:47:36 10.0.0.1 Jun 06 2014 14:47:35 fw01 : ", "fw01"),
+    ("<166>Jun 06 2014 14:47:35: ", None),
+    ("LOCAL4.WARNING: fw01 ", "fw01"),
+])
+def test_the_device_is_the_host_after_the_time_not_a_program_tag(header, device):
+    assert header_device(header) == device
+
+
+def test_a_space_after_the_interface_of_a_deny_is_read():
+    line = (T + '%ASA-4-106023: Deny tcp src outside: 192.0.2.1/4000 dst dmz: 172.16.1.10/22 '
+                'by access-group "outside_in" [0x0, 0x0]')
+    connection = LogParser("2014").parse(line)
+    assert (connection.ingress, connection.source, connection.destination) == (
+        "outside", "192.0.2.1", "172.16.1.10")
+
+
+def test_an_acl_name_quoted_as_a_csv_export_writes_it_is_read():
+    line = (T + '%ASA-4-106023: Deny tcp src outside:192.0.2.1/4000 dst dmz:172.16.1.10/22 '
+                'by access-group ""outside_in"" [0x0, 0x0]')
+    assert LogParser("2014").parse(line).acl == "outside_in"
+
+
+def test_an_address_that_is_not_an_ip_is_malformed():
+    line = T + HTTPS.replace("198.51.100.7/51000 (", "198.51.100.256/51000 (")
+    assert classify(line)[0] == "malformed"
