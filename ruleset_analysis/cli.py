@@ -223,7 +223,11 @@ def echo_warnings(warnings) -> None:
 @click.option("--name", default=None,
               help="Name the firewall (one config only), e.g. fw01/ctx1 for a security context; "
                    "default: its hostname.")
-def preprocess(configs, db, name):
+@click.option("--interface-address", "interface_addresses", multiple=True,
+              metavar="IF=ADDRESS",
+              help="The address of an interface that DHCP or PPPoE assigns (one config only; "
+                   "repeat for several): ACEs naming `interface IF` match it.")
+def preprocess(configs, db, name, interface_addresses):
     """Parse ASA/FWSM CONFIGS, expand every ACE into rules and store them in the database.
 
     Firewalls already in the database are replaced, others are kept. Log lines are attributed
@@ -232,7 +236,15 @@ def preprocess(configs, db, name):
     """
     if name is not None and len(configs) != 1:
         raise click.UsageError("--name goes with exactly one config")
-    firewalls = [read_config(path, name) for path in configs]
+    if interface_addresses and len(configs) != 1:
+        raise click.UsageError("--interface-address goes with exactly one config")
+    addresses = {}
+    for item in interface_addresses:
+        nameif, equals, address = item.partition("=")
+        if not equals or not nameif or not address:
+            raise click.UsageError(f"--interface-address takes IF=ADDRESS, not {item!r}")
+        addresses[nameif] = address
+    firewalls = [read_config(path, name, addresses) for path in configs]
     save_firewalls(db, firewalls)
     print_summary(firewalls, db)
 

@@ -156,6 +156,9 @@ class Resolver:
 
     def interface(self, nameif: str) -> list:
         iface = self.firewall.interfaces.get(nameif)
+        if iface is not None and iface.dynamic and not iface.addresses:
+            # DHCP/PPPoE: kept so the ACE is reported, matching nothing (like an fqdn)
+            return [Address(0, 1, 0, f"interface {nameif} (address not in the config)")]
         if iface is None or not iface.addresses:
             raise ConfigError(f"interface '{nameif}' has no address in this config")
         return [self.host(a.split("/")[0]) for a in iface.addresses]

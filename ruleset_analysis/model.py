@@ -118,11 +118,15 @@ class Ace:
     groups: list = field(default_factory=list)       # object-groups its text names
 
     @property
+    def unresolved(self) -> list:
+        """The addresses of it that cannot be resolved offline (fqdn objects, the address of
+        a DHCP/PPPoE interface): its rules with them match nothing."""
+        return [address.text for address, _ in self.sources + self.destinations
+                if address is not None and address.version == 0]
+
+    @property
     def uses_unresolved(self) -> bool:
-        """Whether an address of it cannot be resolved offline (an fqdn object): its rules
-        with that address match nothing."""
-        return any(address is not None and address.version == 0
-                   for address, _ in self.sources + self.destinations)
+        return bool(self.unresolved)
 
     @property
     def matchable(self) -> bool:
@@ -196,6 +200,7 @@ class Interface:
     security_level: Optional[int] = None
     addresses: list = field(default_factory=list)    # "10.1.0.1/16" strings
     shutdown: bool = False
+    dynamic: bool = False              # `ip address dhcp|pppoe`: not in the config
 
     def to_json(self) -> dict:
         return dict(self.__dict__)

@@ -110,7 +110,8 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     results = {}
     for position, ace in enumerate(aces):
         if ace.uses_unresolved:
-            results[ace.line] = {"not_analysed": "uses fqdn objects"}
+            results[ace.line] = {"not_analysed": "uses addresses not in the config (fqdn, "
+                                                 "DHCP/PPPoE interface)"}
             continue
         try:
             results.update(_analyse(ace, position, aces, boxes, hulls, falls_to_deny))

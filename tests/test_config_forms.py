@@ -1,6 +1,7 @@
 """Every ACL-relevant form real ASA/FWSM configs contain, each pinned on the form a device
 prints. tests/configs/every-form.cfg holds them all in one config."""
 import os
+import textwrap
 
 import pytest
 from conftest import ROOT, firewall
@@ -301,3 +302,74 @@ def test_a_port_name_the_device_refuses_for_the_protocol_is_not_a_rule():
     assert "'bgp' is not a udp port name" in first.error and first.rule_count == 0
     assert second.error is None and second.rule_count == 1
     assert "'ssh' is not a udp port name" in third.error
+
+
+# -- what real ASA, FWSM and PIX configs write (issue 13) ---------------------------------
+def test_ipsec_and_pptp_are_the_protocol_names_of_esp_and_gre():
+    fw = firewall("""
+    access-list a extended permit ipsec any any
+    access-list a extended permit pptp any any
+    access-group a in interface outside
+    """)
+    assert [ace.services[0][0] for ace in fw.acls["a"].entries] == [50, 47]
+
+
+def test_access_list_mode_is_a_setting_not_an_acl():
+    fw = firewall("access-list mode auto\naccess-list commit\n"
+                  "access-list a extended permit ip any any\n")
+    assert list(fw.acls) == ["a"]
+
+
+def test_a_route_in_cli_shorthand_is_the_default_route():
+    fw = firewall("route outside 0 0 203.0.113.1 1\n")
+    assert fw.routes == [["outside", "0.0.0.0/0", "203.0.113.1"]]
+
+
+def test_pix6_top_level_nameif_and_ip_address_define_interfaces():
+    fw = firewall("""
+    PIX Version 6.3(5)
+    interface ethernet0 auto
+    nameif ethernet0 outside security0
+    nameif ethernet1 inside security100
+    ip address outside 203.0.113.2 255.255.255.0
+    ip address inside 10.1.1.1 255.255.255.0
+    """)
+    assert {n: (i.hardware, i.security_level, i.addresses) for n, i in fw.interfaces.items()} \
+        == {"outside": ("ethernet0", 0, ["203.0.113.2/24"]),
+            "inside": ("ethernet1", 100, ["10.1.1.1/24"])}
+
+
+def test_an_undefined_trailing_object_group_is_named_as_undefined():
+    fw = firewall("access-list a extended permit tcp any any object-group Nope\n")
+    assert fw.acls["a"].entries[0].error == "object-group Nope is not defined"
+
+
+DHCP = """
+interface Gi0/0
+ nameif outside
+ security-level 0
+ ip address dhcp setroute
+access-list outside_in extended permit tcp any interface outside eq ssh
+access-group outside_in in interface outside
+"""
+
+
+def test_an_ace_on_a_dhcp_interface_address_is_kept_matching_nothing():
+    [entry] = firewall(DHCP).acls["outside_in"].entries
+    assert entry.error is None and entry.unresolved == [
+        "interface outside (address not in the config)"]
+
+
+def test_interface_address_supplies_what_dhcp_assigned(tmp_path):
+    from click.testing import CliRunner
+
+    from ruleset_analysis.cli import main
+    from ruleset_analysis.database import load_firewalls
+    config = tmp_path / "fw.cfg"
+    config.write_text("hostname fw01\n" + textwrap.dedent(DHCP))
+    db = tmp_path / "db"
+    result = CliRunner().invoke(main, ["preprocess", str(config), "--db", str(db),
+                                       "--interface-address", "outside=203.0.113.7"])
+    assert result.exit_code == 0, result.output
+    [entry] = load_firewalls(str(db))["fw01"].acls["outside_in"].entries
+    assert entry.unresolved == [] and entry.destinations[0][0].text == "203.0.113.7"

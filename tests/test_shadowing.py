@@ -43,7 +43,8 @@ access-list a extended permit tcp any object f eq 443
 access-list b extended permit tcp any any eq 80
 access-list b extended permit tcp any any frobnicate
 """)
-    assert analyse_acl(fw.acls["a"], True)[1] == {"not_analysed": "uses fqdn objects"}
+    assert analyse_acl(fw.acls["a"], True)[1] == {
+        "not_analysed": "uses addresses not in the config (fqdn, DHCP/PPPoE interface)"}
     assert "unparsed" in analyse_acl(fw.acls["b"], True)[1]["not_analysed"]
 
 

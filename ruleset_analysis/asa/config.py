@@ -207,6 +207,13 @@ class _Parser:
                 raise ConfigError(f"unknown service group protocol '{protocol}'")
             self.block = self.define(Definition(t[2], kind, True, protocol, where=where), where)
             self.block_kind = "definition"
+        elif word == "access-list" and t[1:2] == ["mode"] and len(t) == 3:
+            return                     # `access-list mode auto|manual` (FWSM): a setting
+        elif word == "nameif" and len(t) >= 3:
+            self.pix_nameif(t)
+        elif word == "ip" and len(t) >= 4 and t[1] == "address" and t[2] in \
+                self.firewall.interfaces:
+            self.address_line(self.firewall.interfaces[t[2]], t[3:])
         elif word == "access-list" and len(t) >= 3 and t[1] not in ACL_SETTINGS:
             self.acl_lines.setdefault(t[1], []).append((t, line, where))
         elif word == "access-group":
@@ -214,7 +221,9 @@ class _Parser:
         elif word == "logging" and len(t) >= 3 and t[1] == "device-id":
             self.device_id = t[2:]
         elif word == "route" and len(t) >= 5:
-            self.route(t[1], f"{t[2]}/{t[3]}", t[4])
+            # `route outside 0 0 GW`: the CLI's shorthand for 0.0.0.0 0.0.0.0
+            network, mask = ("0.0.0.0" if x == "0" else x for x in t[2:4])
+            self.route(t[1], f"{network}/{mask}", t[4])
         elif word == "ipv6" and len(t) >= 5 and t[1] == "route":
             self.route(t[2], t[3], t[4])
 
@@ -285,16 +294,32 @@ class _Parser:
             self.firewall.interfaces[t[1]] = iface
         elif t[0] == "security-level" and len(t) >= 2 and t[1].isdigit():
             iface.security_level = int(t[1])
-        elif t[:2] == ["ip", "address"] and len(t) >= 4 and "." in t[2]:
-            from netaddr import IPNetwork
-            try:
-                iface.addresses.append(str(IPNetwork(f"{t[2]}/{t[3]}")))
-            except Exception:
-                raise ConfigError(f"bad interface address: {' '.join(t)}") from None
+        elif t[:2] == ["ip", "address"] and len(t) >= 3:
+            self.address_line(iface, t[2:])
         elif t[:2] == ["ipv6", "address"] and len(t) >= 3 and "/" in t[2]:
             iface.addresses.append(t[2])
         elif t[0] == "shutdown":
             iface.shutdown = True
+
+    def address_line(self, iface: Interface, t: list) -> None:
+        """``A MASK [standby S]``, or ``dhcp``/``pppoe`` (the address is assigned at run
+        time: it is not in the config)."""
+        if t[0] in ("dhcp", "pppoe"):
+            iface.dynamic = True
+        elif len(t) >= 2 and "." in t[0]:
+            from netaddr import IPNetwork
+            try:
+                iface.addresses.append(str(IPNetwork(f"{t[0]}/{t[1]}")))
+            except Exception:
+                raise ConfigError(f"bad interface address: ip address {' '.join(t)}") from None
+
+    def pix_nameif(self, t: list) -> None:
+        """PIX 6: ``nameif HARDWARE NAME securityN`` defines an interface at the top level."""
+        iface = self.firewall.interfaces.get(t[2]) or Interface(nameif=t[2], hardware=t[1])
+        level = t[3][len("security"):] if len(t) >= 4 and t[3].startswith("security") else ""
+        if level.isdigit():
+            iface.security_level = int(level)
+        self.firewall.interfaces[t[2]] = iface
 
     # -- second pass: ACLs -----------------------------------------------------------------
     def build_acls(self) -> dict:
@@ -422,6 +447,9 @@ class _Parser:
                 ace.time_range = s.take("time-range name")
             elif token == "inactive":
                 ace.inactive = True
+            elif token == "object-group" and s.peek() is not None:
+                # a group name where a port or service group may stand, that names none
+                raise ConfigError(f"object-group {s.peek()} is not defined")
             else:
                 raise ConfigError(f"unexpected '{token}'")
 

@@ -55,6 +55,8 @@ PROTOCOLS = {
     "snp": 109, "sctp": 132,
 }
 PROTOCOL_NAMES = {number: name for name, number in PROTOCOLS.items()}
+# Other names the ASA accepts for the same protocols (reports print the names above).
+PROTOCOLS.update({"ipsec": 50, "pptp": 47})
 
 TCP, UDP, ICMP, ICMP6 = 6, 17, 1, 58
 PORT_PROTOCOLS = (TCP, UDP)   # protocols whose ACEs may carry port clauses (sctp aside)

@@ -115,7 +115,7 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
                 if against:
                     disagreements.append(_disagreement(entry, finish_ace(against,
                                                                          max_connections)))
-                entry.judgement = not_evaluated_code(entry, ace.uses_unresolved)
+                entry.judgement = not_evaluated_code(entry, ace.unresolved)
                 verdict = judge(entry, evidence[firewall.name], no_data[firewall.name],
                                 horizons[firewall.name], entry.disagreements)
                 entry.status, entry.reason = verdict.status.value, verdict.reason

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import List, Optional
 
 from .evidence import Evidence, Horizon
 from .model import AceReport
@@ -45,13 +45,15 @@ NOT_EVALUATED = {
     "inactive": "inactive",
     "fqdn": "uses fqdn objects, which cannot be resolved offline: their traffic is not "
             "attributed",
+    "dynamic address": "uses the address of an interface that DHCP or PPPoE assigns (not in "
+                       "the config): give it with preprocess --interface-address IF=ADDRESS",
     "not seen": "permits {unseen}, which the analysed log messages do not show",
 }
 
 
-def not_evaluated_code(entry: AceReport, unresolved: bool) -> str:
+def not_evaluated_code(entry: AceReport, unresolved: List[str]) -> str:
     """Why the analysis cannot tell whether an ACE is used ('' when it can); ``unresolved``:
-    it uses addresses that cannot be resolved offline (fqdn objects)."""
+    the addresses it uses that cannot be resolved offline."""
     if entry.error:
         return "UNPARSED"
     if entry.kind != "extended":
@@ -62,8 +64,10 @@ def not_evaluated_code(entry: AceReport, unresolved: bool) -> str:
         return "control-plane"
     if entry.inactive:
         return "inactive"
-    if unresolved:
+    if any(text.startswith("fqdn ") for text in unresolved):
         return "fqdn"
+    if unresolved:
+        return "dynamic address"
     if entry.visibility in ("none", "partial"):
         return "not seen"
     return ""
