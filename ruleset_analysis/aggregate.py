@@ -28,7 +28,7 @@ from .asa.syslog import (
     LogParser,
     no_connection,
 )
-from .matcher import DISAGREEMENTS, FirewallMatcher
+from .matcher import FirewallMatcher
 from .model import Connection
 from .options import PERMIT_SOURCES
 from .records import (
@@ -246,19 +246,13 @@ class LineAnalyzer:
         if verdict is None:
             return
         facts = []
-        hits: Sequence[tuple]
-        if category in DISAGREEMENTS:
-            # The config's first match contradicts what the firewall did: shown, never a hit.
-            hits = [(chain[2], connection.source, connection.destination)
-                    for chain in verdict.chains if chain[2] is not None]
-            record_kind = DISAGREEMENT
-        else:
-            hits = self.credited(connection, verdict) if verdict.hits else ()
-            record_kind = ACE
-        if hits:
+        # A first match that contradicts what the firewall did is shown, never a hit.
+        credits: Sequence[tuple] = [(ACE, h) for h in self.credited(connection, verdict)] + \
+            [(DISAGREEMENT, h) for h in verdict.against]
+        if credits:
             first, last = (when, when) if when is not None else (NO_FIRST, NO_LAST)
             day = when[:10] if when is not None else None
-            for hit, source, destination in hits:
+            for record_kind, (hit, source, destination) in credits:
                 ace = (record_kind, name, hit.acl, hit.ace_line)
                 if day is None:
                     self.untimed[ace] = self.untimed.get(ace, 0) + count
@@ -276,7 +270,7 @@ class LineAnalyzer:
                     fact[0] += count
                     _span(first, last, fact)
                 facts.append((fact, days))
-        if match is None or kind != "built" or when is None or record_kind is DISAGREEMENT \
+        if match is None or kind != "built" or when is None or verdict.against \
                 or match.start() > HEADER_CACHE_LENGTH:
             return
         # Teach the fast path this header and this flow.

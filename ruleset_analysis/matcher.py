@@ -45,6 +45,9 @@ class Verdict(NamedTuple):
     hits: tuple                # of (Hit, source, destination as the ACL matched them)
     # per evaluation chain: ("inbound"|"outbound", names of the ACLs consulted, Hit or None)
     chains: tuple = ()
+    # first matches that contradict what the firewall logged (a permitted connection whose
+    # first match is a deny, ...): shown as disagreements, never hits
+    against: tuple = ()
 
 
 # Rules compile to flat tuples; addresses of both IP versions share one integer space
@@ -57,7 +60,8 @@ NOTHING = (1, 0)                    # an unresolvable fqdn: an empty range
 # innermost loop of the mapper; _scan reads them by these literal numbers, which is faster
 # than looking names up.
 (I_INDEX, I_PROTO_LO, I_PROTO_HI, I_SRC_LO, I_SRC_HI, I_SPORT_LO, I_SPORT_HI, I_SPORTS,
- I_DST_LO, I_DST_HI, I_DPORT_LO, I_DPORT_HI, I_DPORTS, I_CODE, I_HIT) = range(15)
+ I_DST_LO, I_DST_HI, I_DPORT_LO, I_DPORT_HI, I_DPORTS, I_CODE, I_HIT, I_INGRESS,
+ I_EGRESS) = range(17)
 # Index dimensions, most selective first: (tuple lo, tuple hi, position in a flow's values,
 # the whole space). A flow's values are (dst, src, dport, proto, sport).
 DIMENSIONS = ((I_DST_LO, I_DST_HI, 0, ADDRESS_SPACE), (I_SRC_LO, I_SRC_HI, 1, ADDRESS_SPACE),
@@ -89,6 +93,7 @@ def compile_rules(acl: Acl) -> list:
         if not ace.matchable:
             continue
         hit_of = (acl.name, ace.line, ace.action, ace.log not in (None, "disable"))
+        interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
         sources = [_address_range(a) for a, _ in ace.sources]
         destinations = [_address_range(a) for a, _ in ace.destinations]
         services = [((-1, 255) if proto is None else (proto, proto)) + _port_hull(sport)
@@ -100,7 +105,8 @@ def compile_rules(acl: Acl) -> list:
                 for plo, phi, spl, sph, sports, dpl, dph, dports, code in services:
                     compiled.append((index, plo, phi, src[0], src[1], spl, sph, sports,
                                      dst[0], dst[1], dpl, dph, dports, code,
-                                     Hit(hit_of[0], hit_of[1], index, hit_of[2], hit_of[3])))
+                                     Hit(hit_of[0], hit_of[1], index, hit_of[2], hit_of[3]))
+                                    + interfaces)
                     index += 1
     return compiled
 
@@ -152,13 +158,14 @@ def build_index(rules: list, dimensions=DIMENSIONS):
 
 def _scan(rules: list, values: tuple, code):
     # r[n]: the positions I_* above, as literals (the innermost loop of the mapper)
-    dst, src, dport, proto, sport = values
+    dst, src, dport, proto, sport, ingress, egress = values
     for r in rules:
         if r[1] <= proto <= r[2] and r[3] <= src <= r[4] and r[8] <= dst <= r[9] \
                 and r[5] <= sport <= r[6] and r[10] <= dport <= r[11] \
                 and (r[7] is None or _in_ports(sport, r[7])) \
                 and (r[12] is None or _in_ports(dport, r[12])) \
-                and (r[13] is None or r[13] == code):
+                and (r[13] is None or r[13] == code) \
+                and (r[15] is None or r[15] == ingress) and (r[16] is None or r[16] == egress):
             return r
     return None
 
@@ -198,10 +205,12 @@ class AclMatcher:
         self.index = build_index(rules)
 
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
-                    dst_version: int, dst: int, dport: int,
-                    icmp_code: Optional[int] = None) -> Optional[Hit]:
-        """The first rule, in config order, that the flow matches; None if none does."""
-        values = (dst_version << 128 | dst, src_version << 128 | src, dport, protocol, sport)
+                    dst_version: int, dst: int, dport: int, icmp_code: Optional[int] = None,
+                    ingress: str = "", egress: str = "") -> Optional[Hit]:
+        """The first rule, in config order, that the flow (entering through ``ingress``,
+        leaving through ``egress``) matches; None if none does."""
+        values = (dst_version << 128 | dst, src_version << 128 | src, dport, protocol, sport,
+                  ingress, egress)
         found = _lookup(self.index, values, icmp_code)
         return None if found is None else found[I_HIT]
 
@@ -259,7 +268,8 @@ class FirewallMatcher:
             else (c.source, c.destination)
         out_pair = (c.mapped_source or c.source, c.destination) if mapped \
             else (c.source, c.destination)
-        hits = []
+        hits: list = []
+        against: list = []
         chains = []
         denied = False
         for direction, pair, chain in (
@@ -269,7 +279,7 @@ class FirewallMatcher:
             if src is None or dst is None:
                 return None
             key = (number, src[0], src[1], c.source_port, dst[0], dst[1], c.destination_port,
-                   c.icmp_code)
+                   c.icmp_code, c.ingress, c.egress)
             consulted = []
             hit = None
             for acl in chain:
@@ -278,13 +288,16 @@ class FirewallMatcher:
                 consulted.append(acl.name)
                 hit = acl.first_match(*key)
                 if hit is not None:
-                    hits.append((hit, pair[0], pair[1]))
+                    # the firewall built the connection: a deny as first match contradicts it
+                    (hits if hit.action == "permit" else against).append((hit, pair[0],
+                                                                          pair[1]))
                     break
             if consulted:
                 chains.append((direction, tuple(consulted), hit))
                 denied = denied or hit is None        # reached the implicit deny
-        category = UNMATCHED if denied else MATCHED if hits else NO_ACL
-        return Verdict(category, tuple(hits), tuple(chains))
+        category = PERMIT_DISAGREES if against else UNMATCHED if denied else \
+            MATCHED if hits else NO_ACL
+        return Verdict(category, tuple(hits), tuple(chains), tuple(against))
 
     def evaluate_named(self, c: Connection) -> Optional[Verdict]:
         """An ACL message (106100, 106023): the first match in the ACL it names, on the
@@ -298,16 +311,17 @@ class FirewallMatcher:
         if src is None or dst is None:
             return None
         hit = acl.first_match(_protocol_number(c.protocol), src[0], src[1], c.source_port,
-                              dst[0], dst[1], c.destination_port, c.icmp_code)
+                              dst[0], dst[1], c.destination_port, c.icmp_code, c.ingress,
+                              c.egress)
         hits = () if hit is None else ((hit, c.source, c.destination),)
         if c.kind == "acl_deny":
             category = DENIED if hit else DENIED_IMPLICIT
             if hit is not None and hit.action != "deny":
-                category, hits = DENY_DISAGREES, ()
+                return Verdict(DENY_DISAGREES, (), (("named", (c.acl,), hit),), hits)
         else:
             category = MATCHED if hit else UNMATCHED
             if hit is not None and hit.action != "permit":
-                category, hits = PERMIT_DISAGREES, ()
+                return Verdict(PERMIT_DISAGREES, (), (("named", (c.acl,), hit),), hits)
         return Verdict(category, hits, (("named", (c.acl,), hit),))
 
 

@@ -116,6 +116,10 @@ class Ace:
     services: list = field(default_factory=list)
     first_index: int = 0
     groups: list = field(default_factory=list)       # object-groups its text names
+    # FTD `ifc`: the ACE matches only traffic entering / leaving through this interface
+    ingress_ifc: Optional[str] = None
+    egress_ifc: Optional[str] = None
+    rule_id: Optional[str] = None                    # FTD: its access-control rule
 
     @property
     def unresolved(self) -> list:
@@ -165,7 +169,8 @@ class Ace:
                 "action": self.action, "remarks": self.remarks, "inactive": self.inactive,
                 "time_range": self.time_range, "log": self.log, "error": self.error,
                 "source": self.source, "first_index": self.first_index,
-                "groups": self.groups,
+                "groups": self.groups, "ingress_ifc": self.ingress_ifc,
+                "egress_ifc": self.egress_ifc, "rule_id": self.rule_id,
                 "sources": [_member_json(m) for m in self.sources],
                 "destinations": [_member_json(m) for m in self.destinations],
                 "services": [_service_json(s) for s in self.services]}

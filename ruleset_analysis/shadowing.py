@@ -103,6 +103,10 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
                 for a in aces}
     if len(aces) > MAX_ACES:
         return {a.line: {"not_analysed": f"the ACL has over {MAX_ACES} ACEs"} for a in aces}
+    scoped = [a.line for a in aces if a.ingress_ifc or a.egress_ifc]
+    if scoped:      # boxes have no interface dimension: an answer would be a guess
+        return {a.line: {"not_analysed": f"the ACL has interface-scoped (ifc) ACEs (line "
+                                         f"{scoped[0]})"} for a in aces}
     boxes: dict = {}
     for rule in compile_rules(acl):
         boxes.setdefault(rule[I_HIT].ace_line, []).extend(_boxes(rule))

@@ -115,3 +115,74 @@ def test_an_acl_name_quoted_as_a_csv_export_writes_it_is_read():
 def test_an_address_that_is_not_an_ip_is_malformed():
     line = T + HTTPS.replace("198.51.100.7/51000 (", "198.51.100.256/51000 (")
     assert classify(line)[0] == "malformed"
+
+
+# -- FTD (LINA) access lists ---------------------------------------------------------------
+FTD = """\
+NGFW Version 6.4.0
+interface GigabitEthernet0/0
+ nameif Outside
+ security-level 0
+ ip address 203.0.113.2 255.255.255.0
+interface GigabitEthernet0/1
+ nameif Inside
+ security-level 0
+ ip address 10.10.10.1 255.255.255.0
+access-list CSM_FW_ACL_ remark rule-id 268434433: L4 RULE: Block-web-from-inside
+access-list CSM_FW_ACL_ advanced deny tcp ifc Inside 10.10.10.0 255.255.255.0 \
+ifc Outside host 203.0.113.80 eq www rule-id 268434433 event-log flow-start
+access-list CSM_FW_ACL_ remark rule-id 268434434: L4 RULE: Trust-ssh
+access-list CSM_FW_ACL_ advanced trust tcp any any eq ssh rule-id 268434434 event-log both
+access-list CSM_FW_ACL_ remark rule-id 268434432: ACCESS POLICY: Default - Default
+access-list CSM_FW_ACL_ advanced permit ip any any rule-id 268434432
+access-group CSM_FW_ACL_ global
+"""
+
+
+def ftd():
+    return firewall(FTD.replace("\\\n", ""), "ftd01")
+
+
+def test_ftd_advanced_aces_are_extended_aces_and_trust_permits():
+    fw = ftd()
+    entries = fw.acls["CSM_FW_ACL_"].entries
+    assert [(e.line, e.kind, e.action, e.rule_id, e.error) for e in entries] == [
+        (2, "extended", "deny", "268434433", None),
+        (4, "extended", "permit", "268434434", None),
+        (6, "extended", "permit", "268434432", None)]
+    assert (entries[0].ingress_ifc, entries[0].egress_ifc) == ("Inside", "Outside")
+    assert entries[0].remarks == ["rule-id 268434433: L4 RULE: Block-web-from-inside"]
+    assert fw.acl_addresses == "real"
+
+
+def web(ingress, egress, host="ftd01"):
+    """An FTD connection to 203.0.113.80:80, from the Inside or the Outside."""
+    inside = f"{ingress}:10.10.10.5/50000 (10.10.10.5/50000)"
+    server = f"{egress}:203.0.113.80/80 (203.0.113.80/80)"
+    return (f"Jun 06 2014 14:47:35 {host} : %FTD-6-302013: Built outbound TCP connection 7 "
+            f"for {server} to {inside}")
+
+
+def test_an_ifc_scoped_ace_matches_only_traffic_through_its_interfaces():
+    analyzer = LineAnalyzer({"ftd01": ftd()}, "2014")
+    category, _, _, verdict = analyzer.classify(web("Inside", "Outside"))
+    # built, yet its first match is the deny: a disagreement, never a hit
+    assert (category, verdict.hits, verdict.against[0][0].ace_line) == (
+        "permit_disagrees", (), 2)
+    category, _, _, verdict = analyzer.classify(web("Dmz", "Outside"))
+    assert (category, verdict.hits[0][0].ace_line) == ("matched", 6)      # not scoped to Dmz
+
+
+def test_a_deny_logged_against_csm_fw_acl_is_credited():
+    line = ('Jun 06 2014 14:47:35 ftd01 : %FTD-4-106023: Deny tcp src Inside:10.10.10.5/50000 '
+            'dst Outside:203.0.113.80/80 by access-group "CSM_FW_ACL_" [0x0, 0x0]')
+    analyzer = LineAnalyzer({"ftd01": ftd()}, "2014")
+    category, _, _, verdict = analyzer.classify(line)
+    assert (category, verdict.hits[0][0].ace_line) == ("denied", 2)
+
+
+def test_shadowing_is_not_guessed_for_acls_with_interface_scoped_aces():
+    from ruleset_analysis.shadowing import analyse_acl
+    found = analyse_acl(ftd().acls["CSM_FW_ACL_"], True)
+    assert {v["not_analysed"] for v in found.values()} == {
+        "the ACL has interface-scoped (ifc) ACEs (line 2)"}

@@ -49,12 +49,13 @@ access-group outside_in in interface outside
     assert lines_hit(v) == [("outside_in", 2)]
 
 
-def test_a_matching_deny_is_credited_to_the_deny_ace():
+def test_a_built_connection_whose_first_match_is_a_deny_is_a_disagreement_not_a_hit():
     v = verdict("""access-list outside_in extended deny tcp any any eq https
 access-list outside_in extended permit ip any any
 access-group outside_in in interface outside
 """, INBOUND_WEB)
-    assert [h.action for h, _, _ in v.hits] == ["deny"]
+    assert (v.category, v.hits) == ("permit_disagrees", ())
+    assert [(h.ace_line, h.action) for h, _, _ in v.against] == [(1, "deny")]
 
 
 def test_acl_matches_real_addresses_on_asa_8_3_and_later():

@@ -46,7 +46,7 @@ from .literals import ICMP, ICMP6, is_icmp_type, protocol_number
 
 LOG_LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications",
               "informational", "debugging")
-ACL_KINDS = ("extended", "standard", "webtype", "ethertype")
+ACL_KINDS = ("extended", "standard", "webtype", "ethertype", "advanced")
 ACL_SETTINGS = ("alert-interval", "deny-flow-max")   # `access-list alert-interval 300`
 
 # A terminal's pager prompt, as captured configs keep it (`terminal pager 24` on the session
@@ -182,7 +182,7 @@ class _Parser:
     # -- first pass ------------------------------------------------------------------------
     def top_command(self, t: list, line: str, where: str) -> None:
         word = t[0]
-        if len(t) >= 3 and t[1] == "Version" and word in ("ASA", "FWSM", "PIX"):
+        if len(t) >= 3 and t[1] == "Version" and word in ("ASA", "FWSM", "PIX", "NGFW"):
             self.firewall.version = line.strip()
             self.firewall.acl_addresses = acl_address_style(word, t[2])
         elif word == "hostname" and len(t) >= 2:
@@ -358,20 +358,35 @@ class _Parser:
         kind = "extended"
         if rest and rest[0] in ACL_KINDS:
             kind = rest.pop(0)
+        if kind == "advanced":         # FTD (LINA): an extended ACE of the access policy
+            kind = "extended"
         ace.kind = kind
-        if not rest or rest[0] not in ("permit", "deny"):
+        if not rest or rest[0] not in ("permit", "deny", "trust"):
             raise ConfigError("expected permit or deny")
-        ace.action = rest.pop(0)
+        # FTD's `trust` permits (and skips deep inspection): for matching, a permit
+        word = rest.pop(0)
+        ace.action = "permit" if word == "trust" else word
         if kind != "extended":
             return None                # kept and reported; does not filter connections
         stream = _Tokens(rest)
         protocol = self.parse_protocol(stream)
+        ace.ingress_ifc = self.parse_ifc(stream)
         source = self.parse_address(stream)
         source_port = self.parse_ports(stream, protocol, source_side=True)
+        ace.egress_ifc = self.parse_ifc(stream)
         destination = self.parse_address(stream)
         destination_port = self.parse_ports(stream, protocol, source_side=False)
         self.parse_options(ace, stream)
         return AceSpec(protocol, source, source_port, destination, destination_port)
+
+    @staticmethod
+    def parse_ifc(s: "_Tokens") -> Optional[str]:
+        """FTD: ``ifc NAME`` before an address scopes the ACE to that interface (the source's
+        to the ingress interface, the destination's to the egress interface)."""
+        if s.peek() != "ifc":
+            return None
+        s.take("")
+        return s.take("interface name")
 
     def parse_protocol(self, s: "_Tokens") -> Any:
         token = s.take("protocol")
@@ -447,6 +462,10 @@ class _Parser:
                 ace.time_range = s.take("time-range name")
             elif token == "inactive":
                 ace.inactive = True
+            elif token == "rule-id":    # FTD: the access-control rule this ACE comes from
+                ace.rule_id = s.take("rule id")
+            elif token == "event-log":  # FTD: flow-start | flow-end | both
+                s.take("event-log setting")
             elif token == "object-group" and s.peek() is not None:
                 # a group name where a port or service group may stand, that names none
                 raise ConfigError(f"object-group {s.peek()} is not defined")
@@ -510,7 +529,10 @@ def member_form(d: Definition, t: list, where: str) -> Any:
 
 
 def acl_address_style(platform: str, version: str) -> str:
-    """ASA 8.3 moved ACLs to real addresses; FWSM, PIX and ASA before 8.3 use mapped ones."""
+    """ASA 8.3 moved ACLs to real addresses; FWSM, PIX and ASA before 8.3 use mapped ones.
+    FTD (``NGFW Version``) runs ASA 9 code."""
+    if platform == "NGFW":
+        return "real"
     if platform != "ASA":
         return "mapped"
     numbers = [int(n) for n in re.findall(r"\d+", version)[:2]]

@@ -91,4 +91,8 @@ def explain(paths: list, firewalls: Optional[dict],
                      "action": hit.action, "source": src, "destination": dst}
                     for hit, src, dst in (analyzer.credited(connection, verdict)
                                           if verdict else ())]
+                if verdict is not None and verdict.against:     # first matches that
+                    entry["disagrees_with"] = [                   # contradict the log
+                        {"acl": hit.acl, "line": hit.ace_line, "action": hit.action}
+                        for hit, _, _ in verdict.against]
             yield entry
