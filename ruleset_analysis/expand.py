@@ -242,8 +242,10 @@ class Resolver:
                     return inner.resolve(self)
                 return [(address, [inner.label(address)]) for address, _ in inner.resolve(self)]
             return form.resolve(self)      # an object network's own host/subnet/range/fqdn
-        result = self.members(d, read, "network group" if d.is_group else "object network",
-                              lambda entry: entry[1])
+        result = _first_of_each(
+            self.members(d, read, "network group" if d.is_group else "object network",
+                         lambda entry: entry[1]),
+            lambda entry: entry[0] and (entry[0].version, entry[0].first, entry[0].last))
         if not result:
             raise ConfigError(f"'{d.name}' has no members ({d.where})")
         return result
@@ -368,7 +370,9 @@ class Resolver:
                 return [(p, sp, dp, c, [form.name] + path) for p, sp, dp, c, path in
                         self.service_definition(form.name, group=True)]
             return form.resolve(self, where)       # an object service's `service` clause
-        result = self.members(d, read, "service", lambda entry: entry[4])
+        result = _first_of_each(self.members(d, read, "service", lambda entry: entry[4]),
+                                lambda entry: (entry[0], entry[1] and entry[1].ranges,
+                                               entry[2] and entry[2].ranges, entry[3]))
         if not result:
             raise ConfigError(f"service '{d.name}' has no members ({d.where})")
         return result
@@ -393,6 +397,22 @@ def port_range(op: str, values: list, where: str = "", protocol: Optional[int] =
         raise ConfigError(f"{exc or 'bad port clause'}" + (f" ({where})" if where else "")) \
             from None
     return Ports(ranges, f"{op} {' '.join(values)}")
+
+
+def _first_of_each(entries: list, value) -> list:
+    """A group's members without those that a nested group repeats (a host in a group and
+    again in a group nested in it): they count once, under their first path, so a repeat that
+    can never be the first match is not reported as an unused member. Two lines of the group
+    itself with one value are kept: the second is a duplicate line worth seeing."""
+    seen: set = set()
+    kept = []
+    for entry in entries:
+        key = value(entry)
+        if key in seen and len(entry[-1]) > 1:     # reached through a nested group
+            continue
+        seen.add(key)
+        kept.append(entry)
+    return kept
 
 
 def _icmp_type(token: str, protocol: Optional[int]) -> int:

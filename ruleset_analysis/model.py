@@ -152,6 +152,8 @@ class Ace:
 
     @property
     def rules(self) -> list:
+        """The expanded rules. Rules whose source and destination are of different IP versions
+        are kept: with NAT64/46 the real addresses an ACL matches can be."""
         rules = []
         for index, (src, src_path), (dst, dst_path), (proto, sport, dport, code, svc_paths) \
                 in self.expansion():

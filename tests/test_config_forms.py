@@ -373,3 +373,19 @@ def test_interface_address_supplies_what_dhcp_assigned(tmp_path):
     assert result.exit_code == 0, result.output
     [entry] = load_firewalls(str(db))["fw01"].acls["outside_in"].entries
     assert entry.unresolved == [] and entry.destinations[0][0].text == "203.0.113.7"
+
+
+def test_a_member_reached_twice_through_nested_groups_counts_once_under_its_first_path():
+    fw = firewall("""
+    object-group network B
+     network-object host 10.0.0.1
+     network-object host 10.0.0.2
+    object-group network A
+     network-object host 10.0.0.1
+     group-object B
+    access-list a extended permit tcp object-group A host 10.9.9.9 eq 22
+    access-group a in interface outside
+    """)
+    [entry] = fw.acls["a"].entries
+    assert [(address.text, path) for address, path in entry.sources] == [
+        ("10.0.0.1", ["A", "10.0.0.1"]), ("10.0.0.2", ["A", "B", "10.0.0.2"])]

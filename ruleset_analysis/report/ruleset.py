@@ -79,7 +79,7 @@ def render_lookup(firewall: Firewall, connection: Connection, verdict: Optional[
             out.append("  no rule matches: implicit deny")
             continue
         ace = aces[(hit.acl, hit.ace_line)]
-        rule = ace.rules[hit.rule_index - ace.first_index]
+        rule = next(r for r in ace.rules if r.index == hit.rule_index)
         out.append(f"  {hit.action.upper()} by access-list {hit.acl}, line {hit.ace_line}: "
                    f"{ace.text}")
         out.append(f"  rule {rule_line(rule)}")
