@@ -227,7 +227,11 @@ def echo_warnings(warnings) -> None:
               metavar="IF=ADDRESS",
               help="The address of an interface that DHCP or PPPoE assigns (one config only; "
                    "repeat for several): ACEs naming `interface IF` match it.")
-def preprocess(configs, db, name, interface_addresses):
+@click.option("--routes", "routes", default=None, type=click.Path(exists=True),
+              help="`show route` output (a file, one config only), or a directory holding "
+                   "FIREWALL.routes per firewall: routes learned by OSPF/BGP place ICMP "
+                   "connections, which name no interface.")
+def preprocess(configs, db, name, interface_addresses, routes):
     """Parse ASA/FWSM CONFIGS, expand every ACE into rules and store them in the database.
 
     Firewalls already in the database are replaced, others are kept. Log lines are attributed
@@ -244,7 +248,10 @@ def preprocess(configs, db, name, interface_addresses):
         if not equals or not nameif or not address:
             raise click.UsageError(f"--interface-address takes IF=ADDRESS, not {item!r}")
         addresses[nameif] = address
-    firewalls = [read_config(path, name, addresses) for path in configs]
+    if routes is not None and not os.path.isdir(routes) and len(configs) != 1:
+        raise click.UsageError("--routes FILE goes with exactly one config (or give a "
+                               "directory of FIREWALL.routes files)")
+    firewalls = [read_config(path, name, addresses, routes) for path in configs]
     save_firewalls(db, firewalls)
     print_summary(firewalls, db)
 
