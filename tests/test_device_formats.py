@@ -186,3 +186,13 @@ def test_shadowing_is_not_guessed_for_acls_with_interface_scoped_aces():
     found = analyse_acl(ftd().acls["CSM_FW_ACL_"], True)
     assert {v["not_analysed"] for v in found.values()} == {
         "the ACL has interface-scoped (ifc) ACEs (line 2)"}
+
+
+def test_ftd_connection_events_are_counted_not_credited():
+    line = ("Jun 06 2014 14:47:35 ftd01 : %FTD-1-430002: EventPriority: Low, ConnectionID: 1, "
+            "AccessControlRuleAction: Allow, SrcIP: 192.0.2.155, DstIP: 172.16.10.12, "
+            "SrcPort: 2512, DstPort: 443, Protocol: tcp, IngressInterface: outside, "
+            "EgressInterface: dmz, ACPolicy: Policy, AccessControlRuleName: Allow-Web")
+    analyzer = LineAnalyzer({"ftd01": ftd()}, "2014")
+    analyzer.add(line)
+    assert analyzer.counts() == {"ftd_connection_event": 1, "lines": 1}

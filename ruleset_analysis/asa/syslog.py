@@ -30,6 +30,10 @@ ACL_LOG_NO_HITS = "acl_log_no_hits"    # a 106100 line reporting `hit-cnt 0`: no
 # A connection to or from the firewall itself: interface ACLs do not govern it (management
 # access and control-plane rules do), so it is never a hit on an interface ACL.
 TO_THE_BOX = "to_the_box"
+# FTD connection events (430002 start, 430003 end) name the access-control rule, not an ACE;
+# LINA logs the same connection as 302013/302015. Counted, not credited.
+FTD_CONNECTION_EVENT = "ftd_connection_event"
+FTD_EVENTS = ("430002", "430003")
 BOX_INTERFACES = frozenset(("identity", "NP Identity Ifc"))
 
 # IP protocols whose connections the analysed messages report as built: an ACE for anything
@@ -158,6 +162,8 @@ def no_connection(message) -> Optional[str]:
     message_id = message.group(1)
     if message_id in READERS or message_id in ("302013", "302015"):
         return None
+    if message_id in FTD_EVENTS:
+        return FTD_CONNECTION_EVENT
     return NOT_RELEVANT
 
 

@@ -21,6 +21,10 @@ COUNTER_HELP = {
     "permit_disagrees": "ACL-log permits whose first match is a deny ACE (config and log "
                         "disagree; not a hit)",
     "acl_log_no_hits": "ACL-log lines with hit-cnt 0 (an interval without a new flow)",
+    "to_the_box": "connections to or from the firewall itself (not governed by interface "
+                  "ACLs)",
+    "ftd_connection_event": "FTD connection events (430002/430003): counted, not credited "
+                            "(LINA's 302013/302015 credit the connection)",
     "acl_log_permit": "ACL-log permits (106100) whose connection-built line counts them",
     "no_acl": "connections through interfaces with no ACL bound",
     "interface_unknown": "ICMP connections no interface network or route covers",
