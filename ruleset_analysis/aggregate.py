@@ -12,6 +12,7 @@ before every timestamp, so min/max merging needs no special case.
 """
 from __future__ import annotations
 
+import datetime
 from typing import Iterator, Optional, Sequence
 
 from .asa.syslog import (
@@ -48,6 +49,7 @@ from .records import (
 UNKNOWN_FIREWALL = "unknown_firewall"
 ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built line counts it
 OUTSIDE_PERIOD = "outside_period"      # a connection before --since or after --until
+TIME_OUTLIER = "time_outlier"          # dated after today: a forged or misdated line
 FLOW_CACHE_LIMIT = 1_000_000
 FACTS_FLUSH_LIMIT = 500_000
 HEADS_LIMIT = 65_536
@@ -95,6 +97,9 @@ class LineAnalyzer:
         self.bounded = bool(since or until)
         self.period = (f"{since} 00:00:00" if since else "",
                        f"{until} 23:59:59" if until else "9999")
+        # A line dated after today (a day's slack for time zones) cannot be evidence: one
+        # forged line would otherwise move a firewall's window and every "unused since".
+        self.latest = f"{datetime.date.today() + datetime.timedelta(days=1)} 23:59:59"
         # Memory stays bounded: facts are flushed (emitted) at facts_limit, and the flow
         # caches are dropped when they reach flows_limit entries.
         self.facts_limit, self.flows_limit = facts_limit, flows_limit
@@ -140,6 +145,8 @@ class LineAnalyzer:
         if when is None:
             if self.bounded:
                 return NO_TIMESTAMP, connection, name, None
+        elif when > self.latest:
+            return TIME_OUTLIER, connection, name, None
         elif not self.period[0] <= when <= self.period[1]:
             return OUTSIDE_PERIOD, connection, name, None
         if name is None:
@@ -228,7 +235,8 @@ class LineAnalyzer:
         if category == UNKNOWN_FIREWALL:
             self.unknown_device(connection.firewall)
             return
-        if connection is None or name is None or category in (OUTSIDE_PERIOD, MALFORMED):
+        if connection is None or name is None or category in (OUTSIDE_PERIOD, MALFORMED,
+                                                                TIME_OUTLIER):
             return
         when, count, kind = connection.timestamp, connection.flows, connection.kind
         evidence = self.evidence(name)

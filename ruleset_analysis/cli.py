@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import traceback
@@ -23,6 +24,7 @@ from .options import DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date, c
 from .preprocess import read_config, summary
 from .records import ResultsError
 from .report.build import Filters
+from .report.safe import printable
 from .runner import RUNNERS, Cluster, run_job
 
 FORMATS = ("text", "json", "csv", "html")
@@ -58,7 +60,7 @@ class Cli(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_OK)
         except USER_ERRORS as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(printable(f"Error: {exc}"), err=True)
             sys.exit(EXIT_INPUT)
         except StepFailedException as exc:
             click.echo(f"Error: the job failed: {exc} (the task's error is above)", err=True)
@@ -191,21 +193,50 @@ def format_options(f):
     return f
 
 
+def check_outputs(outputs, inputs) -> None:
+    """Refuse an output that is one of the inputs, or lies inside an input directory (the
+    next run would read it as a log)."""
+    files, directories = set(), []
+    for path in inputs:
+        if path and "://" not in str(path) and os.path.exists(path):
+            real = os.path.realpath(path)
+            (directories.append(real) if os.path.isdir(real) else files.add(real))
+    for output in outputs:
+        if output is None or output == "-":
+            continue
+        real = os.path.realpath(output)
+        if real in files or any(real.startswith(d + os.sep) for d in directories):
+            raise click.UsageError(f"{output} is an input of this command: refusing to "
+                                   "overwrite it")
+
+
 def write_output(path: Optional[str], text: str) -> None:
-    """Standard output, or a file written whole: a temporary file beside it, renamed into
-    place, with the mode a plain open() gives (the umask's). Not click.open_file(atomic=True):
-    click 8 renames its temporary file over the target even when the write failed."""
-    if path is None:
+    """Standard output ('-' too), a FIFO (streamed), or a regular file written whole: a
+    temporary file beside it, renamed into place, with the mode a plain open() gives (the
+    umask's); through a symlink, its target is written. A device, a directory or anything
+    else is refused. Not click.open_file(atomic=True): click 8 renames its temporary file over
+    the target even when the write failed."""
+    if path is None or path == "-":
         sys.stdout.write(text)
         return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
+    target = os.path.realpath(path)
+    if os.path.exists(target):
+        mode = os.stat(target).st_mode
+        if stat.S_ISFIFO(mode):
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            return
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{path}: not a regular file (a device, directory or socket): "
+                              "refusing to replace it")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
         raise
@@ -213,7 +244,7 @@ def write_output(path: Optional[str], text: str) -> None:
 
 def echo_warnings(warnings) -> None:
     for warning in warnings:
-        click.echo(warning, err=True)
+        click.echo(printable(warning), err=True)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -251,6 +282,7 @@ def preprocess(configs, db, name, interface_addresses, routes):
     if routes is not None and not os.path.isdir(routes) and len(configs) != 1:
         raise click.UsageError("--routes FILE goes with exactly one config (or give a "
                                "directory of FIREWALL.routes files)")
+    check_outputs([db], list(configs) + ([routes] if routes else []))
     firewalls = [read_config(path, name, addresses, routes) for path in configs]
     save_firewalls(db, firewalls)
     print_summary(firewalls, db)
@@ -260,7 +292,7 @@ def print_summary(firewalls, db) -> None:
     from tabulate import tabulate
     rows = [summary(fw) for fw in firewalls]
     echo_warnings(f"warning: {warning}" for fw in firewalls for warning in fw.warnings)
-    click.echo(tabulate(rows, headers="keys", tablefmt="simple"), err=True)
+    click.echo(printable(tabulate(rows, headers="keys", tablefmt="simple")), err=True)
     click.echo(f"{len(firewalls)} firewall(s) written to {db}", err=True)
 
 
@@ -279,6 +311,7 @@ def run(logs, db, runner, job, job_name, reducers, priority, mrjob_conf, results
     paths, or hdfs://, s3://, gs:// with a cluster runner. Each file is read once; a
     directory holding both X and X.gz is refused (the same lines twice).
     """
+    check_outputs([results], list(logs) + [db])
     lines = run_job(logs, db, runner, job, Cluster(job_name, reducers, priority, mrjob_conf))
     write_output(results, "".join(line + "\n" for line in lines))
 
@@ -293,7 +326,7 @@ def show(db, firewall, acl):
     firewalls = load_firewalls(db)
     if firewall is not None and firewall not in firewalls:
         raise DatabaseError(f"{db}: no firewall '{firewall}' (it has: {', '.join(firewalls)})")
-    click.echo(render_ruleset(firewalls, firewall, acl), nl=False)
+    click.echo(printable(render_ruleset(firewalls, firewall, acl)), nl=False)
 
 
 @main.command()
@@ -320,7 +353,7 @@ def lookup(db, firewall, ingress, egress, protocol, flow):
         connection = flow_connection(fw, protocol, ingress, egress, flow)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(explain(fw, connection), nl=False)
+    click.echo(printable(explain(fw, connection)), nl=False)
 
 
 def pick_firewall(firewalls: dict, name: Optional[str], db: str) -> Any:
@@ -363,6 +396,7 @@ def parse_log(logs, db, job):
 def report(results, db, fmt, output, top, min_hits, filters):
     """Report per ACE from the job's RESULTS (several files are merged) and the database."""
     from .report.render import render_report
+    check_outputs([output], list(results) + [db])
     filters.min_hits = min_hits
     text, warnings = render_report(load_firewalls(db), results, fmt, top, filters)
     echo_warnings(warnings)
@@ -378,6 +412,7 @@ def diff_command(old, new, output):
     """Compare two JSON reports (report --format json) of different periods: the ACEs whose
     use started or stopped, whose hits changed, and those only in one of them."""
     from .report import diff
+    check_outputs([output], [old, new])
     write_output(output, diff.render(diff.read_report(old), diff.read_report(new)))
 
 
@@ -395,6 +430,7 @@ def prune_command(results, db, output, filters):
     top and skipped.
     """
     from .report.render import render_report
+    check_outputs([output], list(results) + [db])
     text, warnings = render_report(load_firewalls(db), results, "prune",
                                    DEFAULT_MAX_CONNECTIONS, filters)
     echo_warnings(warnings)
@@ -420,6 +456,8 @@ def analyze(configs, logs, db, results_path, runner, job, fmt, output, top, min_
     LOGS are files or directories (searched recursively), each read once.
     """
     from .report.render import render_report
+    check_outputs([output, results_path, db], list(configs) + list(logs))
+    check_outputs([output], [results_path, db])
     filters.min_hits = min_hits
     workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
     try:

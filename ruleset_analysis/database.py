@@ -6,6 +6,7 @@ a database written by another version is refused with a clear message.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -39,6 +40,14 @@ def save_firewalls(path: str, firewalls: list) -> None:
     The new database is written to a temporary copy beside ``path`` and renamed over it, so an
     interrupted run leaves the previous database, whole, for the next step to trust.
     """
+    # Concurrent writers serialise on a lock file beside the database: each reads the
+    # database the previous one wrote, so no firewall is lost.
+    with open(os.path.abspath(path) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _save(path, firewalls)
+
+
+def _save(path: str, firewalls: list) -> None:
     if os.path.exists(path):
         read_meta(path)          # refuse to write into a foreign or newer database
     directory = os.path.dirname(os.path.abspath(path))

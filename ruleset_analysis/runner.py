@@ -26,7 +26,8 @@ COMPRESSED = (".gz", ".bz2")
 
 def warn(message: str) -> None:
     """One line on standard error (the one in use now: tests swap it)."""
-    print(message, file=sys.stderr)
+    from .report.safe import printable
+    print(printable(message), file=sys.stderr)
 
 
 @dataclass(frozen=True)

@@ -70,3 +70,21 @@ def test_the_screenshot_is_not_blank(page, tmp_path):
     browse(page, f"--screenshot={shot}", "--window-size=1200,900")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 40_000     # blank is ~5 KB
+
+
+def test_a_hostile_acl_name_never_runs_in_the_browser(tmp_path):
+    payload = "x\"><img/src=x/onerror=document.title='PWNED'>"
+    config = tmp_path / "fw.cfg"
+    config.write_text(f"hostname fw01\naccess-list {payload} extended permit ip any any\n"
+                      f"access-group {payload} in interface outside\n")
+    log = tmp_path / "fw.log"
+    log.write_text("Jun 06 2014 14:47:35 fw01 : %ASA-6-302013: Built inbound TCP connection 1 "
+                   "for outside:192.0.2.1/5000 (192.0.2.1/5000) to dmz:10.0.0.1/80 "
+                   "(10.0.0.1/80)\n")
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["analyze", "-c", str(config), str(log), "-r", "inline",
+                                       "--format", "html", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    dom = browse(page, "--dump-dom", "--virtual-time-budget=3000")
+    assert "<title>ruleset-analysis report</title>" in dom and "<title>PWNED" not in dom
+    assert "<img" not in dom

@@ -46,9 +46,9 @@ MESSAGE_RE = re.compile(PREFIX + r"(\d{6})")
 # Negated classes, not lazy \S+?: they match the same text without backtracking (~20% faster).
 BUILT_RE = re.compile(
     PREFIX + r"30201[35]: Built (?P<direction>inbound|outbound) (?P<proto>TCP|UDP) connection "
-    r"\S+ for (?P<if1>NP Identity Ifc|[^:\s]+):(?P<real1>[^/\s]+)/(?P<port1>\d+) "
+    r"\S+ for (?P<if1>NP Identity Ifc|[^:\s]+):(?P<real1>[^/\s]+)/(?P<port1>\d{1,5}) "
     r"\((?P<mapped1>[^/\s]+)/\d+\)"
-    r"(?:\s*\([^)]*\))* to (?P<if2>NP Identity Ifc|[^:\s]+):(?P<real2>[^/\s]+)/(?P<port2>\d+) "
+    r"(?:\s*\([^)]*\))* to (?P<if2>NP Identity Ifc|[^:\s]+):(?P<real2>[^/\s]+)/(?P<port2>\d{1,5}) "
     r"\((?P<mapped2>[^/\s]+)/\d+\)")
 # Positions in BUILT_RE's groups() of the `for` side's port and the `to` side's port: the
 # initiator's (ephemeral) port is the first in an inbound line, the second in an outbound one.
@@ -57,14 +57,15 @@ TO_PORT = BUILT_RE.groupindex["port2"] - 1
 ICMP_BUILT_RE = re.compile(
     PREFIX + r"302020: Built (inbound|outbound) (ICMP|ICMPv6) connection for "
     r"faddr (\S+?)/\d+(?:\s*\([^)]*\))? gaddr (\S+?)/\d+ laddr (\S+?)/\d+(?:\s*\([^)]*\))?"
-    r"(?: type (\d+) code (\d+))?")
+    r"(?: type (\d{1,3}) code (\d{1,3}))?")
 ACL_LOG_RE = re.compile(
     PREFIX + r"106100: access-list (\S+) (permitted|denied|est-allowed) (\w+) "
-    r"([^/\s]+)/(\S+?)\((\d+)\)(?:\([^)]*\))? -> ([^/\s]+)/(\S+?)\((\d+)\)(?:\([^)]*\))? "
-    r"hit-cnt (\d+)")
+    r"([^/\s]+)/(\S+?)\((\d{1,5})\)(?:\([^)]*\))? -> ([^/\s]+)/(\S+?)\((\d{1,5})\)"
+    r"(?:\([^)]*\))? hit-cnt (\d{1,10})")
 DENY_RE = re.compile(
     PREFIX + r"106023: Deny (?:protocol )?(\w+) src (\S+: ?\S+) dst (\S+: ?\S+)"
-    r"(?: \(type (\d+), code (\d+)\)| type (\d+), code (\d+),)? by access-group "
+    r"(?: \(type (\d{1,3}), code (\d{1,3})\)| type (\d{1,3}), code (\d{1,3}),)? "
+    r"by access-group "
     r"\"+([^\"]+)\"+")          # ""NAME"": the quotes a CSV export doubles
 
 MONTHS = {m: i for i, m in enumerate(
@@ -77,6 +78,7 @@ SKIPPED_TOKEN_RE = re.compile(r"^(?:[\w.-]+\[\d+\]:?|-|:|\d{6}|1)$")   # tags, R
 YEAR_RE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?$")
 TIME_REST_RE = re.compile(r"^(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?:?$")   # ".123", "+01:00", ":"
 
+BAD_TIME = "bad time"               # a header whose date cannot exist (see _format)
 HEADER_CACHE_LIMIT = 65536
 HEADER_CACHE_LENGTH = 256          # real headers are far shorter; longer ones are not cached
 PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp6"}
@@ -122,6 +124,8 @@ class LogParser:
             match.groups()
         # A line without a time (an export, a SIEM dump) still shows a connection.
         firewall, timestamp = self.header(line[:match.start()])
+        if timestamp is BAD_TIME or int(port1) > 65535 or int(port2) > 65535:
+            return MALFORMED
         if direction == "inbound":      # the `for` side initiated
             return Connection(firewall, timestamp, proto.lower(), real1, int(port1), real2,
                               int(port2), if1, if2, direction, mapped1, mapped2)
@@ -141,6 +145,8 @@ class LogParser:
         if match is None:
             return MALFORMED
         firewall, timestamp = self.header(line[:message.start()])
+        if timestamp is BAD_TIME:
+            return MALFORMED
         return reader[1](match, firewall, timestamp)
 
     def header(self, header: str) -> Tuple[Optional[str], Optional[str]]:
@@ -229,6 +235,8 @@ def split_endpoint(text: str):
     head, slash, port = text.rpartition("/")
     if not slash or not port.isdigit():
         head, port = text, "0"
+    if len(port) > 5 or int(port) > 65535:
+        return None, None, 0
     interface, _, address = head.partition(":")
     if not _is_ip(address) and ":" in address:
         interface, _, address = head.rpartition(":")
@@ -269,8 +277,13 @@ def header_timestamp(header: str, year_of) -> Optional[str]:
 
 
 def _format(year: int, month: Optional[int], day: int, clock: str) -> Optional[str]:
-    if month is None or not 1 <= day <= 31:
-        return None
+    """The timestamp, or BAD_TIME for a date or time that cannot exist (Feb 30, month 13,
+    year 0, 25:00:00): such a line is malformed, never a line without a time."""
+    try:
+        hour, minute, second = map(int, clock.split(":"))
+        datetime.datetime(year, month or 0, day, hour, minute, second)
+    except ValueError:
+        return BAD_TIME
     return f"{year:04d}-{month:02d}-{day:02d} {clock}"
 
 

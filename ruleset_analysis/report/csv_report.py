@@ -6,6 +6,7 @@ import csv
 import io
 
 from .model import Report
+from .safe import csv_cell
 
 COLUMNS = ["record", "firewall", "acl", "line", "group", "member", "action", "hits",
            "first_seen", "last_seen", "unused", "not_evaluated", "text", "status", "reason"]
@@ -15,15 +16,19 @@ def render(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
+
+    def writerow(cells: list) -> None:
+        writer.writerow([csv_cell(c) for c in cells])
+
     for fw in report.firewalls:
         note = fw.reason or "; ".join(fw.notes)
         if fw.horizon and not fw.horizon.covered and fw.status == "ok":
             note = f"not enough data for --unused-since: {fw.horizon.reason}"
-        writer.writerow(["firewall", fw.firewall, "", "", "", "", "", "",
+        writerow(["firewall", fw.firewall, "", "", "", "", "", "",
                          fw.first or "", fw.last or "", "", "",
                          f"{fw.days_with_logs} days with logs", fw.status, note])
     for ace in report.rules:
-        writer.writerow(["ace", ace.firewall, ace.acl, ace.line, "", "",
+        writerow(["ace", ace.firewall, ace.acl, ace.line, "", "",
                          ace.action, ace.hits, ace.first_seen or "",
                          ace.last_seen or "", ace.unused, ace.judgement, ace.text,
                          ace.status, ace.reason])
@@ -31,14 +36,14 @@ def render(report: Report) -> str:
         for member in group.members:
             status = "unused" if member.unused else "used" if member.hits else \
                 "not evaluated"
-            writer.writerow(["member", group.firewall, "", "", group.group,
+            writerow(["member", group.firewall, "", "", group.group,
                              member.member, "", member.hits,
                              member.first_seen or "", member.last_seen or "",
                              member.unused, "; ".join(group.not_evaluated),
                              member.line or "", status,
                              "; ".join(group.not_evaluated)])
     for entry in report.disagreements:
-        writer.writerow(["disagreement", entry.firewall, entry.acl, entry.line, "", "",
+        writerow(["disagreement", entry.firewall, entry.acl, entry.line, "", "",
                          entry.action, entry.count, entry.first_seen or "",
                          entry.last_seen or "", False, "", entry.text, "disagreement",
                          f"{entry.count} {entry.messages} message(s) for flows this "

@@ -12,6 +12,7 @@ import json
 from tabulate import tabulate
 
 from ..records import ResultsError
+from .safe import printable
 
 
 def read_report(path: str) -> dict:
@@ -78,4 +79,4 @@ def render(old: dict, new: dict) -> str:
                                                              "removed")):
         out.append(f"\n== {title} ({len(changes[key])}) ==")
         out += [f"{e['firewall']}: {e['text']}" for e in changes[key]]
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")

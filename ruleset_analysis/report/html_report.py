@@ -7,11 +7,13 @@ address fragment `#sort=COLUMN-asc|desc`.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import html
 from typing import Optional
 
 from .build import caveats
 from .model import AceReport, Report
+from .safe import printable
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -58,7 +60,8 @@ if (wanted) {
 
 
 def _e(value) -> str:
-    return html.escape("" if value is None else str(value))
+    """Every interpolation of text into the page, attribute values included."""
+    return html.escape(printable("" if value is None else str(value)), quote=True)
 
 
 def _days(report: Report) -> list:
@@ -104,7 +107,9 @@ def _cell(value, number: bool = False, raw: Optional[str] = None) -> str:
 
 
 def _anchor(ace: AceReport) -> str:
-    return f"ace-{ace.firewall}-{ace.acl}-{ace.line}".replace("/", "_")
+    """A section id from a digest of the ACE's place, never from its names."""
+    place = f"{ace.firewall}\t{ace.acl}\t{ace.line}".encode("utf-8", "surrogatepass")
+    return "ace-" + hashlib.sha256(place).hexdigest()[:16]
 
 
 def render(report: Report) -> str:

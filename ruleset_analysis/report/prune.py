@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .build import caveats
 from .model import Report
+from .safe import printable
 
 
 def _no_ace(text: str) -> str:
@@ -64,4 +65,4 @@ def render(report: Report) -> str:
                 continue
             out.append(group.header)
             out += [f" no {m.line}" for m in unused if m.line]
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")

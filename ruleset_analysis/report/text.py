@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from .build import caveats, flow_text
 from .model import AceReport, Report
+from .safe import printable
 
 COUNTER_HELP = {
     "lines": "lines read",
@@ -30,6 +31,7 @@ COUNTER_HELP = {
     "interface_unknown": "ICMP connections no interface network or route covers",
     "unknown_firewall": "lines from a firewall not in the database",
     "outside_period": "connections before --since or after --until",
+    "time_outlier": "connection messages dated after today (forged or misdated): not evidence",
     "unknown_acl": "ACL messages naming an ACL the config does not have",
     "icmp_without_type": "ICMP connections logged without type and code (older releases)",
     "no_timestamp": "connection messages with no time, not placed in --since/--until",
@@ -287,4 +289,4 @@ def render(report: Report) -> str:
             out.append(tabulate(rows, headers=["INDEX", "HITS", "PROTO", "SOURCE", "SPORT",
                                                "DESTINATION", "DPORT", "FIRST SEEN",
                                                "LAST SEEN"], tablefmt="plain"))
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")

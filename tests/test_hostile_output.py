@@ -1,0 +1,129 @@
+"""Hostile input cannot run code, lie, or destroy files (issue 17): what the outputs show and
+where they are written."""
+import csv
+import io
+import json
+import os
+import threading
+
+import pytest
+from click.testing import CliRunner
+from conftest import built, firewall
+
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.asa.syslog import MALFORMED, LogParser
+from ruleset_analysis.cli import main
+from ruleset_analysis.database import load_firewalls, save_firewalls
+from ruleset_analysis.records import collect
+from ruleset_analysis.report import csv_report, html_report, text
+from ruleset_analysis.report.build import make_report
+
+HOSTILE = 'in"><svg/onload=alert(1)>'
+
+
+def report_with_acl_named(name):
+    fw = firewall(f"access-list {name} extended permit tcp any any eq 443\n"
+                  f"access-list {name} remark =HYPERLINK(\"http://x\")\x1b]52;c;Zm9v\x07\u202e\n"
+                  f"access-group {name} in interface outside\n")
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    return make_report({"fw01": fw}, collect(analyzer.finish()))
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_a_hostile_acl_name_is_text_in_the_html_never_markup():
+    page = html_report.render(report_with_acl_named(HOSTILE))
+    assert "<svg" not in page and "&lt;svg/onload=alert(1)&gt;" in page
+    assert 'id="ace-in"' not in page           # ids are digests, not names
+
+
+def test_csv_cells_never_start_a_formula():
+    rows = list(csv.reader(io.StringIO(csv_report.render(report_with_acl_named("-acl")))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'-acl" in cells and not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+
+
+def test_terminal_escapes_and_bidi_overrides_are_shown_not_sent():
+    out = text.render(report_with_acl_named("acl\x1b]52;c;Zm9v\x07\u202e"))
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "acl<U+001B>]52;c;Zm9v<U+0007><U+202E>" in out
+
+
+@pytest.mark.parametrize("port", ["9" * 5000, "70000"])
+def test_a_port_out_of_range_is_malformed_not_a_crash(port):
+    line = built("inbound", "TCP", f"outside:192.0.2.1/{port}", "dmz:172.16.1.10/443")
+    assert LogParser("2014").parse(line) == MALFORMED
+
+
+@pytest.mark.parametrize("when", ["Feb 30 2014 10:00:00", "Jun 06 0000 10:00:00"])
+def test_a_date_that_cannot_exist_is_malformed(when):
+    line = built("inbound", "TCP", "outside:192.0.2.1/5000", "dmz:172.16.1.10/443", when=when)
+    assert LogParser("2014").parse(line) == MALFORMED
+
+
+def test_a_line_dated_in_the_future_is_an_outlier_not_evidence():
+    fw = firewall("access-list o extended permit tcp any any eq 443\n"
+                  "access-group o in interface outside\n")
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    analyzer.add(built("inbound", "TCP", "outside:192.0.2.1/5000", "dmz:172.16.1.10/443",
+                       when="Jun 06 9998 10:00:00"))
+    report = make_report({"fw01": fw}, collect(analyzer.finish()))
+    assert report.counters == {"lines": 1, "time_outlier": 1}
+    assert report.firewalls[0].status == "no data" and report.window["first"] is None
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path, sample_db):
+    log = tmp_path / "a.log"
+    log.write_text("garbage\n")
+    result = run("run", log, "--db", sample_db, "-o", log)
+    assert result.exit_code == 1 and "is an input of this command" in result.output
+    assert log.read_text() == "garbage\n"
+    result = run("report", log, "--db", sample_db, "-o", sample_db)
+    assert result.exit_code == 1 and load_firewalls(sample_db)
+
+
+def test_an_output_inside_an_input_directory_is_refused(tmp_path, sample_db):
+    (tmp_path / "logs").mkdir()
+    result = run("run", tmp_path / "logs", "--db", sample_db, "-o", tmp_path / "logs" / "res")
+    assert result.exit_code == 1 and "is an input" in result.output
+
+
+def test_an_output_onto_a_device_is_refused_and_a_symlink_writes_its_target(tmp_path,
+                                                                          sample_db):
+    log = tmp_path / "a.log"
+    log.write_text("garbage\n")
+    result = run("run", log, "--db", sample_db, "-o", "/dev/null")
+    assert result.exit_code == 1 and "not a regular file" in result.output
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    target, link = tmp_path / "target", tmp_path / "link"
+    target.write_text("old")
+    link.symlink_to(target)
+    assert run("run", log, "--db", sample_db, "-o", link).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text().splitlines()[0].split("\t")[1])
+
+
+def test_an_output_fifo_is_streamed_into(tmp_path, sample_db):
+    log = tmp_path / "a.log"
+    log.write_text("garbage\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo).read()))
+    reader.start()
+    assert run("run", log, "--db", sample_db, "-o", fifo).exit_code == 0
+    reader.join(30)
+    assert "counter" in received[0] and os.path.exists(fifo) and not os.path.isfile(fifo)
+
+
+def test_concurrent_preprocess_runs_keep_every_firewall(tmp_path):
+    db = str(tmp_path / "db")
+    names = [f"fw{n:02d}" for n in range(6)]
+    threads = [threading.Thread(target=save_firewalls, args=(
+        db, [firewall("access-list a extended permit ip any any\n", name)])) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(load_firewalls(db)) == names
