@@ -384,13 +384,48 @@ def firewall_of_path(path: str, ids: dict) -> Optional[str]:
     return None
 
 
-def device_ids(firewalls: dict) -> dict:
-    """Device id in a log line -> firewall name. Names win over aliases; an alias two
-    firewalls claim (two contexts with one hostname) identifies neither."""
-    claims: dict = {}
+CLAIM_RANKS = ("name", "hostname", "alias")     # how strongly a firewall claims a device id
+
+
+def claims(firewalls: dict) -> dict:
+    """Device id -> {firewall: how it claims the id (its name, its hostname, or another
+    alias: a context's name, `logging device-id`)}."""
+    found: dict = {}
     for name, firewall in firewalls.items():
-        for alias in firewall.aliases:
-            claims.setdefault(alias, set()).add(name)
-    table = {alias: next(iter(names)) for alias, names in claims.items() if len(names) == 1}
-    table.update((name, name) for name in firewalls)
+        for alias in [name] + list(firewall.aliases):
+            rank = "name" if alias == name else "hostname" if alias == firewall.hostname \
+                else "alias"
+            held = found.setdefault(alias, {})
+            if CLAIM_RANKS.index(rank) < CLAIM_RANKS.index(held.get(name, "alias")) or \
+                    name not in held:
+                held[name] = rank
+    return found
+
+
+def device_ids(firewalls: dict) -> dict:
+    """Device id in a log line -> firewall name: the one firewall that claims it most
+    strongly (its name, over its hostname, over another config's `logging device-id` or
+    context alias). An id two firewalls claim equally (two contexts with one hostname)
+    identifies neither."""
+    table = {}
+    for alias, held in claims(firewalls).items():
+        best = min(CLAIM_RANKS.index(rank) for rank in held.values())
+        strongest = [name for name, rank in held.items() if CLAIM_RANKS.index(rank) == best]
+        if len(strongest) == 1:
+            table[alias] = strongest[0]
     return table
+
+
+def identity_conflicts(firewalls: dict) -> list:
+    """One sentence per device id that several firewalls claim, saying who gets its lines."""
+    table = device_ids(firewalls)
+    found = []
+    for alias, held in sorted(claims(firewalls).items()):
+        if len(held) < 2:
+            continue
+        who = ", ".join(f"{name} ({rank})" for name, rank in sorted(held.items()))
+        winner = table.get(alias)
+        found.append(f"device id '{alias}' is claimed by {who}: its lines go to {winner}"
+                     if winner else f"device id '{alias}' is claimed by {who} alike: its "
+                     "lines are unknown_firewall")
+    return found

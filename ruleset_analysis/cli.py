@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 
 import click
 
+from .aggregate import identity_conflicts
 from .asa.config import ConfigError
 from .database import DatabaseError, load_firewalls, save_firewalls
 from .options import DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date, check_year
@@ -284,8 +285,14 @@ def preprocess(configs, db, name, interface_addresses, routes):
                                "directory of FIREWALL.routes files)")
     check_outputs([db], list(configs) + ([routes] if routes else []))
     firewalls = [read_config(path, name, addresses, routes) for path in configs]
+    names = [fw.name for fw in firewalls]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise click.UsageError(f"several configs name the firewall {', '.join(repeated)}: "
+                               "preprocess them one at a time with --name")
     save_firewalls(db, firewalls)
     print_summary(firewalls, db)
+    echo_warnings(f"warning: {conflict}" for conflict in identity_conflicts(load_firewalls(db)))
 
 
 def print_summary(firewalls, db) -> None:

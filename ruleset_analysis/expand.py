@@ -38,6 +38,10 @@ from .asa.literals import (
 from .model import Address, Firewall, Ports
 
 MAX_RULES_PER_ACE = 1_000_000
+# A group's expansion is counted while it is built: nesting one group twice in the next, a
+# few dozen lines can reach billions of members. And nesting deeper than this is not a config.
+MAX_MEMBERS = 100_000
+MAX_DEPTH = 64
 LOCATED_RE = re.compile(r"\(\S+:\d+\)$")
 
 
@@ -97,6 +101,7 @@ class Resolver:
         self.definitions = definitions
         self.firewall = firewall
         self.memo: dict = {}
+        self.stack: list = []          # the groups being expanded, outermost first
         # group -> {"header": its object-group line, "members": {label: member line}}
         self.groups: dict = {}
 
@@ -215,18 +220,31 @@ class Resolver:
         """Each member line of ``d`` read by ``read(form, where)`` -> entries; errors name the
         line, unreadable lines say ``cannot read <what> line``; a group's members are noted
         for `prune` (``label_of(entry)`` gives an entry's member path)."""
-        result = []
-        for form, where, text in d.members:
-            with located(where):
-                if isinstance(form, Unreadable):
-                    form.fail()
-                if isinstance(form, OtherLine):
-                    raise ConfigError(f"cannot read {what} line: {form.text}")
-                entries = read(form, where)
-            if d.is_group:
-                self.note_members(d, text, form, [label_of(e) for e in entries])
-            result.extend(entries)
-        return result
+        if d.name in self.stack:
+            raise ConfigError(f"'{d.name}' contains itself (a cycle of group-object "
+                              f"references, {d.where})")
+        if len(self.stack) >= MAX_DEPTH:
+            raise ConfigError(f"object-groups nested more than {MAX_DEPTH} deep at '{d.name}' "
+                              f"({d.where})")
+        self.stack.append(d.name)
+        try:
+            result: list = []
+            for form, where, text in d.members:
+                with located(where):
+                    if isinstance(form, Unreadable):
+                        form.fail()
+                    if isinstance(form, OtherLine):
+                        raise ConfigError(f"cannot read {what} line: {form.text}")
+                    entries = read(form, where)
+                if d.is_group:
+                    self.note_members(d, text, form, [label_of(e) for e in entries])
+                result.extend(entries)
+                if len(result) > MAX_MEMBERS:
+                    raise ConfigError(f"'{d.name}' expands to more than {MAX_MEMBERS} members "
+                                      f"({d.where})")
+            return result
+        finally:
+            self.stack.pop()
 
     def network_definition(self, name: str, group: bool) -> list:
         definition = self.lookup(name, "network", group)
@@ -393,6 +411,8 @@ def port_range(op: str, values: list, where: str = "", protocol: Optional[int] =
             ranges = {"eq": ((p, p),), "lt": ((0, p - 1),), "gt": ((p + 1, 65535),),
                       "neq": ((0, p - 1), (p + 1, 65535))}[op]
             ranges = tuple(r for r in ranges if r[0] <= r[1])
+        if not ranges:
+            raise ValueError(f"'{op} {' '.join(values)}' matches no port")
     except (ValueError, IndexError) as exc:
         raise ConfigError(f"{exc or 'bad port clause'}" + (f" ({where})" if where else "")) \
             from None

@@ -118,3 +118,56 @@ def test_a_results_file_with_binary_garbage_is_one_clear_error(tmp_path, sample_
     result = CliRunner().invoke(main, ["report", str(bogus), "--db", sample_db])
     assert result.exit_code == 1 and f"{bogus}" in result.output
     assert "Traceback" not in result.output
+
+
+# -- configs that would exhaust memory or the stack ----------------------------------------
+def nested(levels, kind="service g{i} tcp", leaf=" port-object eq 80", twice=True):
+    lines = []
+    for i in range(levels):
+        lines.append(f"object-group {kind.format(i=i)}")
+        lines += [f" group-object g{i + 1}"] * (2 if twice else 1) if i + 1 < levels else [leaf]
+    return "\n".join(lines) + "\n"
+
+
+def test_exponential_group_nesting_is_refused_before_it_is_built():
+    fw = firewall(nested(40) + "access-list a extended permit tcp any any object-group g0\n")
+    assert "expands to more than 100000 members" in fw.acls["a"].entries[0].error
+
+
+def test_deep_group_nesting_is_an_error_not_a_recursion_crash():
+    fw = firewall(nested(300, "network g{i}", " network-object host 10.0.0.1", twice=False)
+                  + "access-list a extended permit ip object-group g0 any\n")
+    assert "nested more than 64 deep" in fw.acls["a"].entries[0].error
+
+
+def test_an_icmp_type_group_cycle_is_an_error():
+    fw = firewall("object-group icmp-type i1\n group-object i2\nobject-group icmp-type i2\n"
+                  " group-object i1\naccess-list a extended permit icmp any any object-group i1\n")
+    assert "contains itself" in fw.acls["a"].entries[0].error
+
+
+@pytest.mark.parametrize("clause", ["lt 0", "gt 65535"])
+def test_a_port_clause_that_matches_no_port_is_an_error(clause):
+    fw = firewall(f"access-list a extended permit tcp any any {clause}\n")
+    assert "matches no port" in fw.acls["a"].entries[0].error
+
+
+# -- identity: another config cannot take a firewall's lines ---------------------------------
+def test_a_hostname_outranks_another_configs_device_id_string():
+    from ruleset_analysis.aggregate import device_ids, identity_conflicts
+    victim = firewall("access-list a extended permit ip any any\n", "fw01")
+    victim.name = "site-a"                   # preprocessed with --name; its hostname is fw01
+    thief = firewall("logging device-id string fw01\n", "fw99")
+    fws = {"site-a": victim, "fw99": thief}
+    assert device_ids(fws)["fw01"] == "site-a"
+    assert identity_conflicts(fws) == [
+        "device id 'fw01' is claimed by fw99 (alias), site-a (hostname): its lines go to "
+        "site-a"]
+
+
+def test_two_configs_naming_one_firewall_in_one_run_is_an_error(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.cfg").write_text("hostname fw01\n")
+    result = CliRunner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"),
+                                       str(tmp_path / "b.cfg"), "--db", str(tmp_path / "db")])
+    assert result.exit_code == 1 and "several configs name the firewall fw01" in result.output

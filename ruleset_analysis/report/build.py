@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Optional
 
+from ..aggregate import identity_conflicts
 from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
 from ..model import Ace, Firewall, Rule
@@ -161,7 +162,8 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
         firewalls=[_firewall_entry(evidence[n], no_data[n], horizons[n]) for n in shown],
         disagreements=[d for d in disagreements if filters.keeps(d.firewall, d.acl)],
         unknown_devices=_devices(results.devices),
-        results_format=RESULTS_FORMAT)
+        results_format=RESULTS_FORMAT,
+        identity_conflicts=identity_conflicts(firewalls))
 
 
 def _counters(counters: dict) -> dict:

@@ -124,6 +124,8 @@ def render(report: Report) -> str:
         out.append(f'<p id="window">Analysis window: {_e(span["first"])} .. '
                    f'{_e(span["last"])} ({span["days"]} days). Times are the wall-clock times '
                    "written in the logs.</p>")
+    for conflict in report.identity_conflicts:
+        out.append(f'<p class="unused">{_e(conflict)}</p>')
     out.append("<h2>Evidence per firewall</h2>")
     rows = []
     for fw in report.firewalls:

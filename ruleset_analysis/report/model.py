@@ -180,6 +180,7 @@ class Report:
     disagreements: List[Disagreement]
     unknown_devices: Dict[str, Any]
     results_format: int
+    identity_conflicts: List[str] = field(default_factory=list)
 
     def to_json(self) -> Dict[str, Any]:
         return asdict(self)

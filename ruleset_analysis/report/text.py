@@ -201,6 +201,8 @@ def render(report: Report) -> str:
     out = []
     for problem in report.input_errors:
         out.append(f"WARNING: input: {problem['error']}")
+    for conflict in report.identity_conflicts:
+        out.append(f"WARNING: {conflict}")
     render_evidence(report, out)
     counters = report.counters
     out.append("\nLog lines")
