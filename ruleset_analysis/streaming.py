@@ -11,19 +11,19 @@ import os
 from itertools import groupby
 from typing import Iterable, Iterator, Optional
 
-from .asa.syslog import decode_line
+from .asa.syslog import capped_lines, decode_line
 from .options import DEFAULTS, JobOptions
 from .records import decode, encode, reduce_values, string_records
 
 
-def map_lines(raw_lines: Iterable[bytes], firewalls: dict,
-              options: JobOptions = DEFAULTS) -> Iterator[str]:
+def map_lines(raw_lines, firewalls: dict, options: JobOptions = DEFAULTS) -> Iterator[str]:
+    """A binary file (standard input) or an iterable of raw lines in, records out."""
     # Hadoop Streaming exports the split's file as mapreduce_map_input_file.
     path = os.environ.get("mapreduce_map_input_file") or os.environ.get("map_input_file")
     analyzer = options.analyzer(firewalls, path)
     gc.freeze()                 # the ruleset lives as long as the task (see job.py)
     add = analyzer.add
-    for raw in raw_lines:
+    for raw in capped_lines(raw_lines):
         add(decode_line(raw))
         if analyzer.full:
             yield from (encode(k, v) for k, v in string_records(analyzer.emit()))

@@ -171,3 +171,26 @@ def test_two_configs_naming_one_firewall_in_one_run_is_an_error(tmp_path):
     result = CliRunner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"),
                                        str(tmp_path / "b.cfg"), "--db", str(tmp_path / "db")])
     assert result.exit_code == 1 and "several configs name the firewall fw01" in result.output
+
+
+def test_a_newline_free_decompression_bomb_is_one_malformed_line_not_a_memory_error(tmp_path,
+                                                                                  sample_db):
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    bomb = tmp_path / "bomb.log.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as handle:
+        for _ in range(64):
+            handle.write(b"A" * (1 << 20))          # 64 MiB without a newline
+        handle.write(b"\ngarbage\n")
+    parsed = CliRunner().invoke(main, ["parse-log", str(bomb)])
+    categories = [json.loads(line)["category"] for line in parsed.stdout.splitlines()]
+    assert parsed.exit_code == 0 and categories == ["malformed", "unrecognized"]
+    piped = subprocess.run(
+        f"zcat {bomb} | {sys.executable} scripts/mapper.py --db {sample_db}", shell=True,
+        cwd=ROOT, capture_output=True, check=True, text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)))
+    assert '"counter\\tmalformed"\t1' in piped.stdout and os.path.exists(bomb)

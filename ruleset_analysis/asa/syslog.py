@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
-from typing import Optional, Tuple, Union
+from typing import Iterator, Optional, Tuple, Union
 
 from ..model import Connection
 
@@ -82,6 +82,32 @@ BAD_TIME = "bad time"               # a header whose date cannot exist (see _for
 HEADER_CACHE_LIMIT = 65536
 HEADER_CACHE_LENGTH = 256          # real headers are far shorter; longer ones are not cached
 PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp6"}
+
+
+# Real lines are a few hundred bytes. A longer one (a decompression bomb without newlines) is
+# read past without holding it, and stands for itself as this line, which is `malformed`.
+MAX_LINE_BYTES = 1 << 20
+OVERLONG_LINE = b"%ASA-6-302013: Built (a line over 1 MiB, not read)\n"
+
+
+def capped_lines(handle) -> Iterator[bytes]:
+    """The raw lines of a binary file; a line over MAX_LINE_BYTES is skipped in pieces and
+    given as OVERLONG_LINE. An iterable without ``readline`` is passed through."""
+    if not hasattr(handle, "readline"):
+        yield from handle
+        return
+    readline = handle.readline
+    while True:
+        raw = readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while True:
+                rest = readline(MAX_LINE_BYTES)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            raw = OVERLONG_LINE
+        yield raw
 
 
 def decode_line(raw: bytes) -> str:

@@ -6,7 +6,7 @@ import gzip
 import zlib
 from typing import Any, Callable, Dict, Iterator, Optional
 
-from ..asa.syslog import LogParser, decode_line
+from ..asa.syslog import LogParser, capped_lines, decode_line
 from ..options import DEFAULTS, JobOptions
 
 
@@ -40,8 +40,8 @@ def read_lines(path: str) -> Iterator[str]:
     number = 0
     try:
         with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):  # noqa: B007 (the error names it)
-                yield decode_line(raw)
+            for number, raw in enumerate(capped_lines(handle), 1):  # noqa: B007 (the error
+                yield decode_line(raw)                                # names it)
     except (EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, LogError):
             raise
