@@ -11,6 +11,18 @@ from ruleset_analysis.expand import expand_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_CONFIGS = [os.path.join(ROOT, "sample_configs", n) for n in ("fw01.cfg", "fw02.cfg")]
+# An ASA 9 with an outside and a dmz interface: the start of many test configs.
+OUTSIDE_DMZ = """\
+ASA Version 9.8(4)
+interface Gi0/0
+ nameif outside
+ security-level 0
+ ip address 203.0.113.2 255.255.255.0
+interface Gi0/1
+ nameif dmz
+ security-level 50
+ ip address 172.16.1.1 255.255.255.0
+"""
 SAMPLE_LOGS = [os.path.join(ROOT, "sample_logs", fw, f"{fw}-2014-06.log")
                for fw in ("fw01", "fw02", "fw99")]
 

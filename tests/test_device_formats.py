@@ -1,20 +1,11 @@
 """Log lines as real ASA, FTD and FWSM devices and their relays write them (issue 13)."""
 import pytest
-from conftest import firewall
+from conftest import OUTSIDE_DMZ, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.syslog import LogParser, header_device
 
-CONFIG = """
-ASA Version 9.8(4)
-interface Gi0/0
- nameif outside
- security-level 0
- ip address 203.0.113.2 255.255.255.0
-interface Gi0/1
- nameif dmz
- security-level 50
- ip address 172.16.1.1 255.255.255.0
+CONFIG = OUTSIDE_DMZ + """
 access-list outside_in extended permit icmp any any echo
 access-list outside_in extended permit tcp any host 172.16.1.10 eq https
 access-list outside_in extended deny ip any any

@@ -8,23 +8,14 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS, built, firewall
+from conftest import OUTSIDE_DMZ, SAMPLE_CONFIGS, SAMPLE_LOGS, built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
 from ruleset_analysis.records import collect
 from ruleset_analysis.report import Filters, build_report
 
-CONFIG = """
-ASA Version 9.8(4)
-interface Gi0/0
- nameif outside
- security-level 0
- ip address 203.0.113.2 255.255.255.0
-interface Gi0/1
- nameif dmz
- security-level 50
- ip address 172.16.1.1 255.255.255.0
+CONFIG = OUTSIDE_DMZ + """
 time-range office
  periodic weekdays 8:00 to 18:00
 access-list outside_in extended permit tcp any host 172.16.1.10 eq https

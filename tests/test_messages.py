@@ -8,23 +8,14 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, built, firewall
+from conftest import OUTSIDE_DMZ, ROOT, built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer, firewall_of_path
 from ruleset_analysis.asa.syslog import LogParser, year_rule
 from ruleset_analysis.cli import main
 
 H = "Jun 06 2014 14:47:35 fw01 : "
-CONFIG = """
-ASA Version 9.8(4)
-interface Gi0/0
- nameif outside
- security-level 0
- ip address 203.0.113.2 255.255.255.0
-interface Gi0/1
- nameif dmz
- security-level 50
- ip address 172.16.1.1 255.255.255.0
+CONFIG = OUTSIDE_DMZ + """
 access-list outside_in extended permit icmp any any echo
 access-list outside_in extended permit tcp any host 172.16.1.10 eq 8443 log
 access-list outside_in extended permit tcp any host 172.16.1.10 eq https
