@@ -12,15 +12,15 @@ from .safe import printable
 
 COUNTER_HELP = {
     "lines": "lines read",
-    "matched": "connections every applicable ACL permitted (or denied) by a rule",
+    "matched": "connections every applicable ACL permitted by a rule",
     "unmatched": "connections an applicable ACL has no rule for (implicit deny: config and "
                  "log disagree)",
     "denied": "deny messages (106023, 106100 denied) credited to the ACE that denied them",
     "denied_implicit": "deny messages no ACE of their ACL matches (the implicit deny)",
     "deny_disagrees": "deny messages whose first match is a permit ACE (config and log "
                       "disagree; not a hit)",
-    "permit_disagrees": "ACL-log permits whose first match is a deny ACE (config and log "
-                        "disagree; not a hit)",
+    "permit_disagrees": "connections built, or ACL-log permits, whose first match is a deny "
+                        "ACE (config and log disagree; not a hit)",
     "acl_log_no_hits": "ACL-log lines with hit-cnt 0 (an interval without a new flow)",
     "to_the_box": "connections to or from the firewall itself (not governed by interface "
                   "ACLs)",
