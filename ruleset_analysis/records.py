@@ -13,7 +13,8 @@ hashable keys; ASA names never contain whitespace). The kinds:
   disagreement FIREWALL ACL LINE  the same shape: messages whose verdict the ACE's first
                                    match contradicts (a deny message on a permit ACE, ...)
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
-                                   "deny_untimed", "lines": {CATEGORY: LINES}}
+                                   "deny_untimed", "lines": {CATEGORY: LINES},
+                                   "protocols": {tcp|udp|icmp: {YYYY-MM-DD: LINES}}}
   counter      NAME               lines of a category, all firewalls together
   device       DEVICE-ID          lines naming a device the database does not know
   ruleset      FIREWALL           ["FORMAT:FINGERPRINT"...] the rulesets the lines were
@@ -109,16 +110,22 @@ def reduce_values(key: str, values: Iterable[Value],
 def merge_coverage(values: Iterable[Record]) -> Record:
     """Merge a firewall's evidence records: every count adds."""
     merged: Record = {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0,
-                      "lines": {}}
+                      "lines": {}, "protocols": {}}
     for value in values:
         for part in ("days", "deny_days", "lines"):
             table = merged[part]
             for name, count in value.get(part, {}).items():
                 table[name] = table.get(name, 0) + count
+        for protocol, days in value.get("protocols", {}).items():
+            table = merged["protocols"].setdefault(protocol, {})
+            for day, count in days.items():
+                table[day] = table.get(day, 0) + count
         merged["untimed"] += value.get("untimed", 0)
         merged["deny_untimed"] += value.get("deny_untimed", 0)
     for part in ("days", "deny_days", "lines"):
         merged[part] = dict(sorted(merged[part].items()))
+    merged["protocols"] = {p: dict(sorted(days.items()))
+                           for p, days in sorted(merged["protocols"].items())}
     return merged
 
 

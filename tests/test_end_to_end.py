@@ -101,7 +101,8 @@ CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_
 GROUP_KEYS = {"firewall", "group", "header", "members", "unused", "used_by", "not_evaluated"}
 MEMBER_KEYS = {"member", "line", "hits", "first_seen", "last_seen", "unused"}
 FIREWALL_KEYS = {"firewall", "status", "reason", "first", "last", "days", "days_with_logs",
-                 "gaps", "untimed", "deny_days_with_logs", "lines", "notes", "horizon"}
+                 "gaps", "untimed", "deny_days_with_logs", "lines", "notes", "protocols",
+                 "horizon"}
 
 
 def test_json_report_keeps_the_contract(analyzed):

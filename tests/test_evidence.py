@@ -439,3 +439,35 @@ def test_a_misnamed_compressed_log_is_read_by_its_content(tmp_path, sample_db):
     assert run("run", SAMPLE_LOGS[0], "--db", sample_db, "-o", expected).exit_code == 0
     read = [line for line in results.read_text().splitlines() if "input_error" not in line]
     assert read == expected.read_text().splitlines()
+
+
+# -- evidence per protocol -----------------------------------------------------------------
+PROTOCOLS = """
+access-list p extended permit tcp any host 172.16.1.20 eq 22
+access-list p extended permit udp any host 172.16.1.20 eq 53
+object-group protocol TCP-UDP
+ protocol-object tcp
+ protocol-object udp
+access-list p extended permit object-group TCP-UDP any host 172.16.1.21 eq 53
+access-list p extended permit ip any host 172.16.1.22
+access-list p extended permit tcp any host 172.16.1.10 eq https
+access-group p in interface outside
+"""
+
+
+def test_a_firewall_that_logs_no_udp_connections_has_no_data_for_udp_rules():
+    """`no logging message 302015`: TCP connections are logged, UDP ones are not."""
+    fw = firewall(OUTSIDE_DMZ + PROTOCOLS)
+    report = report_of(days("2014-06-01", "2014-06-14"), {"fw01": fw})
+    statuses = {r["line"]: r["status"] for r in report["rules"] if r["acl"] == "p"}
+    assert statuses == {1: "unused", 2: "no data", 3: "no data", 4: "no data", 5: "used"}
+    udp = ace(report, 2, acl="p")
+    assert "show no UDP connection" in udp["reason"] and "302015" in udp["reason"]
+    assert evidence(report)["protocols"] == {"tcp": 14}
+
+
+def test_udp_rules_are_judged_where_udp_connections_are_logged():
+    fw = firewall(OUTSIDE_DMZ + PROTOCOLS)
+    dns = built("inbound", "UDP", "outside:198.51.100.7/5353", "dmz:172.16.1.99/53")
+    report = report_of(days("2014-06-01", "2014-06-14") + [dns], {"fw01": fw})
+    assert ace(report, 2, acl="p")["status"] == "unused"

@@ -118,7 +118,8 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
                                                                          max_connections)))
                 entry.judgement = not_evaluated_code(entry, ace.unresolved)
                 verdict = judge(entry, evidence[firewall.name], no_data[firewall.name],
-                                horizons[firewall.name], entry.disagreements)
+                                horizons[firewall.name], entry.disagreements,
+                                shown_protocols(ace))
                 entry.status, entry.reason = verdict.status.value, verdict.reason
                 entry.unused = verdict.candidate
                 entry.tightening = suggest(ace, record) if ace.action == "permit" else None
@@ -224,6 +225,17 @@ def visibility(ace: Ace) -> tuple:
     if None in shown:
         return "other_protocols", hidden
     return "full", hidden
+
+
+def shown_protocols(ace: Ace) -> list:
+    """The protocols whose connection-built messages would show this ACE's traffic (``ip``:
+    TCP and UDP at least); protocols no message shows are the visibility's business."""
+    names = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
+    found: set = set()
+    for protocol, *_ in ace.services:
+        found |= {"tcp", "udp"} if protocol is None else {names[protocol]} \
+            if protocol in names else set()
+    return sorted(found)
 
 
 def describe(rule: Rule) -> dict:

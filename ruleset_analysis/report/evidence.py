@@ -51,6 +51,9 @@ class Evidence:
     untimed: int = 0                    # permit-showing lines without a time
     deny_untimed: int = 0
     lines: Dict[str, int] = field(default_factory=dict)     # category -> its lines
+    # tcp | udp | icmp -> days its permitted connections were seen (a firewall may log some
+    # protocols' built messages and not others: `no logging message 302015`)
+    protocols: Dict[str, Dict[str, int]] = field(default_factory=dict)
 
     @property
     def first(self) -> Optional[str]:
@@ -104,6 +107,23 @@ class Evidence:
                     "permitted traffic is not visible")
         return f"none of its {seen} lines shows a permitted connection"
 
+    def protocol_reason(self, needed: List[str], horizon: Optional[Horizon]) -> Optional[str]:
+        """Why the logs cannot show an ACE's use of one of the ``needed`` protocols (none of
+        its permitted connections logged, in the horizon if there is one), or None."""
+        missing = []
+        for protocol in needed:
+            days = self.protocols.get(protocol, {})
+            if horizon is not None:
+                days = {d: n for d, n in days.items() if horizon.start <= d <= horizon.as_of}
+            if not days:
+                missing.append(protocol.upper())
+        if not missing:
+            return None
+        where = f" in {horizon.start} .. {horizon.as_of}" if horizon else ""
+        return (f"the logs of {self.firewall} show no {' or '.join(missing)} connection"
+                f"{where} (its connection-built messages may be off, e.g. `no logging message "
+                "302015`): this ACE's traffic would not be visible")
+
     def horizon_reason(self, horizon: Horizon) -> Optional[str]:
         """Why the logs do not cover ``horizon`` well enough for "no hit since", or None."""
         if self.first is None or self.last is None:
@@ -141,11 +161,13 @@ class Evidence:
                 "days": self.span_days, "days_with_logs": len(self.days),
                 "gaps": self.gaps(), "untimed": self.untimed,
                 "deny_days_with_logs": len(self.deny_days), "lines": self.lines,
-                "notes": self.notes()}
+                "notes": self.notes(),
+                "protocols": {p: len(days) for p, days in sorted(self.protocols.items())}}
 
 
 def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool) -> Evidence:
     coverage = coverage or {}
     return Evidence(firewall, matched, dict(coverage.get("days", {})),
                     dict(coverage.get("deny_days", {})), coverage.get("untimed", 0),
-                    coverage.get("deny_untimed", 0), dict(coverage.get("lines", {})))
+                    coverage.get("deny_untimed", 0), dict(coverage.get("lines", {})),
+                    dict(coverage.get("protocols", {})))

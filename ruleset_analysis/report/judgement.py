@@ -74,10 +74,11 @@ def not_evaluated_code(entry: AceReport, unresolved: List[str]) -> str:
 
 
 def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
-          horizon: Optional[Horizon], disagreements: int) -> Judgement:
+          horizon: Optional[Horizon], disagreements: int, needed: List[str]) -> Judgement:
     """The judgement of one ACE of the report, given its firewall's
     evidence, why that firewall has no data (or None), the unused horizon (or None for "no
-    hit at all") and how many messages disagree with its first match."""
+    hit at all"), how many messages disagree with its first match, and the protocols whose
+    connections its use would show in (tcp, udp, icmp)."""
     code = entry.judgement
     if code:
         return Judgement(Status.NOT_EVALUATED, NOT_EVALUATED[code].format(
@@ -107,10 +108,13 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                          "logged; removing a deny opens access")
     if no_data:
         return Judgement(Status.NO_DATA, no_data)
+    short = evidence.horizon_reason(horizon) if horizon is not None else None
+    if short:
+        return Judgement(Status.NOT_ENOUGH_DATA, short)
+    gap = evidence.protocol_reason(needed, horizon)
+    if gap:
+        return Judgement(Status.NO_DATA, gap)
     if horizon is not None:
-        short = evidence.horizon_reason(horizon)
-        if short:
-            return Judgement(Status.NOT_ENOUGH_DATA, short)
         before = f" (last seen {last})" if last else ""
         return Judgement(Status.UNUSED, f"no hit in the {horizon.days} days "
                          f"{horizon.start} .. {horizon.as_of}{before}")

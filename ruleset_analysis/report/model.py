@@ -138,6 +138,7 @@ class FirewallReport:
     deny_days_with_logs: int
     lines: Dict[str, int]
     notes: List[str]
+    protocols: Dict[str, int] = field(default_factory=dict)    # days with logs, per protocol
     horizon: Optional[Horizon] = None
 
     @property
