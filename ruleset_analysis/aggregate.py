@@ -225,7 +225,8 @@ class LineAnalyzer:
         found = self.coverage.get(name)
         if found is None:
             found = self.coverage[name] = {"days": {}, "deny_days": {}, "untimed": 0,
-                                           "deny_untimed": 0, "protocols": {}}
+                                           "deny_untimed": 0, "protocols": {},
+                                           "acl_log_days": {}}
         return found
 
     def slow_add(self, line: str, match) -> None:
@@ -251,12 +252,16 @@ class LineAnalyzer:
             else:
                 days = evidence["days" if shows == "permit" else "deny_days"]
                 days[when[:10]] = days.get(when[:10], 0) + 1
-                if shows == "permit":
-                    # Which protocols the firewall logs permitted connections of, and on which
+                if shows == "permit" and kind != "acl_permit":
+                    # Which protocols the firewall logs built connections of, and on which
                     # days (seen here, on the slow path, at least once per flow and second):
                     # `no logging message 302015` leaves UDP rules without evidence.
                     protocol = "icmp" if connection.protocol == "icmp6" else connection.protocol
                     seen = evidence["protocols"].setdefault(protocol, {})
+                    seen[when[:10]] = seen.get(when[:10], 0) + 1
+                elif shows == "permit":
+                    # 106100 shows only ACEs with `log`: evidence for those alone
+                    seen = evidence["acl_log_days"]
                     seen[when[:10]] = seen.get(when[:10], 0) + 1
         if verdict is None:
             return

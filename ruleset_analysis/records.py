@@ -14,7 +14,9 @@ hashable keys; ASA names never contain whitespace). The kinds:
                                    match contradicts (a deny message on a permit ACE, ...)
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
                                    "deny_untimed", "lines": {CATEGORY: LINES},
-                                   "protocols": {tcp|udp|icmp: {YYYY-MM-DD: LINES}}}
+                                   "protocols": {tcp|udp|icmp: {YYYY-MM-DD: LINES}},
+                                   "acl_log_days": {YYYY-MM-DD: LINES}}  (built lines by
+                                   protocol; 106100 permits counted with --permits-from acl-log)
   counter      NAME               lines of a category, all firewalls together
   device       DEVICE-ID          lines naming a device the database does not know
   ruleset      FIREWALL           ["FORMAT:FINGERPRINT"...] the rulesets the lines were
@@ -110,9 +112,9 @@ def reduce_values(key: str, values: Iterable[Value],
 def merge_coverage(values: Iterable[Record]) -> Record:
     """Merge a firewall's evidence records: every count adds."""
     merged: Record = {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0,
-                      "lines": {}, "protocols": {}}
+                      "lines": {}, "protocols": {}, "acl_log_days": {}}
     for value in values:
-        for part in ("days", "deny_days", "lines"):
+        for part in ("days", "deny_days", "lines", "acl_log_days"):
             table = merged[part]
             for name, count in value.get(part, {}).items():
                 table[name] = table.get(name, 0) + count
@@ -122,7 +124,7 @@ def merge_coverage(values: Iterable[Record]) -> Record:
                 table[day] = table.get(day, 0) + count
         merged["untimed"] += value.get("untimed", 0)
         merged["deny_untimed"] += value.get("deny_untimed", 0)
-    for part in ("days", "deny_days", "lines"):
+    for part in ("days", "deny_days", "lines", "acl_log_days"):
         merged[part] = dict(sorted(merged[part].items()))
     merged["protocols"] = {p: dict(sorted(days.items()))
                            for p, days in sorted(merged["protocols"].items())}

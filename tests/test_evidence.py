@@ -471,3 +471,18 @@ def test_udp_rules_are_judged_where_udp_connections_are_logged():
     dns = built("inbound", "UDP", "outside:198.51.100.7/5353", "dmz:172.16.1.99/53")
     report = report_of(days("2014-06-01", "2014-06-14") + [dns], {"fw01": fw})
     assert ace(report, 2, acl="p")["status"] == "unused"
+
+
+def test_with_acl_log_permits_only_aces_with_log_can_be_judged():
+    fw = firewall(OUTSIDE_DMZ + """
+access-list q extended permit tcp any host 172.16.1.10 eq https log
+access-list q extended permit tcp any host 172.16.1.11 eq ssh log
+access-list q extended permit tcp any host 172.16.1.12 eq smtp
+access-group q in interface outside
+""")
+    line = ("Jun {day:02d} 2014 12:00:00 fw01 : %ASA-6-106100: access-list q permitted tcp "
+            "outside/198.51.100.7(51000) -> dmz/172.16.1.10(443) hit-cnt 1 first hit [0x1, 0x0]")
+    report = report_of([line.format(day=d) for d in range(1, 15)], {"fw01": fw},
+                       analyzer_options={"permits_from": "acl-log"})
+    statuses = {r["line"]: r["status"] for r in report["rules"]}
+    assert statuses == {1: "used", 2: "unused", 3: "no data"}   # no built line shows line 3

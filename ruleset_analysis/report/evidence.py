@@ -54,6 +54,8 @@ class Evidence:
     # tcp | udp | icmp -> days its permitted connections were seen (a firewall may log some
     # protocols' built messages and not others: `no logging message 302015`)
     protocols: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    # days with 106100 permits (--permits-from acl-log): they show ACEs with `log` only
+    acl_log_days: Dict[str, int] = field(default_factory=dict)
 
     @property
     def first(self) -> Optional[str]:
@@ -107,9 +109,14 @@ class Evidence:
                     "permitted traffic is not visible")
         return f"none of its {seen} lines shows a permitted connection"
 
-    def protocol_reason(self, needed: List[str], horizon: Optional[Horizon]) -> Optional[str]:
+    def protocol_reason(self, needed: List[str], horizon: Optional[Horizon],
+                        logged: bool = False) -> Optional[str]:
         """Why the logs cannot show an ACE's use of one of the ``needed`` protocols (none of
-        its permitted connections logged, in the horizon if there is one), or None."""
+        its permitted connections logged, in the horizon if there is one), or None. An ACE
+        with ``log`` (``logged``) is shown by 106100 permits too, when they are counted."""
+        if logged and any(horizon is None or horizon.start <= d <= horizon.as_of
+                          for d in self.acl_log_days):
+            return None
         missing = []
         for protocol in needed:
             days = self.protocols.get(protocol, {})
@@ -170,4 +177,4 @@ def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool
     return Evidence(firewall, matched, dict(coverage.get("days", {})),
                     dict(coverage.get("deny_days", {})), coverage.get("untimed", 0),
                     coverage.get("deny_untimed", 0), dict(coverage.get("lines", {})),
-                    dict(coverage.get("protocols", {})))
+                    dict(coverage.get("protocols", {})), dict(coverage.get("acl_log_days", {})))

@@ -111,7 +111,8 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
     short = evidence.horizon_reason(horizon) if horizon is not None else None
     if short:
         return Judgement(Status.NOT_ENOUGH_DATA, short)
-    gap = evidence.protocol_reason(needed, horizon)
+    gap = evidence.protocol_reason(needed, horizon,
+                                   logged=entry.log not in (None, "disable"))
     if gap:
         return Judgement(Status.NO_DATA, gap)
     if horizon is not None:
