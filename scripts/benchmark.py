@@ -104,25 +104,33 @@ def _inside(rng, address, side):
     return str(ipaddress.ip_address(rng.randrange(address.first, address.last + 1)))
 
 
-def make_log(path: str, firewall, lines: int, seed: int = 11) -> None:
-    """Connections spread over all rules; flows repeat with a Zipf-like skew."""
+def _flow(rng, rules: list, routing) -> tuple:
+    """A connection one of the rules permits: (proto, ingress, src, egress, dst, port)."""
+    ingress, rule = rng.choice(rules)
+    src = _inside(rng, rule.source, ingress)
+    dst = _inside(rng, rule.destination, "outside" if ingress != "outside" else "dmz")
+    egress = routing.interface_for(dst) or "outside"
+    if egress == ingress:
+        egress = "dmz" if ingress == "outside" else "outside"
+    port = rule.destination_port.ranges[0][0] if rule.destination_port else 443
+    proto = "UDP" if rule.protocol == 17 else "TCP"
+    return proto, ingress, src, egress, dst, port
+
+
+def make_log(path: str, firewall, lines: int, seed: int = 11, distinct: float = 0.0) -> None:
+    """Connections spread over all rules; flows repeat with a Zipf-like skew, except a
+    ``distinct`` share of the lines, each a flow never seen before (inbound internet traffic
+    to a web or mail server: ever new clients)."""
     from ruleset_analysis.routing import RoutingTable
     rng = random.Random(seed)
     routing = RoutingTable(firewall)
     bound = {acl: iface for iface, acl in firewall.inbound.items()}
     rules = [(bound[acl.name], rule) for acl in firewall.acls.values() if acl.name in bound
              for ace in acl.entries for rule in ace.rules]
-    flows = []
-    for _ in range(max(lines // 20, 100)):
-        ingress, rule = rng.choice(rules)
-        src = _inside(rng, rule.source, ingress)
-        dst = _inside(rng, rule.destination, "outside" if ingress != "outside" else "dmz")
-        egress = routing.interface_for(dst) or "outside"
-        if egress == ingress:
-            egress = "dmz" if ingress == "outside" else "outside"
-        port = rule.destination_port.ranges[0][0] if rule.destination_port else 443
-        proto = "UDP" if rule.protocol == 17 else "TCP"
-        flows.append((proto, ingress, src, egress, dst, port))
+    flows = [_flow(rng, rules, routing) for _ in range(max(lines // 20, 100))]
+    # new flows come from rules that admit many clients (any, or a network)
+    wide = [(i, r) for i, r in rules if r.source is None or r.source.last > r.source.first] \
+        or rules
     start = 1401580800                       # 2014-06-01 00:00:00 UTC, ~1,000 lines/s
     with open(path, "w") as handle:
         for n in range(lines):
@@ -132,8 +140,11 @@ def make_log(path: str, firewall, lines: int, seed: int = 11) -> None:
                              f"outside:192.0.2.1/443 to inside:10.0.0.5/5000 duration 0:00:01 "
                              "bytes 100 TCP FINs\n")
                 continue
-            index = min(int(rng.paretovariate(0.6)) - 1, len(flows) - 1)
-            proto, ingress, src, egress, dst, port = flows[index]
+            if distinct and rng.random() < distinct:
+                proto, ingress, src, egress, dst, port = _flow(rng, wide, routing)
+            else:
+                index = min(int(rng.paretovariate(0.6)) - 1, len(flows) - 1)
+                proto, ingress, src, egress, dst, port = flows[index]
             sport = rng.randrange(1024, 65536)
             if SECURITY[ingress] < SECURITY[egress]:
                 body = (f"Built inbound {proto} connection {n} for {ingress}:{src}/{sport} "

@@ -1,6 +1,7 @@
 """The benchmark's workload is what it claims: clean configs, traffic that hits their rules."""
 import importlib.util
 import os
+import re
 
 from conftest import ROOT
 
@@ -34,3 +35,12 @@ def test_generated_config_parses_without_warnings_and_log_traffic_hits_its_rules
     assert counts["matched"] >= 0.95 * 1800
     used = {(key[2], key[3]) for key, value in analyzer.emit() if key[0] == "ace"}
     assert len(used) > 50                  # spread over the ruleset, not the first rules
+
+
+def test_the_distinct_workload_has_no_repeated_flows(tmp_path):
+    firewall = expand_config(parse_config(benchmark.make_config(200), "bench.cfg"))
+    log = tmp_path / "bench.log"
+    benchmark.make_log(str(log), firewall, 2000, distinct=1.0)
+    built = [line for line in log.read_text().splitlines() if "Built" in line]
+    pairs = {tuple(re.findall(r" \w+:([\d.]+)/", line)) for line in built}
+    assert len(built) == 1800 and len(pairs) > 0.9 * len(built)     # host-only rules repeat
