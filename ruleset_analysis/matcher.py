@@ -266,20 +266,21 @@ class FirewallMatcher:
         mapped = self.firewall.acl_addresses == "mapped"
         in_pair = (c.source, c.mapped_destination or c.destination) if mapped \
             else (c.source, c.destination)
-        out_pair = (c.mapped_source or c.source, c.destination) if mapped \
-            else (c.source, c.destination)
+        out_pair = (c.mapped_source or c.source, c.destination) if mapped else in_pair
         hits: list = []
         against: list = []
         chains = []
         denied = False
+        key: tuple = ()
         for direction, pair, chain in (
                 ("inbound", in_pair, (self.inbound.get(c.ingress), self.global_acl)),
                 ("outbound", out_pair, (self.outbound.get(c.egress),))):
-            src, dst = self.address(pair[0]), self.address(pair[1])
-            if src is None or dst is None:
-                return None
-            key = (number, src[0], src[1], c.source_port, dst[0], dst[1], c.destination_port,
-                   c.icmp_code, c.ingress, c.egress)
+            if not key or pair is not in_pair:    # 8.3+: both chains see the same pair
+                src, dst = self.address(pair[0]), self.address(pair[1])
+                if src is None or dst is None:
+                    return None
+                key = (number, src[0], src[1], c.source_port, dst[0], dst[1],
+                       c.destination_port, c.icmp_code, c.ingress, c.egress)
             consulted = []
             hit = None
             for acl in chain:
@@ -326,4 +327,12 @@ class FirewallMatcher:
 
 
 def _protocol_number(name: str) -> int:
-    return PROTOCOLS.get(name, int(name) if name.isdigit() else -1)
+    number = PROTOCOL_NUMBERS.get(name)
+    if number is None:
+        number = PROTOCOLS.get(name, int(name) if name.isdigit() else -1)
+        if len(PROTOCOL_NUMBERS) < 512:         # log text: bounded
+            PROTOCOL_NUMBERS[name] = number
+    return number
+
+
+PROTOCOL_NUMBERS: dict = {}             # protocol as logged -> number, memoised
