@@ -249,20 +249,19 @@ class LineAnalyzer:
         if shows is not None and category != NO_TIMESTAMP:
             if when is None:
                 evidence["untimed" if shows == "permit" else "deny_untimed"] += 1
+            elif shows == "deny":
+                _tally(evidence["deny_days"], when[:10])
             else:
-                days = evidence["days" if shows == "permit" else "deny_days"]
-                days[when[:10]] = days.get(when[:10], 0) + 1
-                if shows == "permit" and kind != "acl_permit":
+                _tally(evidence["days"], when[:10])
+                if kind == "acl_permit":
+                    # 106100 shows only ACEs with `log`: evidence for those alone
+                    _tally(evidence["acl_log_days"], when[:10])
+                else:
                     # Which protocols the firewall logs built connections of, and on which
                     # days (seen here, on the slow path, at least once per flow and second):
                     # `no logging message 302015` leaves UDP rules without evidence.
                     protocol = "icmp" if connection.protocol == "icmp6" else connection.protocol
-                    seen = evidence["protocols"].setdefault(protocol, {})
-                    seen[when[:10]] = seen.get(when[:10], 0) + 1
-                elif shows == "permit":
-                    # 106100 shows only ACEs with `log`: evidence for those alone
-                    seen = evidence["acl_log_days"]
-                    seen[when[:10]] = seen.get(when[:10], 0) + 1
+                    _tally(evidence["protocols"].setdefault(protocol, {}), when[:10])
         if verdict is None:
             return
         facts = []
@@ -275,11 +274,11 @@ class LineAnalyzer:
             for record_kind, (hit, source, destination) in credits:
                 ace = (record_kind, name, hit.acl, hit.ace_line)
                 if day is None:
-                    self.untimed[ace] = self.untimed.get(ace, 0) + count
+                    _tally(self.untimed, ace, count)
                     days = None
                 else:
                     days = self.daily.setdefault(ace, {})
-                    days[day] = days.get(day, 0) + count
+                    _tally(days, day, count)
                 key = ace + (hit.rule_index, connection.protocol, source, destination,
                              connection.destination_port)
                 fact = self.facts.get(key)
@@ -307,7 +306,7 @@ class LineAnalyzer:
         device = device or "(none)"
         if device not in self.devices and len(self.devices) >= DEVICES_LIMIT:
             device = OTHER_DEVICES
-        self.devices[device] = self.devices.get(device, 0) + 1
+        _tally(self.devices, device)
 
     def forget(self) -> None:
         """Drop the fast path's caches (they hold the fact lists a flush replaces)."""
@@ -373,6 +372,10 @@ class LineAnalyzer:
         yield from self.emit()
         for name, firewall in self.firewalls.items():
             yield [RULESET, name], [f"{RESULTS_FORMAT}:{firewall.fingerprint()}"]
+
+
+def _tally(table: dict, key, count: int = 1) -> None:
+    table[key] = table.get(key, 0) + count
 
 
 def flow_key(groups: tuple, keep_port: bool) -> tuple:

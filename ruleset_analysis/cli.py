@@ -21,7 +21,7 @@ import click
 from .aggregate import identity_conflicts
 from .asa.config import ConfigError
 from .database import DatabaseError, load_firewalls, save_firewalls
-from .options import DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date, check_year
+from .options import CHECKS, DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date
 from .preprocess import read_config, summary
 from .records import ResultsError
 from .report.build import Filters
@@ -128,8 +128,8 @@ def job_options(f=None, *, reducer: bool = True):
         for option in reversed(OPTIONS):
             if not (option.mapper or reducer):
                 continue
-            extra: dict = {"callback": _checked(CHECK_OF[option.dest])} \
-                if option.dest in CHECK_OF else {}
+            extra: dict = {"callback": _checked(CHECKS[option.dest])} \
+                if option.dest in CHECKS else {}
             kind = click.Choice(option.choices) if option.choices else \
                 click.IntRange(min=1) if option.kind is int else None
             wrapper = click.option(option.flag, default=option.default, type=kind,
@@ -138,9 +138,6 @@ def job_options(f=None, *, reducer: bool = True):
                                    **extra)(wrapper)
         return wrapper
     return decorate(f) if f is not None else decorate
-
-
-CHECK_OF = {"year": check_year, "since": check_date, "until": check_date}
 
 
 def runner_option(default: str):

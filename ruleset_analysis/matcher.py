@@ -28,7 +28,6 @@ UNKNOWN_ACL = "unknown_acl"    # an ACL message names an ACL the config does not
 # The config and the log disagree: never a hit, shown apart (config changed, another context).
 DENY_DISAGREES = "deny_disagrees"       # a deny message whose first match is a permit ACE
 PERMIT_DISAGREES = "permit_disagrees"   # a permit message whose first match is a deny ACE
-DISAGREEMENTS = (DENY_DISAGREES, PERMIT_DISAGREES)
 
 
 class Hit(NamedTuple):

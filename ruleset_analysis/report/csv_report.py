@@ -22,30 +22,24 @@ def render(report: Report) -> str:
 
     for fw in report.firewalls:
         note = fw.reason or "; ".join(fw.notes)
-        if fw.horizon and not fw.horizon.covered and fw.status == "ok":
-            note = f"not enough data for --unused-since: {fw.horizon.reason}"
-        writerow(["firewall", fw.firewall, "", "", "", "", "", "",
-                         fw.first or "", fw.last or "", "", "",
-                         f"{fw.days_with_logs} days with logs", fw.status, note])
+        if fw.evidence == "not enough data":
+            note = f"not enough data for --unused-since: {fw.why}"
+        writerow(["firewall", fw.firewall, "", "", "", "", "", "", fw.first or "",
+                  fw.last or "", "", "", f"{fw.days_with_logs} days with logs", fw.status,
+                  note])
     for ace in report.rules:
-        writerow(["ace", ace.firewall, ace.acl, ace.line, "", "",
-                         ace.action, ace.hits, ace.first_seen or "",
-                         ace.last_seen or "", ace.unused, ace.judgement, ace.text,
-                         ace.status, ace.reason])
+        writerow(["ace", ace.firewall, ace.acl, ace.line, "", "", ace.action, ace.hits,
+                  ace.first_seen or "", ace.last_seen or "", ace.unused, ace.judgement,
+                  ace.text, ace.status, ace.reason])
     for group in report.groups:
         for member in group.members:
-            status = "unused" if member.unused else "used" if member.hits else \
-                "not evaluated"
-            writerow(["member", group.firewall, "", "", group.group,
-                             member.member, "", member.hits,
-                             member.first_seen or "", member.last_seen or "",
-                             member.unused, "; ".join(group.not_evaluated),
-                             member.line or "", status,
-                             "; ".join(group.not_evaluated)])
+            writerow(["member", group.firewall, "", "", group.group, member.member, "",
+                      member.hits, member.first_seen or "", member.last_seen or "",
+                      member.unused, "; ".join(group.not_evaluated), member.line or "",
+                      member.status, "; ".join(group.not_evaluated)])
     for entry in report.disagreements:
-        writerow(["disagreement", entry.firewall, entry.acl, entry.line, "", "",
-                         entry.action, entry.count, entry.first_seen or "",
-                         entry.last_seen or "", False, "", entry.text, "disagreement",
-                         f"{entry.count} {entry.messages} message(s) for flows this "
-                         f"{entry.action} ACE matches first"])
+        writerow(["disagreement", entry.firewall, entry.acl, entry.line, "", "", entry.action,
+                  entry.count, entry.first_seen or "", entry.last_seen or "", False, "",
+                  entry.text, "disagreement", f"{entry.count} {entry.messages} message(s) for "
+                  f"flows this {entry.action} ACE matches first"])
     return out.getvalue()

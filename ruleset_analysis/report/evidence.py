@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 # A horizon (--unused-since) counts as covered when at most this share of its days has no
 # evidence; a longer silence may be missing logs, and a rule used in it would look unused.
@@ -56,6 +56,10 @@ class Evidence:
     protocols: Dict[str, Dict[str, int]] = field(default_factory=dict)
     # days with 106100 permits (--permits-from acl-log): they show ACEs with `log` only
     acl_log_days: Dict[str, int] = field(default_factory=dict)
+    # answers already given: the evidence does not change while a report is built, and every
+    # ACE of the firewall asks the same few questions
+    answers: Dict[Tuple[Any, ...], Optional[str]] = field(default_factory=dict, repr=False,
+                                                        compare=False)
 
     @property
     def first(self) -> Optional[str]:
@@ -114,6 +118,13 @@ class Evidence:
         """Why the logs cannot show an ACE's use of one of the ``needed`` protocols (none of
         its permitted connections logged, in the horizon if there is one), or None. An ACE
         with ``log`` (``logged``) is shown by 106100 permits too, when they are counted."""
+        key = ("protocols", tuple(needed), horizon, logged)
+        if key not in self.answers:
+            self.answers[key] = self._protocol_reason(needed, horizon, logged)
+        return self.answers[key]
+
+    def _protocol_reason(self, needed: List[str], horizon: Optional[Horizon],
+                         logged: bool) -> Optional[str]:
         if logged and any(horizon is None or horizon.start <= d <= horizon.as_of
                           for d in self.acl_log_days):
             return None
@@ -133,6 +144,12 @@ class Evidence:
 
     def horizon_reason(self, horizon: Horizon) -> Optional[str]:
         """Why the logs do not cover ``horizon`` well enough for "no hit since", or None."""
+        key = ("horizon", horizon)
+        if key not in self.answers:
+            self.answers[key] = self._horizon_reason(horizon)
+        return self.answers[key]
+
+    def _horizon_reason(self, horizon: Horizon) -> Optional[str]:
         if self.first is None or self.last is None:
             return "no log lines"
         if self.first > horizon.start or self.last < horizon.as_of:

@@ -129,11 +129,7 @@ def render(report: Report) -> str:
     out.append("<h2>Evidence per firewall</h2>")
     rows = []
     for fw in report.firewalls:
-        horizon = fw.horizon
-        status = fw.status
-        why = fw.reason
-        if status == "ok" and horizon and not horizon.covered:
-            status, why = "not enough data", horizon.reason
+        status, why = fw.evidence, fw.why
         notes = "; ".join([why] + fw.notes if why else fw.notes)
         attrs = ' class="unused"' if status != "ok" else ""
         rows.append((attrs, _cell(fw.firewall) + _cell(status) +

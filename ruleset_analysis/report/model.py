@@ -83,10 +83,6 @@ class AceReport:
     redundant_with: List[Any] = field(default_factory=list)
     shadowing_not_analysed: Optional[str] = None
 
-    @property
-    def where(self) -> str:
-        return f"{self.firewall}: access-list {self.acl}, line {self.line}"
-
 
 @dataclass
 class MemberReport:

@@ -30,11 +30,8 @@ def render(report: Report) -> str:
            "! firewalls) and against traffic outside the analysed period before applying."]
     skipped = {}
     for entry in report.firewalls:
-        horizon = entry.horizon
-        if entry.status != "ok":
-            skipped[entry.firewall] = f"no data: {entry.reason}"
-        elif horizon and not horizon.covered:
-            skipped[entry.firewall] = f"not enough data: {horizon.reason}"
+        if entry.evidence != "ok":
+            skipped[entry.firewall] = f"{entry.evidence}: {entry.why}"
     for name, why in skipped.items():
         out.append(f"! SKIPPED {name}: {why}. Nothing is proposed for it.")
     for entry in report.firewalls:

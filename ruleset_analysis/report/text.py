@@ -139,10 +139,9 @@ def render_evidence(report: Report, out: list) -> None:
         if entry.status != "ok":
             out.append(f"{entry.firewall}: NO DATA: {entry.reason}. None of its ACEs or "
                        "group members is judged unused.")
-        horizon = entry.horizon
-        if horizon and entry.status == "ok" and not horizon.covered:
+        if entry.evidence == "not enough data" and entry.horizon:
             out.append(f"{entry.firewall}: NOT ENOUGH DATA for --unused-since "
-                       f"{horizon.days}: {horizon.reason}.")
+                       f"{entry.horizon.days}: {entry.why}.")
         out += [f"{entry.firewall}: {note}" for note in entry.notes]
     devices = report.unknown_devices
     if devices["lines"]:
