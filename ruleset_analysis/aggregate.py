@@ -44,6 +44,7 @@ from .records import (
     RULESET,
     _add,
     _span,
+    empty_coverage,
 )
 
 UNKNOWN_FIREWALL = "unknown_firewall"
@@ -224,9 +225,7 @@ class LineAnalyzer:
     def evidence(self, name: str) -> dict:
         found = self.coverage.get(name)
         if found is None:
-            found = self.coverage[name] = {"days": {}, "deny_days": {}, "untimed": 0,
-                                           "deny_untimed": 0, "protocols": {},
-                                           "acl_log_days": {}}
+            found = self.coverage[name] = empty_coverage()     # "lines": filled by emit()
         return found
 
     def slow_add(self, line: str, match) -> None:

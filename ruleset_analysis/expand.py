@@ -201,20 +201,10 @@ class Resolver:
         return definition
 
     def memoised(self, key: tuple, compute):
-        if key in self.memo:
-            value = self.memo[key]
-            if value is None:
-                raise ConfigError(f"'{key[1]}' contains itself (a cycle of group-object "
-                                  f"references, {self.definitions[key[1]].where})")
-            return value
-        self.memo[key] = None          # marks "being expanded": detects cycles
-        try:
-            value = compute()
-        except ConfigError:
-            del self.memo[key]
-            raise
-        self.memo[key] = value
-        return value
+        """A group's expansion, computed once (cycles are found by ``members``' stack)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     def members(self, d: Definition, read, what: str, label_of=None) -> list:
         """Each member line of ``d`` read by ``read(form, where)`` -> entries; errors name the

@@ -109,10 +109,15 @@ def reduce_values(key: str, values: Iterable[Value],
     return merged if max_connections is None else finish_ace(merged, max_connections)
 
 
+def empty_coverage() -> Record:
+    """A firewall's evidence before any line (see the ``coverage`` record above)."""
+    return {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0, "lines": {},
+            "protocols": {}, "acl_log_days": {}}
+
+
 def merge_coverage(values: Iterable[Record]) -> Record:
     """Merge a firewall's evidence records: every count adds."""
-    merged: Record = {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0,
-                      "lines": {}, "protocols": {}, "acl_log_days": {}}
+    merged = empty_coverage()
     for value in values:
         for part in ("days", "deny_days", "lines", "acl_log_days"):
             table = merged[part]
@@ -129,7 +134,6 @@ def merge_coverage(values: Iterable[Record]) -> Record:
     merged["protocols"] = {p: dict(sorted(days.items()))
                            for p, days in sorted(merged["protocols"].items())}
     return merged
-
 
 
 def merge_ace(values: Iterable[Record]) -> Record:
