@@ -257,8 +257,10 @@ class LineAnalyzer:
                     _tally(evidence["acl_log_days"], when[:10])
                 else:
                     # Which protocols the firewall logs built connections of, and on which
-                    # days (seen here, on the slow path, at least once per flow and second):
-                    # `no logging message 302015` leaves UDP rules without evidence.
+                    # days: `no logging message 302015` leaves UDP rules without evidence.
+                    # Counted on the slow path only (a new flow, or one whose fast-path entry
+                    # was dropped: at the latest every HEADS_LIMIT headers), so kept off the
+                    # hot path; an undercount can only turn "unused" into "no data".
                     protocol = "icmp" if connection.protocol == "icmp6" else connection.protocol
                     _tally(evidence["protocols"].setdefault(protocol, {}), when[:10])
         if verdict is None:
