@@ -9,10 +9,17 @@ kinds and how they are read back.
 A connection whose line has no time still proves its rule is used: it is counted in ``hits``
 and ``untimed`` and leaves first/last at the sentinels NO_FIRST/NO_LAST, which sort after and
 before every timestamp, so min/max merging needs no special case.
+
+Three paths, cheapest first, for a TCP/UDP connection-built line whose header was seen: the
+exact flow seen before (one lookup); a flow of a known *shape* — the same but for the
+initiator's address, on a firewall where no ACL's first match depends on that address for it
+(a web server's ever new clients) — one lookup and a new connection fact; else the general
+path (``classify``), which teaches the other two.
 """
 from __future__ import annotations
 
 import datetime
+import socket
 from typing import Iterator, Optional, Sequence
 
 from .asa.syslog import (
@@ -34,6 +41,7 @@ from .model import Connection
 from .options import PERMIT_SOURCES
 from .records import (
     ACE,
+    CONNECTION_SAMPLE,
     COUNTER,
     COVERAGE,
     DEVICE,
@@ -42,8 +50,10 @@ from .records import (
     NO_LAST,
     RESULTS_FORMAT,
     RULESET,
+    SAMPLE_SPACE,
     _add,
     _span,
+    connection_hash,
     empty_coverage,
 )
 
@@ -116,7 +126,21 @@ class LineAnalyzer:
         # flow table: regex groups (minus the initiator's port) -> (counter cell, fact lists).
         self.heads: dict = {}
         self.fast_flows: dict = {}
+        # firewall -> {shape: (counter cell, [(fact key prefix, that ACE's days, its sample)])
+        # or None where the verdict depends on the initiator's address}; see shape_key
+        self.shapes: dict = {}
         self.fast_size = 0
+        # facts: ((kind, firewall, acl, line, rule index, proto, destination, port), source)
+        # -> [count, first, last]; ((kind, firewall, acl, line, rule index), None): the hits
+        # of connections left out of a sampled list. samples: ACE -> [connections listed,
+        # sample_below, their fact keys] (records.py: "Connection lists").
+        self.samples: dict = {}
+        # Learning shapes needs a second index of each ACL (matcher.first_match_any_source),
+        # whose build costs about as much as the general path on a tenth as many flows as
+        # the ACLs have rules: it starts once the general path has handled that many flows.
+        self.shapes_after = sum(acl.size for m in self.matchers.values()
+                                for acl in m.acls.values()) // 10
+        self.general = 0
         self.cells: dict = {}         # (firewall or "", category) -> [lines]
         self.full = False         # the facts reached their bound: emit() them (a flush)
 
@@ -195,8 +219,14 @@ class LineAnalyzer:
         if match is not None:
             head = self.heads.get(line[:match.start()])
             if head is not None:
-                when, day, flows, keep_port, evidence = head
-                entry = flows.get(flow_key(match.groups(), keep_port))
+                when, day, flows, keep_port, evidence, shapes = head
+                groups = match.groups()
+                inbound = groups[0] == "inbound"
+                port = groups[FOR_PORT] if inbound else groups[TO_PORT]
+                if len(port) == 5 and port > "65535":      # not in the keys: read it
+                    self.slow_add(line, match)
+                    return
+                entry = flows.get(flow_key(groups, keep_port))
                 if entry is not None:
                     entry[0][0] += 1
                     evidence[day] += 1
@@ -208,6 +238,25 @@ class LineAnalyzer:
                             fact[2] = when
                         days[day] = days.get(day, 0) + 1
                     return
+                if shapes is not None:
+                    source = groups[3] if inbound else groups[7]
+                    entry = shapes.get(shape_key(groups, inbound, keep_port))
+                    if entry is not None and _ipv4(source):
+                        entry[0][0] += 1
+                        evidence[day] += 1
+                        facts = self.facts
+                        for prefix, days, sample in entry[1]:
+                            fact = facts.get((prefix, source))
+                            if fact is None:
+                                self.new_fact(prefix, source, 1, when, when, sample)
+                            else:
+                                fact[0] += 1
+                                if when < fact[1]:
+                                    fact[1] = when
+                                elif when > fact[2]:
+                                    fact[2] = when
+                            days[day] = days.get(day, 0) + 1
+                        return
         else:
             category = no_connection(MESSAGE_RE.search(line))
             if category is not None:          # teardowns and the like: settled at once
@@ -215,6 +264,50 @@ class LineAnalyzer:
                 cell[0] += 1
                 return
         self.slow_add(line, match)
+
+    def new_fact(self, prefix: tuple, source: str, count: int, first: str, last: str,
+                 sample: list) -> list:
+        """The fact of a connection its ACE has not listed yet: listed while the list is
+        within CONNECTION_SAMPLE or the connection is in the sample; else its hits join the
+        rule's omitted hits. Returns the fact that now counts the connection."""
+        below = sample[1]
+        if below < SAMPLE_SPACE and \
+                connection_hash(prefix[5], source, prefix[6], prefix[7]) >= below:
+            return self.omit(prefix[:5], count, first, last)
+        key = (prefix, source)
+        fact = self.facts[key] = [count, first, last]
+        sample[0] += 1
+        sample[2].append(key)
+        if sample[0] > CONNECTION_SAMPLE:
+            self.halve(sample)
+            fact = self.facts.get(key) or self.omit(prefix[:5], 0, first, last)
+        self.full = len(self.facts) >= self.facts_limit
+        return fact
+
+    def omit(self, rule: tuple, count: int, first: str, last: str) -> list:
+        fact = self.facts.get((rule, None))
+        if fact is None:
+            fact = self.facts[(rule, None)] = [count, first, last]
+        else:
+            fact[0] += count
+            _span(first, last, fact)
+        return fact
+
+    def halve(self, sample: list) -> None:
+        """Halve an ACE's threshold until its list is within the bound, as merge_ace does;
+        the connections it leaves out keep their hits in the omitted facts."""
+        while sample[0] > CONNECTION_SAMPLE:
+            sample[1] //= 2
+            kept = []
+            for key in sample[2]:
+                (prefix, source) = key
+                if connection_hash(prefix[5], source, prefix[6], prefix[7]) < sample[1]:
+                    kept.append(key)
+                else:
+                    count, first, last = self.facts.pop(key)
+                    self.omit(prefix[:5], count, first, last)
+            sample[2], sample[0] = kept, len(kept)
+        self.forget()         # the caches may hold the fact lists just removed
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))
@@ -280,28 +373,44 @@ class LineAnalyzer:
                 else:
                     days = self.daily.setdefault(ace, {})
                     _tally(days, day, count)
-                key = ace + (hit.rule_index, connection.protocol, source, destination,
-                             connection.destination_port)
-                fact = self.facts.get(key)
+                prefix = ace + (hit.rule_index, connection.protocol, destination,
+                                connection.destination_port)
+                sample = self.samples.get(ace)
+                if sample is None:
+                    sample = self.samples[ace] = [0, SAMPLE_SPACE, []]
+                fact = self.facts.get((prefix, source))
                 if fact is None:
-                    fact = self.facts[key] = [count, first, last]
-                    self.full = len(self.facts) >= self.facts_limit
+                    fact = self.new_fact(prefix, source, count, first, last, sample)
                 else:
                     fact[0] += count
                     _span(first, last, fact)
-                facts.append((fact, days))
+                facts.append((fact, days, prefix, sample))
         if match is None or kind != "built" or when is None or verdict.against \
                 or match.start() > HEADER_CACHE_LENGTH:
             return
-        # Teach the fast path this header and this flow.
+        # Teach the fast paths this header, this flow and, if the verdict is the same for
+        # every initiator address, this flow's shape.
         self.fast_size += 1
         if self.fast_size >= self.flows_limit or len(self.heads) >= HEADS_LIMIT:
             self.forget()
         flows = self.fast_flows.setdefault(name, {})
-        keep_port = self.matchers[name].uses_source_port
+        matcher = self.matchers[name]
+        keep_port = matcher.uses_source_port
+        shapes = None if matcher.uses_mapped else self.shapes.setdefault(name, {})
         self.heads[line[:match.start()]] = (when, when[:10], flows, keep_port,
-                                            evidence["days"])
-        flows[flow_key(match.groups(), keep_port)] = (cell, facts)
+                                            evidence["days"], shapes)
+        groups = match.groups()
+        flows[flow_key(groups, keep_port)] = (cell, [(fact, days) for fact, days, *_ in facts])
+        if shapes is None:
+            return
+        if self.general < self.shapes_after:
+            self.general += 1
+            return
+        shape = shape_key(groups, groups[0] == "inbound", keep_port)
+        if shape not in shapes and _ipv4(connection.source):
+            self.fast_size += 1
+            shapes[shape] = (cell, [(prefix, days, sample) for _, days, prefix, sample in facts]) \
+                if matcher.source_independent(connection, 4) else None
 
     def unknown_device(self, device: Optional[str]) -> None:
         device = device or "(none)"
@@ -310,9 +419,10 @@ class LineAnalyzer:
         _tally(self.devices, device)
 
     def forget(self) -> None:
-        """Drop the fast path's caches (they hold the fact lists a flush replaces)."""
+        """Drop the fast paths' caches (they hold fact lists and tables a flush replaces)."""
         self.heads.clear()
         self.fast_flows.clear()
+        self.shapes.clear()
         self.fast_size = 0
 
     def counts(self, firewall: Optional[str] = None) -> dict:
@@ -327,20 +437,26 @@ class LineAnalyzer:
     def emit(self) -> Iterator[tuple]:
         """Yield the aggregated records and forget them (a flush)."""
         aces: dict = {}
-        for (kind, fw, acl, line, index, proto, src, dst, port), (count, first, last) in \
-                self.facts.items():
-            record = aces.get((kind, fw, acl, line))
+        for (prefix, src), (count, first, last) in self.facts.items():
+            ace = prefix[:4]
+            record = aces.get(ace)
             if record is None:
-                record = aces[(kind, fw, acl, line)] = {"hits": 0, "first": first,
-                                                         "last": last, "rules": {},
-                                                         "connections": []}
+                record = aces[ace] = {"hits": 0, "first": first, "last": last, "rules": {},
+                                      "connections": []}
             record["hits"] += count
             record["first"] = min(record["first"], first)
             record["last"] = max(record["last"], last)
-            _add(record["rules"], index, count, first, last)
-            record["connections"].append([proto, src, dst, port, count, first, last])
+            _add(record["rules"], prefix[4], count, first, last)
+            if src is None:                # connections left out of a sampled list
+                record["omitted_hits"] = record.get("omitted_hits", 0) + count
+            else:
+                record["connections"].append([prefix[5], src, prefix[6], prefix[7], count,
+                                              first, last])
         for key, record in aces.items():
             record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
+            below = self.samples[key][1]
+            if below < SAMPLE_SPACE:
+                record["sample_below"] = below
             record["days"] = self.daily.get(key, {})
             untimed = self.untimed.get(key)
             if untimed:
@@ -359,6 +475,7 @@ class LineAnalyzer:
             for name, count in sorted(counts.items()):
                 yield [COUNTER, name], count
         self.facts.clear()
+        self.samples = {}
         self.daily = {}
         self.untimed = {}
         self.coverage = {}
@@ -377,6 +494,26 @@ class LineAnalyzer:
 
 def _tally(table: dict, key, count: int = 1) -> None:
     table[key] = table.get(key, 0) + count
+
+
+def shape_key(groups: tuple, inbound: bool, keep_port: bool) -> tuple:
+    """A BUILT_RE match without the initiator's address (and port, unless a rule filters on
+    it) and the mapped addresses: (proto, ingress, egress, destination, port[, sport])."""
+    if inbound:
+        return (groups[1], groups[2], groups[6], groups[7], groups[8]) + \
+            ((groups[4],) if keep_port else ())
+    return (groups[1], groups[6], groups[2], groups[3], groups[4]) + \
+        ((groups[8],) if keep_port else ())
+
+
+def _ipv4(text: str) -> bool:
+    """Whether ``text`` is an address the matcher reads as IPv4, as FirewallMatcher.address
+    would (a shape's verdict was decided for IPv4 initiators only)."""
+    try:
+        socket.inet_pton(socket.AF_INET, text)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def flow_key(groups: tuple, keep_port: bool) -> tuple:

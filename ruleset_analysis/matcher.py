@@ -66,6 +66,8 @@ NOTHING = (1, 0)                    # an unresolvable fqdn: an empty range
 DIMENSIONS = ((I_DST_LO, I_DST_HI, 0, ADDRESS_SPACE), (I_SRC_LO, I_SRC_HI, 1, ADDRESS_SPACE),
               (I_DPORT_LO, I_DPORT_HI, 2, PORT_SPACE), (I_PROTO_LO, I_PROTO_HI, 3, PROTOCOL_SPACE),
               (I_SPORT_LO, I_SPORT_HI, 4, PORT_SPACE))
+WITHOUT_SOURCE = tuple(d for d in DIMENSIONS if d[2] != 1)
+ALL_HOSTS = {4: (1 << 32) - 1, 6: (1 << 128) - 1}     # the host bits of each IP version
 LEAF_SIZE = 8          # nodes this small are scanned
 WIDE = 8               # a rule spanning more intervals than this is a wildcard for the dimension
 
@@ -184,6 +186,36 @@ def _lookup(node, values: tuple, code):
     return best
 
 
+def _scan_any_source(rules: list, values: tuple, code):
+    # _scan without the source test: a rule whose source set is empty (NOTHING) still counts,
+    # which can only make an answer "depends on the source" (the safe side).
+    dst, _, dport, proto, sport, ingress, egress = values
+    for r in rules:
+        if r[1] <= proto <= r[2] and r[8] <= dst <= r[9] \
+                and r[5] <= sport <= r[6] and r[10] <= dport <= r[11] \
+                and (r[7] is None or _in_ports(sport, r[7])) \
+                and (r[12] is None or _in_ports(dport, r[12])) \
+                and (r[13] is None or r[13] == code) \
+                and (r[15] is None or r[15] == ingress) and (r[16] is None or r[16] == egress):
+            return r
+    return None
+
+
+def _lookup_any_source(node, values: tuple, code):
+    """_lookup over an index without the source dimension, scanning leaves without it."""
+    if node.__class__ is list:
+        return _scan_any_source(node, values, code)
+    best = None
+    i = bisect_right(node.points, values[node.position]) - 1
+    if 0 <= i < len(node.children) and node.children[i] is not None:
+        best = _lookup_any_source(node.children[i], values, code)
+    if node.wild is not None and (best is None or node.wild_min < best[I_INDEX]):
+        other = _lookup_any_source(node.wild, values, code)
+        if other is not None and (best is None or other[I_INDEX] < best[I_INDEX]):
+            best = other
+    return best
+
+
 def _in_ports(value: int, ranges) -> bool:
     for lo, hi in ranges:
         if lo <= value <= hi:
@@ -202,6 +234,8 @@ class AclMatcher:
         self.uses_source_port = any(r[7] is not None for r in rules)
         self.size = len(rules)
         self.index = build_index(rules)
+        self.rules = rules
+        self.index_any_source = None      # built on first use (first_match_any_source)
 
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
                     dst_version: int, dst: int, dport: int, icmp_code: Optional[int] = None,
@@ -212,6 +246,23 @@ class AclMatcher:
                   ingress, egress)
         found = _lookup(self.index, values, icmp_code)
         return None if found is None else found[I_HIT]
+
+    def first_match_any_source(self, protocol: int, src_version: int, sport: int,
+                               dst_version: int, dst: int, dport: int,
+                               icmp_code: Optional[int] = None, ingress: str = "",
+                               egress: str = "") -> tuple:
+        """(first match, whether every ``src_version`` source address gets that same first
+        match): true when no rule matches the flow's other fields, or the first that does
+        admits every source address of that version."""
+        if self.index_any_source is None:
+            self.index_any_source = build_index(self.rules, WITHOUT_SOURCE)
+        values = (dst_version << 128 | dst, None, dport, protocol, sport, ingress, egress)
+        found = _lookup_any_source(self.index_any_source, values, icmp_code)
+        if found is None:
+            return None, True
+        base = src_version << 128
+        every = found[I_SRC_LO] <= base and found[I_SRC_HI] >= base | ALL_HOSTS[src_version]
+        return found[I_HIT], every
 
 
 class FirewallMatcher:
@@ -298,6 +349,31 @@ class FirewallMatcher:
         category = PERMIT_DISAGREES if against else UNMATCHED if denied else \
             MATCHED if hits else NO_ACL
         return Verdict(category, tuple(hits), tuple(chains), tuple(against))
+
+    def source_independent(self, c: Connection, src_version: int) -> bool:
+        """Whether every ACL evaluating ``c`` has the same first match for every source
+        address of ``src_version``: then ``evaluate`` gives every such connection the same
+        verdict, up to the source it names. Only for real-address (8.3+) matching, where both
+        chains see the logged source."""
+        if self.uses_mapped or not c.ingress:
+            return False
+        dst = self.address(c.destination)
+        if dst is None:
+            return False
+        number = _protocol_number(c.protocol)
+        for chain in ((self.inbound.get(c.ingress), self.global_acl),
+                      (self.outbound.get(c.egress),)):
+            for acl in chain:
+                if acl is None:
+                    continue
+                hit, every = acl.first_match_any_source(
+                    number, src_version, c.source_port, dst[0], dst[1], c.destination_port,
+                    c.icmp_code, c.ingress, c.egress)
+                if not every:
+                    return False
+                if hit is not None:
+                    break
+        return True
 
     def evaluate_named(self, c: Connection) -> Optional[Verdict]:
         """An ACL message (106100, 106023): the first match in the ACL it names, on the

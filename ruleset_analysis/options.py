@@ -7,6 +7,8 @@ import datetime
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .records import CONNECTION_SAMPLE
+
 PERMIT_SOURCES = ("built", "acl-log")
 DEFAULT_MAX_CONNECTIONS = 1000
 
@@ -81,8 +83,9 @@ class JobOptions:
                              f"not {self.permits_from!r}")
         if self.since and self.until and self.until < self.since:
             raise ValueError(f"--until {self.until} is before --since {self.since}")
-        if self.max_connections < 1:
-            raise ValueError("--max-connections must be at least 1")
+        if not 1 <= self.max_connections <= CONNECTION_SAMPLE:
+            raise ValueError(f"--max-connections must be 1 to {CONNECTION_SAMPLE} (beyond "
+                             "that, an ACE's connections are a sample)")
 
     def args(self, mapper_only: bool = False) -> List[str]:
         """The options as command-line arguments (for mrjob and the streaming filters)."""

@@ -8,8 +8,9 @@ hashable keys; ASA names never contain whitespace). The kinds:
                                    "rules": [[INDEX, HITS, FIRST, LAST]...],
                                    "connections": [[PROTO, SRC, DST, PORT, COUNT, FIRST, LAST]...],
                                    "days": {YYYY-MM-DD: HITS},
-                                   "omitted_connections", "omitted_hits"}  (the last two only
-                                   after the reducer; "untimed" only when not 0)
+                                   "omitted_hits", "omitted_connections", "sample_below",
+                                   "sampled"}
+                                   ("untimed" only when not 0; see "Connection lists" below)
   disagreement FIREWALL ACL LINE  the same shape: messages whose verdict the ACE's first
                                    match contradicts (a deny message on a permit ACE, ...)
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
@@ -25,10 +26,19 @@ hashable keys; ASA names never contain whitespace). The kinds:
 
 Counts add, first = min, last = max — everywhere the same functions, so every runner and the
 cat-pipe give the same numbers. A time the log did not write is NO_FIRST / NO_LAST.
+
+Connection lists are bounded: an ACE keeps every distinct connection up to CONNECTION_SAMPLE,
+and beyond that only those whose hash (``connection_hash``) is below ``sample_below``, a
+threshold halved whenever the list would grow past the bound. Hits, first, last, days and
+rules stay exact (a connection left out adds to ``omitted_hits``), every listed connection has
+its exact count (its hash is below every threshold any task used, so every task kept it), and
+the sample is a function of the set of connections alone — the same however the input is
+split, on every runner.
 """
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
@@ -38,7 +48,7 @@ Record = Dict[str, Any]
 Fact = List[Any]                 # [count, first, last]
 Key = Union[str, List[Any]]
 
-RESULTS_FORMAT = 2           # bump when the meaning of a record changes
+RESULTS_FORMAT = 3           # bump when the meaning of a record changes (3: sampled lists)
 
 ACE = "ace"
 DISAGREEMENT = "disagreement"
@@ -51,6 +61,18 @@ INPUT_ERROR = "input_error"
 # Sentinels for "no time": they sort after / before every "YYYY-MM-DD HH:MM:SS".
 NO_FIRST = "~"
 NO_LAST = ""
+
+
+# Connections listed per ACE before the list becomes a sample; --max-connections (what a report
+# shows) is at most this, so every list a report shows is the exact top of its connections
+# whenever the ACE had no more than this many.
+CONNECTION_SAMPLE = 10_000
+SAMPLE_SPACE = 1 << 32           # connection_hash values; sample_below starts here (all kept)
+
+
+def connection_hash(proto: str, src: str, dst: str, port: Any) -> int:
+    """Which connections a sampled list keeps: a hash that is the same in every process."""
+    return zlib.crc32(f"{proto} {src} {dst} {port}".encode())
 
 
 def seen(value: Optional[str]) -> Optional[str]:
@@ -137,13 +159,20 @@ def merge_coverage(values: Iterable[Record]) -> Record:
 
 
 def merge_ace(values: Iterable[Record]) -> Record:
-    """Merge records of one ACE exactly; connection lists come back unsorted and complete."""
+    """Merge records of one ACE exactly; connection lists come back unsorted, complete up to
+    CONNECTION_SAMPLE and sampled beyond (see the module's note)."""
     hits, first, last = 0, None, None
     rules: Dict[int, Fact] = {}
     connections: Dict[Tuple[Any, ...], Fact] = {}
     days: Dict[str, int] = {}
     omitted_connections = omitted_hits = untimed = 0
+    below = SAMPLE_SPACE
+    sampled = False                  # a finished record's list was a sample
     for value in values:
+        value_below = value.get("sample_below", SAMPLE_SPACE)
+        if value_below < below:
+            below = value_below
+            omitted_hits += _drop_unsampled(connections, below)
         hits += value["hits"]
         untimed += value.get("untimed", 0)
         if first is None or value["first"] < first:
@@ -153,11 +182,23 @@ def merge_ace(values: Iterable[Record]) -> Record:
         for index, count, r_first, r_last in value["rules"]:
             _add(rules, index, count, r_first, r_last)
         for proto, src, dst, port, count, c_first, c_last in value["connections"]:
-            _add(connections, (proto, src, dst, port), count, c_first, c_last)
+            key = (proto, src, dst, port)
+            fact = connections.get(key)
+            if fact is not None:
+                fact[0] += count
+                _span(c_first, c_last, fact)
+            elif below < SAMPLE_SPACE and connection_hash(*key) >= below:
+                omitted_hits += count
+            else:
+                connections[key] = [count, c_first, c_last]
+                while len(connections) > CONNECTION_SAMPLE:
+                    below //= 2
+                    omitted_hits += _drop_unsampled(connections, below)
         for day, count in value.get("days", {}).items():
             days[day] = days.get(day, 0) + count
         omitted_connections += value.get("omitted_connections", 0)
         omitted_hits += value.get("omitted_hits", 0)
+        sampled = sampled or value.get("sampled", False)
     merged = {"hits": hits, "first": first, "last": last,
               "rules": [[index] + rules[index] for index in sorted(rules)],
               "connections": [list(k) + v for k, v in connections.items()],
@@ -167,7 +208,17 @@ def merge_ace(values: Iterable[Record]) -> Record:
     if omitted_connections or omitted_hits:
         merged["omitted_connections"] = omitted_connections
         merged["omitted_hits"] = omitted_hits
+    if below < SAMPLE_SPACE:
+        merged["sample_below"] = below
+    if sampled:
+        merged["sampled"] = True
     return merged
+
+
+def _drop_unsampled(connections: Dict[Tuple[Any, ...], Fact], below: int) -> int:
+    """Remove the connections whose hash is not below ``below``; their hits."""
+    dropped = [key for key in connections if connection_hash(*key) >= below]
+    return sum(connections.pop(key)[0] for key in dropped)
 
 
 def connection_order(connection: List[Any]) -> Tuple[Any, ...]:
@@ -177,7 +228,17 @@ def connection_order(connection: List[Any]) -> Tuple[Any, ...]:
 
 
 def finish_ace(record: Record, max_connections: int) -> Record:
-    """Sort connections and keep the ``max_connections`` most used; hits stay exact."""
+    """Sort connections and keep the ``max_connections`` most used; hits stay exact. A sampled
+    list becomes ``sampled``, its threshold replaced by an estimate of the connections it
+    left out (the sample's size times the factor the threshold cut), so finishing a
+    finished record changes nothing."""
+    below = record.pop("sample_below", SAMPLE_SPACE)
+    if below < SAMPLE_SPACE:
+        record["sampled"] = True
+        unsampled = len(record["connections"]) * (SAMPLE_SPACE // below - 1)
+        record["omitted_connections"] = max(1, record.get("omitted_connections", 0) +
+                                            unsampled)
+        record.setdefault("omitted_hits", 0)
     connections = sorted(record["connections"], key=connection_order)
     kept, dropped = connections[:max_connections], connections[max_connections:]
     if dropped:

@@ -108,3 +108,57 @@ def test_large_rulesets_are_split_into_small_leaves():
     assert matcher.index.__class__ is not list
     hit = matcher.first_match(6, 4, int(ipaddress.ip_address("10.19.249.1")), 5000, 4, 1, 1049)
     assert (hit.ace_line, hit.rule_index) == (4999 + 1, 4999)
+
+
+def first_match_ignoring_source(acl, protocol, sport, dst, dport, code):
+    """The reference for source-independence: the first rule matching every field but the
+    source address."""
+    d = ipaddress.ip_address(dst)
+    for entry in acl.entries:
+        if not entry.matchable:
+            continue
+        for rule in entry.rules:
+            if rule.protocol is not None and rule.protocol != protocol:
+                continue
+            if rule.destination is not None and \
+                    not rule.destination.contains(d.version, int(d)):
+                continue
+            if rule.source_port is not None and not rule.source_port.contains(sport):
+                continue
+            if rule.destination_port is not None and \
+                    not rule.destination_port.contains(dport):
+                continue
+            if rule.icmp_code is not None and rule.icmp_code != code:
+                continue
+            return entry, rule
+    return None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ace(), min_size=1, max_size=60), st.lists(flow, min_size=1, max_size=40),
+       st.sampled_from([4, 6]))
+def test_a_first_match_is_source_independent_exactly_when_the_first_rule_ignoring_the_source_admits_every_source(  # noqa: E501
+        aces, flows, version):
+    config = DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)
+    acl = firewall(config).acls["acl"]
+    matcher = AclMatcher(acl)
+    everyone = (1 << (32 if version == 4 else 128)) - 1
+    for protocol, _, sport, dst, dport, code in flows:
+        d = ipaddress.ip_address(dst)
+        hit, every = matcher.first_match_any_source(protocol, version, sport, d.version,
+                                                    int(d), dport, code)
+        reference = first_match_ignoring_source(acl, protocol, sport, dst, dport, code)
+        if reference is None:
+            assert (hit, every) == (None, True)
+            continue
+        entry, rule = reference
+        assert (hit.ace_line, hit.rule_index) == (entry.line, rule.index)
+        assert every == (rule.source is None or (rule.source.version == version and
+                                                 rule.source.first == 0 and
+                                                 rule.source.last == everyone))
+        if every:           # and then each source of that version gets that first match
+            for src in HOSTS + ["10.0.0.150", "10.0.5.5", "192.0.2.1"]:
+                s = ipaddress.ip_address(src)
+                if s.version == version:
+                    assert brute_force(acl, protocol, src, sport, dst, dport, code) == \
+                        (entry.line, rule.index)

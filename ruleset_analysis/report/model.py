@@ -64,7 +64,7 @@ class AceReport:
     connections: List[ConnectionUse]
     daily: Dict[str, int]
     connections_truncated: bool
-    omitted_connections: int
+    omitted_connections: int          # estimated when connections_sampled
     omitted_hits: int
     kind: str
     bindings: List[str]
@@ -73,6 +73,8 @@ class AceReport:
     error: Optional[str]
     visibility: str
     unseen_protocols: List[str]
+    # more distinct connections than a list keeps: the list is a hash sample, each count exact
+    connections_sampled: bool = False
     disagreements: int = 0
     judgement: str = ""          # why it cannot be evaluated ('' when it can): a short code
     status: str = ""             # judgement.Status value

@@ -279,7 +279,11 @@ def render(report: Report) -> str:
                  c.first_seen, c.last_seen] for c in ace.connections]
         out.append(tabulate(rows, headers=["COUNT", "PROTO", "FROM IP", "TO IP", "PORT",
                                            "FIRST SEEN", "LAST SEEN"], tablefmt="plain"))
-        if ace.connections_truncated:
+        if ace.connections_sampled:
+            out.append(f"... and about {ace.omitted_connections} more connections "
+                       f"({ace.omitted_hits} hits): too many to keep, the list is the most "
+                       "used of a sample (each count exact)")
+        elif ace.connections_truncated:
             out.append(f"... and {ace.omitted_connections} more connections "
                        f"({ace.omitted_hits} hits)")
         if len(ace.objects) > 1:

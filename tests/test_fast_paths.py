@@ -1,0 +1,90 @@
+"""The mapper's fast paths (a flow seen before; a flow whose verdict does not depend on the
+initiator's address) give exactly what the general path gives, line by line."""
+import random
+
+from conftest import built, firewall
+
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.records import collect, finish_ace
+
+CONFIG = """
+access-list outside_in extended deny tcp host 192.0.2.66 any eq https
+access-list outside_in extended permit tcp any host 172.16.1.10 eq https
+access-list outside_in extended permit tcp 192.0.2.0 255.255.255.0 host 172.16.1.11 eq ssh
+access-list outside_in extended permit tcp any4 any
+access-list dmz_out extended permit tcp any any eq https
+access-list dmz_out extended permit tcp any any
+access-group outside_in in interface outside
+access-group dmz_out out interface dmz
+"""
+SOURCES = [f"192.0.2.{n}" for n in range(1, 10)] + ["192.0.2.66", "198.51.100.7",
+                                                    "2001:db8::5", "foo", "192.0.2.300"]
+SERVICES = [("172.16.1.10", 443), ("172.16.1.11", 22), ("172.16.1.12", 80),
+            ("172.16.1.12", 443)]
+
+
+def log(seed: int, lines: int) -> list:
+    rng = random.Random(seed)
+    found = []
+    for _ in range(lines):
+        src, (dst, port) = rng.choice(SOURCES), rng.choice(SERVICES)
+        sport = rng.choice(["51234", "40000", "65535", "65536", "99999"]) \
+            if rng.random() < 0.3 else str(rng.randrange(1024, 65536))
+        when = f"Jun 06 2014 14:47:{rng.randrange(3):02d}"     # headers repeat
+        found.append(built("inbound", "TCP", f"outside:{src}/{sport}",
+                           f"dmz:{dst}/{port}", when=when))
+    return found
+
+
+def results(records):
+    found = collect(records)
+    aces = {key: finish_ace(record, 1000) for key, record in found.aces.items()}
+    evidence = {name: {part: value for part, value in cover.items() if part != "protocols"}
+                for name, cover in found.coverage.items()}
+    return found.counters, aces, found.disagreements, evidence
+
+
+def test_fast_paths_give_what_every_line_on_the_general_path_gives():
+    lines = log(3, 3000)
+    whole = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    general = whole.slow_add
+    slow = []
+    whole.slow_add = lambda *args: slow.append(1) or general(*args)
+    for text in lines:
+        whole.add(text)
+    per_line = []
+    for text in lines:              # a fresh analyzer per line: the general path only
+        single = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+        single.add(text)
+        per_line += list(single.emit())
+    assert results(whole.finish()) == results(per_line)
+    assert len(slow) < len(lines) / 3          # (the fast paths took most lines)
+
+
+def test_a_line_whose_initiator_port_is_out_of_range_is_malformed_on_the_fast_path_too():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    for port in ("40000", "40001", "99999"):       # the flow is known when 99999 comes
+        analyzer.add(built("inbound", "TCP", f"outside:198.51.100.7/{port}",
+                           "dmz:172.16.1.12/80"))
+    assert analyzer.counts() == {"matched": 2, "malformed": 1, "lines": 3}
+
+
+def test_a_new_initiator_of_a_source_independent_flow_is_counted_without_the_general_path():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    analyzer.add(built("inbound", "TCP", "outside:198.51.100.7/40000", "dmz:172.16.1.12/80"))
+    calls = []
+    analyzer.slow_add = lambda *args: calls.append(args)
+    analyzer.add(built("inbound", "TCP", "outside:203.0.113.9/40001", "dmz:172.16.1.12/80"))
+    assert calls == []
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 2
+    assert records[("ace", "fw01", "dmz_out", 2)]["hits"] == 2
+
+
+def test_a_flow_whose_first_match_depends_on_the_initiator_takes_the_general_path():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    analyzer.add(built("inbound", "TCP", "outside:192.0.2.7/40000", "dmz:172.16.1.11/22"))
+    analyzer.add(built("inbound", "TCP", "outside:198.51.100.7/40001", "dmz:172.16.1.11/22"))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 3)]["hits"] == 1      # the /24 rule
+    assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 1      # any4 any
