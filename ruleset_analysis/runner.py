@@ -20,6 +20,8 @@ from .records import INPUT_ERROR, encode
 RUNNERS = ("inline", "local", "hadoop", "spark", "emr", "dataproc")
 LOCAL_RUNNERS = ("inline", "local")
 CLUSTER_RUNNERS = ("hadoop", "emr", "dataproc")
+# Runners whose tasks may run where this package is not installed: they get it as a zip.
+SHIPPING_RUNNERS = CLUSTER_RUNNERS + ("spark",)
 COMPRESSED = (".gz", ".bz2")
 
 
@@ -93,11 +95,35 @@ def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[
     return readable, problems
 
 
+def refuse_flattened_inputs(logs: Sequence[str], firewalls: Sequence[str], runner: str,
+                            options: JobOptions) -> None:
+    """A cluster runner uploads local input files without their directories: a log whose
+    firewall only its directory names would lose it (and be unknown_firewall). Refuse such
+    an input, in one line, unless --assume-firewall says whose the logs are."""
+    if options.assume_firewall is not None:
+        return
+    from .aggregate import firewall_of_path
+    ids = {name: name for name in firewalls}
+    local = [path for path in logs if "://" not in path and os.path.exists(path)]
+    for path in local_inputs(local) if local else []:
+        by_path = firewall_of_path(os.path.abspath(path), ids)
+        if by_path is not None and firewall_of_path(os.path.basename(path), ids) != by_path:
+            raise ConfigError(
+                f"{path}: -r {runner} uploads local files without their directories, so "
+                f"this log would lose its firewall ({by_path}, named by its directory): copy "
+                "the logs to the cluster one directory per firewall and give those paths, or "
+                "give --assume-firewall")
+
+
 def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
              cluster: Cluster = Cluster(), package: Optional[str] = None) -> List[str]:
     """The mrjob command line of a run. ``package``: a zip of this package for cluster
     tasks, which get it through --py-files instead of a pip install on every node."""
     args = ["-r", runner, "--db", db] + options.args()
+    if runner == "spark":
+        # mrjob gives Spark's mappers their input's path only when asked; without it, logs
+        # attributed by their directory would all be unknown_firewall.
+        args += ["--emulate-map-input-file"]
     if runner == "spark" and not cluster.conf:
         # Spark on this machine: its Python workers must be this interpreter, the one with
         # this package. A cluster's mrjob.conf sets python_bin instead.
@@ -130,7 +156,10 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
                 raise ConfigError(f"{path}: log file not found")
         logs = local_inputs(logs)
     else:
-        logs = list(dict.fromkeys(logs))
+        # Local files and directories as files (Spark and Hadoop read no nested directory:
+        # a tree of per-firewall directories would be zero lines, without an error).
+        logs = [found for path in dict.fromkeys(logs)
+                for found in (local_inputs([path]) if os.path.exists(path) else [path])]
     with tempfile.TemporaryDirectory(prefix="ruleset-analysis-") as scratch:
         # mrjob's decompression stops silently where an archive is truncated, and fails on a
         # corrupt one: check them first, say what is missing (in the results and the report
@@ -138,8 +167,10 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
         problems: List[Tuple[str, str]] = []
         if local:
             logs, problems = check_archives(logs, os.path.join(scratch, "readable"))
+        elif runner in CLUSTER_RUNNERS:
+            refuse_flattened_inputs(logs, names, runner, options)
         package = package_zip(os.path.join(scratch, "ruleset_analysis.zip")) \
-            if runner in CLUSTER_RUNNERS else None
+            if runner in SHIPPING_RUNNERS else None
         job = RulesetAnalysisJob(args=job_args(logs, db, runner, options, cluster, package))
         with job.make_runner() as job_runner:
             job_runner.run()

@@ -144,3 +144,26 @@ def test_the_sample_cluster_configs_load_in_mrjob():
         path = os.path.join(ROOT, "docs", f"mrjob-{runner}.conf")
         [(loaded_from, options)] = load_opts_from_mrjob_conf(runner, path)
         assert options["python_bin"] == "python3", runner
+
+
+def test_a_cluster_run_refuses_local_logs_that_only_their_directory_attributes(tmp_path,
+                                                                               sample_db):
+    from ruleset_analysis.asa.config import ConfigError
+    from ruleset_analysis.options import JobOptions
+    from ruleset_analysis.runner import refuse_flattened_inputs
+    log = tmp_path / "fw01" / "2014-06.log"
+    log.parent.mkdir()
+    log.write_text("")
+    try:
+        refuse_flattened_inputs([str(tmp_path)], ["fw01", "fw02"], "hadoop", JobOptions())
+    except ConfigError as exc:
+        assert str(exc).startswith(f"{log}: -r hadoop uploads local files without their "
+                                   "directories") and "(fw01, named by its directory)" in str(exc)
+    else:
+        raise AssertionError("a log whose firewall only its directory names was accepted")
+    named = tmp_path / "fw02.log"                      # its name says whose it is: kept
+    named.write_text("")
+    refuse_flattened_inputs([str(named), "hdfs:///data/fw01/x.log"], ["fw01", "fw02"],
+                            "hadoop", JobOptions())
+    refuse_flattened_inputs([str(tmp_path)], ["fw01", "fw02"], "hadoop",
+                            JobOptions(assume_firewall="fw01"))
