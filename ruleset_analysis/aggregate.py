@@ -137,7 +137,8 @@ class LineAnalyzer:
         self.samples: dict = {}
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source),
         # whose build costs about as much as the general path on a tenth as many flows as
-        # the ACLs have rules: it starts once the general path has handled that many flows.
+        # the ACLs have rules: it starts once the general path has handled that many flows
+        # (rent, then buy: never more than twice the cost of the better choice).
         self.shapes_after = sum(acl.size for m in self.matchers.values()
                                 for acl in m.acls.values()) // 10
         self.general = 0
