@@ -186,34 +186,19 @@ def _lookup(node, values: tuple, code):
     return best
 
 
-def _scan_any_source(rules: list, values: tuple, code):
-    # _scan without the source test: a rule whose source set is empty (NOTHING) still counts,
-    # which can only make an answer "depends on the source" (the safe side).
-    dst, _, dport, proto, sport, ingress, egress = values
-    for r in rules:
-        if r[1] <= proto <= r[2] and r[8] <= dst <= r[9] \
-                and r[5] <= sport <= r[6] and r[10] <= dport <= r[11] \
-                and (r[7] is None or _in_ports(sport, r[7])) \
-                and (r[12] is None or _in_ports(dport, r[12])) \
-                and (r[13] is None or r[13] == code) \
-                and (r[15] is None or r[15] == ingress) and (r[16] is None or r[16] == egress):
-            return r
-    return None
+class _AnySource:
+    """A flow value inside every range: with it for the source, _lookup on an index without
+    the source dimension finds the first rule that matches every other field (a rule whose
+    source set is empty counts too, which can only make an answer "depends on the source",
+    the safe side)."""
+
+    def __le__(self, other) -> bool:
+        return True
+
+    __ge__ = __le__
 
 
-def _lookup_any_source(node, values: tuple, code):
-    """_lookup over an index without the source dimension, scanning leaves without it."""
-    if node.__class__ is list:
-        return _scan_any_source(node, values, code)
-    best = None
-    i = bisect_right(node.points, values[node.position]) - 1
-    if 0 <= i < len(node.children) and node.children[i] is not None:
-        best = _lookup_any_source(node.children[i], values, code)
-    if node.wild is not None and (best is None or node.wild_min < best[I_INDEX]):
-        other = _lookup_any_source(node.wild, values, code)
-        if other is not None and (best is None or other[I_INDEX] < best[I_INDEX]):
-            best = other
-    return best
+ANY_SOURCE = _AnySource()
 
 
 def _in_ports(value: int, ranges) -> bool:
@@ -256,8 +241,8 @@ class AclMatcher:
         admits every source address of that version."""
         if self.index_any_source is None:
             self.index_any_source = build_index(self.rules, WITHOUT_SOURCE)
-        values = (dst_version << 128 | dst, None, dport, protocol, sport, ingress, egress)
-        found = _lookup_any_source(self.index_any_source, values, icmp_code)
+        values = (dst_version << 128 | dst, ANY_SOURCE, dport, protocol, sport, ingress, egress)
+        found = _lookup(self.index_any_source, values, icmp_code)
         if found is None:
             return None, True
         base = src_version << 128

@@ -62,16 +62,17 @@ flow = st.tuples(st.sampled_from([6, 17, 1, 47, 50]),
                  st.sampled_from([None, 0, 3]))
 
 
-def brute_force(acl, protocol, src, sport, dst, dport, code):
-    """The reference: every rule in config order, through the model's own predicates."""
-    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+def first_rule(acl, protocol, src, sport, dst, dport, code):
+    """The reference: every rule in config order, through the model's own predicates; a
+    source of None matches every rule's source."""
+    s, d = src and ipaddress.ip_address(src), ipaddress.ip_address(dst)
     for entry in acl.entries:
         if not entry.matchable:
             continue
         for rule in entry.rules:
             if rule.protocol is not None and rule.protocol != protocol:
                 continue
-            if rule.source is not None and not rule.source.contains(s.version, int(s)):
+            if s and rule.source is not None and not rule.source.contains(s.version, int(s)):
                 continue
             if rule.destination is not None and \
                     not rule.destination.contains(d.version, int(d)):
@@ -83,8 +84,13 @@ def brute_force(acl, protocol, src, sport, dst, dport, code):
                 continue
             if rule.icmp_code is not None and rule.icmp_code != code:
                 continue
-            return (entry.line, rule.index)
+            return entry, rule
     return None
+
+
+def brute_force(acl, protocol, src, sport, dst, dport, code):
+    found = first_rule(acl, protocol, src, sport, dst, dport, code)
+    return found and (found[0].line, found[1].index)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -110,30 +116,6 @@ def test_large_rulesets_are_split_into_small_leaves():
     assert (hit.ace_line, hit.rule_index) == (4999 + 1, 4999)
 
 
-def first_match_ignoring_source(acl, protocol, sport, dst, dport, code):
-    """The reference for source-independence: the first rule matching every field but the
-    source address."""
-    d = ipaddress.ip_address(dst)
-    for entry in acl.entries:
-        if not entry.matchable:
-            continue
-        for rule in entry.rules:
-            if rule.protocol is not None and rule.protocol != protocol:
-                continue
-            if rule.destination is not None and \
-                    not rule.destination.contains(d.version, int(d)):
-                continue
-            if rule.source_port is not None and not rule.source_port.contains(sport):
-                continue
-            if rule.destination_port is not None and \
-                    not rule.destination_port.contains(dport):
-                continue
-            if rule.icmp_code is not None and rule.icmp_code != code:
-                continue
-            return entry, rule
-    return None
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ace(), min_size=1, max_size=60), st.lists(flow, min_size=1, max_size=40),
        st.sampled_from([4, 6]))
@@ -147,7 +129,7 @@ def test_a_first_match_is_source_independent_exactly_when_the_first_rule_ignorin
         d = ipaddress.ip_address(dst)
         hit, every = matcher.first_match_any_source(protocol, version, sport, d.version,
                                                     int(d), dport, code)
-        reference = first_match_ignoring_source(acl, protocol, sport, dst, dport, code)
+        reference = first_rule(acl, protocol, None, sport, dst, dport, code)
         if reference is None:
             assert (hit, every) == (None, True)
             continue
