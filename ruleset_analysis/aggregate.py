@@ -267,23 +267,26 @@ class LineAnalyzer:
         self.slow_add(line, match)
 
     def new_fact(self, prefix: tuple, source: str, count: int, first: str, last: str,
-                 sample: list) -> list:
-        """The fact of a connection its ACE has not listed yet: listed while the list is
-        within CONNECTION_SAMPLE or the connection is in the sample; else its hits join the
-        rule's omitted hits. Returns the fact that now counts the connection."""
+                 sample: list) -> None:
+        """Count a connection its ACE has not listed yet: listed while the list is within
+        CONNECTION_SAMPLE or the connection is in the sample; else its hits join the rule's
+        omitted hits (``live_fact`` finds which)."""
         below = sample[1]
         if below < SAMPLE_SPACE and \
                 connection_hash(prefix[5], source, prefix[6], prefix[7]) >= below:
-            return self.omit(prefix[:5], count, first, last)
+            self.omit(prefix[:5], count, first, last)
+            return
         key = (prefix, source)
-        fact = self.facts[key] = [count, first, last]
+        self.facts[key] = [count, first, last]
         sample[0] += 1
         sample[2].append(key)
         if sample[0] > CONNECTION_SAMPLE:
             self.halve(sample)
-            fact = self.facts.get(key) or self.omit(prefix[:5], 0, first, last)
         self.full = len(self.facts) >= self.facts_limit
-        return fact
+
+    def live_fact(self, prefix: tuple, source: str) -> list:
+        """The fact counting a connection now: its own, or its rule's omitted hits."""
+        return self.facts.get((prefix, source)) or self.facts[(prefix[:5], None)]
 
     def omit(self, rule: tuple, count: int, first: str, last: str) -> list:
         fact = self.facts.get((rule, None))
@@ -359,7 +362,7 @@ class LineAnalyzer:
                     _tally(evidence["protocols"].setdefault(protocol, {}), when[:10])
         if verdict is None:
             return
-        facts = []
+        credited = []           # (fact key prefix, source, days, sample) per credit
         # A first match that contradicts what the firewall did is shown, never a hit.
         credits: Sequence[tuple] = [(ACE, h) for h in self.credited(connection, verdict)] + \
             [(DISAGREEMENT, h) for h in verdict.against]
@@ -381,11 +384,11 @@ class LineAnalyzer:
                     sample = self.samples[ace] = [0, SAMPLE_SPACE, []]
                 fact = self.facts.get((prefix, source))
                 if fact is None:
-                    fact = self.new_fact(prefix, source, count, first, last, sample)
+                    self.new_fact(prefix, source, count, first, last, sample)
                 else:
                     fact[0] += count
                     _span(first, last, fact)
-                facts.append((fact, days, prefix, sample))
+                credited.append((prefix, source, days, sample))
         if match is None or kind != "built" or when is None or verdict.against \
                 or match.start() > HEADER_CACHE_LENGTH:
             return
@@ -401,7 +404,9 @@ class LineAnalyzer:
         self.heads[line[:match.start()]] = (when, when[:10], flows, keep_port,
                                             evidence["days"], shapes)
         groups = match.groups()
-        flows[flow_key(groups, keep_port)] = (cell, [(fact, days) for fact, days, *_ in facts])
+        # Looked up now, not when counted: a later credit's halving may have left one out.
+        flows[flow_key(groups, keep_port)] = (cell, [(self.live_fact(prefix, source), days)
+                                                     for prefix, source, days, _ in credited])
         if shapes is None:
             return
         if self.general < self.shapes_after:
@@ -410,7 +415,8 @@ class LineAnalyzer:
         shape = shape_key(groups, groups[0] == "inbound", keep_port)
         if shape not in shapes and _ipv4(connection.source):
             self.fast_size += 1
-            shapes[shape] = (cell, [(prefix, days, sample) for _, days, prefix, sample in facts]) \
+            shapes[shape] = (cell, [(prefix, days, sample)
+                                    for prefix, _, days, sample in credited]) \
                 if matcher.source_independent(connection, 4) else None
 
     def unknown_device(self, device: Optional[str]) -> None:

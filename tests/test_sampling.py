@@ -132,3 +132,21 @@ def test_a_report_says_a_list_is_a_sample_and_about_how_much_it_left_out():
     assert rule.connections_sampled and rule.connections_truncated
     assert rule.hits == len(lines) and len(rule.connections) == 10
     assert f"... and about {rule.omitted_connections} more connections" in text.render(report)
+
+
+def test_hits_stay_exact_when_one_line_credits_an_ace_through_both_bindings():
+    both = """
+access-list both extended permit tcp any host 172.16.1.10 eq https
+access-group both in interface outside
+access-group both out interface dmz
+"""
+    lines, _ = traffic()
+    lines = [re.sub(r"14:\d\d:00", f"{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}", text)
+             for n, text in enumerate(lines)]
+    analyzer = LineAnalyzer({"fw01": firewall(both)}, "2014")
+    for text in lines:
+        analyzer.add(text)
+        analyzer.add(text)
+    record = dict((tuple(k), v) for k, v in analyzer.emit())[("ace", "fw01", "both", 1)]
+    assert record["hits"] == 4 * len(lines)          # twice each, by both bindings
+    assert record["omitted_hits"] == 4 * len(lines) - sum(c[4] for c in record["connections"])
