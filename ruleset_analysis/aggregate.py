@@ -25,6 +25,7 @@ from typing import Iterator, Optional, Sequence
 from .asa.syslog import (
     BOX_INTERFACES,
     BUILT_RE,
+    DIRECTION_UNKNOWN,
     FOR_PORT,
     HEADER_CACHE_LENGTH,
     ICMP_WITHOUT_TYPE,
@@ -180,6 +181,8 @@ class LineAnalyzer:
         kind = connection.kind
         if kind == "icmp_untyped":
             return ICMP_WITHOUT_TYPE, connection, name, None
+        if kind == "undirected":
+            return DIRECTION_UNKNOWN, connection, name, None
         if kind == "built" and (connection.ingress in BOX_INTERFACES or
                                 connection.egress in BOX_INTERFACES):
             return TO_THE_BOX, connection, name, None
@@ -340,8 +343,8 @@ class LineAnalyzer:
         # Which lines show that the firewall logs what proves a permit ACE used: its
         # connection-built lines (or its 106100 permits when they are what counts).
         shows = "deny" if kind == "acl_deny" else "permit" \
-            if kind in ("built", "icmp_untyped") or (kind == "acl_permit" and
-                                                    self.from_acl_log) else None
+            if kind in ("built", "icmp_untyped", "undirected") or (
+                kind == "acl_permit" and self.from_acl_log) else None
         if shows is not None and category != NO_TIMESTAMP:
             if when is None:
                 evidence["untimed" if shows == "permit" else "deny_untimed"] += 1
@@ -352,7 +355,7 @@ class LineAnalyzer:
                 if kind == "acl_permit":
                     # 106100 shows only ACEs with `log`: evidence for those alone
                     _tally(evidence["acl_log_days"], when[:10])
-                else:
+                elif kind != "undirected":       # it shows no ACE's use of its protocol
                     # Which protocols the firewall logs built connections of, and on which
                     # days: `no logging message 302015` leaves UDP rules without evidence.
                     # Counted on the slow path only (a new flow, or one whose fast-path entry

@@ -21,7 +21,9 @@ from .routing import RoutingTable
 MATCHED = "matched"            # every ACL that applies credited a rule
 UNMATCHED = "unmatched"        # an ACL applies but no rule of it matched (implicit deny)
 NO_ACL = "no_acl"              # no ACL applies to the connection's interfaces
-INTERFACE_UNKNOWN = "interface_unknown"   # ICMP: no interface network or route covers it
+# A connection whose message names no interface (302020, PIX 302001) that no interface
+# network or route places.
+INTERFACE_UNKNOWN = "interface_unknown"
 DENIED = "denied"              # a deny message credited to the ACE that denied it
 DENIED_IMPLICIT = "denied_implicit"       # a deny message no ACE of its ACL matches
 UNKNOWN_ACL = "unknown_acl"    # an ACL message names an ACL the config does not have
@@ -291,7 +293,7 @@ class FirewallMatcher:
         or on pre-8.3 firewalls the addresses as seen on the ACL's interface (inbound and
         global: mapped destination; outbound: mapped source).
         """
-        if not c.ingress:          # ICMP built messages name no interface
+        if not c.ingress:          # 302020 and PIX 302001 name no interface
             ingress = self.routing.interface_for(c.source)
             egress = self.routing.interface_for(c.destination)
             if ingress is None or egress is None:

@@ -311,7 +311,7 @@ class Connection(NamedTuple):
     direction: str             # "inbound" | "outbound"
     mapped_source: str = ""
     mapped_destination: str = ""
-    kind: str = "built"        # built | icmp_untyped | acl_permit | acl_deny
+    kind: str = "built"        # built | icmp_untyped | undirected | acl_permit | acl_deny
     acl: str = ""              # the ACL an ACL message names
     flows: int = 1             # connections the line reports (106100 hit-cnt)
     icmp_code: Optional[int] = None

@@ -187,3 +187,84 @@ def test_ftd_connection_events_are_counted_not_credited():
     analyzer = LineAnalyzer({"ftd01": ftd()}, "2014")
     analyzer.add(line)
     assert analyzer.counts() == {"ftd_connection_event": 1, "lines": 1}
+
+
+PIX6 = """
+PIX Version 6.3(5)
+nameif ethernet0 outside security0
+nameif ethernet1 inside security100
+ip address outside 203.0.113.2 255.255.255.0
+ip address inside 10.1.1.1 255.255.255.0
+static (inside,outside) 203.0.113.10 10.1.1.10 netmask 255.255.255.255
+access-list outside_in permit tcp any host 203.0.113.10 eq www
+access-list outside_in permit udp any host 203.0.113.10 eq domain
+access-list inside_in permit tcp 10.1.1.0 255.255.255.0 any eq smtp
+access-group outside_in in interface outside
+access-group inside_in in interface inside
+route outside 0.0.0.0 0.0.0.0 203.0.113.1 1
+"""
+P = "Jun 06 2014 14:47:35 pix01 : "
+
+
+def pix_analyzer():
+    return LineAnalyzer({"pix01": firewall(PIX6, "pix01")}, "2014")
+
+
+def pix_classify(line):
+    category, connection, _, verdict = pix_analyzer().classify(P + line)
+    hits = [(h.acl, h.ace_line, src, dst) for h, src, dst in verdict.hits] if verdict else []
+    return category, hits
+
+
+def test_a_pix6_inbound_tcp_connection_is_the_foreign_side_matched_on_the_global_address():
+    assert pix_classify(
+        "%PIX-6-302001: Built inbound TCP connection 12 for faddr 198.51.100.7/51000 "
+        "gaddr 203.0.113.10/80 laddr 10.1.1.10/80") == (
+        "matched", [("outside_in", 1, "198.51.100.7", "203.0.113.10")])
+
+
+def test_a_pix6_outbound_tcp_connection_is_the_local_side_on_the_inside_acl():
+    assert pix_classify(
+        "%PIX-6-302001: Built outbound TCP connection 13 for faddr 192.0.2.25/25 "
+        "gaddr 203.0.113.5/1025 laddr 10.1.1.20/3345") == (
+        "matched", [("inside_in", 1, "10.1.1.20", "192.0.2.25")])
+
+
+@pytest.mark.parametrize("line", [
+    "%PIX-6-302001: Teardown TCP connection 12 faddr 198.51.100.7/51000 gaddr "
+    "203.0.113.10/80 laddr 10.1.1.10/80 duration 0:00:01 bytes 512 TCP FINs",
+    "%PIX-6-302005: Teardown UDP connection for faddr 198.51.100.7/5300 gaddr "
+    "203.0.113.10/53 laddr 10.1.1.10/53"])
+def test_a_pix6_teardown_is_not_relevant_not_malformed(line):
+    assert pix_classify(line) == ("not_relevant", [])
+
+
+def test_a_pix6_connection_with_a_port_over_65535_is_malformed():
+    assert pix_classify(
+        "%PIX-6-302001: Built inbound TCP connection 12 for faddr 198.51.100.7/99999 "
+        "gaddr 203.0.113.10/80 laddr 10.1.1.10/80") == ("malformed", [])
+
+
+UDP_NO_DIRECTION = ("%PIX-6-302005: Built UDP connection for faddr 198.51.100.7/5300 "
+                    "gaddr 203.0.113.10/53 laddr 10.1.1.10/53")
+
+
+def test_a_pix6_udp_connection_without_a_direction_credits_no_acl():
+    assert pix_classify(UDP_NO_DIRECTION) == ("direction_unknown", [])
+
+
+def test_udp_rules_of_a_pix_logging_only_undirected_udp_are_not_judged_unused():
+    from ruleset_analysis.records import collect
+    from ruleset_analysis.report import build_report
+    fw = firewall(PIX6, "pix01")
+    analyzer = LineAnalyzer({"pix01": fw}, "2014")
+    for day in range(1, 31):
+        when = f"Jun {day:02d} 2014 14:47:35 pix01 : "
+        analyzer.add(when + UDP_NO_DIRECTION)
+        analyzer.add(when + "%PIX-6-302001: Built inbound TCP connection 12 for faddr "
+                            "198.51.100.7/51000 gaddr 203.0.113.10/80 laddr 10.1.1.10/80")
+    report = build_report({"pix01": fw}, collect(analyzer.finish()))
+    status = {(r["acl"], r["line"]): r["status"] for r in report["rules"]}
+    assert status[("outside_in", 1)] == "used"
+    assert status[("outside_in", 2)] != "unused"      # the UDP rule: its traffic is unseen
+    assert status[("inside_in", 1)] == "unused"       # TCP: the logs could have shown it

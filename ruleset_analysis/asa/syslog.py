@@ -7,6 +7,7 @@ consecutive lines share their header text far more often than not.
 Message families read:
   302013/302015  TCP/UDP connection built      one line per permitted connection
   302020         ICMP connection built         names no interface: the caller infers them
+  302001/302005  PIX 5/6 TCP/UDP built         faddr/gaddr/laddr, no interface (as 302020)
   106100         ACL log (ACEs with `log`)     names the ACL; `hit-cnt N` flows per line
   106023         denied by an ACL              names the ACL
 Everything else (teardowns included: they repeat a built connection) is NOT_RELEVANT.
@@ -35,6 +36,10 @@ TO_THE_BOX = "to_the_box"
 FTD_CONNECTION_EVENT = "ftd_connection_event"
 FTD_EVENTS = ("430002", "430003")
 BOX_INTERFACES = frozenset(("identity", "NP Identity Ifc"))
+# A PIX 5/6 UDP connection (302005) names no direction, so not its initiator: which ACL
+# admitted it is unknown. Counted; and it is no evidence that UDP connections are logged, so
+# UDP rules of such a firewall are "no data", never "unused".
+DIRECTION_UNKNOWN = "direction_unknown"
 
 # IP protocols whose connections the analysed messages report as built: an ACE for anything
 # else can have no hits whatever traffic it permits.
@@ -58,6 +63,14 @@ ICMP_BUILT_RE = re.compile(
     PREFIX + r"302020: Built (inbound|outbound) (ICMP|ICMPv6) connection for "
     r"faddr (\S+?)/\d+(?:\s*\([^)]*\))? gaddr (\S+?)/\d+ laddr (\S+?)/\d+(?:\s*\([^)]*\))?"
     r"(?: type (\d{1,3}) code (\d{1,3}))?")
+# PIX 5/6: `Built {inbound|outbound} TCP connection ID for faddr F/P gaddr G/P laddr L/P`
+# (302001) and `Built UDP connection for faddr ...` (302005). faddr is the foreign
+# (lower-security) side, laddr the local real address and gaddr its mapped one, as in 302020.
+PIX_BUILT_IDS = ("302001", "302005")
+PIX_BUILT_RE = re.compile(
+    PREFIX + r"30200[15]: Built (?:(inbound|outbound) )?(TCP|UDP) connection (?:\S+ )?for "
+    r"faddr ([^/\s]+)/(\d{1,5})(?:\s*\([^)]*\))? gaddr ([^/\s]+)/(\d{1,5}) "
+    r"laddr ([^/\s]+)/(\d{1,5})")
 ACL_LOG_RE = re.compile(
     PREFIX + r"106100: access-list (\S+) (permitted|denied|est-allowed) (\w+) "
     r"([^/\s]+)/(\S+?)\((\d{1,5})\)(?:\([^)]*\))? -> ([^/\s]+)/(\S+?)\((\d{1,5})\)"
@@ -193,6 +206,9 @@ def no_connection(message) -> Optional[str]:
         return UNRECOGNIZED
     message_id = message.group(1)
     if message_id in READERS or message_id in ("302013", "302015"):
+        if message_id in PIX_BUILT_IDS and \
+                not message.string.startswith(" Built", message.end() + 1):
+            return NOT_RELEVANT     # PIX teardowns share the id on some releases
         return None
     if message_id in FTD_EVENTS:
         return FTD_CONNECTION_EVENT
@@ -214,6 +230,22 @@ def _icmp_built(match, firewall, timestamp):
                           "", direction, faddr, gaddr, icmp_code=int(icmp_code))
     return Connection(firewall, timestamp, protocol, laddr, 0, faddr, int(icmp_type), "", "",
                       direction, gaddr, faddr, icmp_code=int(icmp_code))
+
+
+def _pix_built(match, firewall, timestamp):
+    direction, proto, faddr, fport, gaddr, gport, laddr, lport = match.groups()
+    if max(int(fport), int(gport), int(lport)) > 65535:
+        return MALFORMED
+    protocol = proto.lower()
+    if direction is None:
+        return Connection(firewall, timestamp, protocol, faddr, int(fport), laddr, int(lport),
+                          "", "", "", faddr, gaddr, kind="undirected")
+    # Interfaces are not named: the caller infers them from routes, as for 302020.
+    if direction == "inbound":          # the foreign side initiated
+        return Connection(firewall, timestamp, protocol, faddr, int(fport), laddr, int(lport),
+                          "", "", direction, faddr, gaddr)
+    return Connection(firewall, timestamp, protocol, laddr, int(lport), faddr, int(fport), "",
+                      "", direction, gaddr, faddr)
 
 
 def _protocol(name: str, address: str) -> str:
@@ -251,7 +283,8 @@ def _deny(match, firewall, timestamp):
 
 
 READERS = {"302020": (ICMP_BUILT_RE, _icmp_built), "106100": (ACL_LOG_RE, _acl_log),
-           "106023": (DENY_RE, _deny)}
+           "106023": (DENY_RE, _deny), "302001": (PIX_BUILT_RE, _pix_built),
+           "302005": (PIX_BUILT_RE, _pix_built)}
 
 
 def split_endpoint(text: str):

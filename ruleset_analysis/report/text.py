@@ -28,7 +28,10 @@ COUNTER_HELP = {
                             "(LINA's 302013/302015 credit the connection)",
     "acl_log_permit": "ACL-log permits (106100) whose connection-built line counts them",
     "no_acl": "connections through interfaces with no ACL bound",
-    "interface_unknown": "ICMP connections no interface network or route covers",
+    "interface_unknown": "connections naming no interface (ICMP 302020, PIX 302001) whose "
+                         "addresses no interface network or route covers",
+    "direction_unknown": "PIX UDP connections (302005) without a direction: which side "
+                         "initiated, so which ACL admitted them, is unknown",
     "unknown_firewall": "lines from a firewall not in the database",
     "outside_period": "connections before --since or after --until",
     "time_outlier": "connection messages dated after today (forged or misdated): not evidence",
