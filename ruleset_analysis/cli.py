@@ -26,7 +26,7 @@ from .preprocess import read_config, summary
 from .records import ResultsError
 from .report.build import Filters
 from .report.safe import printable
-from .runner import RUNNERS, Cluster, run_job
+from .runner import RUNNERS, Cluster, JobFailed, run_job
 
 FORMATS = ("text", "json", "csv", "html")
 USER_ERRORS = (ConfigError, DatabaseError, ResultsError, OSError)
@@ -65,6 +65,9 @@ class Cli(click.Group):
             sys.exit(EXIT_INPUT)
         except StepFailedException as exc:
             click.echo(f"Error: the job failed: {exc} (the task's error is above)", err=True)
+            sys.exit(EXIT_INPUT)
+        except JobFailed as exc:
+            click.echo(printable(f"Error: the job failed: {exc}"), err=True)
             sys.exit(EXIT_INPUT)
         except Exception as exc:        # a bug: say so in one line, details on request
             if Cli.verbose:

@@ -7,8 +7,11 @@ command line from the ``JobOptions`` and returns the results lines, sorted.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -23,6 +26,7 @@ CLUSTER_RUNNERS = ("hadoop", "emr", "dataproc")
 # Runners whose tasks may run where this package is not installed: they get it as a zip.
 SHIPPING_RUNNERS = CLUSTER_RUNNERS + ("spark",)
 COMPRESSED = (".gz", ".bz2")
+RECURSIVE_INPUT = "mapreduce.input.fileinputformat.input.dir.recursive"
 
 
 
@@ -30,6 +34,10 @@ def warn(message: str) -> None:
     """One line on standard error (the one in use now: tests swap it)."""
     from .report.safe import printable
     print(printable(message), file=sys.stderr)
+
+
+class JobFailed(Exception):
+    """A cluster job failed, and the error its task wrote is known."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,10 @@ def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
         args += ["--python-bin", sys.executable]
     if cluster.conf:
         args += ["--conf-path", cluster.conf]
+    if runner not in LOCAL_RUNNERS:
+        # Logs are kept one directory per firewall, often by year and month below it: without
+        # this, Hadoop refuses such a tree ("Not a file").
+        args += ["--jobconf", f"{RECURSIVE_INPUT}=true"]
     for key, value in (("mapreduce.job.name", cluster.job_name),
                        ("mapreduce.job.reduces", cluster.reducers),
                        ("mapreduce.job.priority", cluster.priority)):
@@ -143,6 +155,8 @@ def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
 def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
             cluster: Cluster = Cluster()) -> List[str]:
     """Run the job; -> the results lines (sorted, so every runner's output is identical)."""
+    from mrjob.step import StepFailedException
+
     from .job import RulesetAnalysisJob
     from .streaming import package_zip
     names = read_meta(db)["firewalls"]
@@ -173,7 +187,12 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
             if runner in SHIPPING_RUNNERS else None
         job = RulesetAnalysisJob(args=job_args(logs, db, runner, options, cluster, package))
         with job.make_runner() as job_runner:
-            job_runner.run()
+            try:
+                job_runner.run()
+            except StepFailedException as exc:
+                if runner == "hadoop":
+                    failed_task(job_runner, exc)
+                raise
             if runner in CLUSTER_RUNNERS:
                 warn(f"results of the job: {job_runner.get_output_dir()}")
             output = b"".join(job_runner.cat_output())
@@ -181,3 +200,51 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
     lines += [encode(f"{INPUT_ERROR}\t{path}", message).rstrip("\n")
               for path, message in problems]
     return sorted(lines)
+
+
+# YARN aggregates a finished application's logs a few seconds after it ends.
+AGGREGATION_WAIT = 30.0
+
+
+def failed_task(job_runner, failure: Exception) -> None:
+    """Raise JobFailed naming the Python error a failed task wrote, read with `yarn logs`.
+    mrjob finds task logs only on this machine, and on a cluster they are on the nodes: its
+    "probable cause" is then Hadoop's Java trace, which hides the task's own error."""
+    interpretations = getattr(job_runner, "_log_interpretations", None) or [{}]
+    application = interpretations[-1].get("step", {}).get("application_id")
+    if not application:
+        return
+    command = f"yarn logs -applicationId {application} -log_files stderr"
+    hadoop = job_runner.get_hadoop_bin()[0]
+    beside = os.path.join(os.path.dirname(hadoop), "yarn")
+    yarn = beside if os.path.isfile(beside) else shutil.which("yarn")
+    error = None
+    deadline = time.monotonic() + AGGREGATION_WAIT
+    while yarn is not None and error is None:
+        try:
+            logs = subprocess.run([yarn] + command.split()[1:], capture_output=True,
+                                  text=True, errors="replace", timeout=120).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            break
+        error = last_python_error(logs)
+        if error is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(3)
+    step = getattr(failure, "step_num", None)
+    where = f"step {step + 1} of {getattr(failure, 'num_steps', '?')}: " \
+        if step is not None else ""
+    if error is None:
+        raise JobFailed(f"{where}a task failed; its own error is in its log: {command}")
+    raise JobFailed(f"{where}a task failed with: {error} (from {command})")
+
+
+def last_python_error(text: str) -> Optional[str]:
+    """The exception line that ends the last Python traceback in ``text``, or None."""
+    error, inside = None, False
+    for line in text.splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            inside = True
+        elif inside and line.strip() and not line[0].isspace():
+            error, inside = line.strip(), False
+    return error

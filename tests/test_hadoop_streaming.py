@@ -60,12 +60,39 @@ def test_the_submission_is_a_plain_streaming_command(tmp_path):
     scripts = os.path.join(ROOT, "scripts")
     assert command == (
         "hadoop jar /opt/hadoop-streaming.jar -D mapreduce.job.name=ruleset-analysis "
+        "-D mapreduce.input.fileinputformat.input.dir.recursive=true "
         f"-D mapreduce.job.reduces=4 -files {db}#accesslists.db,ZIP#ruleset_analysis.zip,"
         f"{scripts}/mapper.py,{scripts}/reducer.py -input hdfs:///data/fw01/2014 "
         "-input hdfs:///data/fw02/2014 -output /user/me/results "
         "-mapper python3 mapper.py --db accesslists.db --year 2014 "
         "-combiner python3 reducer.py --combine "
         "-reducer python3 reducer.py --max-connections 1000")
+
+
+def test_a_dry_run_needs_no_jar_keeps_its_zip_and_passes_hadoop_properties(tmp_path):
+    db = tmp_path / "accesslists.db"
+    db.write_bytes(b"")
+    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_STREAMING_JAR",
+                                                           "HADOOP_HOME")}
+    out = subprocess.run(["bash", SCRIPT, "--db", str(db), "--output", "/results",
+                          "-D", "mapreduce.job.queuename=audit", "-Dmapreduce.map.memory.mb=2048",
+                          "hdfs:///data", "--dry-run"], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    assert " -D mapreduce.job.queuename=audit -D mapreduce.map.memory.mb=2048 " in out
+    package = re.search(r"(/[^\s,#]+/ruleset_analysis\.zip)#", out.replace("\\", ""))[1]
+    assert os.path.isfile(package)             # the printed command can be run as it is
+    os.remove(package)
+    os.rmdir(os.path.dirname(package))
+
+
+def test_the_last_python_error_of_a_task_log_is_its_exception_line():
+    from ruleset_analysis.runner import last_python_error
+    log = ("LogType:stderr\nTraceback (most recent call last):\n  File \"x.py\", line 1\n"
+           "    import a\nImportError: first\nsome other line\n"
+           "Traceback (most recent call last):\n  File \"mapper.py\", line 9, in <module>\n"
+           "ValueError: the last one\nEnd of LogType:stderr\n")
+    assert last_python_error(log) == "ValueError: the last one"
+    assert last_python_error("LogType:stderr\nno traceback\n") is None
 
 
 def test_missing_arguments_are_one_clear_error(tmp_path):
@@ -119,7 +146,8 @@ def test_mrjob_hadoop_runner_ships_the_package_and_the_database(tmp_path, sample
     assert {entry.split("#")[1] for entry in shipped} >= {"ruleset_analysis.zip",
                                                           "accesslists.db", "job.py"}
     options = [command[i + 1] for i, word in enumerate(command) if word == "-D"]
-    assert options == ["mapreduce.job.name=fw-audit", "mapreduce.job.priority=HIGH",
+    assert options == ["mapreduce.input.fileinputformat.input.dir.recursive=true",
+                       "mapreduce.job.name=fw-audit", "mapreduce.job.priority=HIGH",
                        "mapreduce.job.reduces=4"]
     assert command[command.index("-input") + 1] == "hdfs:///data/fw01/*2014*"
     mapper = command[command.index("-mapper") + 1]
