@@ -140,8 +140,10 @@ def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
         args += ["--conf-path", cluster.conf]
     if runner not in LOCAL_RUNNERS:
         # Logs are kept one directory per firewall, often by year and month below it: without
-        # this, Hadoop refuses such a tree ("Not a file").
-        args += ["--jobconf", f"{RECURSIVE_INPUT}=true"]
+        # this, Hadoop refuses such a tree ("Not a file"). Spark takes Hadoop properties with
+        # a prefix (mrjob passes its jobconf to spark-submit as they are).
+        prefix = "spark.hadoop." if runner == "spark" else ""
+        args += ["--jobconf", f"{prefix}{RECURSIVE_INPUT}=true"]
     for key, value in (("mapreduce.job.name", cluster.job_name),
                        ("mapreduce.job.reduces", cluster.reducers),
                        ("mapreduce.job.priority", cluster.priority)):
