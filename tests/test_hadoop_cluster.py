@@ -6,6 +6,7 @@ must equal the one of the same logs analysed on this machine.
 
 These tests need Java and Maven. Without them they are skipped, except where
 RULESET_ANALYSIS_REQUIRE_HADOOP is set (CI sets it): there a missing Hadoop is a failure.
+They are marked `cluster`: `pytest -m "not cluster"` leaves them out.
 """
 import gzip
 import json
@@ -24,6 +25,8 @@ from click.testing import CliRunner
 from conftest import ROOT, SAMPLE_CONFIGS
 
 from ruleset_analysis.cli import main
+
+pytestmark = pytest.mark.cluster
 
 LAUNCHER_DIR = os.path.join(ROOT, "tests", "hadoop")
 POM = os.path.join(ROOT, "ci", "hadoop", "pom.xml")

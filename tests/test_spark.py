@@ -116,14 +116,27 @@ def standalone(tmp_path_factory):
         log.close()
 
 
+@pytest.mark.cluster
 def test_a_spark_standalone_cluster_gives_the_local_report_with_a_bare_python(standalone,
                                                                              tmp_path):
+    import shutil
     import subprocess
     import sys
     master, env, work = standalone
     db = tmp_path / "db"
     cli("preprocess", *SAMPLE_CONFIGS, "--db", db)
-    logs = [os.path.dirname(path) for path in SAMPLE_LOGS]    # one directory per firewall
+    # One directory per firewall; fw02's lines name no device: only their path attributes them.
+    logs = []
+    for path in SAMPLE_LOGS[:2]:
+        name = os.path.basename(os.path.dirname(path))
+        target = tmp_path / "logs" / name / "2014" / "06.log"
+        target.parent.mkdir(parents=True)
+        if name == "fw02":
+            with open(path) as source:
+                target.write_text(source.read().replace(" fw02 : ", " : "))
+        else:
+            shutil.copy(path, target)
+        logs.append(str(tmp_path / "logs" / name))
     local = tmp_path / "local.results"
     cli("run", *logs, "--db", db, "-o", local)
     # The executors' Python is the system's, without this package, mrjob or pyspark.
@@ -139,4 +152,5 @@ def test_a_spark_standalone_cluster_gives_the_local_report_with_a_bare_python(st
     assert "Launching executor" in (work / "master.log").read_text()    # on the workers
     reports = [json.loads(cli("report", path, "--db", db, "--format", "json"))
                for path in (local, results)]
+    assert "unknown_firewall" not in reports[0]["counters"]
     assert reports[0]["counters"]["matched"] > 5000 and reports[1] == reports[0]
