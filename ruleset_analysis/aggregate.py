@@ -27,6 +27,7 @@ from .asa.syslog import (
     BUILT_RE,
     DIRECTION_UNKNOWN,
     FOR_PORT,
+    FTD_CONNECTION_EVENT,
     HEADER_CACHE_LENGTH,
     ICMP_WITHOUT_TYPE,
     MALFORMED,
@@ -60,6 +61,10 @@ from .records import (
 
 UNKNOWN_FIREWALL = "unknown_firewall"
 ACL_LOG_PERMIT = "acl_log_permit"      # a 106100 permit whose connection-built line counts it
+FTD_KINDS = ("ftd_start", "ftd_end")
+# Messages that show a permitted connection only for ACEs that log it (`log`, FTD
+# `event-log`): with --permits-from acl-log they, not the built line, count it.
+ACL_LOG_PERMITS = ("acl_permit",) + FTD_KINDS
 OUTSIDE_PERIOD = "outside_period"      # a connection before --since or after --until
 TIME_OUTLIER = "time_outlier"          # dated after today: a forged or misdated line
 FLOW_CACHE_LIMIT = 1_000_000
@@ -188,6 +193,8 @@ class LineAnalyzer:
             return TO_THE_BOX, connection, name, None
         if kind == "acl_permit" and not self.from_acl_log:
             return ACL_LOG_PERMIT, connection, name, None   # its built line counts it
+        if kind in FTD_KINDS and not self.from_acl_log:
+            return FTD_CONNECTION_EVENT, connection, name, None      # LINA's built line
         matcher = self.matchers[name]
         # A source port only matters to rulesets that filter on it: leaving it out of the key
         # lets one cache entry serve every connection of the same flow. An ACL message is
@@ -204,8 +211,10 @@ class LineAnalyzer:
         if verdict is False:
             if len(self.flows) >= self.flows_limit:
                 self.flows.clear()
-            verdict = self.flows[flow] = (matcher.evaluate(connection) if kind == "built"
-                                          else matcher.evaluate_named(connection))
+            verdict = self.flows[flow] = (
+                matcher.evaluate(connection) if kind == "built" else
+                matcher.evaluate_rule(connection) if kind in FTD_KINDS else
+                matcher.evaluate_named(connection))
         if verdict is None:
             return MALFORMED, connection, name, None
         return verdict.category, connection, name, verdict
@@ -326,6 +335,9 @@ class LineAnalyzer:
         found = self.coverage.get(name)
         if found is None:
             found = self.coverage[name] = empty_coverage()     # "lines": filled by emit()
+            # Whether ACEs with `log` (`event-log`) are counted by their ACL-log messages
+            # only: their evidence is then those messages, not built lines.
+            found["acl_log_mode"] = int(self.from_acl_log)
         return found
 
     def slow_add(self, line: str, match) -> None:
@@ -344,7 +356,7 @@ class LineAnalyzer:
         # connection-built lines (or its 106100 permits when they are what counts).
         shows = "deny" if kind == "acl_deny" else "permit" \
             if kind in ("built", "icmp_untyped", "undirected") or (
-                kind == "acl_permit" and self.from_acl_log) else None
+                kind in ACL_LOG_PERMITS and self.from_acl_log) else None
         if shows is not None and category != NO_TIMESTAMP:
             if when is None:
                 evidence["untimed" if shows == "permit" else "deny_untimed"] += 1
@@ -352,8 +364,9 @@ class LineAnalyzer:
                 _tally(evidence["deny_days"], when[:10])
             else:
                 _tally(evidence["days"], when[:10])
-                if kind == "acl_permit":
-                    # 106100 shows only ACEs with `log`: evidence for those alone
+                if kind in ACL_LOG_PERMITS:
+                    # 106100 (FTD events) show only ACEs with `log` (`event-log`): evidence
+                    # for those alone
                     _tally(evidence["acl_log_days"], when[:10])
                 elif kind != "undirected":       # it shows no ACE's use of its protocol
                     # Which protocols the firewall logs built connections of, and on which

@@ -14,7 +14,9 @@ import socket
 from bisect import bisect_right
 from typing import NamedTuple, Optional
 
+from .asa.config import ftd_rule_ids
 from .asa.literals import PROTOCOLS
+from .asa.syslog import FTD_CONNECTION_EVENT
 from .model import Acl, Connection, Firewall
 from .routing import RoutingTable
 
@@ -30,6 +32,9 @@ UNKNOWN_ACL = "unknown_acl"    # an ACL message names an ACL the config does not
 # The config and the log disagree: never a hit, shown apart (config changed, another context).
 DENY_DISAGREES = "deny_disagrees"       # a deny message whose first match is a permit ACE
 PERMIT_DISAGREES = "permit_disagrees"   # a permit message whose first match is a deny ACE
+# Which FTD connection event an ACE's `event-log` produces (start 430002, end 430003); with
+# `both`, the start event counts the connection.
+EVENT_LOGS = {"ftd_start": ("flow-start", "both"), "ftd_end": ("flow-end",)}
 
 
 class Hit(NamedTuple):
@@ -38,7 +43,9 @@ class Hit(NamedTuple):
     ace_line: int
     rule_index: int
     action: str
-    logged: bool = False       # the ACE has `log`: its flows also produce 106100 lines
+    # the ACE has `log` (or FTD `event-log`): its flows also produce 106100 lines (FTD
+    # connection events)
+    logged: bool = False
 
 
 class Verdict(NamedTuple):
@@ -95,7 +102,8 @@ def compile_rules(acl: Acl) -> list:
     for ace in acl.entries:
         if not ace.matchable:
             continue
-        hit_of = (acl.name, ace.line, ace.action, ace.log not in (None, "disable"))
+        hit_of = (acl.name, ace.line, ace.action,
+                  ace.log not in (None, "disable") or ace.event_log is not None)
         interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
         sources = [_address_range(a) for a, _ in ace.sources]
         destinations = [_address_range(a) for a, _ in ace.destinations]
@@ -272,6 +280,7 @@ class FirewallMatcher:
             acl.name for acl in firewall.acls.values()
             if any(sport is not None for ace in acl.entries for _, sport, *_ in ace.services))
         self.uses_mapped = firewall.acl_addresses == "mapped"
+        self.rule_matchers: dict = {}          # FTD rule name -> _rule_matchers()
 
     def address(self, text: str):
         """-> (version, int); a `name` alias as some firewalls log it is resolved."""
@@ -386,6 +395,47 @@ class FirewallMatcher:
             if hit is not None and hit.action != "permit":
                 return Verdict(PERMIT_DISAGREES, (), (("named", (c.acl,), hit),), hits)
         return Verdict(category, hits, (("named", (c.acl,), hit),))
+
+
+    def evaluate_rule(self, c: Connection) -> Optional[Verdict]:
+        """An FTD connection event (430002 start, 430003 end, kind ``ftd_start``/``ftd_end``)
+        names its access-control rule (``c.acl``): the first match among that rule's ACEs on
+        the flow the event shows, credited when that ACE's `event-log` writes this event (the
+        other event counts the connection). None when an address cannot be read."""
+        matchers = self.rule_matchers.get(c.acl)
+        if matchers is None:
+            if len(self.rule_matchers) >= 4096:          # names come from log text: bounded
+                self.rule_matchers.clear()
+            matchers = self.rule_matchers[c.acl] = self._rule_matchers(c.acl)
+        if not matchers:
+            return Verdict(FTD_CONNECTION_EVENT, ())
+        src, dst = self.address(c.source), self.address(c.destination)
+        if src is None or dst is None:
+            return None
+        number = _protocol_number(c.protocol)
+        for matcher, event_logs in matchers:
+            hit = matcher.first_match(number, src[0], src[1], c.source_port, dst[0], dst[1],
+                                      c.destination_port, c.icmp_code, c.ingress, c.egress)
+            if hit is None:
+                continue
+            if event_logs[hit.ace_line] not in EVENT_LOGS[c.kind]:
+                return Verdict(FTD_CONNECTION_EVENT, ())    # its other event counts it
+            chain = (("named", (matcher.name,), hit),)
+            if hit.action != "permit":
+                return Verdict(PERMIT_DISAGREES, (), chain, ((hit, c.source, c.destination),))
+            return Verdict(MATCHED, ((hit, c.source, c.destination),), chain)
+        return Verdict(UNMATCHED, (), tuple(("named", (m.name,), None) for m, _ in matchers))
+
+    def _rule_matchers(self, name: str) -> list:
+        """[(matcher over the ACEs of the named rule in one ACL, {ACE line: event-log})]"""
+        matchers = []
+        for acl in self.firewall.acls.values():
+            ids = ftd_rule_ids(acl).get(name)
+            if ids:
+                entries = [ace for ace in acl.entries if ace.rule_id in ids]
+                matchers.append((AclMatcher(Acl(acl.name, entries)),
+                                 {ace.line: ace.event_log for ace in entries}))
+        return matchers
 
 
 def _protocol_number(name: str) -> int:

@@ -120,6 +120,9 @@ class Ace:
     ingress_ifc: Optional[str] = None
     egress_ifc: Optional[str] = None
     rule_id: Optional[str] = None                    # FTD: its access-control rule
+    # FTD: which connection events (430002 start, 430003 end) its connections produce:
+    # flow-start | flow-end | both
+    event_log: Optional[str] = None
 
     @property
     def unresolved(self) -> list:
@@ -173,6 +176,7 @@ class Ace:
                 "source": self.source, "first_index": self.first_index,
                 "groups": self.groups, "ingress_ifc": self.ingress_ifc,
                 "egress_ifc": self.egress_ifc, "rule_id": self.rule_id,
+                "event_log": self.event_log,
                 "sources": [_member_json(m) for m in self.sources],
                 "destinations": [_member_json(m) for m in self.destinations],
                 "services": [_service_json(s) for s in self.services]}
@@ -311,7 +315,8 @@ class Connection(NamedTuple):
     direction: str             # "inbound" | "outbound"
     mapped_source: str = ""
     mapped_destination: str = ""
-    kind: str = "built"        # built | icmp_untyped | undirected | acl_permit | acl_deny
-    acl: str = ""              # the ACL an ACL message names
+    # built | icmp_untyped | undirected | acl_permit | acl_deny | ftd_start | ftd_end
+    kind: str = "built"
+    acl: str = ""              # the ACL an ACL message names; the rule an FTD event names
     flows: int = 1             # connections the line reports (106100 hit-cnt)
     icmp_code: Optional[int] = None

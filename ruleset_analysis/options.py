@@ -37,7 +37,8 @@ OPTIONS = (
            "months are the next year [default: the 12 months up to today]"),
     Option("--permits-from",
            "message that counts a permitted connection: connection-built lines, or ACL-log "
-           "(106100) lines for logs without them", "built", PERMIT_SOURCES),
+           "lines (106100, FTD connection events) for logs without them", "built",
+           PERMIT_SOURCES),
     Option("--since", "first day analysed, YYYY-MM-DD; earlier lines are counted as "
                       "outside_period"),
     Option("--until", "last day analysed, YYYY-MM-DD, inclusive"),

@@ -16,8 +16,9 @@ hashable keys; ASA names never contain whitespace). The kinds:
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
                                    "deny_untimed", "lines": {CATEGORY: LINES},
                                    "protocols": {tcp|udp|icmp: {YYYY-MM-DD: LINES}},
-                                   "acl_log_days": {YYYY-MM-DD: LINES}}  (built lines by
-                                   protocol; 106100 permits counted with --permits-from acl-log)
+                                   "acl_log_days": {YYYY-MM-DD: LINES}, "acl_log_mode": N}
+                                   (built lines by protocol; 106100 permits and FTD events
+                                   counted with --permits-from acl-log, which N > 0 says)
   counter      NAME               lines of a category, all firewalls together
   device       DEVICE-ID          lines naming a device the database does not know
   ruleset      FIREWALL           ["FORMAT:FINGERPRINT"...] the rulesets the lines were
@@ -134,7 +135,7 @@ def reduce_values(key: str, values: Iterable[Value],
 def empty_coverage() -> Record:
     """A firewall's evidence before any line (see the ``coverage`` record above)."""
     return {"days": {}, "deny_days": {}, "untimed": 0, "deny_untimed": 0, "lines": {},
-            "protocols": {}, "acl_log_days": {}}
+            "protocols": {}, "acl_log_days": {}, "acl_log_mode": 0}
 
 
 def merge_coverage(values: Iterable[Record]) -> Record:
@@ -151,6 +152,7 @@ def merge_coverage(values: Iterable[Record]) -> Record:
                 table[day] = table.get(day, 0) + count
         merged["untimed"] += value.get("untimed", 0)
         merged["deny_untimed"] += value.get("deny_untimed", 0)
+        merged["acl_log_mode"] += value.get("acl_log_mode", 0)
     for part in ("days", "deny_days", "lines", "acl_log_days"):
         merged[part] = dict(sorted(merged[part].items()))
     merged["protocols"] = {p: dict(sorted(days.items()))

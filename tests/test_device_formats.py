@@ -268,3 +268,52 @@ def test_udp_rules_of_a_pix_logging_only_undirected_udp_are_not_judged_unused():
     assert status[("outside_in", 1)] == "used"
     assert status[("outside_in", 2)] != "unused"      # the UDP rule: its traffic is unseen
     assert status[("inside_in", 1)] == "unused"       # TCP: the logs could have shown it
+
+
+def ftd_event(message="430002", rule="Trust-ssh", action="Allow", protocol="tcp", day="06"):
+    return (f"Jun {day} 2014 14:47:35 ftd01 : %FTD-1-{message}: EventPriority: Low, "
+            "DeviceUUID: 8f2a6a2e-0000-11e9-bb6e-000000000001, InstanceID: 1, "
+            f"ConnectionID: 12, AccessControlRuleAction: {action}, SrcIP: 10.10.10.5, "
+            f"DstIP: 198.51.100.22, SrcPort: 50022, DstPort: 22, Protocol: {protocol}, "
+            "IngressInterface: Inside, EgressInterface: Outside, IngressZone: IN, "
+            f"EgressZone: OUT, ACPolicy: Policy, AccessControlRuleName: {rule}, "
+            "User: No Authentication Required")
+
+
+def ftd_classify(line, permits_from="acl-log"):
+    analyzer = LineAnalyzer({"ftd01": ftd()}, "2014", permits_from=permits_from)
+    category, _, _, verdict = analyzer.classify(line)
+    return category, [(h.acl, h.ace_line) for h, _, _ in verdict.hits] if verdict else []
+
+
+def test_an_ftd_start_event_credits_the_ace_of_the_rule_it_names_with_acl_log_permits():
+    assert ftd_classify(ftd_event()) == ("matched", [("CSM_FW_ACL_", 4)])
+
+
+def test_an_ftd_end_event_of_an_ace_logging_both_is_counted_not_credited_twice():
+    assert ftd_classify(ftd_event("430003")) == ("ftd_connection_event", [])
+
+
+@pytest.mark.parametrize("event", [ftd_event(rule="Rule-not-in-config"),
+                                   ftd_event(action="Block"),
+                                   ftd_event(protocol="icmp")])
+def test_ftd_events_that_name_no_ace_or_no_permitted_flow_are_counted(event):
+    assert ftd_classify(event) == ("ftd_connection_event", [])
+
+
+def test_ftd_events_are_counted_not_credited_when_built_lines_count_connections():
+    assert ftd_classify(ftd_event(), permits_from="built") == ("ftd_connection_event", [])
+
+
+def test_an_event_logging_ace_without_events_is_no_data_when_acl_log_permits_count():
+    from ruleset_analysis.records import collect
+    from ruleset_analysis.report import build_report
+    fw = ftd()
+    analyzer = LineAnalyzer({"ftd01": fw}, "2014", permits_from="acl-log")
+    for day in range(1, 31):            # built lines (the default rule) every day, no event
+        analyzer.add(web("Inside", "Outside").replace("Jun 06", f"Jun {day:02d}")
+                     .replace("203.0.113.80/80", "203.0.113.81/443"))
+    report = build_report({"ftd01": fw}, collect(analyzer.finish()))
+    [trust] = [r for r in report["rules"] if r["line"] == 4]
+    assert trust["event_log"] == "both" and trust["status"] == "no data"
+    assert "--permits-from acl-log" in trust["reason"]

@@ -93,7 +93,8 @@ RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive",
              "connections_truncated", "omitted_connections", "omitted_hits", "kind",
              "bindings", "time_range", "log", "error", "visibility", "unseen_protocols",
              "judgement", "status", "reason", "unused", "disagreements", "tightening",
-             "shadowed_by", "redundant_with", "shadowing_not_analysed", "connections_sampled"}
+             "shadowed_by", "redundant_with", "shadowing_not_analysed", "connections_sampled",
+             "event_log"}
 OBJECT_KEYS = {"index", "protocol", "source", "source_port", "destination", "destination_port",
                "hits", "first_seen", "last_seen", "members"}
 CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_seen",

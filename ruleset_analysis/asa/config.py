@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Dict, Optional, Set, Union
 
 from ..model import Ace, Acl, Firewall, Interface
 from .grammar import (
@@ -465,7 +465,7 @@ class _Parser:
             elif token == "rule-id":    # FTD: the access-control rule this ACE comes from
                 ace.rule_id = s.take("rule id")
             elif token == "event-log":  # FTD: flow-start | flow-end | both
-                s.take("event-log setting")
+                ace.event_log = s.take("event-log setting")
             elif token == "object-group" and s.peek() is not None:
                 # a group name where a port or service group may stand, that names none
                 raise ConfigError(f"object-group {s.peek()} is not defined")
@@ -526,6 +526,23 @@ def member_form(d: Definition, t: list, where: str) -> Any:
         if t[0] == "icmp-object" and len(t) == 2:
             return IcmpObject(t[1])
     return OtherLine(text)
+
+
+# FMC writes each access-control rule's name above its ACEs: `rule-id N: L4 RULE: NAME`
+# (`L7 RULE` for rules with applications, `RULE` for prefilter rules).
+FTD_RULE_REMARK_RE = re.compile(r"^rule-id (\d+): (?:L[47] )?RULE: (.+?)\s*$")
+
+
+def ftd_rule_ids(acl: Acl) -> Dict[str, Set[str]]:
+    """FTD: access-control rule name -> the rule ids its ACEs carry, from the remarks FMC
+    writes above them (what 430002/430003 connection events name)."""
+    found: Dict[str, Set[str]] = {}
+    for ace in acl.entries:
+        for remark in ace.remarks:
+            match = FTD_RULE_REMARK_RE.match(remark)
+            if match and match.group(1) == ace.rule_id:
+                found.setdefault(match.group(2), set()).add(ace.rule_id)
+    return found
 
 
 def acl_address_style(platform: str, version: str) -> str:

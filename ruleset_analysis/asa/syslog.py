@@ -31,10 +31,18 @@ ACL_LOG_NO_HITS = "acl_log_no_hits"    # a 106100 line reporting `hit-cnt 0`: no
 # A connection to or from the firewall itself: interface ACLs do not govern it (management
 # access and control-plane rules do), so it is never a hit on an interface ACL.
 TO_THE_BOX = "to_the_box"
-# FTD connection events (430002 start, 430003 end) name the access-control rule, not an ACE;
-# LINA logs the same connection as 302013/302015. Counted, not credited.
+# FTD connection events (430002 start, 430003 end) name the access-control rule, not an ACE,
+# and LINA logs the same connection as 302013/302015: read like ACL-log permits (the matcher
+# finds the rule's ACE).
+FTD_EVENTS = {"430002": "ftd_start", "430003": "ftd_end"}
+# `Name: value` fields, comma-separated, in whatever order and number the release writes.
+FTD_FIELD_RE = re.compile(r"(\w+): ([^,]*)")
+# AccessControlRuleAction values that let a connection through
+FTD_PERMITS = frozenset(("Allow", "Trust"))
+# An FTD connection event that credits no ACE (a block, ICMP, a rule the config does not
+# show, an event its ACE's `event-log` does not count, or any with --permits-from built):
+# counted.
 FTD_CONNECTION_EVENT = "ftd_connection_event"
-FTD_EVENTS = ("430002", "430003")
 BOX_INTERFACES = frozenset(("identity", "NP Identity Ifc"))
 # A PIX 5/6 UDP connection (302005) names no direction, so not its initiator: which ACL
 # admitted it is unknown. Counted; and it is no evidence that UDP connections are logged, so
@@ -48,6 +56,7 @@ OBSERVED_PROTOCOLS = frozenset((1, 6, 17, 58))
 # With `logging class`-tagged output the id carries a class: %ASA-session-6-302013.
 PREFIX = r"%(?:ASA|FWSM|FTD|PIX)-(?:[a-z][a-z0-9]*-)?\d-"
 MESSAGE_RE = re.compile(PREFIX + r"(\d{6})")
+FTD_EVENT_RE = re.compile(PREFIX + r"(43000[23]): ")
 # Negated classes, not lazy \S+?: they match the same text without backtracking (~20% faster).
 BUILT_RE = re.compile(
     PREFIX + r"30201[35]: Built (?P<direction>inbound|outbound) (?P<proto>TCP|UDP) connection "
@@ -205,13 +214,12 @@ def no_connection(message) -> Optional[str]:
     if message is None:
         return UNRECOGNIZED
     message_id = message.group(1)
-    if message_id in READERS or message_id in ("302013", "302015"):
+    if message_id in READERS or message_id in ("302013", "302015") or \
+            message_id in FTD_EVENTS:
         if message_id in PIX_BUILT_IDS and \
                 not message.string.startswith(" Built", message.end() + 1):
             return NOT_RELEVANT     # PIX teardowns share the id on some releases
         return None
-    if message_id in FTD_EVENTS:
-        return FTD_CONNECTION_EVENT
     return NOT_RELEVANT
 
 
@@ -246,6 +254,27 @@ def _pix_built(match, firewall, timestamp):
                           "", "", direction, faddr, gaddr)
     return Connection(firewall, timestamp, protocol, laddr, int(lport), faddr, int(fport), "",
                       "", direction, gaddr, faddr)
+
+
+def _ftd_event(match, firewall, timestamp):
+    """430002/430003: a TCP or UDP connection the named rule allowed; other actions and
+    protocols (blocks, ICMP) credit nothing and are counted."""
+    fields = dict(FTD_FIELD_RE.findall(match.string, match.end()))
+    protocol = fields.get("Protocol", "").lower()
+    if fields.get("AccessControlRuleAction") not in FTD_PERMITS or \
+            protocol not in ("tcp", "udp"):
+        return FTD_CONNECTION_EVENT
+    try:
+        sport, dport = int(fields["SrcPort"]), int(fields["DstPort"])
+        source, destination, rule = fields["SrcIP"], fields["DstIP"], \
+            fields["AccessControlRuleName"]
+    except (KeyError, ValueError):
+        return MALFORMED
+    if sport > 65535 or dport > 65535 or not _is_ip(source) or not _is_ip(destination):
+        return MALFORMED
+    return Connection(firewall, timestamp, protocol, source, sport, destination, dport,
+                      fields.get("IngressInterface", ""), fields.get("EgressInterface", ""),
+                      "", source, destination, kind=FTD_EVENTS[match.group(1)], acl=rule)
 
 
 def _protocol(name: str, address: str) -> str:
@@ -284,7 +313,8 @@ def _deny(match, firewall, timestamp):
 
 READERS = {"302020": (ICMP_BUILT_RE, _icmp_built), "106100": (ACL_LOG_RE, _acl_log),
            "106023": (DENY_RE, _deny), "302001": (PIX_BUILT_RE, _pix_built),
-           "302005": (PIX_BUILT_RE, _pix_built)}
+           "302005": (PIX_BUILT_RE, _pix_built), "430002": (FTD_EVENT_RE, _ftd_event),
+           "430003": (FTD_EVENT_RE, _ftd_event)}
 
 
 def split_endpoint(text: str):

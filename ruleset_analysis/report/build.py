@@ -279,7 +279,7 @@ def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
         connections_truncated=bool(record.get("omitted_connections")),
         omitted_connections=record.get("omitted_connections", 0),
         omitted_hits=record.get("omitted_hits", 0), kind=ace.kind, bindings=bindings,
-        connections_sampled=record.get("sampled", False),
+        connections_sampled=record.get("sampled", False), event_log=ace.event_log,
         time_range=ace.time_range, log=ace.log, error=ace.error, visibility=shows,
         unseen_protocols=unseen)
 

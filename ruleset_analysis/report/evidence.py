@@ -56,6 +56,8 @@ class Evidence:
     protocols: Dict[str, Dict[str, int]] = field(default_factory=dict)
     # days with 106100 permits (--permits-from acl-log): they show ACEs with `log` only
     acl_log_days: Dict[str, int] = field(default_factory=dict)
+    # --permits-from acl-log: an ACE with `log` (`event-log`) is counted by those messages only
+    acl_log_mode: bool = False
     # answers already given: the evidence does not change while a report is built, and every
     # ACE of the firewall asks the same few questions
     answers: Dict[Tuple[Any, ...], Optional[str]] = field(default_factory=dict, repr=False,
@@ -128,6 +130,11 @@ class Evidence:
         if logged and any(horizon is None or horizon.start <= d <= horizon.as_of
                           for d in self.acl_log_days):
             return None
+        if logged and self.acl_log_mode:
+            where = f" in {horizon.start} .. {horizon.as_of}" if horizon else ""
+            return (f"with --permits-from acl-log this ACE's connections count only through "
+                    f"its ACL-log messages (106100, FTD connection events), and the logs of "
+                    f"{self.firewall} show none{where}")
         missing = []
         for protocol in needed:
             days = self.protocols.get(protocol, {})
@@ -194,4 +201,5 @@ def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool
     return Evidence(firewall, matched, dict(coverage.get("days", {})),
                     dict(coverage.get("deny_days", {})), coverage.get("untimed", 0),
                     coverage.get("deny_untimed", 0), dict(coverage.get("lines", {})),
-                    dict(coverage.get("protocols", {})), dict(coverage.get("acl_log_days", {})))
+                    dict(coverage.get("protocols", {})), dict(coverage.get("acl_log_days", {})),
+                    coverage.get("acl_log_mode", 0) > 0)

@@ -112,7 +112,8 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
     if short:
         return Judgement(Status.NOT_ENOUGH_DATA, short)
     gap = evidence.protocol_reason(needed, horizon,
-                                   logged=entry.log not in (None, "disable"))
+                                   logged=entry.log not in (None, "disable") or
+                                   entry.event_log is not None)
     if gap:
         return Judgement(Status.NO_DATA, gap)
     if horizon is not None:

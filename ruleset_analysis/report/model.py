@@ -75,6 +75,7 @@ class AceReport:
     unseen_protocols: List[str]
     # more distinct connections than a list keeps: the list is a hash sample, each count exact
     connections_sampled: bool = False
+    event_log: Optional[str] = None   # FTD: which connection events (flow-start|end|both)
     disagreements: int = 0
     judgement: str = ""          # why it cannot be evaluated ('' when it can): a short code
     status: str = ""             # judgement.Status value

@@ -24,8 +24,8 @@ COUNTER_HELP = {
     "acl_log_no_hits": "ACL-log lines with hit-cnt 0 (an interval without a new flow)",
     "to_the_box": "connections to or from the firewall itself (not governed by interface "
                   "ACLs)",
-    "ftd_connection_event": "FTD connection events (430002/430003): counted, not credited "
-                            "(LINA's 302013/302015 credit the connection)",
+    "ftd_connection_event": "FTD connection events (430002/430003) crediting no ACE (by "
+                            "default LINA's 302013/302015 credit the connection)",
     "acl_log_permit": "ACL-log permits (106100) whose connection-built line counts them",
     "no_acl": "connections through interfaces with no ACL bound",
     "interface_unknown": "connections naming no interface (ICMP 302020, PIX 302001) whose "
