@@ -49,7 +49,8 @@ Record = Dict[str, Any]
 Fact = List[Any]                 # [count, first, last]
 Key = Union[str, List[Any]]
 
-RESULTS_FORMAT = 3           # bump when the meaning of a record changes (3: sampled lists)
+RESULTS_FORMAT = 4           # bump when the meaning of a record changes (3: sampled lists;
+#                              4: acl_log_mode, FTD events credited)
 
 ACE = "ace"
 DISAGREEMENT = "disagreement"

@@ -317,3 +317,20 @@ def test_an_event_logging_ace_without_events_is_no_data_when_acl_log_permits_cou
     [trust] = [r for r in report["rules"] if r["line"] == 4]
     assert trust["event_log"] == "both" and trust["status"] == "no data"
     assert "--permits-from acl-log" in trust["reason"]
+
+
+def test_a_logged_ace_is_no_data_when_acl_log_permits_count_and_the_logs_have_none():
+    from ruleset_analysis.records import collect
+    from ruleset_analysis.report import build_report
+    fw = firewall(OUTSIDE_DMZ + """
+access-list outside_in extended permit tcp any host 172.16.1.10 eq https log
+access-list outside_in extended permit tcp any host 172.16.1.11 eq https
+access-group outside_in in interface outside
+""")
+    analyzer = LineAnalyzer({"fw01": fw}, "2014", permits_from="acl-log")
+    for day in range(1, 31):            # built lines every day, no 106100
+        analyzer.add(T.replace("Jun 06", f"Jun {day:02d}") +
+                     HTTPS.replace("172.16.1.10/443", "172.16.1.11/443"))
+    report = build_report({"fw01": fw}, collect(analyzer.finish()))
+    status = {r["line"]: (r["status"], r["hits"]) for r in report["rules"]}
+    assert status == {1: ("no data", 0), 2: ("used", 30)}
