@@ -276,6 +276,7 @@ def test_parse_log_explains_every_line_as_the_job_counts_it(tmp_path, sample_db)
           "source": "198.51.100.7", "destination": "172.16.1.10"}])
     assert entries[3]["acl"] == "outside_in" and entries[3]["count"] == 7
     assert entries[8]["category"] == "unknown_firewall"   # fw77 is not the database's fw01
+    assert all(e["meaning"] for e in entries)              # every category is explained
 
 
 def test_parse_log_without_database_reads_every_corpus_like_line():
@@ -285,3 +286,4 @@ def test_parse_log_without_database_reads_every_corpus_like_line():
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(entries) == sum(1 for _ in open(path))
     assert {e["category"] for e in entries} == {"connection", "not_relevant", "unrecognized"}
+    assert all(e["meaning"] for e in entries)

@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Iterator, Optional
 
 from ..asa.syslog import LogParser, capped_lines, decode_line
 from ..options import DEFAULTS, JobOptions
+from .text import COUNTER_HELP
 
 
 class LogError(OSError):
@@ -58,6 +59,11 @@ def check_compressed(path: str) -> None:
         raise LogError(f"{path}: named {named} but holds {content} data: read as {content}")
 
 
+# What each category means, as the text report's counters say it.
+MEANINGS = dict(COUNTER_HELP, connection="a connection message (with --db: what the job "
+                                         "makes of it)")
+
+
 def explain(paths: list, firewalls: Optional[dict],
             options: JobOptions = DEFAULTS) -> Iterator[dict]:
     """One entry per line of ``paths``: its category (with ``firewalls``: as the job with
@@ -73,7 +79,8 @@ def explain(paths: list, firewalls: Optional[dict],
                 category = connection if isinstance(connection, str) else "connection"
                 if isinstance(connection, str):
                     connection = None
-            entry = {"file": path, "line": number, "text": line, "category": category}
+            entry = {"file": path, "line": number, "text": line, "category": category,
+                     "meaning": MEANINGS.get(category, "")}
             if connection is not None:
                 c = connection
                 entry.update(kind=c.kind, device=c.firewall, timestamp=c.timestamp,
