@@ -145,8 +145,9 @@ def job_options(f=None, *, reducer: bool = True):
 
 def runner_option(default: str):
     return click.option("-r", "--runner", type=click.Choice(RUNNERS), default=default,
-                        show_default=True, help="mrjob runner: where the job runs ('local' "
-                                                "runs map tasks in parallel on this machine).")
+                        show_default=True, help="Where the job runs: 'local' streams the "
+                        "inputs through a worker per core here, 'inline' runs mrjob's "
+                        "single-process runner, the others are mrjob's cluster runners.")
 
 
 def cluster_options(f):

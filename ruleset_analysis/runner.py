@@ -171,6 +171,16 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
             if not os.path.exists(path):
                 raise ConfigError(f"{path}: log file not found")
         logs = local_inputs(logs)
+    if runner == "local":
+        from .local_runner import run_local
+        lines, broken = run_local(logs, db, options)
+        for _, message in broken:
+            misnamed = " but holds " in message
+            warn(f"warning: {message}" + ("" if misnamed else "; the lines before it are "
+                                          "analysed, the rest is missing"))
+        lines += [encode(f"{INPUT_ERROR}\t{path}", message).rstrip("\n")
+                  for path, message in broken]
+        return sorted(lines)
     else:
         # Local files and directories as files (Spark and Hadoop read no nested directory:
         # a tree of per-firewall directories would be zero lines, without an error).

@@ -1,0 +1,175 @@
+"""`-r local` (and `analyze`): the job on this machine's cores, streaming its inputs.
+
+mrjob's local runner copies every input, decompressed, into its temp directory before the
+first map task (72 MB of .gz took 682 MB) and leaves the copy behind on Ctrl-C. This runner
+reads the inputs where they are instead: N worker processes each take a task — a compressed
+file whole, decompressed as it is read; a large plain file in byte ranges split at line
+boundaries — run the mapper over it and combine its records; this process merges them with
+the reducer's merge. Every record is merged by the same functions as on a cluster (counts add,
+first = min, last = max, split-invariant connection samples), so the results are byte for
+byte those of every other runner. Nothing is written to disk.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import multiprocessing
+import os
+import zlib
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from .asa.syslog import MAX_LINE_BYTES, capped_lines, decode_line
+from .database import load_firewalls
+from .options import JobOptions
+from .records import encode, reduce_values, string_records
+
+# Plain files larger than this are read in ranges of this size by several workers.
+SPLIT_BYTES = 64 << 20
+# Values of one key kept before they are merged (the merge is exact at any grouping).
+MERGE_EVERY = 16
+
+Task = Tuple[str, int, Optional[int]]         # path, first byte, end byte (None: whole file)
+
+_FIREWALLS: dict = {}                         # the workers' ruleset (inherited on fork)
+_OPTIONS: Optional[JobOptions] = None
+
+
+class ByteRange:
+    """The lines of a plain file that begin in [start, end), as Hadoop splits a file: a
+    line that crosses ``end`` is read whole by the range it begins in."""
+
+    def __init__(self, handle, start: int, end: int):
+        self.handle, self.end = handle, end
+        if start:
+            handle.seek(start - 1)
+            while True:             # the rest of the line begun before start: not ours
+                piece = handle.readline(MAX_LINE_BYTES)
+                if not piece or piece.endswith(b"\n"):
+                    break
+        self.at_line_start = True
+
+    def readline(self, size: int = -1) -> bytes:
+        if self.at_line_start and self.handle.tell() >= self.end:
+            return b""
+        raw = self.handle.readline(size)
+        self.at_line_start = raw.endswith(b"\n")
+        return raw
+
+
+def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES) -> List[Task]:
+    """The map tasks: compressed files whole, large plain files in ranges, the largest
+    first (so that a big file does not start last and run alone)."""
+    from .report.lines import compression
+    found: List[Tuple[int, Task]] = []
+    for path in paths:
+        size = os.path.getsize(path)
+        if compression(path)[0] != "plain" or size <= split_bytes:
+            found.append((size, (path, 0, None)))
+            continue
+        for start in range(0, size, split_bytes):
+            found.append((min(split_bytes, size - start),
+                          (path, start, min(start + split_bytes, size))))
+    found.sort(key=lambda item: -item[0])
+    return [task for _, task in found]
+
+
+def _open_lines(task: Task) -> Iterator[bytes]:
+    from .report.lines import compression
+    path, start, end = task
+    content = compression(path)[0]
+    if content == "gzip":
+        with gzip.open(path, "rb") as handle:
+            yield from capped_lines(handle)
+    elif content == "bzip2":
+        with bz2.open(path, "rb") as handle:
+            yield from capped_lines(handle)
+    else:
+        with open(path, "rb") as handle:
+            yield from capped_lines(handle if end is None else ByteRange(handle, start, end))
+
+
+def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]:
+    """Run the mapper (and the combiner) over one task: (task, records, the error that
+    stopped its reading, if one did — the lines before it are counted)."""
+    assert _OPTIONS is not None
+    path = task[0]
+    analyzer = _OPTIONS.analyzer(_FIREWALLS, path)
+    values: Dict[str, list] = {}
+
+    def keep(records):
+        for key, value in string_records(records):
+            kept = values.setdefault(key, [])
+            kept.append(value)
+            if len(kept) >= MERGE_EVERY:
+                kept[:] = [reduce_values(key, kept)]
+
+    error = None
+    number = 0
+    add = analyzer.add
+    try:
+        for number, raw in enumerate(_open_lines(task), 1):  # noqa: B007 (the error names it)
+            add(decode_line(raw))
+            if analyzer.full:
+                keep(analyzer.emit())
+    except (EOFError, OSError, zlib.error) as exc:
+        error = f"{path}:{number + 1}: cannot read further: {exc}"
+    keep(analyzer.finish())
+    return task, [(key, reduce_values(key, kept)) for key, kept in values.items()], error
+
+
+def _start_worker(db: Optional[str], options: JobOptions) -> None:
+    global _FIREWALLS, _OPTIONS
+    if db is not None:              # not inherited (a start method other than fork)
+        _FIREWALLS = load_firewalls(db)
+    _OPTIONS = options
+    import gc
+    gc.freeze()                     # the ruleset lives as long as the worker (see job.py)
+
+
+def run_local(paths: Sequence[str], db: str, options: JobOptions,
+              workers: Optional[int] = None,
+              split_bytes: int = SPLIT_BYTES) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """-> (the results lines, sorted; [(path, message)] for each input whose reading broke
+    before its end)."""
+    global _FIREWALLS
+    from .report.lines import compression
+    problems: List[Tuple[str, str]] = []
+    for path in paths:
+        content, named = compression(path)
+        if content != named:
+            problems.append((path, f"{path}: named {named} but holds {content} data: read as "
+                                   f"{content}"))
+    tasks = tasks_of(paths, split_bytes)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    merged: Dict[str, list] = {}
+
+    def take(result) -> None:
+        task, records, error = result
+        if error is not None:
+            problems.append((task[0], error))
+        for key, value in records:
+            kept = merged.setdefault(key, [])
+            kept.append(value)
+            if len(kept) >= MERGE_EVERY:
+                kept[:] = [reduce_values(key, kept)]
+
+    if workers == 1:                # no process to start: the fixed cost of a small run
+        _FIREWALLS = load_firewalls(db)
+        _start_worker(None, options)
+        for task in tasks:
+            take(map_task(task))
+    else:
+        methods = multiprocessing.get_all_start_methods()
+        if "fork" in methods:       # the workers inherit the loaded ruleset
+            _FIREWALLS = load_firewalls(db)
+            context: Any = multiprocessing.get_context("fork")
+            initargs: tuple = (None, options)
+        else:
+            context = multiprocessing.get_context()
+            initargs = (db, options)
+        with context.Pool(workers, _start_worker, initargs) as pool:
+            for result in pool.imap_unordered(map_task, tasks):
+                take(result)
+    lines = [encode(key, reduce_values(key, values, options.max_connections))
+             for key, values in merged.items()]
+    return sorted(line.rstrip("\n") for line in lines), sorted(problems)

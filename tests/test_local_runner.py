@@ -1,0 +1,81 @@
+"""-r local streams its inputs on this machine's cores and gives the cluster runners' bytes."""
+import gzip
+import os
+import random
+import shutil
+
+import pytest
+from conftest import SAMPLE_LOGS
+
+from ruleset_analysis.local_runner import ByteRange, run_local, tasks_of
+from ruleset_analysis.options import JobOptions
+from ruleset_analysis.runner import run_job
+
+
+def ranges_read(path, split_bytes):
+    lines = []
+    for _, start, end in sorted(tasks_of([path], split_bytes), key=lambda t: t[1]):
+        with open(path, "rb") as handle:
+            reader = ByteRange(handle, start, end if end is not None else 1 << 62)
+            lines += iter(reader.readline, b"")
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_byte_ranges_read_every_line_once_whatever_the_split(tmp_path, seed):
+    rng = random.Random(seed)
+    data = b"".join(rng.choice([b"", b"x" * rng.randrange(1, 40), b"\r"]) + b"\n"
+                    for _ in range(rng.randrange(1, 60)))
+    if rng.random() < 0.5:
+        data += b"no newline at the end"
+    path = tmp_path / "log"
+    path.write_bytes(data)
+    assert ranges_read(str(path), rng.randrange(1, 50)) == data.splitlines(keepends=True)
+
+
+def test_local_results_are_byte_for_byte_mrjobs_with_split_and_compressed_inputs(
+        tmp_path, sample_db):
+    logs = []
+    for i, path in enumerate(SAMPLE_LOGS):
+        name = os.path.basename(os.path.dirname(path))
+        os.makedirs(tmp_path / name)
+        target = tmp_path / name / os.path.basename(path)
+        if i == 1:                       # one compressed, whole; the others in ranges
+            with open(path, "rb") as source, gzip.open(f"{target}.gz", "wb") as gz:
+                shutil.copyfileobj(source, gz)
+            target = f"{target}.gz"
+        else:
+            shutil.copy(path, target)
+        logs.append(str(target))
+    options = JobOptions(year="2014")
+    expected = run_job(logs, sample_db, "inline", options)
+    lines, problems = run_local(logs, sample_db, options, workers=2, split_bytes=100_000)
+    assert problems == [] and len(tasks_of(logs, 100_000)) > 10
+    assert lines == expected
+
+
+def test_a_truncated_archive_is_read_to_its_break_and_said(tmp_path, sample_db):
+    data = gzip.compress(open(SAMPLE_LOGS[0], "rb").read())
+    cut = tmp_path / "fw01" / "cut.log.gz"
+    os.makedirs(cut.parent)
+    cut.write_bytes(data[:len(data) // 2])
+    options = JobOptions(year="2014")
+    expected = run_job([str(cut)], sample_db, "inline", options)
+    assert run_job([str(cut)], sample_db, "local", options) == expected
+    assert any(line.startswith('"input_error') and "cannot read further" in line
+               for line in expected)
+
+
+def test_the_local_runner_writes_nothing_to_a_temp_directory(tmp_path, sample_db,
+                                                             monkeypatch):
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a temporary file or directory was created")
+    log = tmp_path / "fw01.log.gz"
+    with open(SAMPLE_LOGS[0], "rb") as source, gzip.open(log, "wb") as gz:
+        shutil.copyfileobj(source, gz)
+    for name in ("mkdtemp", "mkstemp", "NamedTemporaryFile", "TemporaryDirectory"):
+        monkeypatch.setattr(tempfile, name, refused)
+    lines = run_job([str(log), SAMPLE_LOGS[1]], sample_db, "local", JobOptions(year="2014"))
+    assert any(line.startswith('"ace') for line in lines)
