@@ -307,7 +307,7 @@ def print_summary(firewalls, db) -> None:
 @main.command()
 @click.argument("logs", nargs=-1, required=True)
 @db_option
-@runner_option("inline")
+@runner_option("local")
 @job_options
 @cluster_options
 @click.option("-o", "--output", "results", type=click.Path(dir_okay=False), default=None,

@@ -230,7 +230,8 @@ def test_a_failing_job_step_is_one_clear_line(analyzed, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise StepFailedException(step_num=0, num_steps=1)
     monkeypatch.setattr("mrjob.runner.MRJobRunner.run", fail)
-    result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", analyzed[1]])
+    result = CliRunner().invoke(main, ["run", "-r", "inline", SAMPLE_LOGS[0], "--db",
+                                       analyzed[1]])
     assert result.exit_code == 1 and "the job failed" in result.output
     assert "Traceback" not in result.output
 

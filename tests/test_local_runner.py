@@ -79,3 +79,19 @@ def test_the_local_runner_writes_nothing_to_a_temp_directory(tmp_path, sample_db
         monkeypatch.setattr(tempfile, name, refused)
     lines = run_job([str(log), SAMPLE_LOGS[1]], sample_db, "local", JobOptions(year="2014"))
     assert any(line.startswith('"ace') for line in lines)
+
+
+def test_an_overlong_line_is_one_malformed_line_in_whichever_range_it_begins(tmp_path,
+                                                                              sample_db):
+    head = open(SAMPLE_LOGS[0], "rb").readlines()[:2000]
+    log = tmp_path / "fw01.log"
+    log.write_bytes(b"".join(head[:1000]) + b"%ASA-6-302013: Built " + b"x" * (3 << 20) +
+                    b"\n" + b"".join(head[1000:]))
+    options = JobOptions(year="2014")
+    counters = {}
+    for split_bytes in (1 << 30, 100_000):          # whole, and ranges inside the long line
+        lines, _ = run_local([str(log)], sample_db, options, workers=2,
+                             split_bytes=split_bytes)
+        counters[split_bytes] = [line for line in lines if line.startswith('"counter')]
+    assert counters[1 << 30] == counters[100_000]
+    assert '"counter\\tmalformed"\t1' in counters[100_000]
