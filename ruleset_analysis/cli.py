@@ -39,11 +39,12 @@ class Cli(click.Group):
     prints the traceback)."""
 
     verbose = False                 # set by the group's --verbose, once parsed
+    quiet = False                   # set by the group's --quiet
 
     def main(self, args=None, prog_name=None, **extra):
         from mrjob.step import StepFailedException
         args = list(sys.argv[1:] if args is None else args)
-        Cli.verbose = False
+        Cli.verbose = Cli.quiet = False
         try:
             super().main(args, prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
@@ -81,8 +82,9 @@ class Cli(click.Group):
 @click.group(cls=Cli)
 @click.version_option(package_name="ruleset-analysis")
 @click.option("--verbose", is_flag=True,
-              help="Show the job's progress and, for an internal error, its traceback.")
-def main(verbose):
+              help="Show mrjob's log of the job and, for an internal error, its traceback.")
+@click.option("--quiet", is_flag=True, help="No progress line (shown only on a terminal).")
+def main(verbose, quiet):
     """Which firewall ACL rules are used, by what traffic, and when.
 
     Typical use: preprocess the configs, run the job over the logs, report.
@@ -90,7 +92,7 @@ def main(verbose):
 
     Exit status: 0 ok, 1 usage or input error, 2 internal error.
     """
-    Cli.verbose = verbose
+    Cli.verbose, Cli.quiet = verbose, quiet
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(message)s")
     logging.getLogger("mrjob").setLevel(logging.INFO if verbose else logging.ERROR)
@@ -141,6 +143,11 @@ def job_options(f=None, *, reducer: bool = True):
                                    **extra)(wrapper)
         return wrapper
     return decorate(f) if f is not None else decorate
+
+
+def progress_stream():
+    """Standard error when it is a terminal and --quiet is not given: where progress goes."""
+    return sys.stderr if sys.stderr.isatty() and not Cli.quiet else None
 
 
 def runner_option(default: str):
@@ -320,7 +327,8 @@ def run(logs, db, runner, job, job_name, reducers, priority, mrjob_conf, results
     directory holding both X and X.gz is refused (the same lines twice).
     """
     check_outputs([results], list(logs) + [db])
-    lines = run_job(logs, db, runner, job, Cluster(job_name, reducers, priority, mrjob_conf))
+    lines = run_job(logs, db, runner, job, Cluster(job_name, reducers, priority, mrjob_conf),
+                    progress_stream())
     write_output(results, "".join(line + "\n" for line in lines))
 
 
@@ -473,7 +481,7 @@ def analyze(configs, logs, db, results_path, runner, job, fmt, output, top, min_
         firewalls = [read_config(path) for path in configs]
         save_firewalls(db, firewalls)
         print_summary(firewalls, db)
-        lines = run_job(logs, db, runner, job)
+        lines = run_job(logs, db, runner, job, progress=progress_stream())
         results_path = results_path or os.path.join(workdir, "results")
         write_output(results_path, "".join(line + "\n" for line in lines))
         text, warnings = render_report(load_firewalls(db), [results_path], fmt, top, filters)

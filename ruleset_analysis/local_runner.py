@@ -15,8 +15,9 @@ import bz2
 import gzip
 import multiprocessing
 import os
+import time
 import zlib
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from .asa.syslog import MAX_LINE_BYTES, capped_lines, decode_line
 from .database import load_firewalls
@@ -32,6 +33,11 @@ Task = Tuple[str, int, Optional[int]]         # path, first byte, end byte (None
 
 _FIREWALLS: dict = {}                         # the workers' ruleset (inherited on fork)
 _OPTIONS: Optional[JobOptions] = None
+_READ: Any = None                             # shared: input bytes read, lines read
+# How often a worker adds what it read to the shared counters (they take a lock), and how
+# often the progress line is redrawn.
+PROGRESS_EVERY = 1 << 16
+PROGRESS_SECONDS = 0.5
 
 
 class ByteRange:
@@ -73,18 +79,20 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES) -> List[Task]
     return [task for _, task in found]
 
 
-def _open_lines(task: Task) -> Iterator[bytes]:
+def _open_lines(task: Task, where: list) -> Iterator[bytes]:
+    """The task's raw lines; ``where[0]`` is set to a function giving the input bytes (as
+    stored: compressed ones for an archive) read so far."""
     from .report.lines import compression
     path, start, end = task
     content = compression(path)[0]
-    if content == "gzip":
-        with gzip.open(path, "rb") as handle:
-            yield from capped_lines(handle)
-    elif content == "bzip2":
-        with bz2.open(path, "rb") as handle:
+    opener: Any = {"gzip": gzip.open, "bzip2": bz2.open}.get(content)
+    if opener is not None:
+        with open(path, "rb") as raw, opener(raw, "rb") as handle:
+            where[0] = raw.tell
             yield from capped_lines(handle)
     else:
         with open(path, "rb") as handle:
+            where[0] = lambda: handle.tell() - start
             yield from capped_lines(handle if end is None else ByteRange(handle, start, end))
 
 
@@ -104,33 +112,78 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
                 kept[:] = [reduce_values(key, kept)]
 
     error = None
-    number = 0
+    number = reported_lines = reported_bytes = 0
     add = analyzer.add
+    where: list = [lambda: 0]
+
+    def report() -> None:
+        nonlocal reported_lines, reported_bytes
+        if _READ is not None:
+            position = where[0]()
+            with _READ.get_lock():
+                _READ[0] += position - reported_bytes
+                _READ[1] += number - reported_lines
+            reported_bytes, reported_lines = position, number
     try:
-        for number, raw in enumerate(_open_lines(task), 1):  # noqa: B007 (the error names it)
+        for number, raw in enumerate(_open_lines(task, where), 1):
             add(decode_line(raw))
             if analyzer.full:
                 keep(analyzer.emit())
+            if not number % PROGRESS_EVERY:
+                report()
     except (EOFError, OSError, zlib.error) as exc:
         error = f"{path}:{number + 1}: cannot read further: {exc}"
     keep(analyzer.finish())
+    if _READ is not None:       # the whole task counts as read, to its end
+        size = (task[2] or os.path.getsize(path)) - task[1]
+        with _READ.get_lock():
+            _READ[0] += size - reported_bytes
+            _READ[1] += number - reported_lines
     return task, [(key, reduce_values(key, kept)) for key, kept in values.items()], error
 
 
-def _start_worker(db: Optional[str], options: JobOptions) -> None:
-    global _FIREWALLS, _OPTIONS
+def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> None:
+    global _FIREWALLS, _OPTIONS, _READ
     if db is not None:              # not inherited (a start method other than fork)
         _FIREWALLS = load_firewalls(db)
-    _OPTIONS = options
+    _OPTIONS, _READ = options, read
     import gc
     gc.freeze()                     # the ruleset lives as long as the worker (see job.py)
 
 
+class Progress:
+    """One line on a terminal, rewritten: input bytes read of the total, lines/s, elapsed
+    time and what is left."""
+
+    def __init__(self, stream: TextIO, total: int):
+        self.stream, self.total, self.started = stream, max(total, 1), time.monotonic()
+
+    def show(self, done: int, lines: int) -> None:
+        elapsed = time.monotonic() - self.started
+        share = min(done / self.total, 1.0)
+        left = elapsed * (1 - share) / share if share > 0 else None
+        rate = lines / elapsed if elapsed > 0 else 0
+        self.stream.write(f"\rmap: {done / 1e6:,.1f} of {self.total / 1e6:,.1f} MB read "
+                          f"({share:.0%}), {lines:,} lines, {rate:,.0f} lines/s, "
+                          f"{_clock(elapsed)} elapsed"
+                          + (f", about {_clock(left)} left " if left is not None else " "))
+        self.stream.flush()
+
+    def end(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, second = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{second:02d}"
+
+
 def run_local(paths: Sequence[str], db: str, options: JobOptions,
-              workers: Optional[int] = None,
-              split_bytes: int = SPLIT_BYTES) -> Tuple[List[str], List[Tuple[str, str]]]:
+              workers: Optional[int] = None, split_bytes: int = SPLIT_BYTES,
+              progress: Optional[TextIO] = None) -> Tuple[List[str], List[Tuple[str, str]]]:
     """-> (the results lines, sorted; [(path, message)] for each input whose reading broke
-    before its end)."""
+    before its end). ``progress``: a terminal to show the progress on."""
     global _FIREWALLS
     from .report.lines import compression
     problems: List[Tuple[str, str]] = []
@@ -153,7 +206,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
             if len(kept) >= MERGE_EVERY:
                 kept[:] = [reduce_values(key, kept)]
 
-    if workers == 1:                # no process to start: the fixed cost of a small run
+    if workers == 1 and progress is None:     # no process to start: a small run's fixed cost
         _FIREWALLS = load_firewalls(db)
         _start_worker(None, options)
         for task in tasks:
@@ -163,13 +216,27 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         if "fork" in methods:       # the workers inherit the loaded ruleset
             _FIREWALLS = load_firewalls(db)
             context: Any = multiprocessing.get_context("fork")
-            initargs: tuple = (None, options)
+            loaded: Optional[str] = None
         else:
             context = multiprocessing.get_context()
-            initargs = (db, options)
-        with context.Pool(workers, _start_worker, initargs) as pool:
-            for result in pool.imap_unordered(map_task, tasks):
-                take(result)
+            loaded = db
+        read = context.Array("q", 2) if progress is not None else None
+        shown = Progress(progress, sum((end or os.path.getsize(path)) - start
+                                       for path, start, end in tasks)) \
+            if progress is not None else None
+        with context.Pool(workers, _start_worker, (loaded, options, read)) as pool:
+            results = pool.imap_unordered(map_task, tasks)
+            while True:
+                try:
+                    take(results.next(timeout=PROGRESS_SECONDS))
+                except multiprocessing.TimeoutError:
+                    pass
+                except StopIteration:
+                    break
+                if shown is not None and read is not None:
+                    shown.show(read[0], read[1])
+        if shown is not None:
+            shown.end()
     lines = [encode(key, reduce_values(key, values, options.max_connections))
              for key, values in merged.items()]
     return sorted(line.rstrip("\n") for line in lines), sorted(problems)

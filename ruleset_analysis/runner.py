@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, TextIO, Tuple
 
 from .asa.config import ConfigError
 from .database import DatabaseError, read_meta
@@ -155,8 +155,9 @@ def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
 
 
 def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
-            cluster: Cluster = Cluster()) -> List[str]:
-    """Run the job; -> the results lines (sorted, so every runner's output is identical)."""
+            cluster: Cluster = Cluster(), progress: Optional[TextIO] = None) -> List[str]:
+    """Run the job; -> the results lines (sorted, so every runner's output is identical).
+    ``progress``: a terminal on which the local runner shows how far it is."""
     from mrjob.step import StepFailedException
 
     from .job import RulesetAnalysisJob
@@ -173,7 +174,7 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
         logs = local_inputs(logs)
     if runner == "local":
         from .local_runner import run_local
-        lines, broken = run_local(logs, db, options)
+        lines, broken = run_local(logs, db, options, progress=progress)
         for _, message in broken:
             misnamed = " but holds " in message
             warn(f"warning: {message}" + ("" if misnamed else "; the lines before it are "

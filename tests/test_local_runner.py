@@ -95,3 +95,33 @@ def test_an_overlong_line_is_one_malformed_line_in_whichever_range_it_begins(tmp
         counters[split_bytes] = [line for line in lines if line.startswith('"counter')]
     assert counters[1 << 30] == counters[100_000]
     assert '"counter\\tmalformed"\t1' in counters[100_000]
+
+
+def test_progress_counts_every_input_byte_and_line_on_the_terminal_it_is_given(tmp_path,
+                                                                               sample_db,
+                                                                               monkeypatch):
+    import io
+
+    from ruleset_analysis import local_runner
+    monkeypatch.setattr(local_runner, "PROGRESS_EVERY", 100)   # while reading, not only after
+    log = tmp_path / "fw01.log.gz"
+    with open(SAMPLE_LOGS[0], "rb") as source, gzip.open(log, "wb") as gz:
+        shutil.copyfileobj(source, gz)
+    shown = io.StringIO()
+    options = JobOptions(year="2014")
+    lines, _ = run_local([str(log), SAMPLE_LOGS[1]], sample_db, options, progress=shown)
+    assert lines == run_local([str(log), SAMPLE_LOGS[1]], sample_db, options)[0]
+    last = shown.getvalue().rstrip("\n").split("\r")[-1]
+    total = os.path.getsize(log) + os.path.getsize(SAMPLE_LOGS[1])
+    read = sum(1 for _ in gzip.open(log)) + sum(1 for _ in open(SAMPLE_LOGS[1], "rb"))
+    assert last.startswith(f"map: {total / 1e6:,.1f} of {total / 1e6:,.1f} MB read (100%), "
+                           f"{read:,} lines, ")
+    assert shown.getvalue().endswith("\n")
+
+
+def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
+    from click.testing import CliRunner
+
+    from ruleset_analysis.cli import main
+    result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", sample_db])
+    assert result.exit_code == 0 and "map:" not in result.stderr
