@@ -45,6 +45,18 @@ def built(direction: str, proto: str, for_side: str, to_side: str, host: str = "
             f"{side(for_side)} to {side(to_side)}")
 
 
+def free_ports(count):
+    """Ports free on 127.0.0.1 now, for servers a test starts."""
+    import socket
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
 @pytest.fixture
 def sample_db(tmp_path):
     from ruleset_analysis.database import save_firewalls

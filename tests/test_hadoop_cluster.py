@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SAMPLE_CONFIGS
+from conftest import ROOT, SAMPLE_CONFIGS, free_ports
 
 from ruleset_analysis.cli import main
 
@@ -52,16 +51,6 @@ def _classpath_file(work):
     return target
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _client_configuration(written, conf_dir):
     """The MiniCluster's written configuration, as the client's core-, mapred- and yarn-site
     (later resources override earlier ones: each file must carry the cluster's values)."""
@@ -89,7 +78,7 @@ class MiniCluster:
         self.env = dict(os.environ, HADOOP_TEST_CLASSPATH=classpath_file,
                         HADOOP_CONF_DIR=conf_dir,
                         PATH=f"{LAUNCHER_DIR}{os.pathsep}{os.environ['PATH']}")
-        namenode, resourcemanager, history = _free_ports(3)
+        namenode, resourcemanager, history = free_ports(3)
         written, details = os.path.join(work, "written.xml"), os.path.join(work, "details")
         launch_env = dict(self.env)
         launch_env.pop("HADOOP_CONF_DIR")

@@ -5,7 +5,7 @@ import os
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, free_ports
 
 from ruleset_analysis.cli import main
 
@@ -67,17 +67,6 @@ def test_spark_tasks_get_the_package_and_their_input_path():
         "spark.hadoop.mapreduce.input.fileinputformat.input.dir.recursive=true"
 
 
-def _free_ports(count):
-    import socket
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory):
     """A Spark standalone cluster on 127.0.0.1: a master and two workers of one core each,
@@ -87,7 +76,7 @@ def standalone(tmp_path_factory):
     import time
     spark_home = os.path.dirname(pyspark.__file__)
     work = tmp_path_factory.mktemp("spark")
-    port, ui = _free_ports(2)
+    port, ui = free_ports(2)
     env = dict(os.environ, SPARK_HOME=spark_home, SPARK_LOCAL_IP="127.0.0.1",
                SPARK_MASTER_OPTS="-Dspark.master.rest.enabled=false")
     spark_class = os.path.join(spark_home, "bin", "spark-class")
