@@ -389,3 +389,22 @@ def test_a_member_reached_twice_through_nested_groups_counts_once_under_its_firs
     [entry] = fw.acls["a"].entries
     assert [(address.text, path) for address, path in entry.sources] == [
         ("10.0.0.1", ["A", "10.0.0.1"]), ("10.0.0.2", ["A", "B", "10.0.0.2"])]
+
+
+SHOW_ACCESS_LIST = """\
+access-list cached ACL log flows: total 0, denied 0 (deny-flow-max 4096)
+            alert-interval 300
+access-list outside_in; 2 elements; name hash: 0x8c0e1e0b
+access-list outside_in line 1 remark web servers
+access-list outside_in line 2 extended permit tcp any host 203.0.113.10 eq www (hitcnt=412) \
+0x5f3b1e2d
+"""
+
+
+@pytest.mark.parametrize("start", [0, 2, 4])
+def test_show_access_list_output_given_as_a_config_is_refused_in_one_line(start):
+    from ruleset_analysis.asa.config import ConfigError, parse_config
+    lines = SHOW_ACCESS_LIST.replace("\\\n", "").splitlines()[start:]
+    with pytest.raises(ConfigError, match=r"^capture.txt:\d+: this is `show access-list` "
+                                          r"output \(the device's hit counts\), not a config"):
+        parse_config("hostname fw01\n" + "\n".join(lines) + "\n", "capture.txt")

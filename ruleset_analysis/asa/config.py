@@ -135,6 +135,11 @@ class ParsedConfig:
     specs: dict                       # (acl, line) -> AceSpec for parsed extended ACEs
 
 
+# `show access-list` output: its header lines, and ACE lines with their hit counts.
+SHOW_ACCESS_LIST_RE = re.compile(r"access-list (?:\S+; \d+ elements?\b|cached ACL log flows:"
+                                 r"|\S+ line \d+ .*\(hitcnt=\d+\))")
+
+
 def parse_config(text: str, filename: str = "<config>", firewall_name: str = "") -> ParsedConfig:
     """Parse a config's text. Warnings (file:line: message) end up in ``firewall.warnings``."""
     return _Parser(filename).parse(text, firewall_name)
@@ -163,6 +168,12 @@ class _Parser:
             if line.startswith("ip access-list "):
                 raise ConfigError(f"{where}: not an ASA/FWSM config ('ip access-list' is IOS "
                                   "syntax)")
+            if SHOW_ACCESS_LIST_RE.match(line):
+                # Read as a config, its header and hit counts became phantom ACLs and
+                # unparsed ACEs.
+                raise ConfigError(f"{where}: this is `show access-list` output (the device's "
+                                  "hit counts), not a config: give preprocess the `show "
+                                  "running-config`")
             try:
                 if line[0] in " \t":
                     self.sub_command(line.split(), line.strip(), where)
