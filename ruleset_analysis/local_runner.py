@@ -237,6 +237,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
                     shown.show(read[0], read[1])
         if shown is not None:
             shown.end()
+    _FIREWALLS = {}                 # the report loads what it needs: not held twice
     lines = [encode(key, reduce_values(key, values, options.max_connections))
              for key, values in merged.items()]
     return sorted(line.rstrip("\n") for line in lines), sorted(problems)
