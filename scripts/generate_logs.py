@@ -18,6 +18,7 @@ import gzip
 import ipaddress
 import os
 import random
+import sys
 
 # Interface name -> security level: decides whether ASA logs a connection inbound or outbound.
 SECURITY = {
@@ -234,6 +235,24 @@ def generate(fw: str, connections: int, seed: int):
         yield line
 
 
+PROGRESS_EVERY = 100_000
+
+
+def write_log(lines, handle, name: str, progress=None) -> int:
+    """Write ``lines`` to ``handle``; on ``progress`` (a terminal) a line counting them, so a
+    long run is not silent. -> the number of lines."""
+    written = 0
+    for written, line in enumerate(lines, 1):
+        handle.write(line + "\n")
+        if progress is not None and not written % PROGRESS_EVERY:
+            progress.write(f"\r{name}: {written:,} lines")
+            progress.flush()
+    if progress is not None:
+        progress.write(f"\r{name}: {written:,} lines\n")
+        progress.flush()
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
@@ -244,7 +263,10 @@ def main() -> None:
     parser.add_argument("--out", default="sample_logs",
                         help="directory; one sub-directory per firewall is written")
     parser.add_argument("--gzip", action="store_true", help="write .log.gz files")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress line (shown only on a terminal)")
     args = parser.parse_args()
+    progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
     outputs = [(fw, generate(fw, args.lines, args.seed)) for fw in args.firewall or
                sorted(PROFILES)]
     if not args.firewall:
@@ -255,8 +277,7 @@ def main() -> None:
         path = os.path.join(directory, f"{fw}-2014-06.log" + (".gz" if args.gzip else ""))
         opener = gzip.open if args.gzip else open
         with opener(path, "wt", encoding="utf-8", newline="\n") as handle:
-            for line in lines:
-                handle.write(line + "\n")
+            write_log(lines, handle, fw, progress)
         print(path)
 
 

@@ -44,3 +44,17 @@ def test_the_distinct_workload_has_no_repeated_flows(tmp_path):
     built = [line for line in log.read_text().splitlines() if "Built" in line]
     pairs = {tuple(re.findall(r" \w+:([\d.]+)/", line)) for line in built}
     assert len(built) == 1800 and len(pairs) > 0.9 * len(built)     # host-only rules repeat
+
+
+def test_the_log_generator_counts_what_it_writes_on_a_terminal():
+    import io
+    spec = importlib.util.spec_from_file_location(
+        "generate_logs", os.path.join(ROOT, "scripts", "generate_logs.py"))
+    generate_logs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate_logs)
+    written, shown = io.StringIO(), io.StringIO()
+    lines = (f"line {n}" for n in range(250_000))
+    assert generate_logs.write_log(lines, written, "fw01", shown) == 250_000
+    assert shown.getvalue() == ("\rfw01: 100,000 lines\rfw01: 200,000 lines"
+                                "\rfw01: 250,000 lines\n")
+    assert written.getvalue().count("\n") == 250_000
