@@ -263,6 +263,8 @@ class LineAnalyzer:
                             if fact is None:
                                 self.new_fact(prefix, source, 1, when, when, sample)
                             else:
+                                # the exact path's update, inline like it: a call per fact
+                                # per line is the cost this path exists to avoid
                                 fact[0] += 1
                                 if when < fact[1]:
                                     fact[1] = when

@@ -40,6 +40,15 @@ PROGRESS_EVERY = 1 << 16
 PROGRESS_SECONDS = 0.5
 
 
+def gather(store: Dict[str, list], key: str, value: Any) -> None:
+    """Keep a record's value under its key, merging a key's values as they pile up (the merge
+    is exact at any grouping): memory grows with the keys, not the records."""
+    kept = store.setdefault(key, [])
+    kept.append(value)
+    if len(kept) >= MERGE_EVERY:
+        kept[:] = [reduce_values(key, kept)]
+
+
 class ByteRange:
     """The lines of a plain file that begin in [start, end), as Hadoop splits a file: a
     line that crosses ``end`` is read whole by the range it begins in."""
@@ -106,10 +115,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
 
     def keep(records):
         for key, value in string_records(records):
-            kept = values.setdefault(key, [])
-            kept.append(value)
-            if len(kept) >= MERGE_EVERY:
-                kept[:] = [reduce_values(key, kept)]
+            gather(values, key, value)
 
     error = None
     number = reported_lines = reported_bytes = 0
@@ -201,10 +207,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         if error is not None:
             problems.append((task[0], error))
         for key, value in records:
-            kept = merged.setdefault(key, [])
-            kept.append(value)
-            if len(kept) >= MERGE_EVERY:
-                kept[:] = [reduce_values(key, kept)]
+            gather(merged, key, value)
 
     if workers == 1 and progress is None:     # no process to start: a small run's fixed cost
         _FIREWALLS = load_firewalls(db)

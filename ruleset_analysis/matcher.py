@@ -102,8 +102,7 @@ def compile_rules(acl: Acl) -> list:
     for ace in acl.entries:
         if not ace.matchable:
             continue
-        hit_of = (acl.name, ace.line, ace.action,
-                  ace.log not in (None, "disable") or ace.event_log is not None)
+        hit_of = (acl.name, ace.line, ace.action, ace.logged)
         interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
         sources = [_address_range(a) for a, _ in ace.sources]
         destinations = [_address_range(a) for a, _ in ace.destinations]
@@ -281,6 +280,7 @@ class FirewallMatcher:
             if any(sport is not None for ace in acl.entries for _, sport, *_ in ace.services))
         self.uses_mapped = firewall.acl_addresses == "mapped"
         self.rule_matchers: dict = {}          # FTD rule name -> _rule_matchers()
+        self.rule_ids: Optional[list] = None   # [(ACL, {FTD rule name: rule ids})]
 
     def address(self, text: str):
         """-> (version, int); a `name` alias as some firewalls log it is resolved."""
@@ -428,9 +428,11 @@ class FirewallMatcher:
 
     def _rule_matchers(self, name: str) -> list:
         """[(matcher over the ACEs of the named rule in one ACL, {ACE line: event-log})]"""
+        if self.rule_ids is None:           # the config's rule names, read once
+            self.rule_ids = [(acl, ftd_rule_ids(acl)) for acl in self.firewall.acls.values()]
         matchers = []
-        for acl in self.firewall.acls.values():
-            ids = ftd_rule_ids(acl).get(name)
+        for acl, rules in self.rule_ids:
+            ids = rules.get(name)
             if ids:
                 entries = [ace for ace in acl.entries if ace.rule_id in ids]
                 matchers.append((AclMatcher(Acl(acl.name, entries)),

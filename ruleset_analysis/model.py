@@ -86,6 +86,12 @@ def _service_json(service: tuple) -> list:
     return [protocol, _opt(sport, Ports.to_json), _opt(dport, Ports.to_json), code, path]
 
 
+def logs_connections(log: Optional[str], event_log: Optional[str]) -> bool:
+    """Whether an ACE's flows also produce ACL-log messages: 106100 with `log` (not
+    `log disable`), FTD connection events with `event-log`."""
+    return log not in (None, "disable") or event_log is not None
+
+
 @dataclass
 class Ace:
     """An access-list entry as written in the config, with what it expands to.
@@ -134,6 +140,10 @@ class Ace:
     @property
     def uses_unresolved(self) -> bool:
         return bool(self.unresolved)
+
+    @property
+    def logged(self) -> bool:
+        return logs_connections(self.log, self.event_log)
 
     @property
     def matchable(self) -> bool:

@@ -73,6 +73,13 @@ def local_inputs(logs: Sequence[str]) -> List[str]:
     return list(files.values())
 
 
+def warn_unreadable(message: str) -> None:
+    """One line for an input that is not what its name says, or breaks before its end."""
+    misnamed = " but holds " in message
+    warn(f"warning: {message}" + ("" if misnamed else "; the lines before it are analysed, "
+                                  "the rest is missing"))
+
+
 def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[Tuple[str, str]]]:
     """-> (the files to read, [(path, message)] for each .gz/.bz2 input that cannot be read to
     its end or is not what its name says). Such an input is replaced by a plain copy of its
@@ -85,9 +92,7 @@ def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[
             try:
                 check_compressed(path)
             except LogError as exc:
-                misnamed = " but holds " in str(exc)
-                warn(f"warning: {exc}" + ("" if misnamed else "; the lines before it are "
-                                          "analysed, the rest is missing"))
+                warn_unreadable(str(exc))
                 problems.append((path, str(exc)))
                 copy = os.path.join(scratch, os.path.abspath(path).lstrip(os.sep))
                 copy = copy.rsplit(".", 1)[0]
@@ -158,41 +163,45 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
             cluster: Cluster = Cluster(), progress: Optional[TextIO] = None) -> List[str]:
     """Run the job; -> the results lines (sorted, so every runner's output is identical).
     ``progress``: a terminal on which the local runner shows how far it is."""
-    from mrjob.step import StepFailedException
-
-    from .job import RulesetAnalysisJob
-    from .streaming import package_zip
     names = read_meta(db)["firewalls"]
     if options.assume_firewall is not None and options.assume_firewall not in names:
         raise DatabaseError(f"{db}: firewall '{options.assume_firewall}' is not in the "
                             f"database (it has: {', '.join(names) or 'none'})")
-    local = runner in LOCAL_RUNNERS
-    if local:
+    if runner in LOCAL_RUNNERS:
         for path in logs:
             if not os.path.exists(path):
                 raise ConfigError(f"{path}: log file not found")
         logs = local_inputs(logs)
-    if runner == "local":
-        from .local_runner import run_local
-        lines, broken = run_local(logs, db, options, progress=progress)
-        for _, message in broken:
-            misnamed = " but holds " in message
-            warn(f"warning: {message}" + ("" if misnamed else "; the lines before it are "
-                                          "analysed, the rest is missing"))
-        lines += [encode(f"{INPUT_ERROR}\t{path}", message).rstrip("\n")
-                  for path, message in broken]
-        return sorted(lines)
     else:
         # Local files and directories as files (Spark and Hadoop read no nested directory:
         # a tree of per-firewall directories would be zero lines, without an error).
         logs = [found for path in dict.fromkeys(logs)
                 for found in (local_inputs([path]) if os.path.exists(path) else [path])]
+    if runner == "local":
+        from .local_runner import run_local
+        lines, problems = run_local(logs, db, options, progress=progress)
+        for _, message in problems:
+            warn_unreadable(message)
+    else:
+        lines, problems = _run_mrjob(logs, db, runner, options, cluster, names)
+    lines += [encode(f"{INPUT_ERROR}\t{path}", message).rstrip("\n")
+              for path, message in problems]
+    return sorted(lines)
+
+
+def _run_mrjob(logs: List[str], db: str, runner: str, options: JobOptions, cluster: Cluster,
+               names: Sequence[str]) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """The job through one of mrjob's runners: -> (results lines, unreadable inputs)."""
+    from mrjob.step import StepFailedException
+
+    from .job import RulesetAnalysisJob
+    from .streaming import package_zip
     with tempfile.TemporaryDirectory(prefix="ruleset-analysis-") as scratch:
         # mrjob's decompression stops silently where an archive is truncated, and fails on a
         # corrupt one: check them first, say what is missing (in the results and the report
         # too), and read the lines before the break.
         problems: List[Tuple[str, str]] = []
-        if local:
+        if runner in LOCAL_RUNNERS:
             logs, problems = check_archives(logs, os.path.join(scratch, "readable"))
         elif runner in CLUSTER_RUNNERS:
             refuse_flattened_inputs(logs, names, runner, options)
@@ -209,10 +218,7 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
             if runner in CLUSTER_RUNNERS:
                 warn(f"results of the job: {job_runner.get_output_dir()}")
             output = b"".join(job_runner.cat_output())
-    lines = [line for line in output.decode("utf-8").splitlines() if line]
-    lines += [encode(f"{INPUT_ERROR}\t{path}", message).rstrip("\n")
-              for path, message in problems]
-    return sorted(lines)
+    return [line for line in output.decode("utf-8").splitlines() if line], problems
 
 
 # YARN aggregates a finished application's logs a few seconds after it ends.

@@ -214,8 +214,7 @@ def no_connection(message) -> Optional[str]:
     if message is None:
         return UNRECOGNIZED
     message_id = message.group(1)
-    if message_id in READERS or message_id in ("302013", "302015") or \
-            message_id in FTD_EVENTS:
+    if message_id in READERS or message_id in ("302013", "302015"):
         if message_id in PIX_BUILT_IDS and \
                 not message.string.startswith(" Built", message.end() + 1):
             return NOT_RELEVANT     # PIX teardowns share the id on some releases

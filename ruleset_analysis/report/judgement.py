@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import List, Optional
 
+from ..model import logs_connections
 from .evidence import Evidence, Horizon
 from .model import AceReport
 
@@ -112,8 +113,7 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
     if short:
         return Judgement(Status.NOT_ENOUGH_DATA, short)
     gap = evidence.protocol_reason(needed, horizon,
-                                   logged=entry.log not in (None, "disable") or
-                                   entry.event_log is not None)
+                                   logged=logs_connections(entry.log, entry.event_log))
     if gap:
         return Judgement(Status.NO_DATA, gap)
     if horizon is not None:
