@@ -8,9 +8,13 @@ ACEs with the same action (or, for a deny, by the implicit deny when no global A
 
 Box subtraction is exact; its cost is bounded, and an ACE whose answer would take longer, an
 ACL with an unparsed ACE, or an ACE with unresolved (fqdn) objects is reported as not analysed
-rather than guessed.
+rather than guessed. Only ACEs whose boxes meet an ACE's own take part in its answer; an index
+per dimension finds them (`_Dimension`), so the work follows the overlaps, not the square of the
+ACL's length.
 """
 from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
 
 from .matcher import (
     I_CODE,
@@ -32,7 +36,6 @@ from .model import Acl
 FULL_PORTS = (PORT_SPACE,)
 CODE_SPACE = (-1, 255)
 MAX_PIECES = 4000        # a remainder split into more boxes than this: not analysed
-MAX_ACES = 1500          # larger ACLs are not analysed (the work grows with the square)
 
 
 # A box's dimensions: protocol, source, source port, destination, destination port, code.
@@ -90,6 +93,83 @@ def _cut(remainder: list, boxes: list) -> tuple:
     return remainder, touched
 
 
+def _meet(a, b) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _services_meet(a, b) -> bool:
+    return (a[2][0] <= b[2][1] and b[2][0] <= a[2][1] and a[0][0] <= b[0][1]
+            and b[0][0] <= a[0][1] and a[1][0] <= b[1][1] and b[1][0] <= a[1][1]
+            and a[3][0] <= b[3][1] and b[3][0] <= a[3][1])
+
+
+def _service_span(service) -> tuple:
+    """A service (protocol, source port, destination port, code) as one range of protocol x
+    destination port: what it covers lies inside, so the index may bisect on it."""
+    (plo, phi), (dlo, dhi) = service[0], service[2]
+    if plo != phi:
+        dlo, dhi = 0, PORT_SPACE[1]
+    return (plo + 1) * (PORT_SPACE[1] + 1) + dlo, (phi + 1) * (PORT_SPACE[1] + 1) + dhi
+
+
+class _Dimension:
+    """One dimension of every ACE's boxes (sources, destinations or services): each distinct
+    value and the ACEs that have it, grouped by the width of its span (powers of two) and
+    sorted by its low end — a value can meet a query only if its low end lies within one width
+    below the query's, which bisection finds."""
+
+    def __init__(self, values_of: dict, span, meets):
+        self.holders: dict = {}
+        for position, values in values_of.items():
+            for value in values:
+                self.holders.setdefault(value, set()).add(position)
+        self.span, self.meets, self.everyone = span, meets, len(values_of)
+        by_width: dict = {}
+        for value in self.holders:
+            lo, hi = span(value)
+            by_width.setdefault((hi - lo).bit_length(), []).append((lo, value))
+        self.groups = []
+        for bits, entries in by_width.items():
+            entries.sort(key=lambda entry: entry[0])
+            self.groups.append((1 << bits, [lo for lo, _ in entries], [v for _, v in entries]))
+        self.cache: dict = {}
+
+    def holding(self, value):
+        """The holder sets of the values meeting ``value`` (not united: many values share a
+        wide one such as ``any``, united once per ACE); None when they hold every ACE."""
+        if value in self.cache:
+            return self.cache[value]
+        lo, hi = self.span(value)
+        found = []
+        for width, lows, values in self.groups:
+            for other in values[bisect_left(lows, lo - width + 1):bisect_right(lows, hi)]:
+                if self.meets(value, other):
+                    found.append(self.holders[other])
+        result = None if sum(map(len, found)) >= self.everyone and len(
+            set().union(*found)) == self.everyone else found
+        self.cache[value] = result
+        return result
+
+
+def _facing(values: list, to: list, meets) -> list:
+    return [v for v in values if any(meets(v, w) for w in to)]
+
+
+class _Facing:
+    """Another ACE's boxes that meet this ACE's, built when first asked for: an ACE whose
+    answer comes early (shadowed by the first ACE it meets) does not build the rest."""
+
+    def __init__(self, parts: dict, position: int):
+        self.parts, self.mine = parts, parts[position]
+
+    def __call__(self, other: int) -> list:
+        sources, destinations, services = self.parts[other]
+        return [(service[0], source, service[1], destination, service[2], service[3])
+                for source in _facing(sources, self.mine[0], _meet)
+                for destination in _facing(destinations, self.mine[1], _meet)
+                for service in _facing(services, self.mine[2], _services_meet)]
+
+
 def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     """-> {ace line: {"shadowed_by": [lines]} | {"redundant_with": [lines]} |
     {"not_analysed": reason}} for the ACEs that are shadowed, redundant or not analysed.
@@ -101,61 +181,96 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     if unparsed:
         return {a.line: {"not_analysed": f"the ACL has an unparsed ACE (line {unparsed[0]})"}
                 for a in aces}
-    if len(aces) > MAX_ACES:
-        return {a.line: {"not_analysed": f"the ACL has over {MAX_ACES} ACEs"} for a in aces}
     scoped = [a.line for a in aces if a.ingress_ifc or a.egress_ifc]
     if scoped:      # boxes have no interface dimension: an answer would be a guess
         return {a.line: {"not_analysed": f"the ACL has interface-scoped (ifc) ACEs (line "
                                          f"{scoped[0]})"} for a in aces}
+    # An ACE's boxes are the product of its sources, destinations and services, so two ACEs'
+    # boxes meet exactly when they meet in each of the three: per-dimension indexes find the
+    # ACEs that meet one, and the part of another ACE that takes part is its product of the
+    # values that meet this one's.
+    position_of = {ace.line: position for position, ace in enumerate(aces)}
     boxes: dict = {}
     for rule in compile_rules(acl):
-        boxes.setdefault(rule[I_HIT].ace_line, []).extend(_boxes(rule))
-    hulls = {line: _hull(found) for line, found in boxes.items() if found}
+        boxes.setdefault(position_of[rule[I_HIT].ace_line], []).extend(_boxes(rule))
+    parts = {p: (list(dict.fromkeys(b[1] for b in found)), list(dict.fromkeys(b[3] for b in found)),
+                 list(dict.fromkeys((b[0], b[2], b[4], b[5]) for b in found)))
+             for p, found in boxes.items() if found}
+    dimensions = (_Dimension({p: v[0] for p, v in parts.items()}, lambda r: r, _meet),
+                  _Dimension({p: v[1] for p, v in parts.items()}, lambda r: r, _meet),
+                  _Dimension({p: v[2] for p, v in parts.items()}, _service_span,
+                             _services_meet))
+    unresolved = [p for p, ace in enumerate(aces) if ace.uses_unresolved]
     results = {}
     for position, ace in enumerate(aces):
         if ace.uses_unresolved:
             results[ace.line] = {"not_analysed": "uses addresses not in the config (fqdn, "
                                                  "DHCP/PPPoE interface)"}
             continue
+        if position not in parts:
+            continue
+        meeting = _meeting(parts[position], dimensions, parts)
+        meeting.discard(position)
         try:
-            results.update(_analyse(ace, position, aces, boxes, hulls, falls_to_deny))
+            results.update(_analyse(ace, position, aces, boxes[position], meeting,
+                                    _Facing(parts, position),
+                                    [p for p in unresolved if p > position], falls_to_deny))
         except _TooComplex:
             results[ace.line] = {"not_analysed": "too complex to decide"}
     return results
 
 
-def _hull(boxes: list) -> tuple:
-    return tuple((min(b[d][0] for b in boxes), max(b[d][1] for b in boxes)) for d in range(6))
+def _meeting(mine: tuple, dimensions: tuple, parts: dict) -> set:
+    """The positions of the ACEs whose boxes meet these values' product."""
+    constraints = []                # per dimension: the distinct holder sets it allows
+    for values, dimension in zip(mine, dimensions):
+        distinct: dict = {}
+        for value in values:
+            holders = dimension.holding(value)
+            if holders is None:     # every ACE: no constraint
+                break
+            distinct.update((id(held), held) for held in holders)
+        else:
+            constraints.append(list(distinct.values()))
+    if not constraints:
+        return set(parts)
+    # The smallest dimension is united; each other one filters what is found, by uniting its
+    # sets or by asking each found ACE, whichever costs less.
+    constraints.sort(key=lambda sets: sum(map(len, sets)))
+    found = set().union(*constraints[0])
+    for sets in constraints[1:]:
+        if not found:
+            break
+        if 8 * len(found) * len(sets) < sum(map(len, sets)):
+            found = {p for p in found if any(p in held for held in sets)}
+        else:
+            found = found.intersection(set().union(*sets))
+    return found
 
 
-def _analyse(ace, position: int, aces: list, boxes: dict, hulls: dict,
-             falls_to_deny: bool) -> dict:
-    remainder = list(boxes.get(ace.line, []))
-    if not remainder:
-        return {}
-    own = hulls[ace.line]
+def _analyse(ace, position: int, aces: list, remainder: list, meeting: set, facing,
+             unresolved_later: list, falls_to_deny: bool) -> dict:
+    """``meeting``: the positions of the other ACEs whose boxes meet this ACE's; ``facing``:
+    those boxes of one of them. ``unresolved_later``: later ACEs whose addresses are not all
+    known."""
     covering = []
-    for earlier in aces[:position]:
-        other = hulls.get(earlier.line)
-        if other is None or not _intersects(own, other):
-            continue                        # cheap: most pairs never overlap
-        remainder, touched = _cut(remainder, boxes[earlier.line])
+    for earlier in sorted(p for p in meeting if p < position):
+        remainder, touched = _cut(remainder, facing(earlier))
         if touched:
-            covering.append(earlier.line)
+            covering.append(aces[earlier].line)
         if not remainder:
             return {ace.line: {"shadowed_by": covering}}
     same = []
-    for later in aces[position + 1:]:
-        other = hulls.get(later.line)
-        if other is None or not _intersects(own, other):
-            continue
-        later_boxes = boxes[later.line]
+    for later in sorted({p for p in meeting if p > position} | set(unresolved_later)):
+        if aces[later].action != ace.action and later in unresolved_later:
+            return {}                       # it may take some packets: no answer is safe
+        later_boxes = facing(later) if later in meeting else []
         if not any(_intersects(piece, box) for piece in remainder for box in later_boxes):
             continue
-        if later.action != ace.action:
+        if aces[later].action != ace.action:
             return {}                       # a different verdict would take some packets
         remainder, _ = _cut(remainder, later_boxes)
-        same.append(later.line)
+        same.append(aces[later].line)
         if not remainder:
             return {ace.line: {"redundant_with": same}}
     if ace.action == "deny" and falls_to_deny:

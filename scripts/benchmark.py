@@ -220,6 +220,21 @@ def measure_startup(db: str) -> dict:
             "rules": sum(len(a.rules) for fw in firewalls.values() for a in fw.aces())}
 
 
+def measure_shadowing(aces: int) -> dict:
+    """Shadowing and redundancy of the largest ACL of a generated config (its ACEs are
+    spread over three ACLs)."""
+    from ruleset_analysis.asa.config import parse_config
+    from ruleset_analysis.expand import expand_config
+    from ruleset_analysis.shadowing import analyse_acl
+    firewall = expand_config(parse_config(make_config(aces), "bench.cfg"))
+    acl = max(firewall.acls.values(), key=lambda a: len(a.entries))
+    started = time.process_time()
+    found = analyse_acl(acl, True)
+    return {"aces": len(acl.entries), "rules": sum(len(a.rules) for a in acl.entries),
+            "seconds": time.process_time() - started, "findings": len(found),
+            "rss_mb": _peak_rss_mb()}
+
+
 def in_process(function, *args) -> dict:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
@@ -324,6 +339,12 @@ def main() -> None:
     rows.append(["start-up (load db + index)", f"{startup['rules']:,}", "", "", "", "",
                  f"{startup['seconds']:.2f} s", f"{startup['rss_mb']:.0f} MB"])
     print(" | ".join(rows[-1]), flush=True)
+    for aces in ((6_000,) if args.quick else (6_000, 30_000)):
+        result = in_process(measure_shadowing, aces)
+        rows.append([f"shadowing, ACL of {result['aces']:,} ACEs", f"{result['rules']:,}", "",
+                     "", "", "", f"{result['seconds']:.1f} s, {result['findings']} findings",
+                     f"{result['rss_mb']:.0f} MB"])
+        print(" | ".join(rows[-1]), flush=True)
     scale_lines = max(lines // 8, 50_000)
     small_log = os.path.join(workdir, "scale.log")
     with open(log) as src, open(small_log, "w") as dst:

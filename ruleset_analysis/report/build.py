@@ -8,6 +8,7 @@ render it.
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Optional
 
 from ..aggregate import identity_conflicts
@@ -28,12 +29,13 @@ UNKNOWN_DEVICES_LISTED = 10
 
 class Filters:
     """What a report shows: ``firewall``/``acl`` (None: all), ACEs with at least
-    ``min_hits``, and the unused rule (``unused_since`` days before ``as_of``, a date;
-    default: each firewall's last day of logs)."""
+    ``min_hits``, the unused rule (``unused_since`` days before ``as_of``, a date;
+    default: each firewall's last day of logs), and whether shadowing is analysed."""
 
-    def __init__(self, firewall=None, acl=None, min_hits=0, as_of=None, unused_since=None):
+    def __init__(self, firewall=None, acl=None, min_hits=0, as_of=None, unused_since=None,
+                 shadowing=True):
         self.firewall, self.acl, self.min_hits = firewall, acl, min_hits
-        self.as_of, self.unused_since = as_of, unused_since
+        self.as_of, self.unused_since, self.shadowing = as_of, unused_since, shadowing
 
     def keeps(self, firewall: str, acl) -> bool:
         return (self.firewall is None or firewall == self.firewall) and \
@@ -96,6 +98,7 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
     unknown = dict(results.aces)
     disagreeing = dict(results.disagreements)
     disagreements = []
+    shadowing_seconds = 0.0
     for firewall in firewalls.values():
         # Every ACL is analysed, whatever the filters: group members and results must see
         # all of them. The filters only narrow what is reported, at the end.
@@ -104,7 +107,11 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
             # What passes an inbound ACL meets the global ACL, if there is one.
             falls_to_deny = not (firewall.global_acl and firewall.global_acl != acl.name
                                  and any(b.startswith("in ") for b in bindings))
-            shadowing = analyse_acl(acl, falls_to_deny)
+            started = time.perf_counter()
+            shadowing: dict = (analyse_acl(acl, falls_to_deny) if filters.shadowing else
+                         {ace.line: {"not_analysed": "skipped (--no-shadowing)"}
+                          for ace in acl.entries if ace.matchable})
+            shadowing_seconds += time.perf_counter() - started
             for ace in acl.entries:
                 key = (firewall.name, acl.name, ace.line)
                 record = unknown.pop(key, None)
@@ -164,7 +171,8 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
         disagreements=[d for d in disagreements if filters.keeps(d.firewall, d.acl)],
         unknown_devices=_devices(results.devices),
         results_format=RESULTS_FORMAT,
-        identity_conflicts=identity_conflicts(firewalls))
+        identity_conflicts=identity_conflicts(firewalls),
+        seconds={"shadowing": shadowing_seconds})
 
 
 def _counters(counters: dict) -> dict:

@@ -181,9 +181,12 @@ class Report:
     unknown_devices: Dict[str, Any]
     results_format: int
     identity_conflicts: List[str] = field(default_factory=list)
+    seconds: Dict[str, float] = field(default_factory=dict)    # how long parts took
 
     def to_json(self) -> Dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        del found["seconds"]             # not a property of the firewalls: not in the contract
+        return found
 
     def firewall(self, name: str) -> Optional[FirewallReport]:
         return next((f for f in self.firewalls if f.firewall == name), None)

@@ -5,7 +5,8 @@ report goes to a file are returned with it.
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+import time
+from typing import List, Optional, Sequence, TextIO, Tuple
 
 from ..records import read_results
 from . import csv_report, html_report, json_report, prune, text
@@ -17,8 +18,10 @@ RENDERERS = {"text": text, "json": json_report, "csv": csv_report, "html": html_
 
 
 def render_report(firewalls: dict, results: Sequence[str], fmt: str, top: int,
-                  filters: Filters) -> Tuple[str, List[str]]:
-    """-> (the rendered report, warnings for standard error)."""
+                  filters: Filters, progress: Optional[TextIO] = None) -> Tuple[str, List[str]]:
+    """-> (the rendered report, warnings for standard error). ``progress``: where the
+    report's time is written (a terminal)."""
+    started = time.monotonic()
     filters.check(firewalls)
     report = make_report(firewalls, read_results(results), top, filters)
     warnings = [f"warning: {entry.firewall}: no data: {entry.reason}; none of its ACEs "
@@ -26,4 +29,8 @@ def render_report(firewalls: dict, results: Sequence[str], fmt: str, top: int,
     if report.unknown_results:
         warnings.append(f"warning: {len(report.unknown_results)} ACE(s) in the results are "
                         "not in the database; the report lists them under unknown_results")
-    return RENDERERS[fmt].render(report), warnings
+    rendered = RENDERERS[fmt].render(report)
+    if progress is not None:
+        progress.write(f"report: {time.monotonic() - started:.1f} s (shadowing "
+                       f"{report.seconds['shadowing']:.1f} s)\n")
+    return rendered, warnings
