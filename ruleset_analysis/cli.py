@@ -20,8 +20,9 @@ from typing import Any, Callable, Optional
 import click
 
 from .aggregate import identity_conflicts
+from .asa.captures import CaptureError
 from .asa.config import ConfigError
-from .database import DatabaseError, load_firewalls, save_firewalls
+from .database import DatabaseError, load_captures, load_firewalls, save_captures, save_firewalls
 from .options import CHECKS, DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date
 from .preprocess import read_config, summary
 from .records import ResultsError
@@ -30,7 +31,7 @@ from .report.safe import printable
 from .runner import RUNNERS, Cluster, JobFailed, run_job
 
 FORMATS = ("text", "json", "csv", "html")
-USER_ERRORS = (ConfigError, DatabaseError, ResultsError, OSError)
+USER_ERRORS = (ConfigError, CaptureError, DatabaseError, ResultsError, OSError)
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
 
 
@@ -317,6 +318,37 @@ def print_summary(firewalls, db) -> None:
 
 
 @main.command()
+@click.argument("captures", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@db_option
+@click.option("--firewall", default=None,
+              help="The firewall they were taken on  [default: the one the capture's prompt "
+                   "names, or the database's only firewall].")
+@click.option("--taken-at", default=None,
+              help="When they were taken, YYYY-MM-DD[THH:MM]  [default: the capture's `show "
+                   "clock` output, or a date in its file name].")
+def hitcounts(captures, db, firewall, taken_at):
+    """Attach `show access-list` CAPTURES (the device's hit counters) to the database's ACEs.
+
+    Each ACE line is matched by ACL name and ACE text, each element line to the expanded rule
+    it stands for; lines that match nothing are listed. The report then shows the device's
+    counts beside the logs' hits, and an ACE whose counter grew while its logs show no hit is
+    never called unused. Several captures of one firewall over time give the growth between
+    them.
+    """
+    from .asa.captures import taken_at as check_time
+    from .counters import read_captures, summary
+    firewalls = load_firewalls(db)
+    when = check_time(taken_at) if taken_at is not None else None
+    found = read_captures(list(captures), firewalls, firewall, when)
+    for owner, attached in found:
+        echo_warnings(summary(owner, attached))
+    for owner in dict.fromkeys(owner for owner, _ in found):
+        save_captures(db, owner, [a.capture.to_json() for o, a in found if o == owner])
+    click.echo(f"{len(found)} capture(s) written to {db}", err=True)
+
+
+@main.command()
 @click.argument("logs", nargs=-1, required=True)
 @db_option
 @runner_option("local")
@@ -420,7 +452,7 @@ def report(results, db, fmt, output, top, min_hits, filters):
     check_outputs([output], list(results) + [db])
     filters.min_hits = min_hits
     text, warnings = render_report(load_firewalls(db), results, fmt, top, filters,
-                                   progress_stream())
+                                   progress_stream(), load_captures(db))
     echo_warnings(warnings)
     write_output(output, text)
 
@@ -454,7 +486,7 @@ def prune_command(results, db, output, filters):
     from .report.render import render_report
     check_outputs([output], list(results) + [db])
     text, warnings = render_report(load_firewalls(db), results, "prune",
-                                   DEFAULT_MAX_CONNECTIONS, filters)
+                                   DEFAULT_MAX_CONNECTIONS, filters, captures=load_captures(db))
     echo_warnings(warnings)
     write_output(output, text)
 

@@ -21,6 +21,7 @@ SCHEMA_VERSION = 6
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"
+CAPTURES_PREFIX = "captures:"      # a firewall's `show access-list` captures (counters.py)
 
 
 class DatabaseError(Exception):
@@ -44,10 +45,45 @@ def save_firewalls(path: str, firewalls: list) -> None:
     # database the previous one wrote, so no firewall is lost.
     with open(os.path.abspath(path) + ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _save(path, firewalls)
+        _save(path, lambda db: _store_firewalls(db, firewalls))
 
 
-def _save(path: str, firewalls: list) -> None:
+def _store_firewalls(db, firewalls: list) -> None:
+    meta = db.get(META_KEY) or {"schema": SCHEMA_VERSION, "firewalls": [], "fingerprints": {}}
+    names = list(meta["firewalls"])
+    fingerprints = dict(meta["fingerprints"])
+    for firewall in firewalls:
+        db[FIREWALL_PREFIX + firewall.name] = firewall.to_json()
+        fingerprints[firewall.name] = firewall.fingerprint()
+        if firewall.name not in names:
+            names.append(firewall.name)
+    db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names,
+                    "fingerprints": fingerprints}
+
+
+def save_captures(path: str, firewall: str, captures: list) -> None:
+    """Add `show access-list` captures (JSON) of one firewall of the database; one taken at
+    the same time as a stored one replaces it (the same capture given again)."""
+    read_meta(path)
+
+    def store(db) -> None:
+        kept = {c["taken_at"]: c for c in db.get(CAPTURES_PREFIX + firewall) or []}
+        kept.update((c["taken_at"], c) for c in captures)
+        db[CAPTURES_PREFIX + firewall] = [kept[t] for t in sorted(kept)]
+    with open(os.path.abspath(path) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _save(path, store)
+
+
+def load_captures(path: str) -> dict:
+    """-> {firewall: [capture JSON, oldest first]} for the firewalls that have any."""
+    names = read_meta(path)["firewalls"]
+    values = _read(path, [CAPTURES_PREFIX + name for name in names])
+    return {name: value for name, value in zip(names, values) if value}
+
+
+def _save(path: str, update) -> None:
+    """Apply ``update(db)`` to a copy of the database and rename it into place."""
     if os.path.exists(path):
         read_meta(path)          # refuse to write into a foreign or newer database
     directory = os.path.dirname(os.path.abspath(path))
@@ -59,17 +95,7 @@ def _save(path: str, firewalls: list) -> None:
         else:
             os.unlink(tmp)
         with _open(tmp, "c") as db:
-            meta = db.get(META_KEY) or {"schema": SCHEMA_VERSION, "firewalls": [],
-                                        "fingerprints": {}}
-            names = list(meta["firewalls"])
-            fingerprints = dict(meta["fingerprints"])
-            for firewall in firewalls:
-                db[FIREWALL_PREFIX + firewall.name] = firewall.to_json()
-                fingerprints[firewall.name] = firewall.fingerprint()
-                if firewall.name not in names:
-                    names.append(firewall.name)
-            db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names,
-                            "fingerprints": fingerprints}
+            update(db)
             db.commit()
         os.replace(tmp, path)
     except (sqlite3.Error, OSError) as exc:

@@ -87,16 +87,16 @@ def test_counters_account_for_every_line_of_the_samples(analyzed):
 # reads the reports: add to these sets, never remove.
 REPORT_KEYS = {"counters", "window", "unused_rule", "rules", "groups", "unknown_results",
                "input_errors", "firewalls", "disagreements", "unknown_devices",
-               "results_format", "identity_conflicts"}
+               "results_format", "identity_conflicts", "captures"}
 RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive", "hits",
              "untimed_hits", "first_seen", "last_seen", "objects", "connections", "daily",
              "connections_truncated", "omitted_connections", "omitted_hits", "kind",
              "bindings", "time_range", "log", "error", "visibility", "unseen_protocols",
              "judgement", "status", "reason", "unused", "disagreements", "tightening",
              "shadowed_by", "redundant_with", "shadowing_not_analysed", "connections_sampled",
-             "event_log"}
+             "event_log", "device"}
 OBJECT_KEYS = {"index", "protocol", "source", "source_port", "destination", "destination_port",
-               "hits", "first_seen", "last_seen", "members"}
+               "hits", "first_seen", "last_seen", "members", "device_hits"}
 CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_seen",
                    "last_seen"}
 GROUP_KEYS = {"firewall", "group", "header", "members", "unused", "used_by", "not_evaluated"}

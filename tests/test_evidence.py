@@ -264,7 +264,7 @@ def test_pager_prompts_inside_a_group_are_removed_with_one_warning():
     [acl_entry] = fw.acls["outside_in"].entries
     assert acl_entry.rule_count == 3
     assert [w for w in fw.warnings if "pager prompt" in w] == [
-        "test.cfg: 2 pager prompt(s) ('<--- More --->') removed: the config was captured with "
+        "test.cfg: 2 pager prompt(s) ('<--- More --->') removed: it was captured with "
         "paging on (set 'terminal pager 0')"]
 
 

@@ -78,7 +78,7 @@ def config_lines(text: str, filename: str, warnings: list) -> list:
         lines[number] = line
     if prompts:
         warnings.append(f"{filename}: {prompts} pager prompt(s) ('<--- More --->') removed: "
-                        "the config was captured with paging on (set 'terminal pager 0')")
+                        "it was captured with paging on (set 'terminal pager 0')")
     if odd:
         warnings.append(f"{filename}: {odd} line(s) hold control characters; they are kept as "
                         "part of the line")

@@ -12,8 +12,10 @@ import time
 from typing import Optional
 
 from ..aggregate import identity_conflicts
+from ..asa.captures import Capture
 from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
+from ..counters import attach
 from ..model import Ace, Firewall, Rule
 from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
@@ -80,16 +82,19 @@ def check_rulesets(firewalls: dict, results: Results) -> None:
 
 
 def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
-                 filters: Optional[Filters] = None) -> dict:
+                 filters: Optional[Filters] = None, captures: Optional[dict] = None) -> dict:
     """The JSON report (the contract): ``make_report(...).to_json()``."""
-    return make_report(firewalls, results, max_connections, filters).to_json()
+    return make_report(firewalls, results, max_connections, filters, captures).to_json()
 
 
 def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
-                filters: Optional[Filters] = None) -> Report:
-    """The report. ``filters`` narrow what is reported; every ACL is analysed."""
+                filters: Optional[Filters] = None, captures: Optional[dict] = None) -> Report:
+    """The report. ``filters`` narrow what is reported; every ACL is analysed. ``captures``:
+    {firewall: [`show access-list` capture JSON]} (``database.load_captures``)."""
     filters = filters or Filters()
     check_rulesets(firewalls, results)
+    attached = {name: [attach(firewalls[name], Capture.from_json(c)) for c in found]
+                for name, found in (captures or {}).items() if name in firewalls}
     evidence = {name: evidence_of(name, results.coverage.get(name),
                                   name in results.rulesets) for name in firewalls}
     no_data = {name: ev.no_data_reason() for name, ev in evidence.items()}
@@ -118,6 +123,7 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
                 if record is not None:
                     record = finish_ace(record, max_connections)
                 entry = _ace_entry(firewall, ace, bindings, record)
+                _device_counts(entry, attached.get(firewall.name, []))
                 against = disagreeing.pop(key, None)
                 entry.disagreements = against["hits"] if against else 0
                 if against:
@@ -172,6 +178,12 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
         unknown_devices=_devices(results.devices),
         results_format=RESULTS_FORMAT,
         identity_conflicts=identity_conflicts(firewalls),
+        captures=[{"firewall": name, "source": a.capture.source,
+                   "taken_at": a.capture.taken_at, "aces": len(a.aces),
+                   "elements": len(a.rules),
+                   "unmatched": [{"where": w, "text": t, "why": why}
+                                 for w, t, why in a.unmatched]}
+                  for name, found in attached.items() if name in shown for a in found],
         seconds={"shadowing": shadowing_seconds})
 
 
@@ -259,6 +271,26 @@ def describe(rule: Rule) -> dict:
         "destination": rule.destination.text if rule.destination else "any",
         "destination_port": port,
     }
+
+
+def _device_counts(entry: AceReport, attached: list) -> None:
+    """The device's counters for an ACE and its expanded rules, from every capture."""
+    key = (entry.acl, entry.line)
+    readings = sorted((a.aces[key] for a in attached if key in a.aces),
+                      key=lambda r: r.taken_at)
+    if not readings:
+        return
+    intervals = []
+    for before, after in zip(readings, readings[1:]):
+        grew = after.hits - before.hits if after.hits >= before.hits else None
+        intervals.append(model.DeviceInterval(before.taken_at, after.taken_at, grew,
+                                              0 if grew is not None else after.hits))
+    entry.device = model.DeviceCounts(
+        [model.DeviceReading(r.taken_at, r.hits) for r in readings], intervals)
+    latest = max((a for a in attached if key in a.aces), key=lambda a: a.aces[key].taken_at)
+    for rule in entry.objects:
+        found = latest.rules.get((entry.acl, entry.line, rule.index))
+        rule.device_hits = found.hits if found else None
 
 
 def _connections(record: Optional[dict]) -> list:

@@ -24,6 +24,7 @@ class Status(str, Enum):
     NOT_EVALUATED = "not evaluated"        # the ACE cannot be judged from logs at all
     DISAGREEMENT = "disagreement"          # the logs contradict the config for this ACE
     DENY_NO_HITS = "deny, no hits"         # never a candidate: removing a deny opens access
+    EVIDENCE_DISAGREES = "evidence disagrees"    # the device counted hits the logs do not show
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,53 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                                    logged=logs_connections(entry.log, entry.event_log))
     if gap:
         return Judgement(Status.NO_DATA, gap)
+    first, last = (horizon.start, horizon.as_of) if horizon is not None else \
+        (evidence.first or "", evidence.last or "")
+    counted = device_counted(entry, first, last)
+    if counted:
+        return Judgement(Status.EVIDENCE_DISAGREES, counted)
+    device = device_note(entry, first, last)
     if horizon is not None:
         before = f" (last seen {last})" if last else ""
         return Judgement(Status.UNUSED, f"no hit in the {horizon.days} days "
-                         f"{horizon.start} .. {horizon.as_of}{before}")
+                         f"{horizon.start} .. {horizon.as_of}{before}{device}")
     return Judgement(Status.UNUSED, f"no hit in the logs of {evidence.first} .. "
-                     f"{evidence.last} ({evidence.span_days} days)")
+                     f"{evidence.last} ({evidence.span_days} days){device}")
+
+
+def device_counted(entry: AceReport, first: str, last: str) -> str:
+    """Why the device's own counter contradicts "no hit" in first .. last ('' if it does not):
+    it grew between two captures whose interval shares time with the period."""
+    if entry.device is None:
+        return ""
+    for interval in entry.device.intervals:
+        if interval.grew or (interval.grew is None and interval.since_reset):
+            if overlaps(interval.start, interval.end, first, last):
+                what = f"+{interval.grew}" if interval.grew is not None else \
+                    f"at least {interval.since_reset} (it was reset in between)"
+                return (f"the device counted {what} hits between {interval.start} and "
+                        f"{interval.end}, which overlaps {first} .. {last}, but no log line "
+                        "shows one: a logging level, a missing log source or sampling? "
+                        "Not a pruning candidate")
+    return ""
+
+
+def device_note(entry: AceReport, first: str, last: str) -> str:
+    """What the device's counter adds to an unused verdict ('' when nothing)."""
+    if entry.device is None:
+        return ""
+    still = [i for i in entry.device.intervals if i.grew == 0 and
+             overlaps(i.start, i.end, first, last)]
+    if still:
+        return (f"; the device's counter did not move between {still[0].start} and "
+                f"{still[0].end} either (unless it was cleared in between)")
+    latest = entry.device.readings[-1]
+    if latest.hits:
+        return (f"; the device counted {latest.hits} hits by {latest.taken_at}, since its "
+                "last reload or counter clear (when is unknown)")
+    return ""
+
+
+def overlaps(start: str, end: str, first: str, last: str) -> bool:
+    """Whether start .. end (ISO times) shares time with the days first .. last."""
+    return start < f"{last}T24" and end > first

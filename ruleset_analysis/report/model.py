@@ -35,6 +35,30 @@ class RuleUse:
     first_seen: Optional[str]
     last_seen: Optional[str]
     members: Dict[str, List[str]]
+    device_hits: Optional[int] = None    # its element's counter in the latest capture
+
+
+@dataclass
+class DeviceReading:
+    taken_at: str
+    hits: int
+
+
+@dataclass
+class DeviceInterval:
+    """What the device's counter did between two captures: ``grew`` hits, or None when it
+    went down (a reload or `clear access-list counters`; then at least ``since_reset``)."""
+    start: str
+    end: str
+    grew: Optional[int]
+    since_reset: int
+
+
+@dataclass
+class DeviceCounts:
+    """An ACE's hit counter as `show access-list` captures read it, oldest first."""
+    readings: List[DeviceReading]
+    intervals: List[DeviceInterval]
 
 
 @dataclass
@@ -85,6 +109,7 @@ class AceReport:
     shadowed_by: List[Any] = field(default_factory=list)
     redundant_with: List[Any] = field(default_factory=list)
     shadowing_not_analysed: Optional[str] = None
+    device: Optional[DeviceCounts] = None       # from `hitcounts` captures, when given
 
 
 @dataclass
@@ -181,6 +206,8 @@ class Report:
     unknown_devices: Dict[str, Any]
     results_format: int
     identity_conflicts: List[str] = field(default_factory=list)
+    # per `show access-list` capture: firewall, source, taken_at, aces matched, unmatched lines
+    captures: List[Dict[str, Any]] = field(default_factory=list)
     seconds: Dict[str, float] = field(default_factory=dict)    # how long parts took
 
     def to_json(self) -> Dict[str, Any]:

@@ -18,12 +18,14 @@ RENDERERS = {"text": text, "json": json_report, "csv": csv_report, "html": html_
 
 
 def render_report(firewalls: dict, results: Sequence[str], fmt: str, top: int,
-                  filters: Filters, progress: Optional[TextIO] = None) -> Tuple[str, List[str]]:
+                  filters: Filters, progress: Optional[TextIO] = None,
+                  captures: Optional[dict] = None) -> Tuple[str, List[str]]:
     """-> (the rendered report, warnings for standard error). ``progress``: where the
-    report's time is written (a terminal)."""
+    report's time is written (a terminal); ``captures``: the database's `show access-list`
+    captures."""
     started = time.monotonic()
     filters.check(firewalls)
-    report = make_report(firewalls, read_results(results), top, filters)
+    report = make_report(firewalls, read_results(results), top, filters, captures)
     warnings = [f"warning: {entry.firewall}: no data: {entry.reason}; none of its ACEs "
                 "is judged unused" for entry in report.firewalls if entry.status == "no data"]
     if report.unknown_results:

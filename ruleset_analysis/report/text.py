@@ -56,6 +56,31 @@ def headline(ace: AceReport) -> str:
     return f"{ace.firewall}: access-list {ace.acl}, line {ace.line}: {summary}"
 
 
+def device_text(ace: AceReport) -> str:
+    """The device's counter: its latest reading, and what it did since the one before
+    ("2210 (+412 since 2014-06-01)", "5 (reset since 2014-06-01)")."""
+    if ace.device is None:
+        return ""
+    latest = ace.device.readings[-1]
+    if not ace.device.intervals:
+        return str(latest.hits)
+    last = ace.device.intervals[-1]
+    change = f"+{last.grew}" if last.grew is not None else "reset"
+    return f"{latest.hits} ({change} since {last.start[:10]})"
+
+
+def render_captures(report: Report, out: list) -> None:
+    if not report.captures:
+        return
+    out.append("\nDevice counters (`show access-list` captures)")
+    for capture in report.captures:
+        out.append(f"  {capture['firewall']}: {capture['source']}, taken "
+                   f"{capture['taken_at']}: {capture['aces']} ACEs and {capture['elements']} "
+                   f"elements matched")
+        for line in capture["unmatched"]:
+            out.append(f"    {line['where']}: {line['why']}: {line['text']}")
+
+
 def render_members(report: Report, out: list) -> None:
     out.append("\n== Unused object-group members ==")
     out.append("(a member no rule using its group matched, across every ACE that uses the "
@@ -178,13 +203,15 @@ def render_not_judged(aces: list, out: list) -> None:
             no_data.setdefault((ace.firewall, ace.reason), []).append(ace)
     short = [a for a in aces if a.status == "not enough data"]
     against = [a for a in aces if a.status == "disagreement"]
+    counted = [a for a in aces if a.status == "evidence disagrees"]
     skipped = [a for a in aces if a.status == "not evaluated" and a.judgement != "n/a"]
-    if not (no_data or short or against or skipped):
+    if not (no_data or short or against or counted or skipped):
         return
     out.append("\n== Not judged: no hits, but the evidence cannot tell (never candidates) ==")
     for (firewall, reason), entries in no_data.items():
         out.append(f"  {firewall}: {len(entries)} permit ACE(s): no data: {reason}")
-    for title, entries in (("Not enough data", short), ("Disagreement", against)):
+    for title, entries in (("Not enough data", short), ("Disagreement", against),
+                           ("Evidence disagrees", counted)):
         for ace in entries:
             out.append(f"  {ace.firewall}: access-list {ace.acl}, line {ace.line}: "
                        f"{title.lower()}: {ace.reason}")
@@ -206,6 +233,7 @@ def render(report: Report) -> str:
     for conflict in report.identity_conflicts:
         out.append(f"WARNING: {conflict}")
     render_evidence(report, out)
+    render_captures(report, out)
     counters = report.counters
     out.append("\nLog lines")
     out.append(tabulate([[counters[k], k, COUNTER_HELP.get(k, "")] for k in counters],
@@ -225,6 +253,14 @@ def render(report: Report) -> str:
     for (firewall, acl), entries in groups.items():
         bound = ", ".join(entries[0].bindings) or "not bound to an interface: not evaluated"
         out.append(f"\n{firewall}: access-list {acl} ({bound})")
+        if report.captures:         # the device's own counters, beside the logs' hits
+            rows = [[a.line, a.judgement or a.hits, device_text(a), a.status,
+                     a.first_seen or "", a.last_seen or "", a.text] for a in entries]
+            out.append(tabulate(rows, headers=["LINE", "HITS", "DEVICE", "STATUS",
+                                               "FIRST SEEN", "LAST SEEN", "ACE"],
+                                tablefmt="simple", colalign=("right", "right", "right",
+                                                             "left", "left", "left", "left")))
+            continue
         rows = [[a.line, a.judgement or a.hits, a.status, a.first_seen or "",
                  a.last_seen or "", a.text] for a in entries]
         out.append(tabulate(rows, headers=["LINE", "HITS", "STATUS", "FIRST SEEN", "LAST SEEN",

@@ -1,0 +1,177 @@
+"""The device's own hit counters (`show access-list` captures) attached to the ruleset.
+
+A capture's ACE line belongs to the ACE of the same ACL whose text is the same (log options
+and `inactive` aside); the line number only tells apart ACEs written twice. An element line
+belongs to the ACE's expanded rule that matches exactly what it matches (protocol, addresses,
+ports, ICMP type and code). What matches nothing is returned with why — a config changed since
+the capture, an optimised ACL (`object-group-search access-control`) — and never dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from .asa.captures import Capture, Counter, ace_text
+from .asa.config import parse_config
+from .expand import expand_config
+from .model import Firewall, Rule
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A counter read at a time."""
+    taken_at: str
+    hits: int
+    where: str                 # "file:line"
+
+
+@dataclass
+class Attached:
+    """One capture matched to one firewall's ruleset."""
+    capture: Capture
+    aces: Dict[Tuple[str, int], Reading] = field(default_factory=dict)   # (acl, line)
+    rules: Dict[Tuple[str, int, int], Reading] = field(default_factory=dict)  # + rule index
+    hashes: Dict[Tuple[str, str], Tuple[str, int, Optional[int]]] = field(default_factory=dict)
+    unmatched: List[Tuple[str, str, str]] = field(default_factory=list)  # where, text, why
+
+
+def _signature(rule: Rule) -> tuple:
+    def address(a):
+        return None if a is None else (a.version, a.first, a.last)
+
+    def ports(p):
+        return None if p is None else tuple(sorted(p.ranges))
+    return (rule.protocol, address(rule.source), ports(rule.source_port),
+            address(rule.destination), ports(rule.destination_port), rule.icmp_code)
+
+
+def _element_rules(elements: List[Counter]) -> Dict[int, Optional[tuple]]:
+    """Each element's signature (None: its text cannot be read as one rule): element lines
+    hold only literal addresses and ports, so one small config reads them all."""
+    lines = ["hostname elements"] + [f"access-list e{n} {element.text}"
+                                     for n, element in enumerate(elements)]
+    try:
+        firewall = expand_config(parse_config("\n".join(lines) + "\n", "<elements>"))
+    except ValueError:
+        return {n: None for n in range(len(elements))}
+    found: Dict[int, Optional[tuple]] = {}
+    for n in range(len(elements)):
+        acl = firewall.acls.get(f"e{n}")
+        rules = acl.entries[0].rules if acl and acl.entries and not acl.entries[0].error \
+            else []
+        found[n] = _signature(rules[0]) if len(rules) == 1 else None
+    return found
+
+
+def attach(firewall: Firewall, capture: Capture) -> Attached:
+    attached = Attached(capture)
+    texts: Dict[Tuple[str, str], list] = {}
+    for acl in firewall.acls.values():
+        for ace in acl.entries:
+            texts.setdefault((acl.name, ace_text(ace.text)[0]), []).append(ace)
+    pending = []                       # (entry's ACE, its element counters)
+    for entry in capture.entries:
+        counter = entry.ace
+        if counter.acl not in firewall.acls:
+            attached.unmatched.append((counter.where, counter.text,
+                                       f"the config has no ACL {counter.acl}"))
+            continue
+        candidates = texts.get((counter.acl, counter.text), [])
+        ace = next((a for a in candidates if a.line == counter.line),
+                   candidates[0] if len(candidates) == 1 else None)
+        if ace is None:
+            attached.unmatched.append((counter.where, counter.text,
+                                       f"no such ACE in {counter.acl} (the config changed "
+                                       "since the capture?)"))
+            continue
+        attached.aces[(ace.acl, ace.line)] = Reading(capture.taken_at or "", counter.hits,
+                                                     counter.where)
+        if counter.hash:
+            attached.hashes[(ace.acl, counter.hash)] = (ace.acl, ace.line, None)
+        pending.append((ace, entry.elements))
+    elements = [element for _, found in pending for element in found]
+    signatures = _element_rules(elements)
+    n = 0
+    for ace, found in pending:
+        by_signature: Dict[tuple, int] = {}
+        for rule in ace.rules:
+            by_signature.setdefault(_signature(rule), rule.index)
+        for element in found:
+            signature = signatures[n]
+            index = by_signature.get(signature) if signature is not None else None
+            n += 1
+            if index is None:
+                attached.unmatched.append((element.where, element.text,
+                                           f"no expanded rule of {ace.acl} line {ace.line} "
+                                           "matches this element"))
+                continue
+            attached.rules[(ace.acl, ace.line, index)] = Reading(capture.taken_at or "",
+                                                                 element.hits, element.where)
+            if element.hash:
+                attached.hashes[(ace.acl, element.hash)] = (ace.acl, ace.line, index)
+    for where, text in capture.unread:
+        attached.unmatched.append((where, text, "not a line of `show access-list` output"))
+    return attached
+
+
+def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Optional[str],
+                  when: Optional[str]) -> List[Tuple[str, Attached]]:
+    """Parse and attach captures -> [(firewall name, attached)]. A capture that cannot be
+    placed (which firewall, when) or that matches none of its firewall's ACEs is refused: its
+    counters would be credited to the wrong ACEs or times."""
+    from .asa.captures import CaptureError, parse_capture
+    found = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+                capture = parse_capture(handle.read(), path)
+        except OSError as exc:
+            raise CaptureError(f"{path}: cannot read: {exc.strerror}") from None
+        if not capture.entries:
+            raise CaptureError(f"{path}: no `show access-list` ACE line (with hitcnt=) in it")
+        if when is not None:
+            capture.taken_at = when
+        if capture.taken_at is None:
+            raise CaptureError(f"{path}: no `show clock` output and no date in the file name: "
+                               "give the time it was taken with --taken-at")
+        prompted = _owner(capture.firewall, firewalls)
+        if name is not None and capture.firewall is not None and prompted not in (None, name):
+            raise CaptureError(f"{path}: its prompt names {capture.firewall}, not --firewall "
+                               f"{name}")
+        owner = name or prompted
+        if owner is None:
+            prompt = f"its prompt names {capture.firewall}, which the database does not " \
+                     "have" if capture.firewall else "it has no prompt naming the firewall"
+            raise CaptureError(f"{path}: which firewall? {prompt}: give --firewall")
+        if owner not in firewalls:
+            raise CaptureError(f"{path}: --firewall {owner}: no such firewall in the database")
+        attached = attach(firewalls[owner], capture)
+        if not attached.aces:
+            raise CaptureError(f"{path}: none of its {len(capture.entries)} ACE lines is an "
+                               f"ACE of {owner} (another firewall's capture?)")
+        if 2 * len(attached.aces) < len(capture.entries):
+            capture.warnings.append(f"{path}: warning: only {len(attached.aces)} of its "
+                                    f"{len(capture.entries)} ACE lines are ACEs of {owner}: "
+                                    "another firewall's capture, or an old config?")
+        found.append((owner, attached))
+    return found
+
+
+def _owner(prompt: Optional[str], firewalls: Dict[str, Firewall]) -> Optional[str]:
+    """The firewall a capture's prompt names (without one: the database's only firewall)."""
+    if prompt is None:
+        return next(iter(firewalls)) if len(firewalls) == 1 else None
+    for firewall in firewalls.values():
+        if prompt in (firewall.name, firewall.hostname):
+            return firewall.name
+    return None
+
+
+def summary(owner: str, attached: Attached) -> List[str]:
+    capture = attached.capture
+    elements = sum(len(e.elements) for e in capture.entries)
+    lines = [f"{capture.source}: {owner}, taken {capture.taken_at}: "
+             f"{len(attached.aces)} of {len(capture.entries)} ACE lines and "
+             f"{len(attached.rules)} of {elements} element lines matched"]
+    lines += [f"{where}: {why}: {text}" for where, text, why in attached.unmatched]
+    return lines + capture.warnings

@@ -1,0 +1,250 @@
+"""`show access-list` captures: the device's own counters beside the logs' hits, and never an
+"unused" verdict the device's counter contradicts."""
+import os
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLE_CONFIGS, built, firewall
+
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.asa.captures import ace_text, parse_capture
+from ruleset_analysis.cli import main
+from ruleset_analysis.counters import attach
+from ruleset_analysis.preprocess import read_config
+from ruleset_analysis.records import collect
+from ruleset_analysis.report import build_report
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CAPTURE = os.path.join(HERE, "captures", "fw01-2014-06-01.txt")
+
+CONFIG = """interface Gi0/0
+ nameif outside
+ security-level 0
+ ip address 203.0.113.1 255.255.255.0
+interface Gi0/1
+ nameif dmz
+ security-level 50
+ ip address 172.16.1.1 255.255.255.0
+access-list outside_in extended permit tcp any host 172.16.1.10 eq https
+access-list outside_in extended permit tcp any host 172.16.1.11 eq ssh log
+access-group outside_in in interface outside
+"""
+
+
+def capture_of(taken_at, https, ssh):
+    """fw01's counters as the device prints them at ``taken_at``."""
+    text = f"""fw01# show access-list
+access-list outside_in; 2 elements; name hash: 0x8c0e1e0b
+access-list outside_in line 1 extended permit tcp any host 172.16.1.10 eq https \
+(hitcnt={https}) 0x1111aaaa
+access-list outside_in line 2 extended permit tcp any host 172.16.1.11 eq ssh log \
+informational interval 300 (hitcnt={ssh}) 0x2222bbbb
+"""
+    capture = parse_capture(text, f"fw01-{taken_at}.txt")
+    capture.taken_at = taken_at
+    return capture.to_json()
+
+
+def https(day):
+    return built("inbound", "TCP", "outside:198.51.100.7/51000", "dmz:172.16.1.10/443",
+                 "fw01", f"Jun {day:02d} 2014 12:00:00")
+
+
+def report_of(captures, days=range(1, 15)):
+    """A report over logs of Jun 1..14 (line 1 used every day, line 2 never)."""
+    firewalls = {"fw01": firewall(CONFIG)}
+    analyzer = LineAnalyzer(firewalls, "2014")
+    for day in days:
+        analyzer.add(https(day))
+    return build_report(firewalls, collect(analyzer.finish()), captures={"fw01": captures})
+
+
+def ssh_ace(report):
+    return next(r for r in report["rules"] if r["line"] == 2)
+
+
+# -- reading captures ----------------------------------------------------------------------
+def test_a_capture_is_read_with_its_firewall_time_aces_and_elements():
+    capture = parse_capture(open(CAPTURE).read(), CAPTURE)
+    assert (capture.firewall, capture.taken_at) == ("fw01", "2014-06-01T14:03:52")
+    assert capture.headers == {"outside_in": (14, "0x8c0e1e0b")}
+    assert [(e.ace.line, e.ace.hits, len(e.elements)) for e in capture.entries] == [
+        (3, 2210, 6), (4, 75, 3), (6, 3, 2), (9, 0, 1), (11, 41, 0), (12, 7, 0)]
+    assert capture.entries[0].elements[1].text == \
+        "extended permit tcp any host 172.16.1.10 eq https"
+    assert capture.entries[0].elements[1].hash == "0x1a2b3c02"
+
+
+def test_remarks_the_cached_flows_lines_and_a_pager_prompt_are_not_unread_lines():
+    capture = parse_capture(open(CAPTURE).read(), CAPTURE)
+    assert capture.unread == []
+    assert any("pager prompt" in w for w in capture.warnings)
+    # the element after the prompt still belongs to line 4
+    assert capture.entries[1].elements[-1].text.endswith("eq imap4")
+
+
+def test_an_inactive_ace_and_its_elements_are_marked_inactive():
+    capture = parse_capture(open(CAPTURE).read(), CAPTURE)
+    inactive = capture.entries[3]
+    assert inactive.ace.inactive and inactive.elements[0].inactive
+    assert "inactive" not in inactive.ace.text.split()
+
+
+def test_a_line_that_is_not_show_access_list_output_is_kept_as_unread():
+    capture = parse_capture("fw01# show access-list\nERROR: % Invalid input detected\n"
+                            "access-list a line 1 extended permit ip any any (hitcnt=1) 0x1\n",
+                            "c.txt")
+    assert capture.unread == [("c.txt:2", "ERROR: % Invalid input detected")]
+
+
+def test_the_log_clause_does_not_tell_a_config_ace_from_the_devices_print_of_it():
+    config = "access-list a extended deny ip any any log 3"
+    device = "access-list a line 5 extended deny ip any any log errors interval 300"
+    assert ace_text(config) == ace_text(device) == ("extended deny ip any any", False)
+    assert ace_text("access-list a extended permit ip any any log disable time-range t") == \
+        ("extended permit ip any any time-range t", False)
+
+
+def test_a_capture_without_a_clock_takes_its_time_from_its_file_name():
+    text = "access-list a line 1 extended permit ip any any (hitcnt=1) 0x1\n"
+    assert parse_capture(text, "/x/fw01_2014-06-01_1200.txt").taken_at == "2014-06-01T12:00:00"
+    assert parse_capture(text, "/x/fw01.txt").taken_at is None
+
+
+# -- attaching them to the ruleset ---------------------------------------------------------
+def test_ace_lines_match_by_text_and_elements_match_their_expanded_rules():
+    fw = read_config(SAMPLE_CONFIGS[0])
+    attached = attach(fw, parse_capture(open(CAPTURE).read(), CAPTURE))
+    assert sorted(line for _, line in attached.aces) == [3, 4, 6, 9, 11]
+    assert len(attached.rules) == 12
+    web = {r.index: r for r in fw.acls["outside_in"].entries[0].rules}
+    counted = {web[i].destination.text + " " + web[i].destination_port.text: reading.hits
+               for (_, line, i), reading in attached.rules.items() if line == 3}
+    assert counted["172.16.1.10 eq https"] == 1000
+    assert counted["172.16.1.11 range 8080 8090"] == 0
+
+
+def test_a_capture_line_the_config_does_not_have_is_listed_with_why():
+    fw = read_config(SAMPLE_CONFIGS[0])
+    attached = attach(fw, parse_capture(open(CAPTURE).read(), CAPTURE))
+    assert attached.unmatched == [
+        (f"{CAPTURE}:29", "extended permit tcp any host 172.16.1.99 eq telnet",
+         "no such ACE in outside_in (the config changed since the capture?)")]
+
+
+def test_an_element_no_expanded_rule_matches_is_listed():
+    fw = firewall(CONFIG)
+    capture = parse_capture(
+        "access-list outside_in line 1 extended permit tcp any host 172.16.1.10 eq https "
+        "(hitcnt=5) 0x1\n  access-list outside_in line 1 extended permit tcp any host "
+        "172.16.1.12 eq https (hitcnt=5) 0x2\n", "c-2014-06-01.txt")
+    attached = attach(fw, capture)
+    assert attached.rules == {}
+    assert attached.unmatched[0][2] == ("no expanded rule of outside_in line 1 matches this "
+                                        "element")
+
+
+# -- the judgement -------------------------------------------------------------------------
+def test_a_counter_that_grew_in_the_window_makes_a_no_hit_permit_evidence_disagrees():
+    report = report_of([capture_of("2014-06-02T08:00:00", 10, 500),
+                        capture_of("2014-06-09T08:00:00", 90, 912)])
+    ace = ssh_ace(report)
+    assert ace["hits"] == 0 and not ace["unused"]
+    assert ace["status"] == "evidence disagrees"
+    assert "+412 hits between 2014-06-02T08:00:00 and 2014-06-09T08:00:00" in ace["reason"]
+
+
+def test_a_counter_that_went_down_says_reset_and_still_counts_what_it_shows_after():
+    report = report_of([capture_of("2014-06-02T08:00:00", 10, 500),
+                        capture_of("2014-06-09T08:00:00", 12, 3)])
+    ace = ssh_ace(report)
+    assert ace["device"]["intervals"] == [{"start": "2014-06-02T08:00:00",
+                                           "end": "2014-06-09T08:00:00", "grew": None,
+                                           "since_reset": 3}]
+    assert ace["status"] == "evidence disagrees" and "reset in between" in ace["reason"]
+
+
+def test_a_counter_that_did_not_move_in_the_window_strengthens_unused():
+    report = report_of([capture_of("2014-06-02T08:00:00", 10, 500),
+                        capture_of("2014-06-09T08:00:00", 90, 500)])
+    ace = ssh_ace(report)
+    assert ace["unused"] and ace["status"] == "unused"
+    assert "the device's counter did not move between 2014-06-02T08:00:00 and " \
+           "2014-06-09T08:00:00" in ace["reason"]
+
+
+def test_growth_entirely_outside_the_window_does_not_contradict_it():
+    report = report_of([capture_of("2014-05-01T08:00:00", 10, 100),
+                        capture_of("2014-05-20T08:00:00", 90, 500)])
+    ace = ssh_ace(report)
+    assert ace["unused"]
+    assert "the device counted 500 hits by 2014-05-20T08:00:00" in ace["reason"]
+
+
+def test_the_device_counts_are_in_the_json_beside_the_logs_hits():
+    report = report_of([capture_of("2014-06-02T08:00:00", 10, 500)])
+    used = next(r for r in report["rules"] if r["line"] == 1)
+    assert used["hits"] == 14
+    assert used["device"] == {"readings": [{"taken_at": "2014-06-02T08:00:00", "hits": 10}],
+                              "intervals": []}
+    assert report["captures"][0]["aces"] == 2
+
+
+# -- the command ---------------------------------------------------------------------------
+@pytest.fixture
+def fw01_db(tmp_path):
+    db = str(tmp_path / "t.db")
+    result = CliRunner().invoke(main, ["preprocess", SAMPLE_CONFIGS[0], SAMPLE_CONFIGS[1],
+                                       "--db", db])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def test_hitcounts_attaches_a_capture_and_lists_what_matches_nothing(fw01_db):
+    result = CliRunner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db])
+    assert result.exit_code == 0, result.output
+    assert f"{CAPTURE}: fw01, taken 2014-06-01T14:03:52: 5 of 6 ACE lines and 12 of 12 " \
+           "element lines matched" in result.stderr
+    assert f"{CAPTURE}:29: no such ACE in outside_in" in result.stderr
+    from ruleset_analysis.database import load_captures
+    assert [c["taken_at"] for c in load_captures(fw01_db)["fw01"]] == ["2014-06-01T14:03:52"]
+
+
+def test_hitcounts_refuses_a_capture_it_cannot_date_in_one_line(fw01_db, tmp_path):
+    undated = tmp_path / "fw01.txt"
+    undated.write_text("fw01# show access-list\naccess-list outside_in line 11 extended deny "
+                       "ip any any log errors interval 300 (hitcnt=41) 0xe1d2c3b4\n")
+    result = CliRunner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {undated}: no `show clock` output and no date in the file "
+                             "name: give the time it was taken with --taken-at\n")
+    result = CliRunner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db,
+                                       "--taken-at", "2014-06-01T12:00"])
+    assert result.exit_code == 0, result.output
+
+
+def test_hitcounts_refuses_a_capture_whose_prompt_names_another_firewall(fw01_db):
+    result = CliRunner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db,
+                                       "--firewall", "fw02"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {CAPTURE}: its prompt names fw01, not --firewall fw02\n"
+
+
+def test_hitcounts_refuses_a_capture_that_matches_no_ace(fw01_db, tmp_path):
+    other = tmp_path / "fw02-2014-06-01.txt"
+    other.write_text("access-list web_in line 1 extended permit tcp any any eq www "
+                     "(hitcnt=1) 0x1\n")
+    result = CliRunner().invoke(main, ["hitcounts", str(other), "--db", fw01_db,
+                                       "--firewall", "fw02"])
+    assert result.exit_code == 1
+    assert "none of its 1 ACE lines is an ACE of fw02 (another firewall's capture?)" in \
+        result.stderr
+
+
+def test_a_capture_without_a_prompt_needs_a_firewall_when_the_database_has_several(fw01_db,
+                                                                                   tmp_path):
+    bare = tmp_path / "counters-2014-06-01.txt"
+    bare.write_text("access-list outside_in line 11 extended deny ip any any log errors "
+                    "interval 300 (hitcnt=41) 0xe1d2c3b4\n")
+    result = CliRunner().invoke(main, ["hitcounts", str(bare), "--db", fw01_db])
+    assert result.exit_code == 1 and "give --firewall" in result.stderr
