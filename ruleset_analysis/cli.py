@@ -337,10 +337,14 @@ def hitcounts(captures, db, firewall, taken_at):
     them.
     """
     from .asa.captures import taken_at as check_time
+    attach_captures(list(captures), db, firewall,
+                    check_time(taken_at) if taken_at is not None else None)
+
+
+def attach_captures(captures: list, db: str, firewall: Optional[str],
+                    when: Optional[str]) -> None:
     from .counters import read_captures, summary
-    firewalls = load_firewalls(db)
-    when = check_time(taken_at) if taken_at is not None else None
-    found = read_captures(list(captures), firewalls, firewall, when)
+    found = read_captures(captures, load_firewalls(db), firewall, when)
     for owner, attached in found:
         echo_warnings(summary(owner, attached))
     for owner in dict.fromkeys(owner for owner, _ in found):
@@ -499,18 +503,22 @@ def prune_command(results, db, output, filters):
               help="Keep the ruleset database here  [default: a temporary file].")
 @click.option("--results", "results_path", default=None, type=click.Path(dir_okay=False),
               help="Keep the job's results here (for 'report' later).")
+@click.option("-s", "--hitcounts", "captures", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="A `show access-list` capture (repeat for several): the device's counters "
+                   "beside the logs' hits (see the hitcounts command).")
 @runner_option("local")
 @job_options
 @format_options
 @report_options
-def analyze(configs, logs, db, results_path, runner, job, fmt, output, top, min_hits,
-            filters):
+def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output, top,
+            min_hits, filters):
     """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go.
 
     LOGS are files or directories (searched recursively), each read once.
     """
     from .report.render import render_report
-    check_outputs([output, results_path, db], list(configs) + list(logs))
+    check_outputs([output, results_path, db], list(configs) + list(logs) + list(captures))
     check_outputs([output], [results_path, db])
     filters.min_hits = min_hits
     workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
@@ -520,6 +528,8 @@ def analyze(configs, logs, db, results_path, runner, job, fmt, output, top, min_
         firewalls = [read_config(path) for path in configs]
         save_firewalls(db, firewalls)
         print_summary(firewalls, db)
+        if captures:
+            attach_captures(list(captures), db, None, None)
         progress = progress_stream()
         if progress is not None:
             progress.write(f"preprocess: {time.monotonic() - started:.1f} s\n")
@@ -527,7 +537,7 @@ def analyze(configs, logs, db, results_path, runner, job, fmt, output, top, min_
         results_path = results_path or os.path.join(workdir, "results")
         write_output(results_path, "".join(line + "\n" for line in lines))
         text, warnings = render_report(load_firewalls(db), [results_path], fmt, top, filters,
-                                       progress)
+                                       progress, load_captures(db))
         echo_warnings(warnings)
         write_output(output, text)
     finally:

@@ -133,7 +133,7 @@ def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Option
             capture.taken_at = when
         if capture.taken_at is None:
             raise CaptureError(f"{path}: no `show clock` output and no date in the file name: "
-                               "give the time it was taken with --taken-at")
+                               "give the time it was taken (hitcounts --taken-at)")
         prompted = _owner(capture.firewall, firewalls)
         if name is not None and capture.firewall is not None and prompted not in (None, name):
             raise CaptureError(f"{path}: its prompt names {capture.firewall}, not --firewall "
@@ -142,7 +142,8 @@ def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Option
         if owner is None:
             prompt = f"its prompt names {capture.firewall}, which the database does not " \
                      "have" if capture.firewall else "it has no prompt naming the firewall"
-            raise CaptureError(f"{path}: which firewall? {prompt}: give --firewall")
+            raise CaptureError(f"{path}: which firewall? {prompt}: name it (hitcounts "
+                               "--firewall)")
         if owner not in firewalls:
             raise CaptureError(f"{path}: --firewall {owner}: no such firewall in the database")
         attached = attach(firewalls[owner], capture)

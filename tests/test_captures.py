@@ -217,7 +217,7 @@ def test_hitcounts_refuses_a_capture_it_cannot_date_in_one_line(fw01_db, tmp_pat
     result = CliRunner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db])
     assert result.exit_code == 1
     assert result.stderr == (f"Error: {undated}: no `show clock` output and no date in the file "
-                             "name: give the time it was taken with --taken-at\n")
+                             "name: give the time it was taken (hitcounts --taken-at)\n")
     result = CliRunner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db,
                                        "--taken-at", "2014-06-01T12:00"])
     assert result.exit_code == 0, result.output
@@ -247,4 +247,74 @@ def test_a_capture_without_a_prompt_needs_a_firewall_when_the_database_has_sever
     bare.write_text("access-list outside_in line 11 extended deny ip any any log errors "
                     "interval 300 (hitcnt=41) 0xe1d2c3b4\n")
     result = CliRunner().invoke(main, ["hitcounts", str(bare), "--db", fw01_db])
-    assert result.exit_code == 1 and "give --firewall" in result.stderr
+    assert result.exit_code == 1 and "name it (hitcounts --firewall)" in result.stderr
+
+
+GROUP_CONFIG = CONFIG.replace(
+    "access-list outside_in extended permit tcp any host 172.16.1.10 eq https\n",
+    "object-group network Web\n network-object host 172.16.1.10\n"
+    " network-object host 172.16.1.12\n"
+    "access-list outside_in extended permit tcp any object-group Web eq https\n")
+
+
+def group_capture(taken_at, first, second):
+    text = f"""fw01# show access-list
+access-list outside_in line 1 extended permit tcp any object-group Web eq https \
+(hitcnt={first + second}) 0x1111aaaa
+  access-list outside_in line 1 extended permit tcp any host 172.16.1.10 eq https \
+(hitcnt={first}) 0x1111aaa1
+  access-list outside_in line 1 extended permit tcp any host 172.16.1.12 eq https \
+(hitcnt={second}) 0x1111aaa2
+"""
+    capture = parse_capture(text, "c.txt")
+    capture.taken_at = taken_at
+    return capture.to_json()
+
+
+def member_report(captures):
+    firewalls = {"fw01": firewall(GROUP_CONFIG)}
+    analyzer = LineAnalyzer(firewalls, "2014")
+    for day in range(1, 15):
+        analyzer.add(https(day))            # 172.16.1.10 only
+    report = build_report(firewalls, collect(analyzer.finish()), captures={"fw01": captures})
+    return next(g for g in report["groups"] if g["group"] == "Web")
+
+
+def test_a_member_whose_element_counter_grew_is_not_called_unused():
+    assert member_report([])["unused"] == ["172.16.1.12"]
+    group = member_report([group_capture("2014-06-02T08:00:00", 5, 7),
+                           group_capture("2014-06-09T08:00:00", 60, 19)])
+    assert group["unused"] == []
+    assert any(note.startswith("172.16.1.12: evidence disagrees: the device counted +12 hits")
+               for note in group["not_evaluated"])
+    member = next(m for m in group["members"] if m["member"] == "172.16.1.12")
+    assert member["hits"] == 0 and not member["unused"]
+
+
+def test_a_member_whose_element_counter_did_not_move_stays_unused():
+    group = member_report([group_capture("2014-06-02T08:00:00", 5, 7),
+                           group_capture("2014-06-09T08:00:00", 60, 7)])
+    assert group["unused"] == ["172.16.1.12"]
+
+
+def test_analyze_takes_captures_and_prune_leaves_out_what_the_device_counted(tmp_path):
+    from conftest import SAMPLE_LOGS
+    captures = []
+    for taken, hits in (("2014-06-02T0800", 100), ("2014-06-10T0800", 250)):
+        path = tmp_path / f"fw01-{taken}.txt"
+        path.write_text("fw01# show access-list\naccess-list inside_in line 7 extended permit "
+                        f"tcp object obj-inside any eq ftp (hitcnt={hits}) 0x33cc44dd\n")
+        captures += ["-s", str(path)]
+    db, results = str(tmp_path / "t.db"), str(tmp_path / "results")
+    result = CliRunner().invoke(main, ["analyze", "-c", SAMPLE_CONFIGS[0], "-c",
+                                       SAMPLE_CONFIGS[1], *captures, "--year", "2014",
+                                       "--db", db, "--results", results, "--format", "json",
+                                       *SAMPLE_LOGS])
+    assert result.exit_code == 0, result.output
+    import json
+    ftp = next(r for r in json.loads(result.stdout)["rules"]
+               if (r["firewall"], r["acl"], r["line"]) == ("fw01", "inside_in", 7))
+    assert ftp["status"] == "evidence disagrees" and ftp["hits"] == 0
+    pruned = CliRunner().invoke(main, ["prune", results, "--db", db])
+    assert pruned.exit_code == 0, pruned.output
+    assert "eq ftp" not in pruned.stdout and "no access-list" in pruned.stdout

@@ -96,7 +96,7 @@ RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive",
              "shadowed_by", "redundant_with", "shadowing_not_analysed", "connections_sampled",
              "event_log", "device"}
 OBJECT_KEYS = {"index", "protocol", "source", "source_port", "destination", "destination_port",
-               "hits", "first_seen", "last_seen", "members", "device_hits"}
+               "hits", "first_seen", "last_seen", "members", "device"}
 CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_seen",
                    "last_seen"}
 GROUP_KEYS = {"firewall", "group", "header", "members", "unused", "used_by", "not_evaluated"}

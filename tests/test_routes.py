@@ -55,7 +55,7 @@ def test_every_route_form_of_show_route_is_read():
         ("inside", "10.2.0.0/16"), ("inside", "172.16.5.0/24"), ("outside", "198.51.100.0/24"),
         ("inside", "10.3.0.0/16"), ("inside", "10.4.0.0/16"), ("dmz", "172.16.1.0/24")]
     assert routes[4][2] == "O E2"
-    assert warnings == ["fw01.routes: 1 pager prompt(s) ('<--- More --->') removed: the config "
+    assert warnings == ["fw01.routes: 1 pager prompt(s) ('<--- More --->') removed: it "
                         "was captured with paging on (set 'terminal pager 0')"]
 
 

@@ -21,7 +21,7 @@ from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
 from . import model
 from .evidence import Evidence, Horizon, evidence_of
-from .judgement import Status, judge, not_evaluated_code
+from .judgement import Status, claimed_period, judge, not_evaluated_code
 from .members import member_usage
 from .model import AceReport, ConnectionUse, FirewallReport, Report, RuleUse
 from .tighten import suggest
@@ -154,7 +154,8 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
         if reason:
             blocked[name] = reason
     groups = member_usage(firewalls, rules, {n: h.cutoff if h else None
-                                             for n, h in horizons.items()}, blocked)
+                                             for n, h in horizons.items()}, blocked,
+                          {n: claimed_period(evidence[n], horizons[n]) for n in firewalls})
     counters = _counters(results.counters)
     if filters.firewall is not None:
         lines = evidence[filters.firewall].lines
@@ -275,22 +276,23 @@ def describe(rule: Rule) -> dict:
 
 def _device_counts(entry: AceReport, attached: list) -> None:
     """The device's counters for an ACE and its expanded rules, from every capture."""
-    key = (entry.acl, entry.line)
-    readings = sorted((a.aces[key] for a in attached if key in a.aces),
-                      key=lambda r: r.taken_at)
+    entry.device = _counts([a.aces.get((entry.acl, entry.line)) for a in attached])
+    for rule in entry.objects:
+        rule.device = _counts([a.rules.get((entry.acl, entry.line, rule.index))
+                               for a in attached])
+
+
+def _counts(found: list) -> Optional[model.DeviceCounts]:
+    readings = sorted((r for r in found if r is not None), key=lambda r: r.taken_at)
     if not readings:
-        return
+        return None
     intervals = []
     for before, after in zip(readings, readings[1:]):
         grew = after.hits - before.hits if after.hits >= before.hits else None
         intervals.append(model.DeviceInterval(before.taken_at, after.taken_at, grew,
                                               0 if grew is not None else after.hits))
-    entry.device = model.DeviceCounts(
-        [model.DeviceReading(r.taken_at, r.hits) for r in readings], intervals)
-    latest = max((a for a in attached if key in a.aces), key=lambda a: a.aces[key].taken_at)
-    for rule in entry.objects:
-        found = latest.rules.get((entry.acl, entry.line, rule.index))
-        rule.device_hits = found.hits if found else None
+    return model.DeviceCounts([model.DeviceReading(r.taken_at, r.hits) for r in readings],
+                              intervals)
 
 
 def _connections(record: Optional[dict]) -> list:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..model import logs_connections
 from .evidence import Evidence, Horizon
-from .model import AceReport
+from .model import AceReport, DeviceCounts
 
 
 class Status(str, Enum):
@@ -117,9 +117,8 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                                    logged=logs_connections(entry.log, entry.event_log))
     if gap:
         return Judgement(Status.NO_DATA, gap)
-    first, last = (horizon.start, horizon.as_of) if horizon is not None else \
-        (evidence.first or "", evidence.last or "")
-    counted = device_counted(entry, first, last)
+    first, last = claimed_period(evidence, horizon)
+    counted = device_counted(entry.device, first, last)
     if counted:
         return Judgement(Status.EVIDENCE_DISAGREES, counted)
     device = device_note(entry, first, last)
@@ -131,12 +130,20 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                      f"{evidence.last} ({evidence.span_days} days){device}")
 
 
-def device_counted(entry: AceReport, first: str, last: str) -> str:
-    """Why the device's own counter contradicts "no hit" in first .. last ('' if it does not):
-    it grew between two captures whose interval shares time with the period."""
-    if entry.device is None:
+def claimed_period(evidence: Evidence, horizon: Optional[Horizon]) -> Tuple[str, str]:
+    """The days an unused claim is about: the --unused-since horizon, else the logs' days."""
+    if horizon is not None:
+        return horizon.start, horizon.as_of
+    return evidence.first or "", evidence.last or ""
+
+
+def device_counted(device: Optional[DeviceCounts], first: str, last: str) -> str:
+    """Why the device's own counter (of an ACE or an element) contradicts "no hit" in
+    first .. last ('' if it does not): it grew between two captures whose interval shares time
+    with the period, or counted after a reset in between."""
+    if device is None:
         return ""
-    for interval in entry.device.intervals:
+    for interval in device.intervals:
         if interval.grew or (interval.grew is None and interval.since_reset):
             if overlaps(interval.start, interval.end, first, last):
                 what = f"+{interval.grew}" if interval.grew is not None else \

@@ -5,10 +5,15 @@ DMZ-Servers > Web-Servers > obj-web01). A rule's hits count for every (group, me
 along its paths. A member is only called unused when every ACE that uses its group could be
 judged and its firewall's logs support the claim: a group also used by an unbound, inactive
 or unparsed ACE, for traffic the logs do not show, by a deny ACE (removing a member would
-open access), or on a firewall without enough data, is reported as not evaluated.
+open access), or on a firewall without enough data, is reported as not evaluated. Nor is a
+member whose element counter (`hitcounts` captures) grew in the period while its logs show no
+hit: the device saw traffic the logs do not.
 """
 from __future__ import annotations
 
+from typing import Optional
+
+from .judgement import device_counted
 from .model import AceReport, GroupReport, MemberReport
 
 FIELDS = ("source", "destination", "protocol", "source_port", "service")
@@ -51,13 +56,16 @@ def _why_not(entry: AceReport) -> str:
     return ""
 
 
-def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict) -> list:
+def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict,
+                 periods: Optional[dict] = None) -> list:
     """-> [GroupReport], in firewall and group order of first use.
 
     ``cutoffs``: per firewall, the time before which a last hit counts as unused (None: only
     no hit at all is unused); ``blocked``: firewalls whose logs cannot support any unused
-    claim, with the reason.
+    claim, with the reason; ``periods``: per firewall, the days (first, last) an unused claim
+    is about, against which the device's counters are read.
     """
+    periods = periods or {}
     groups: dict = {}
     for entry in rules:
         why = _why_not(entry)
@@ -72,8 +80,11 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict) -> 
                     usage["used_by"][ace] = None
                     if why:
                         usage["not_evaluated"][f"{ace} ({why})"] = None
-                    # hits, first, last, whether some hits have no time
-                    stats = usage["members"].setdefault(member, [0, None, None, False])
+                    # hits, first, last, whether some hits have no time, what the device
+                    # counted that the logs do not show
+                    stats = usage["members"].setdefault(member, [0, None, None, False, ""])
+                    if obj.device is not None and entry.firewall in periods and not stats[4]:
+                        stats[4] = device_counted(obj.device, *periods[entry.firewall])
                     if obj.hits:
                         stats[0] += obj.hits
                         stats[1] = min(filter(None, (stats[1], obj.first_seen)), default=None)
@@ -86,13 +97,17 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict) -> 
         if fw in blocked:
             usage["not_evaluated"][f"{fw}: {blocked[fw]}"] = None
         cutoff = cutoffs.get(fw)
-        members = []
-        for member, (hits, first, last, untimed) in usage["members"].items():
+        members, contradicted = [], []
+        for member, (hits, first, last, untimed, counted) in usage["members"].items():
             unused = not usage["not_evaluated"] and (
                 hits == 0 or (cutoff is not None and not untimed and last is not None
                               and last < cutoff))
+            if unused and counted:
+                unused = False
+                contradicted.append(f"{member}: evidence disagrees: {counted}")
             members.append(MemberReport(member, lines.get(member), hits, first, last, unused))
         report.append(GroupReport(fw, group, definition.get("header"), members,
                                   [m.member for m in members if m.unused],
-                                  list(usage["used_by"]), list(usage["not_evaluated"])))
+                                  list(usage["used_by"]),
+                                  list(usage["not_evaluated"]) + contradicted))
     return report

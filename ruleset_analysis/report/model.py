@@ -23,22 +23,6 @@ class ConnectionUse:
 
 
 @dataclass
-class RuleUse:
-    """One expanded rule of an ACE (an ``objects`` entry) and its hits."""
-    index: int
-    protocol: str
-    source: str
-    source_port: str
-    destination: str
-    destination_port: str
-    hits: int
-    first_seen: Optional[str]
-    last_seen: Optional[str]
-    members: Dict[str, List[str]]
-    device_hits: Optional[int] = None    # its element's counter in the latest capture
-
-
-@dataclass
 class DeviceReading:
     taken_at: str
     hits: int
@@ -56,9 +40,25 @@ class DeviceInterval:
 
 @dataclass
 class DeviceCounts:
-    """An ACE's hit counter as `show access-list` captures read it, oldest first."""
+    """An ACE's or element's hit counter as `show access-list` captures read it, oldest first."""
     readings: List[DeviceReading]
     intervals: List[DeviceInterval]
+
+
+@dataclass
+class RuleUse:
+    """One expanded rule of an ACE (an ``objects`` entry) and its hits."""
+    index: int
+    protocol: str
+    source: str
+    source_port: str
+    destination: str
+    destination_port: str
+    hits: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+    members: Dict[str, List[str]]
+    device: Optional[DeviceCounts] = None    # its element's counter (`hitcounts` captures)
 
 
 @dataclass
