@@ -74,6 +74,50 @@ def test_a_line_dated_in_the_future_is_an_outlier_not_evidence():
     assert report.firewalls[0].status == "no data" and report.window["first"] is None
 
 
+def two_weeks_and(*strays, https_ace=True):
+    """fw01's report over one line a day on Jun 1..14 2014 (to port 443, or 80) and stray
+    lines (dates) far from them."""
+    fw = firewall("access-list o extended permit tcp any any eq 443\n"
+                  "access-list o extended permit tcp any any eq 22\n"
+                  "access-group o in interface outside\n")
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    for when in [f"Jun {d:02d} 2014 12:00:00" for d in range(1, 15)] + list(strays):
+        analyzer.add(built("inbound", "TCP", "outside:192.0.2.1/5000", "dmz:172.16.1.10/443",
+                           when=when))
+    return make_report({"fw01": fw}, collect(analyzer.finish()))
+
+
+def test_a_line_dated_years_before_the_logs_does_not_stretch_the_period_claimed():
+    report = two_weeks_and("Jun 06 2009 10:00:00")
+    evidence = report.firewalls[0]
+    assert (evidence.first, evidence.last) == ("2014-06-01", "2014-06-14")
+    assert "1 line(s) on 1 day(s) more than 60 days apart from the rest of its logs " \
+           "(2009-06-06): misdated or forged?" in " ".join(evidence.notes)
+    ssh = next(r for r in report.rules if r.line == 2)
+    assert ssh.reason == "no hit in the logs of 2014-06-01 .. 2014-06-14 (14 days)"
+
+
+def test_a_line_dated_months_after_the_logs_does_not_move_the_unused_horizon():
+    from ruleset_analysis.report import Filters
+    fw = firewall("access-list o extended permit tcp any any eq 443\n"
+                  "access-group o in interface outside\n")
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    for day in range(1, 31):
+        analyzer.add(built("inbound", "TCP", "outside:192.0.2.1/5000", "dmz:172.16.1.10/443",
+                           when=f"Jun {day:02d} 2014 12:00:00"))
+    analyzer.add(built("inbound", "TCP", "outside:192.0.2.1/5000", "dmz:172.16.1.10/443",
+                       when="Dec 24 2014 12:00:00"))
+    report = make_report({"fw01": fw}, collect(analyzer.finish()),
+                         filters=Filters(unused_since=10))
+    assert report.firewalls[0].horizon.as_of == "2014-06-30"
+
+
+def test_a_sparse_but_real_start_of_the_logs_is_not_a_stray():
+    # 30 days in March, a 70-day outage, two weeks in June: March holds most of the lines
+    report = two_weeks_and(*[f"Mar {d:02d} 2014 12:00:00" for d in range(1, 31)])
+    assert report.firewalls[0].first == "2014-03-01"
+
+
 def test_an_output_that_is_an_input_is_refused(tmp_path, sample_db):
     log = tmp_path / "a.log"
     log.write_text("garbage\n")

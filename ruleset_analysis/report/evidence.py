@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 # A horizon (--unused-since) counts as covered when at most this share of its days has no
 # evidence; a longer silence may be missing logs, and a rule used in it would look unused.
 MAX_MISSING_SHARE = 0.10
 SHORT_WINDOW_DAYS = 30
 GAPS_LISTED = 5
+# Days at either end of a firewall's logs, this many days away from the rest and holding few
+# of its lines (this share, or this many, but never a quarter), are strays (a misdated or
+# forged line, a device clock reset): they are not coverage and do not move the period a claim
+# is about. Leaving out real days can only make fewer claims.
+STRAY_GAP_DAYS = 60
+STRAY_SHARE = 0.01
+STRAY_LINES = 10
 
 
 def _date(text: str) -> datetime.date:
@@ -58,6 +65,7 @@ class Evidence:
     acl_log_days: Dict[str, int] = field(default_factory=dict)
     # --permits-from acl-log: an ACE with `log` (`event-log`) is counted by those messages only
     acl_log_mode: bool = False
+    strays: Dict[str, int] = field(default_factory=dict)    # stray day -> its lines
     # answers already given: the evidence does not change while a report is built, and every
     # ACE of the firewall asks the same few questions
     answers: Dict[Tuple[Any, ...], Optional[str]] = field(default_factory=dict, repr=False,
@@ -184,6 +192,12 @@ class Evidence:
         if self.untimed:
             found.append(f"{self.untimed} connection line(s) without a time: their hits "
                          "count, their time is unknown")
+        if self.strays:
+            days = sorted(self.strays)
+            found.append(f"{sum(self.strays.values())} line(s) on {len(days)} day(s) more than "
+                         f"{STRAY_GAP_DAYS} days apart from the rest of its logs ({days[0]}"
+                         f"{' .. ' + days[-1] if len(days) > 1 else ''}): misdated or forged? "
+                         "Not counted as days with logs; hits on them still count")
         return found
 
     def to_json(self, no_data: Optional[str]) -> Dict[str, Any]:
@@ -196,10 +210,38 @@ class Evidence:
                 "protocols": {p: len(days) for p, days in sorted(self.protocols.items())}}
 
 
+def stray_days(days: Dict[str, int]) -> Set[str]:
+    """The days at either end of ``days`` (day -> lines) that are strays (STRAY_GAP_DAYS)."""
+    ordered = sorted(days)
+    total = sum(days.values())
+    limit = min(max(STRAY_SHARE * total, STRAY_LINES), total / 4)
+    found: Set[str] = set()
+    for run in (ordered, ordered[::-1]):
+        cut, count = 0, 0
+        for i in range(1, len(run)):
+            count += days[run[i - 1]]
+            if count > limit:
+                break
+            if abs((_date(run[i]) - _date(run[i - 1])).days) > STRAY_GAP_DAYS:
+                cut = i
+        found.update(run[:cut])
+    return found
+
+
 def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool) -> Evidence:
     coverage = coverage or {}
-    return Evidence(firewall, matched, dict(coverage.get("days", {})),
-                    dict(coverage.get("deny_days", {})), coverage.get("untimed", 0),
-                    coverage.get("deny_untimed", 0), dict(coverage.get("lines", {})),
-                    dict(coverage.get("protocols", {})), dict(coverage.get("acl_log_days", {})),
-                    coverage.get("acl_log_mode", 0) > 0)
+    days = dict(coverage.get("days", {}))
+    strays = stray_days(days)
+
+    def kept(found: Dict[str, int]) -> Dict[str, int]:
+        return {d: n for d, n in found.items() if d not in strays}
+    deny_days = dict(coverage.get("deny_days", {}))
+    deny_strays = stray_days(deny_days)
+    return Evidence(firewall, matched, kept(days),
+                    {d: n for d, n in deny_days.items() if d not in deny_strays},
+                    coverage.get("untimed", 0), coverage.get("deny_untimed", 0),
+                    dict(coverage.get("lines", {})),
+                    {p: kept(found) for p, found in coverage.get("protocols", {}).items()},
+                    kept(coverage.get("acl_log_days", {})),
+                    coverage.get("acl_log_mode", 0) > 0,
+                    {d: n for d, n in days.items() if d in strays})
