@@ -50,6 +50,7 @@ from .records import (
     DISAGREEMENT,
     NO_FIRST,
     NO_LAST,
+    REHASHED,
     RESULTS_FORMAT,
     RULESET,
     SAMPLE_SPACE,
@@ -204,7 +205,8 @@ class LineAnalyzer:
         flow: tuple = (name, connection.ingress, connection.egress, connection.protocol,
                        connection.source, connection.source_port if sport_matters else 0,
                        connection.destination, connection.destination_port,
-                       connection.icmp_code, kind, connection.acl)
+                       connection.icmp_code, kind, connection.acl, connection.ace_hash,
+                       connection.element_hash)
         if matcher.uses_mapped:
             flow += (connection.mapped_source, connection.mapped_destination)
         verdict = self.flows.get(flow, False)
@@ -383,7 +385,8 @@ class LineAnalyzer:
         credited = []           # (fact key prefix, source, days, sample) per credit
         # A first match that contradicts what the firewall did is shown, never a hit.
         credits: Sequence[tuple] = [(ACE, h) for h in self.credited(connection, verdict)] + \
-            [(DISAGREEMENT, h) for h in verdict.against]
+            [(DISAGREEMENT, h) for h in verdict.against] + \
+            [(REHASHED, h) for h in verdict.rehashed]
         if credits:
             first, last = (when, when) if when is not None else (NO_FIRST, NO_LAST)
             day = when[:10] if when is not None else None

@@ -305,6 +305,8 @@ def preprocess(configs, db, name, interface_addresses, routes):
         raise click.UsageError(f"several configs name the firewall {', '.join(repeated)}: "
                                "preprocess them one at a time with --name")
     save_firewalls(db, firewalls)
+    from .counters import refresh_hashes
+    refresh_hashes(db, names)         # captures stored before: matched to the new ruleset
     print_summary(firewalls, db)
     echo_warnings(f"warning: {conflict}" for conflict in identity_conflicts(load_firewalls(db)))
 
@@ -343,12 +345,14 @@ def hitcounts(captures, db, firewall, taken_at):
 
 def attach_captures(captures: list, db: str, firewall: Optional[str],
                     when: Optional[str]) -> None:
-    from .counters import read_captures, summary
+    from .counters import read_captures, refresh_hashes, summary
     found = read_captures(captures, load_firewalls(db), firewall, when)
     for owner, attached in found:
         echo_warnings(summary(owner, attached))
-    for owner in dict.fromkeys(owner for owner, _ in found):
+    owners = list(dict.fromkeys(owner for owner, _ in found))
+    for owner in owners:
         save_captures(db, owner, [a.capture.to_json() for o, a in found if o == owner])
+    refresh_hashes(db, owners)
     click.echo(f"{len(found)} capture(s) written to {db}", err=True)
 
 

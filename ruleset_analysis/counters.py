@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 from .asa.captures import Capture, Counter, ace_text
 from .asa.config import parse_config
 from .expand import expand_config
-from .model import Firewall, Rule
+from .model import Firewall, Rule, normal_hash
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,9 @@ class Attached:
     capture: Capture
     aces: Dict[Tuple[str, int], Reading] = field(default_factory=dict)   # (acl, line)
     rules: Dict[Tuple[str, int, int], Reading] = field(default_factory=dict)  # + rule index
-    hashes: Dict[Tuple[str, str], Tuple[str, int, Optional[int]]] = field(default_factory=dict)
+    ace_hashes: Dict[Tuple[str, str], int] = field(default_factory=dict)   # (acl, hash): line
+    # (acl, line, element hash): rule index
+    element_hashes: Dict[Tuple[str, int, str], int] = field(default_factory=dict)
     unmatched: List[Tuple[str, str, str]] = field(default_factory=list)  # where, text, why
 
 
@@ -87,7 +89,9 @@ def attach(firewall: Firewall, capture: Capture) -> Attached:
         attached.aces[(ace.acl, ace.line)] = Reading(capture.taken_at or "", counter.hits,
                                                      counter.where)
         if counter.hash:
-            attached.hashes[(ace.acl, counter.hash)] = (ace.acl, ace.line, None)
+            attached.ace_hashes[(ace.acl, normal_hash(counter.hash))] = ace.line
+            if ace.rule_count == 1:          # its messages name no element: 0x0
+                attached.element_hashes[(ace.acl, ace.line, "0x0")] = ace.first_index
         pending.append((ace, entry.elements))
     elements = [element for _, found in pending for element in found]
     signatures = _element_rules(elements)
@@ -108,10 +112,45 @@ def attach(firewall: Firewall, capture: Capture) -> Attached:
             attached.rules[(ace.acl, ace.line, index)] = Reading(capture.taken_at or "",
                                                                  element.hits, element.where)
             if element.hash:
-                attached.hashes[(ace.acl, element.hash)] = (ace.acl, ace.line, index)
+                attached.element_hashes[(ace.acl, ace.line, normal_hash(element.hash))] = index
     for where, text in capture.unread:
         attached.unmatched.append((where, text, "not a line of `show access-list` output"))
     return attached
+
+
+def hash_map(attached: List[Attached]) -> dict:
+    """The hashes that 106100/106023 lines carry -> what they name in this ruleset, from every
+    capture of one firewall: {"ACL HASH": [ACE line, {element hash: rule index}]}. A hash that
+    names different ACEs in different captures is left out: it cannot tell which."""
+    lines: Dict[Tuple[str, str], set] = {}
+    elements: Dict[Tuple[str, int], Dict[str, set]] = {}
+    for found in attached:
+        for (acl, digest), line in found.ace_hashes.items():
+            lines.setdefault((acl, digest), set()).add(line)
+        for (acl, line, digest), index in found.element_hashes.items():
+            elements.setdefault((acl, line), {}).setdefault(digest, set()).add(index)
+    result: dict = {}
+    for (acl, digest), found_lines in lines.items():
+        if len(found_lines) == 1:
+            [line] = found_lines
+            result[f"{acl} {digest}"] = [line, {d: next(iter(i)) for d, i in elements.get(
+                (acl, line), {}).items() if len(i) == 1}]
+    return result
+
+
+def refresh_hashes(db: str, names: Optional[List[str]] = None) -> None:
+    """Match every stored capture of these firewalls (default: all) to their ruleset again and
+    store what their hashes name, for the job to read (``Firewall.hashes``)."""
+    from .asa.captures import Capture
+    from .database import load_captures, load_firewalls, save_hashes
+    firewalls = load_firewalls(db)
+    stored = load_captures(db)
+    found = {name: hash_map([attach(firewalls[name], Capture.from_json(c))
+                             for c in stored[name]])
+             for name in (names if names is not None else list(stored))
+             if name in stored and name in firewalls}
+    if found:
+        save_hashes(db, found)
 
 
 def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Optional[str],

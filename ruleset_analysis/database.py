@@ -22,6 +22,7 @@ TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"
 CAPTURES_PREFIX = "captures:"      # a firewall's `show access-list` captures (counters.py)
+HASHES_PREFIX = "hashes:"          # what their ACE/element hashes name (counters.hash_map)
 
 
 class DatabaseError(Exception):
@@ -55,6 +56,8 @@ def _store_firewalls(db, firewalls: list) -> None:
     for firewall in firewalls:
         db[FIREWALL_PREFIX + firewall.name] = firewall.to_json()
         fingerprints[firewall.name] = firewall.fingerprint()
+        if HASHES_PREFIX + firewall.name in db:     # named the old ruleset's lines
+            del db[HASHES_PREFIX + firewall.name]
         if firewall.name not in names:
             names.append(firewall.name)
     db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names,
@@ -70,6 +73,16 @@ def save_captures(path: str, firewall: str, captures: list) -> None:
         kept = {c["taken_at"]: c for c in db.get(CAPTURES_PREFIX + firewall) or []}
         kept.update((c["taken_at"], c) for c in captures)
         db[CAPTURES_PREFIX + firewall] = [kept[t] for t in sorted(kept)]
+    with open(os.path.abspath(path) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _save(path, store)
+
+
+def save_hashes(path: str, hashes: dict) -> None:
+    """Store {firewall: hash map} (``counters.hash_map``), replacing each firewall's."""
+    def store(db) -> None:
+        for name, found in hashes.items():
+            db[HASHES_PREFIX + name] = found
     with open(os.path.abspath(path) + ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         _save(path, store)
@@ -153,10 +166,13 @@ def load_firewalls(path: str) -> dict:
     meta = read_meta(path)
     names = meta["firewalls"]
     values = _read(path, [FIREWALL_PREFIX + name for name in names])
+    hashes = _read(path, [HASHES_PREFIX + name for name in names])
     try:
         firewalls = {name: Firewall.from_json(value) for name, value in zip(names, values)}
-        for name, firewall in firewalls.items():     # computed once, when it was written
+        for (name, firewall), found in zip(firewalls.items(), hashes):
+            # computed once, when it was written
             firewall.__dict__["_fingerprint"] = meta["fingerprints"][name]
+            firewall.hashes = found or {}
         return firewalls
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DatabaseError(f"{path}: database is corrupt ({exc!r})") from None

@@ -32,6 +32,9 @@ UNKNOWN_ACL = "unknown_acl"    # an ACL message names an ACL the config does not
 # The config and the log disagree: never a hit, shown apart (config changed, another context).
 DENY_DISAGREES = "deny_disagrees"       # a deny message whose first match is a permit ACE
 PERMIT_DISAGREES = "permit_disagrees"   # a permit message whose first match is a deny ACE
+# An ACL message whose hash names another ACE (or element) than its first match: credited to
+# the one the device used, the first match listed (config drift, or a matcher bug).
+HASH_DISAGREES = "hash_disagrees"
 # Which FTD connection event an ACE's `event-log` produces (start 430002, end 430003); with
 # `both`, the start event counts the connection.
 EVENT_LOGS = {"ftd_start": ("flow-start", "both"), "ftd_end": ("flow-end",)}
@@ -56,6 +59,9 @@ class Verdict(NamedTuple):
     # first matches that contradict what the firewall logged (a permitted connection whose
     # first match is a deny, ...): shown as disagreements, never hits
     against: tuple = ()
+    # the ACE a message's hash names, when its first match is another: (Hit of that ACE whose
+    # rule_index is the first match's ACE line, 0 for none, source, destination)
+    rehashed: tuple = ()
 
 
 # Rules compile to flat tuples; addresses of both IP versions share one integer space
@@ -385,6 +391,10 @@ class FirewallMatcher:
         hit = acl.first_match(_protocol_number(c.protocol), src[0], src[1], c.source_port,
                               dst[0], dst[1], c.destination_port, c.icmp_code, c.ingress,
                               c.egress)
+        if c.ace_hash:
+            device = self.hashed(c, hit)
+            if device is not None:
+                return device
         hits = () if hit is None else ((hit, c.source, c.destination),)
         if c.kind == "acl_deny":
             category = DENIED if hit else DENIED_IMPLICIT
@@ -396,6 +406,30 @@ class FirewallMatcher:
                 return Verdict(PERMIT_DISAGREES, (), (("named", (c.acl,), hit),), hits)
         return Verdict(category, hits, (("named", (c.acl,), hit),))
 
+
+    def hashed(self, c: Connection, hit: Optional[Hit]) -> Optional[Verdict]:
+        """The verdict by the message's hashes, when they name an ACE (from `show access-list`
+        captures) other than the first match ``hit``, or an element other than its rule; None
+        when they name nothing known, or the same."""
+        found = self.firewall.hashes.get(f"{c.acl} {c.ace_hash}")
+        if found is None:
+            return None
+        line, elements = found
+        index = elements.get(c.element_hash)
+        if hit is not None and hit.ace_line == line and index in (None, hit.rule_index):
+            return None
+        ace = next((a for a in self.firewall.acls[c.acl].entries if a.line == line), None)
+        wanted = "deny" if c.kind == "acl_deny" else "permit"
+        if ace is None or ace.action != wanted:
+            return None       # the capture's text matched another ACE: trust the first match
+        if index is None:
+            index = hit.rule_index if hit is not None and hit.ace_line == line else \
+                ace.first_index
+        device = Hit(c.acl, line, index, ace.action, ace.logged)
+        first = Hit(c.acl, line, hit.ace_line if hit is not None else 0, ace.action)
+        return Verdict(HASH_DISAGREES, ((device, c.source, c.destination),),
+                       (("named", (c.acl,), device),), (),
+                       ((first, c.source, c.destination),))
 
     def evaluate_rule(self, c: Connection) -> Optional[Verdict]:
         """An FTD connection event (430002 start, 430003 end, kind ``ftd_start``/``ftd_end``)

@@ -86,6 +86,11 @@ def _service_json(service: tuple) -> list:
     return [protocol, _opt(sport, Ports.to_json), _opt(dport, Ports.to_json), code, path]
 
 
+def normal_hash(text: str) -> str:
+    """An ACE or element hash as ASA prints it (0x5f3b1e2d, 0x0, 0X0000ab) -> one spelling."""
+    return hex(int(text, 16))
+
+
 def logs_connections(log: Optional[str], event_log: Optional[str]) -> bool:
     """Whether an ACE's flows also produce ACL-log messages: 106100 with `log` (not
     `log disable`), FTD connection events with `event-log`."""
@@ -254,6 +259,9 @@ class Firewall:
     acl_addresses: str = "real"                      # real | mapped
     # nameif -> ACL bound with `control-plane`: it filters traffic to the firewall itself
     control_plane: dict = field(default_factory=dict)
+    # from `show access-list` captures, not the config (database.py stores it apart):
+    # "ACL HASH" -> [ACE line, {element hash: rule index}] (``counters.hash_map``)
+    hashes: dict = field(default_factory=dict)
 
     def bindings(self, acl: str) -> list:
         """How an ACL is applied: ``["in inside", "global", ...]``; empty when unbound."""
@@ -330,3 +338,7 @@ class Connection(NamedTuple):
     acl: str = ""              # the ACL an ACL message names; the rule an FTD event names
     flows: int = 1             # connections the line reports (106100 hit-cnt)
     icmp_code: Optional[int] = None
+    # ACL messages: the hashes of the ACE and of its element that decided (`[0x…, 0x…]`,
+    # normalised by ``ace_hash``; "" when the line has none)
+    ace_hash: str = ""
+    element_hash: str = ""

@@ -13,6 +13,9 @@ hashable keys; ASA names never contain whitespace). The kinds:
                                    ("untimed" only when not 0; see "Connection lists" below)
   disagreement FIREWALL ACL LINE  the same shape: messages whose verdict the ACE's first
                                    match contradicts (a deny message on a permit ACE, ...)
+  rehashed     FIREWALL ACL LINE  the same shape: ACL messages whose hashes name this ACE (the
+                                   one the device used, credited) while another is their first
+                                   match; "rules" holds [FIRST MATCH'S LINE (0: none), ...]
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
                                    "deny_untimed", "lines": {CATEGORY: LINES},
                                    "protocols": {tcp|udp|icmp: {YYYY-MM-DD: LINES}},
@@ -49,11 +52,12 @@ Record = Dict[str, Any]
 Fact = List[Any]                 # [count, first, last]
 Key = Union[str, List[Any]]
 
-RESULTS_FORMAT = 4           # bump when the meaning of a record changes (3: sampled lists;
-#                              4: acl_log_mode, FTD events credited)
+RESULTS_FORMAT = 5           # bump when the meaning of a record changes (3: sampled lists;
+#                              4: acl_log_mode, FTD events credited; 5: credits by hash)
 
 ACE = "ace"
 DISAGREEMENT = "disagreement"
+REHASHED = "rehashed"
 COVERAGE = "coverage"
 COUNTER = "counter"
 DEVICE = "device"
@@ -265,6 +269,7 @@ class Results:
     counters: Dict[str, int] = field(default_factory=dict)          # category -> lines
     aces: Dict[AceKey, Record] = field(default_factory=dict)
     disagreements: Dict[AceKey, Record] = field(default_factory=dict)
+    rehashed: Dict[AceKey, Record] = field(default_factory=dict)
     coverage: Dict[str, Record] = field(default_factory=dict)       # fw -> evidence
     devices: Dict[str, int] = field(default_factory=dict)           # unknown id -> lines
     rulesets: Dict[str, List[str]] = field(default_factory=dict)    # fw -> ["FORMAT:FP"]
@@ -312,7 +317,7 @@ class _Collector:
             self.input_errors.append({"file": fields[1], "error": str(value)})
             return
         name: Union[str, AceKey]
-        if kind in (ACE, DISAGREEMENT):
+        if kind in (ACE, DISAGREEMENT, REHASHED):
             name = (fields[1], fields[2], int(fields[3]))
             _check_ace(value)
         elif kind in (COUNTER, DEVICE, COVERAGE, RULESET):
@@ -328,7 +333,7 @@ class _Collector:
     def results(self) -> Results:
         results = Results(input_errors=self.input_errors)
         tables: Dict[str, Dict[Any, Any]] = {
-            ACE: results.aces, DISAGREEMENT: results.disagreements,
+            ACE: results.aces, DISAGREEMENT: results.disagreements, REHASHED: results.rehashed,
             COVERAGE: results.coverage, COUNTER: results.counters, DEVICE: results.devices,
             RULESET: results.rulesets}
         for (kind, name), values in self.values.items():

@@ -318,3 +318,83 @@ def test_analyze_takes_captures_and_prune_leaves_out_what_the_device_counted(tmp
     pruned = CliRunner().invoke(main, ["prune", results, "--db", db])
     assert pruned.exit_code == 0, pruned.output
     assert "eq ftp" not in pruned.stdout and "no access-list" in pruned.stdout
+
+
+# -- attribution by hash -------------------------------------------------------------------
+DENY_CONFIG = CONFIG.replace("access-group", "access-list outside_in extended deny tcp any "
+                             "host 172.16.1.10 eq telnet\naccess-list outside_in extended deny "
+                             "tcp any any eq telnet\naccess-group")
+DENY_CAPTURE = """fw01# show access-list
+access-list outside_in line 1 extended permit tcp any host 172.16.1.10 eq https (hitcnt=1) \
+0x1111aaaa
+access-list outside_in line 3 extended deny tcp any host 172.16.1.10 eq telnet (hitcnt=1) \
+0x3333cccc
+access-list outside_in line 4 extended deny tcp any any eq telnet (hitcnt=9) 0x4444dddd
+"""
+
+
+def deny(hashes=""):
+    return ("Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:198.51.100.7/5000 "
+            f"dst dmz:172.16.1.10/23 by access-group \"outside_in\"{hashes}")
+
+
+def hashed_report(*lines):
+    from ruleset_analysis.counters import hash_map
+    fw = firewall(DENY_CONFIG)
+    fw.hashes = hash_map([attach(fw, parse_capture(DENY_CAPTURE, "c-2014-06-01.txt"))])
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    for line in lines:
+        analyzer.add(line)
+    report = build_report({"fw01": fw}, collect(analyzer.finish()))
+    return report, {r["line"]: r["hits"] for r in report["rules"]}
+
+
+def test_a_deny_message_is_credited_to_the_ace_its_hash_names_and_the_first_match_listed():
+    report, hits = hashed_report(deny(" [0x4444DDDD, 0x0]"))
+    assert (hits[3], hits[4]) == (0, 1)
+    assert report["counters"]["hash_disagrees"] == 1
+    [rehashed] = report["rehashed"]
+    assert (rehashed["line"], rehashed["count"], rehashed["first_matches"]) == \
+        (4, 1, [{"line": 3, "count": 1}])
+
+
+def test_a_hash_that_names_the_first_match_changes_nothing():
+    report, hits = hashed_report(deny(" [0x3333cccc, 0x0]"))
+    assert (hits[3], hits[4]) == (1, 0) and report["rehashed"] == []
+    assert report["counters"]["denied"] == 1
+
+
+def test_a_hash_no_capture_knows_leaves_the_first_match():
+    report, hits = hashed_report(deny(" [0x99999999, 0x0]"), deny())
+    assert (hits[3], hits[4]) == (2, 0) and "hash_disagrees" not in report["counters"]
+
+
+def test_a_hash_naming_an_ace_of_the_other_action_is_not_trusted():
+    report, hits = hashed_report(deny(" [0x1111aaaa, 0x0]"))
+    assert (hits[1], hits[3]) == (0, 1) and report["rehashed"] == []
+
+
+def test_hitcounts_stores_what_the_hashes_name_and_preprocess_keeps_it_current(fw01_db):
+    from ruleset_analysis.database import load_firewalls
+    result = CliRunner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db])
+    assert result.exit_code == 0, result.output
+    fw01 = load_firewalls(fw01_db)["fw01"]
+    line, elements = fw01.hashes["outside_in 0xe1d2c3b4"]
+    assert line == 11 and list(elements) == ["0x0"]
+    assert fw01.hashes["outside_in 0x5f3b1e2d"][1]["0x1a2b3c02"] == \
+        next(r.index for r in fw01.acls["outside_in"].entries[0].rules
+             if r.destination.text == "172.16.1.10" and r.destination_port.text == "eq https")
+    result = CliRunner().invoke(main, ["preprocess", SAMPLE_CONFIGS[0], "--db", fw01_db])
+    assert result.exit_code == 0, result.output
+    assert load_firewalls(fw01_db)["fw01"].hashes == fw01.hashes
+
+
+@pytest.mark.parametrize("tail", ["hit-cnt 1 first hit [0x5F3B1E2D, 0x01a2b3c02]",
+                                  "hit-cnt 3 300-second interval [0x5f3b1e2d, 0x1a2b3c02]",
+                                  "hit-cnt 1 (first hit) [0x5f3b1e2d,0x1a2b3c02]"])
+def test_an_acl_log_line_carries_its_ace_and_element_hashes(tail):
+    from ruleset_analysis.asa.syslog import LogParser
+    connection = LogParser("2014").parse(
+        "Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list outside_in permitted tcp "
+        f"outside/198.51.100.7(51000) -> dmz/172.16.1.10(443) {tail}")
+    assert (connection.ace_hash, connection.element_hash) == ("0x5f3b1e2d", "0x1a2b3c02")

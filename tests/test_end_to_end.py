@@ -87,7 +87,7 @@ def test_counters_account_for_every_line_of_the_samples(analyzed):
 # reads the reports: add to these sets, never remove.
 REPORT_KEYS = {"counters", "window", "unused_rule", "rules", "groups", "unknown_results",
                "input_errors", "firewalls", "disagreements", "unknown_devices",
-               "results_format", "identity_conflicts", "captures"}
+               "results_format", "identity_conflicts", "captures", "rehashed"}
 RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive", "hits",
              "untimed_hits", "first_seen", "last_seen", "objects", "connections", "daily",
              "connections_truncated", "omitted_connections", "omitted_hits", "kind",

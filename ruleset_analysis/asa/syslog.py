@@ -19,7 +19,7 @@ import ipaddress
 import re
 from typing import Iterator, Optional, Tuple, Union
 
-from ..model import Connection
+from ..model import Connection, normal_hash
 
 # Every log line lands in exactly one category (the job adds the matching outcomes).
 UNRECOGNIZED = "unrecognized"          # no %ASA/%FWSM/%FTD message in the line
@@ -80,15 +80,17 @@ PIX_BUILT_RE = re.compile(
     PREFIX + r"30200[15]: Built (?:(inbound|outbound) )?(TCP|UDP) connection (?:\S+ )?for "
     r"faddr ([^/\s]+)/(\d{1,5})(?:\s*\([^)]*\))? gaddr ([^/\s]+)/(\d{1,5}) "
     r"laddr ([^/\s]+)/(\d{1,5})")
+# ACL messages end with the hashes of the ACE and element that decided: [0xACE, 0xELEMENT]
+HASHES = r"(?:[^\[]{0,40}\[(0x[0-9a-fA-F]{1,8}), ?(0x[0-9a-fA-F]{1,8})\])?"
 ACL_LOG_RE = re.compile(
     PREFIX + r"106100: access-list (\S+) (permitted|denied|est-allowed) (\w+) "
     r"([^/\s]+)/(\S+?)\((\d{1,5})\)(?:\([^)]*\))? -> ([^/\s]+)/(\S+?)\((\d{1,5})\)"
-    r"(?:\([^)]*\))? hit-cnt (\d{1,10})")
+    r"(?:\([^)]*\))? hit-cnt (\d{1,10})" + HASHES)
 DENY_RE = re.compile(
     PREFIX + r"106023: Deny (?:protocol )?(\w+) src (\S+: ?\S+) dst (\S+: ?\S+)"
     r"(?: \(type (\d{1,3}), code (\d{1,3})\)| type (\d{1,3}), code (\d{1,3}),)? "
     r"by access-group "
-    r"\"+([^\"]+)\"+")          # ""NAME"": the quotes a CSV export doubles
+    r"\"+([^\"]+)\"+" + HASHES)          # ""NAME"": the quotes a CSV export doubles
 
 MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
@@ -283,7 +285,8 @@ def _protocol(name: str, address: str) -> str:
 
 
 def _acl_log(match, firewall, timestamp):
-    acl, verdict, proto, if1, src, sport, if2, dst, dport, count = match.groups()
+    acl, verdict, proto, if1, src, sport, if2, dst, dport, count, ace, element = \
+        match.groups()
     if int(count) == 0:
         return ACL_LOG_NO_HITS         # an interval with no new flow: evidence of nothing
     protocol = _protocol(proto, src)
@@ -292,11 +295,12 @@ def _acl_log(match, firewall, timestamp):
     kind = "acl_deny" if verdict == "denied" else "acl_permit"
     return Connection(firewall, timestamp, protocol, src, 0 if icmp else int(sport), dst,
                       int(sport) if icmp else int(dport), if1, if2, "", src, dst, kind=kind,
-                      acl=acl, flows=int(count), icmp_code=int(dport) if icmp else None)
+                      acl=acl, flows=int(count), icmp_code=int(dport) if icmp else None,
+                      **_hashes(ace, element))
 
 
 def _deny(match, firewall, timestamp):
-    proto, src, dst, type1, code1, type2, code2, acl = match.groups()
+    proto, src, dst, type1, code1, type2, code2, acl, ace, element = match.groups()
     src_if, src_addr, sport = split_endpoint(src)
     protocol = _protocol(proto, src_addr or "")
     dst_if, dst_addr, dport = split_endpoint(dst)
@@ -307,7 +311,14 @@ def _deny(match, firewall, timestamp):
         dport = int(icmp_type) if icmp_type is not None else 0
     return Connection(firewall, timestamp, protocol, src_addr, sport, dst_addr, dport, src_if,
                       dst_if, "", src_addr, dst_addr, kind="acl_deny", acl=acl,
-                      icmp_code=int(icmp_code) if icmp_code is not None else None)
+                      icmp_code=int(icmp_code) if icmp_code is not None else None,
+                      **_hashes(ace, element))
+
+
+def _hashes(ace: Optional[str], element: Optional[str]) -> dict:
+    if ace is None or element is None:
+        return {}
+    return {"ace_hash": normal_hash(ace), "element_hash": normal_hash(element)}
 
 
 READERS = {"302020": (ICMP_BUILT_RE, _icmp_built), "106100": (ACL_LOG_RE, _acl_log),

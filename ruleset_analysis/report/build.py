@@ -179,6 +179,9 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
         unknown_devices=_devices(results.devices),
         results_format=RESULTS_FORMAT,
         identity_conflicts=identity_conflicts(firewalls),
+        rehashed=[_rehashed(firewalls, key, record)
+                  for key, record in sorted(results.rehashed.items())
+                  if key[0] in firewalls and filters.keeps(key[0], key[1])],
         captures=[{"firewall": name, "source": a.capture.source,
                    "taken_at": a.capture.taken_at, "aces": len(a.aces),
                    "elements": len(a.rules),
@@ -272,6 +275,17 @@ def describe(rule: Rule) -> dict:
         "destination": rule.destination.text if rule.destination else "any",
         "destination_port": port,
     }
+
+
+def _rehashed(firewalls: dict, key: tuple, record: dict) -> dict:
+    name, acl, line = key
+    ace = next((a for a in firewalls[name].acls[acl].entries if a.line == line), None) \
+        if acl in firewalls[name].acls else None
+    return {"firewall": name, "acl": acl, "line": line, "text": ace.text if ace else "",
+            "count": record["hits"], "first_seen": seen(record["first"]),
+            "last_seen": seen(record["last"]),
+            "first_matches": [{"line": index, "count": hits}
+                              for index, hits, *_ in sorted(record["rules"])]}
 
 
 def _device_counts(entry: AceReport, attached: list) -> None:

@@ -208,6 +208,10 @@ class Report:
     identity_conflicts: List[str] = field(default_factory=list)
     # per `show access-list` capture: firewall, source, taken_at, aces matched, unmatched lines
     captures: List[Dict[str, Any]] = field(default_factory=list)
+    # ACL messages whose hashes name another ACE than their first match: firewall, acl, line
+    # and text of the ACE the device used, count, first_seen, last_seen, and "first_matches":
+    # [{"line" (0: none), "count"}]
+    rehashed: List[Dict[str, Any]] = field(default_factory=list)
     seconds: Dict[str, float] = field(default_factory=dict)    # how long parts took
 
     def to_json(self) -> Dict[str, Any]:

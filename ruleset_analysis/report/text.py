@@ -39,6 +39,8 @@ COUNTER_HELP = {
     "icmp_without_type": "ICMP connections logged without type and code (older releases)",
     "no_timestamp": "connection messages with no time, not placed in --since/--until",
     "malformed": "connection messages that could not be read",
+    "hash_disagrees": "ACL messages whose hashes name another ACE than their first match: "
+                      "credited to the ACE the device used (config drift, or a matcher bug)",
     "not_relevant": "other firewall messages (teardowns, translations, ...)",
     "unrecognized": "lines with no firewall message",
 }
@@ -195,6 +197,21 @@ def render_disagreements(report: Report, out: list) -> None:
                        f"{c.destination} {c.port}")
 
 
+def render_rehashed(report: Report, out: list) -> None:
+    if not report.rehashed:
+        return
+    out.append("\n== ACL messages whose hashes name another ACE than their first match ==")
+    out.append("(credited to the ACE the device used, by its hash from `show access-list`; "
+               "the config changed since, or the first match is wrong)")
+    for entry in report.rehashed:
+        others = ", ".join(f"line {m['line']}" if m["line"] else "no ACE (implicit deny)"
+                           for m in entry["first_matches"])
+        out.append(f"{entry['firewall']}: access-list {entry['acl']}, line {entry['line']}: "
+                   f"{entry['count']} message(s), {entry['first_seen'] or '?'} .. "
+                   f"{entry['last_seen'] or '?'}; first match: {others}")
+        out.append(f"    {entry['text']}")
+
+
 def render_not_judged(aces: list, out: list) -> None:
     """ACEs that are not candidates although they have no hits, each with the reason."""
     no_data: dict = {}
@@ -294,6 +311,7 @@ def render(report: Report) -> str:
                        f"{ace.text}")
     render_not_judged(aces, out)
     render_disagreements(report, out)
+    render_rehashed(report, out)
 
     render_members(report, out)
     render_shadowing(report, out)
