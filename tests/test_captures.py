@@ -389,7 +389,7 @@ def test_hitcounts_stores_what_the_hashes_name_and_preprocess_keeps_it_current(f
     assert load_firewalls(fw01_db)["fw01"].hashes == fw01.hashes
 
 
-@pytest.mark.parametrize("tail", ["hit-cnt 1 first hit [0x5F3B1E2D, 0x01a2b3c02]",
+@pytest.mark.parametrize("tail", ["hit-cnt 1 first hit [0x5F3B1E2D, 0x1A2B3C02]",
                                   "hit-cnt 3 300-second interval [0x5f3b1e2d, 0x1a2b3c02]",
                                   "hit-cnt 1 (first hit) [0x5f3b1e2d,0x1a2b3c02]"])
 def test_an_acl_log_line_carries_its_ace_and_element_hashes(tail):
