@@ -164,6 +164,16 @@ def test_a_counter_that_went_down_says_reset_and_still_counts_what_it_shows_afte
     assert ace["status"] == "evidence disagrees" and "reset in between" in ace["reason"]
 
 
+def test_a_counter_reset_to_zero_is_said_and_does_not_strengthen_unused():
+    report = report_of([capture_of("2014-06-02T08:00:00", 10, 500),
+                        capture_of("2014-06-09T08:00:00", 90, 0)])
+    ace = ssh_ace(report)
+    assert ace["unused"]
+    assert "the device's counter went down between 2014-06-02T08:00:00 and " \
+           "2014-06-09T08:00:00 (a reload or a counter clear)" in ace["reason"]
+    assert "did not move" not in ace["reason"]
+
+
 def test_a_counter_that_did_not_move_in_the_window_strengthens_unused():
     report = report_of([capture_of("2014-06-02T08:00:00", 10, 500),
                         capture_of("2014-06-09T08:00:00", 90, 500)])

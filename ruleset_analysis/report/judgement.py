@@ -164,6 +164,12 @@ def device_note(entry: AceReport, first: str, last: str) -> str:
     if still:
         return (f"; the device's counter did not move between {still[0].start} and "
                 f"{still[0].end} either (unless it was cleared in between)")
+    reset = [i for i in entry.device.intervals if i.grew is None and
+             overlaps(i.start, i.end, first, last)]
+    if reset:
+        return (f"; the device's counter went down between {reset[0].start} and "
+                f"{reset[0].end} (a reload or a counter clear): what it counted before that "
+                "is unknown")
     latest = entry.device.readings[-1]
     if latest.hits:
         return (f"; the device counted {latest.hits} hits by {latest.taken_at}, since its "
