@@ -408,3 +408,21 @@ def test_an_acl_log_line_carries_its_ace_and_element_hashes(tail):
         "Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list outside_in permitted tcp "
         f"outside/198.51.100.7(51000) -> dmz/172.16.1.10(443) {tail}")
     assert (connection.ace_hash, connection.element_hash) == ("0x5f3b1e2d", "0x1a2b3c02")
+
+
+def test_text_and_html_show_a_device_column_only_when_captures_were_given():
+    from ruleset_analysis.report import html_report, text
+    from ruleset_analysis.report.build import make_report
+    firewalls = {"fw01": firewall(CONFIG)}
+    analyzer = LineAnalyzer(firewalls, "2014")
+    analyzer.add(https(1))
+    results = collect(analyzer.finish())
+    captures = {"fw01": [capture_of("2014-06-02T08:00:00", 10, 500),
+                         capture_of("2014-06-09T08:00:00", 90, 912)]}
+    with_them = make_report(firewalls, results, captures=captures)
+    without = make_report(firewalls, results)
+    assert "912 (+412 since 2014-06-02)" in text.render(with_them)
+    assert "DEVICE" not in text.render(without)
+    page = html_report.render(with_them)
+    assert "Device counter" in page and "<td>912 (+412 since 2014-06-02)</td>" in page
+    assert "Device counter" not in html_report.render(without)

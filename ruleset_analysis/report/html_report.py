@@ -156,15 +156,18 @@ def render(report: Report) -> str:
         link = f'<a href="#{_anchor(ace)}">{_e(ace.text)}</a>' if ace.hits \
             else _e(ace.text)
         attrs = ' class="unused"' if ace.unused else ""
+        device = _cell(ace.device.summary if ace.device else "") if report.captures else ""
         rows.append((attrs, _cell(ace.firewall) + _cell(ace.acl) +
-                     _cell(ace.line, True) + _cell(ace.hits, True) +
+                     _cell(ace.line, True) + _cell(ace.hits, True) + device +
                      _cell(ace.last_seen or "") +
                      f'<td title="{_e(ace.reason)}">{_e(status)}</td>' +
                      _cell("", raw=_bars(ace.daily, days, 120, 18, "spark",
                                          f"hits per day, line {ace.line}")) +
                      _cell("", raw=link)))
+    device_column = [("device", "Device counter")] if report.captures else []
     out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Line"),
-                       ("hits", "Hits"), ("last_seen", "Last seen"), ("status", "Status"),
+                       ("hits", "Hits")] + device_column + [
+                       ("last_seen", "Last seen"), ("status", "Status"),
                        ("activity", "Hits per day"), ("ace", "ACE")], rows, "ruleset"))
 
     out.append("<h2>Pruning candidates</h2>")

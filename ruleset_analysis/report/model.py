@@ -44,6 +44,17 @@ class DeviceCounts:
     readings: List[DeviceReading]
     intervals: List[DeviceInterval]
 
+    @property
+    def summary(self) -> str:
+        """Its latest reading and what it did since the one before: "2210 (+412 since
+        2014-06-01)", "5 (reset since 2014-06-01)"."""
+        latest = self.readings[-1]
+        if not self.intervals:
+            return str(latest.hits)
+        last = self.intervals[-1]
+        change = f"+{last.grew}" if last.grew is not None else "reset"
+        return f"{latest.hits} ({change} since {last.start[:10]})"
+
 
 @dataclass
 class RuleUse:

@@ -58,19 +58,6 @@ def headline(ace: AceReport) -> str:
     return f"{ace.firewall}: access-list {ace.acl}, line {ace.line}: {summary}"
 
 
-def device_text(ace: AceReport) -> str:
-    """The device's counter: its latest reading, and what it did since the one before
-    ("2210 (+412 since 2014-06-01)", "5 (reset since 2014-06-01)")."""
-    if ace.device is None:
-        return ""
-    latest = ace.device.readings[-1]
-    if not ace.device.intervals:
-        return str(latest.hits)
-    last = ace.device.intervals[-1]
-    change = f"+{last.grew}" if last.grew is not None else "reset"
-    return f"{latest.hits} ({change} since {last.start[:10]})"
-
-
 def render_captures(report: Report, out: list) -> None:
     if not report.captures:
         return
@@ -271,7 +258,8 @@ def render(report: Report) -> str:
         bound = ", ".join(entries[0].bindings) or "not bound to an interface: not evaluated"
         out.append(f"\n{firewall}: access-list {acl} ({bound})")
         if report.captures:         # the device's own counters, beside the logs' hits
-            rows = [[a.line, a.judgement or a.hits, device_text(a), a.status,
+            rows = [[a.line, a.judgement or a.hits, a.device.summary if a.device else "",
+                     a.status,
                      a.first_seen or "", a.last_seen or "", a.text] for a in entries]
             out.append(tabulate(rows, headers=["LINE", "HITS", "DEVICE", "STATUS",
                                                "FIRST SEEN", "LAST SEEN", "ACE"],
