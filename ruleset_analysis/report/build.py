@@ -182,11 +182,9 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
         rehashed=[_rehashed(firewalls, key, record)
                   for key, record in sorted(results.rehashed.items())
                   if key[0] in firewalls and filters.keeps(key[0], key[1])],
-        captures=[{"firewall": name, "source": a.capture.source,
-                   "taken_at": a.capture.taken_at, "aces": len(a.aces),
-                   "elements": len(a.rules),
-                   "unmatched": [{"where": w, "text": t, "why": why}
-                                 for w, t, why in a.unmatched]}
+        captures=[model.CaptureUse(name, a.capture.source, a.capture.taken_at, len(a.aces),
+                                   len(a.rules), [{"where": w, "text": t, "why": why}
+                                                  for w, t, why in a.unmatched])
                   for name, found in attached.items() if name in shown for a in found],
         seconds={"shadowing": shadowing_seconds})
 
@@ -277,15 +275,14 @@ def describe(rule: Rule) -> dict:
     }
 
 
-def _rehashed(firewalls: dict, key: tuple, record: dict) -> dict:
+def _rehashed(firewalls: dict, key: tuple, record: dict) -> model.Rehashed:
     name, acl, line = key
     ace = next((a for a in firewalls[name].acls[acl].entries if a.line == line), None) \
         if acl in firewalls[name].acls else None
-    return {"firewall": name, "acl": acl, "line": line, "text": ace.text if ace else "",
-            "count": record["hits"], "first_seen": seen(record["first"]),
-            "last_seen": seen(record["last"]),
-            "first_matches": [{"line": index, "count": hits}
-                              for index, hits, *_ in sorted(record["rules"])]}
+    return model.Rehashed(name, acl, line, ace.text if ace else "", record["hits"],
+                          seen(record["first"]), seen(record["last"]),
+                          [{"line": index, "count": hits}
+                           for index, hits, *_ in sorted(record["rules"])])
 
 
 def _device_counts(entry: AceReport, attached: list) -> None:

@@ -204,6 +204,31 @@ class Disagreement:
 
 
 @dataclass
+class CaptureUse:
+    """One `show access-list` capture and how it matched the ruleset."""
+    firewall: str
+    source: str
+    taken_at: Optional[str]
+    aces: int                    # ACE lines matched
+    elements: int                # element lines matched
+    unmatched: List[Dict[str, str]]      # {"where", "text", "why"}
+
+
+@dataclass
+class Rehashed:
+    """ACL messages whose hashes name this ACE (the device's) while another is their first
+    match: ``first_matches`` [{"line" (0: none), "count"}]."""
+    firewall: str
+    acl: str
+    line: int
+    text: str
+    count: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+    first_matches: List[Dict[str, int]]
+
+
+@dataclass
 class Report:
     counters: Dict[str, int]
     window: Dict[str, Any]
@@ -217,12 +242,8 @@ class Report:
     unknown_devices: Dict[str, Any]
     results_format: int
     identity_conflicts: List[str] = field(default_factory=list)
-    # per `show access-list` capture: firewall, source, taken_at, aces matched, unmatched lines
-    captures: List[Dict[str, Any]] = field(default_factory=list)
-    # ACL messages whose hashes name another ACE than their first match: firewall, acl, line
-    # and text of the ACE the device used, count, first_seen, last_seen, and "first_matches":
-    # [{"line" (0: none), "count"}]
-    rehashed: List[Dict[str, Any]] = field(default_factory=list)
+    captures: List[CaptureUse] = field(default_factory=list)
+    rehashed: List[Rehashed] = field(default_factory=list)
     seconds: Dict[str, float] = field(default_factory=dict)    # how long parts took
 
     def to_json(self) -> Dict[str, Any]:

@@ -63,10 +63,9 @@ def render_captures(report: Report, out: list) -> None:
         return
     out.append("\nDevice counters (`show access-list` captures)")
     for capture in report.captures:
-        out.append(f"  {capture['firewall']}: {capture['source']}, taken "
-                   f"{capture['taken_at']}: {capture['aces']} ACEs and {capture['elements']} "
-                   f"elements matched")
-        for line in capture["unmatched"]:
+        out.append(f"  {capture.firewall}: {capture.source}, taken {capture.taken_at}: "
+                   f"{capture.aces} ACEs and {capture.elements} elements matched")
+        for line in capture.unmatched:
             out.append(f"    {line['where']}: {line['why']}: {line['text']}")
 
 
@@ -192,11 +191,11 @@ def render_rehashed(report: Report, out: list) -> None:
                "the config changed since, or the first match is wrong)")
     for entry in report.rehashed:
         others = ", ".join(f"line {m['line']}" if m["line"] else "no ACE (implicit deny)"
-                           for m in entry["first_matches"])
-        out.append(f"{entry['firewall']}: access-list {entry['acl']}, line {entry['line']}: "
-                   f"{entry['count']} message(s), {entry['first_seen'] or '?'} .. "
-                   f"{entry['last_seen'] or '?'}; first match: {others}")
-        out.append(f"    {entry['text']}")
+                           for m in entry.first_matches)
+        out.append(f"{entry.firewall}: access-list {entry.acl}, line {entry.line}: "
+                   f"{entry.count} message(s), {entry.first_seen or '?'} .. "
+                   f"{entry.last_seen or '?'}; first match: {others}")
+        out.append(f"    {entry.text}")
 
 
 def render_not_judged(aces: list, out: list) -> None:
