@@ -90,8 +90,10 @@ def attach(firewall: Firewall, capture: Capture) -> Attached:
                                                      counter.where)
         if counter.hash:
             attached.ace_hashes[(ace.acl, normal_hash(counter.hash))] = ace.line
-            if ace.rule_count == 1:          # its messages name no element: 0x0
-                attached.element_hashes[(ace.acl, ace.line, "0x0")] = ace.first_index
+            if ace.rule_count == 1:
+                # its messages name no element: 0x0, or (some releases) its own hash again
+                for digest in ("0x0", normal_hash(counter.hash)):
+                    attached.element_hashes[(ace.acl, ace.line, digest)] = ace.first_index
         pending.append((ace, entry.elements))
     elements = [element for _, found in pending for element in found]
     signatures = _element_rules(elements)

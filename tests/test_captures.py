@@ -390,7 +390,8 @@ def test_hitcounts_stores_what_the_hashes_name_and_preprocess_keeps_it_current(f
     assert result.exit_code == 0, result.output
     fw01 = load_firewalls(fw01_db)["fw01"]
     line, elements = fw01.hashes["outside_in 0xe1d2c3b4"]
-    assert line == 11 and list(elements) == ["0x0"]
+    # a single-rule ACE's messages name no element: 0x0, or its own hash again
+    assert line == 11 and sorted(elements) == ["0x0", "0xe1d2c3b4"]
     assert fw01.hashes["outside_in 0x5f3b1e2d"][1]["0x1a2b3c02"] == \
         next(r.index for r in fw01.acls["outside_in"].entries[0].rules
              if r.destination.text == "172.16.1.10" and r.destination_port.text == "eq https")
@@ -426,3 +427,19 @@ def test_text_and_html_show_a_device_column_only_when_captures_were_given():
     page = html_report.render(with_them)
     assert "Device counter" in page and "<td>912 (+412 since 2014-06-02)</td>" in page
     assert "Device counter" not in html_report.render(without)
+
+
+def test_parse_log_shows_the_hashes_and_the_first_match_the_hash_overrode(tmp_path):
+    from ruleset_analysis.counters import hash_map
+    from ruleset_analysis.options import JobOptions
+    from ruleset_analysis.report.lines import explain
+    fw = firewall(DENY_CONFIG)
+    fw.hashes = hash_map([attach(fw, parse_capture(DENY_CAPTURE, "c-2014-06-01.txt"))])
+    log = tmp_path / "fw01.log"
+    log.write_text(deny(" [0x4444dddd, 0x00000000]") + "\n")
+    [entry] = explain([str(log)], {"fw01": fw}, JobOptions(year="2014"))
+    assert (entry["ace_hash"], entry["element_hash"]) == ("0x4444dddd", "0x0")
+    assert entry["category"] == "hash_disagrees"
+    assert [(c["line"], c["rule"]) for c in entry["credited"]] == [(4, fw.acls["outside_in"]
+                                                                     .entries[3].first_index)]
+    assert entry["first_match"] == [{"acl": "outside_in", "line": 3}]

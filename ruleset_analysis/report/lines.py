@@ -91,6 +91,8 @@ def explain(paths: list, firewalls: Optional[dict],
                              mapped_source=c.mapped_source,
                              mapped_destination=c.mapped_destination, acl=c.acl or None,
                              count=c.flows, icmp_code=c.icmp_code)
+                if c.ace_hash:
+                    entry.update(ace_hash=c.ace_hash, element_hash=c.element_hash)
             if analyzer is not None:
                 entry["firewall"] = name
                 entry["credited"] = [
@@ -102,4 +104,7 @@ def explain(paths: list, firewalls: Optional[dict],
                     entry["disagrees_with"] = [                   # contradict the log
                         {"acl": hit.acl, "line": hit.ace_line, "action": hit.action}
                         for hit, _, _ in verdict.against]
+                if verdict is not None and verdict.rehashed:     # the hash names another
+                    entry["first_match"] = [{"acl": hit.acl, "line": hit.rule_index or None}
+                                            for hit, _, _ in verdict.rehashed]
             yield entry
