@@ -443,3 +443,16 @@ def test_parse_log_shows_the_hashes_and_the_first_match_the_hash_overrode(tmp_pa
     assert [(c["line"], c["rule"]) for c in entry["credited"]] == [(4, fw.acls["outside_in"]
                                                                      .entries[3].first_index)]
     assert entry["first_match"] == [{"acl": "outside_in", "line": 3}]
+
+
+def test_the_text_report_shows_each_objects_element_counter():
+    from ruleset_analysis.report import text
+    from ruleset_analysis.report.build import make_report
+    firewalls = {"fw01": firewall(GROUP_CONFIG)}
+    analyzer = LineAnalyzer(firewalls, "2014")
+    analyzer.add(https(1))
+    report = make_report(firewalls, collect(analyzer.finish()), captures={"fw01": [
+        group_capture("2014-06-02T08:00:00", 5, 7), group_capture("2014-06-09T08:00:00", 60, 19)]})
+    per_object = text.render(report).split("Per object:")[1]
+    assert "60 (+55 since 2014-06-02)" in per_object
+    assert "19 (+12 since 2014-06-02)" in per_object

@@ -332,10 +332,13 @@ def render(report: Report) -> str:
                        f"({ace.omitted_hits} hits)")
         if len(ace.objects) > 1:
             out.append("Per object:")
-            rows = [[o.index, o.hits, o.protocol, o.source, o.source_port,
-                     o.destination, o.destination_port, o.first_seen or "",
-                     o.last_seen or ""] for o in ace.objects]
-            out.append(tabulate(rows, headers=["INDEX", "HITS", "PROTO", "SOURCE", "SPORT",
-                                               "DESTINATION", "DPORT", "FIRST SEEN",
-                                               "LAST SEEN"], tablefmt="plain"))
+            device = bool(report.captures)      # the element counters, when captured
+            rows = [[o.index, o.hits] + ([o.device.summary if o.device else ""]
+                                         if device else []) +
+                    [o.protocol, o.source, o.source_port, o.destination, o.destination_port,
+                     o.first_seen or "", o.last_seen or ""] for o in ace.objects]
+            out.append(tabulate(rows, headers=["INDEX", "HITS"] + (["DEVICE"] if device
+                                                                   else []) +
+                                ["PROTO", "SOURCE", "SPORT", "DESTINATION", "DPORT",
+                                 "FIRST SEEN", "LAST SEEN"], tablefmt="plain"))
     return printable("\n".join(out) + "\n")
