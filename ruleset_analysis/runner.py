@@ -33,7 +33,7 @@ RECURSIVE_INPUT = "mapreduce.input.fileinputformat.input.dir.recursive"
 def warn(message: str) -> None:
     """One line on standard error (the one in use now: tests swap it)."""
     from .report.safe import printable
-    print(printable(message), file=sys.stderr)
+    print(printable(message), file=sys.stderr, flush=True)
 
 
 class JobFailed(Exception):

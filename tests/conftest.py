@@ -64,3 +64,37 @@ def sample_db(tmp_path):
     path = str(tmp_path / "accesslists.db")
     save_firewalls(path, [read_config(p) for p in SAMPLE_CONFIGS])
     return path
+
+
+class _BothStreams:
+    """A click 8.1 result run with standard error apart, whose ``output`` is both streams
+    (stdout, then stderr), as click 8.2's is."""
+
+    def __init__(self, result):
+        self._result = result
+
+    def __getattr__(self, name):
+        return getattr(self._result, name)
+
+    @property
+    def output(self):
+        return self._result.stdout + self._result.stderr
+
+
+class _Runner:
+    def __init__(self, runner):
+        self.runner = runner
+
+    def invoke(self, *args, **kwargs):
+        return _BothStreams(self.runner.invoke(*args, **kwargs))
+
+
+def cli_runner():
+    """A click test runner as click 8.2 has it on every click the package allows:
+    ``result.stdout`` and ``result.stderr`` apart, ``result.output`` both. Click 8.1 (the last
+    for Python 3.9) mixes the streams unless told not to."""
+    from click.testing import CliRunner
+    try:
+        return _Runner(CliRunner(mix_stderr=False))
+    except TypeError:                    # click >= 8.2: no such argument, already so
+        return CliRunner()

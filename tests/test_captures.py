@@ -3,8 +3,7 @@
 import os
 
 import pytest
-from click.testing import CliRunner
-from conftest import SAMPLE_CONFIGS, built, firewall
+from conftest import SAMPLE_CONFIGS, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.captures import ace_text, parse_capture
@@ -204,15 +203,15 @@ def test_the_device_counts_are_in_the_json_beside_the_logs_hits():
 @pytest.fixture
 def fw01_db(tmp_path):
     db = str(tmp_path / "t.db")
-    result = CliRunner().invoke(main, ["preprocess", SAMPLE_CONFIGS[0], SAMPLE_CONFIGS[1],
+    result = cli_runner().invoke(main, ["preprocess", SAMPLE_CONFIGS[0], SAMPLE_CONFIGS[1],
                                        "--db", db])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.stderr
     return db
 
 
 def test_hitcounts_attaches_a_capture_and_lists_what_matches_nothing(fw01_db):
-    result = CliRunner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db])
-    assert result.exit_code == 0, result.output
+    result = cli_runner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db])
+    assert result.exit_code == 0, result.stderr
     assert f"{CAPTURE}: fw01, taken 2014-06-01T14:03:52: 5 of 6 ACE lines and 12 of 12 " \
            "element lines matched" in result.stderr
     assert f"{CAPTURE}:29: no such ACE in outside_in" in result.stderr
@@ -224,17 +223,17 @@ def test_hitcounts_refuses_a_capture_it_cannot_date_in_one_line(fw01_db, tmp_pat
     undated = tmp_path / "fw01.txt"
     undated.write_text("fw01# show access-list\naccess-list outside_in line 11 extended deny "
                        "ip any any log errors interval 300 (hitcnt=41) 0xe1d2c3b4\n")
-    result = CliRunner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db])
+    result = cli_runner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db])
     assert result.exit_code == 1
     assert result.stderr == (f"Error: {undated}: no `show clock` output and no date in the file "
                              "name: give the time it was taken (hitcounts --taken-at)\n")
-    result = CliRunner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db,
+    result = cli_runner().invoke(main, ["hitcounts", str(undated), "--db", fw01_db,
                                        "--taken-at", "2014-06-01T12:00"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.stderr
 
 
 def test_hitcounts_refuses_a_capture_whose_prompt_names_another_firewall(fw01_db):
-    result = CliRunner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db,
+    result = cli_runner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db,
                                        "--firewall", "fw02"])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {CAPTURE}: its prompt names fw01, not --firewall fw02\n"
@@ -244,7 +243,7 @@ def test_hitcounts_refuses_a_capture_that_matches_no_ace(fw01_db, tmp_path):
     other = tmp_path / "fw02-2014-06-01.txt"
     other.write_text("access-list web_in line 1 extended permit tcp any any eq www "
                      "(hitcnt=1) 0x1\n")
-    result = CliRunner().invoke(main, ["hitcounts", str(other), "--db", fw01_db,
+    result = cli_runner().invoke(main, ["hitcounts", str(other), "--db", fw01_db,
                                        "--firewall", "fw02"])
     assert result.exit_code == 1
     assert "none of its 1 ACE lines is an ACE of fw02 (another firewall's capture?)" in \
@@ -256,7 +255,7 @@ def test_a_capture_without_a_prompt_needs_a_firewall_when_the_database_has_sever
     bare = tmp_path / "counters-2014-06-01.txt"
     bare.write_text("access-list outside_in line 11 extended deny ip any any log errors "
                     "interval 300 (hitcnt=41) 0xe1d2c3b4\n")
-    result = CliRunner().invoke(main, ["hitcounts", str(bare), "--db", fw01_db])
+    result = cli_runner().invoke(main, ["hitcounts", str(bare), "--db", fw01_db])
     assert result.exit_code == 1 and "name it (hitcounts --firewall)" in result.stderr
 
 
@@ -316,18 +315,20 @@ def test_analyze_takes_captures_and_prune_leaves_out_what_the_device_counted(tmp
                         f"tcp object obj-inside any eq ftp (hitcnt={hits}) 0x33cc44dd\n")
         captures += ["-s", str(path)]
     db, results = str(tmp_path / "t.db"), str(tmp_path / "results")
-    result = CliRunner().invoke(main, ["analyze", "-c", SAMPLE_CONFIGS[0], "-c",
+    report = tmp_path / "report.json"
+    result = cli_runner().invoke(main, ["analyze", "-c", SAMPLE_CONFIGS[0], "-c",
                                        SAMPLE_CONFIGS[1], *captures, "--year", "2014",
                                        "--db", db, "--results", results, "--format", "json",
-                                       *SAMPLE_LOGS])
-    assert result.exit_code == 0, result.output
+                                       "-o", str(report), *SAMPLE_LOGS])
+    assert result.exit_code == 0, result.stderr
     import json
-    ftp = next(r for r in json.loads(result.stdout)["rules"]
+    ftp = next(r for r in json.loads(report.read_text())["rules"]
                if (r["firewall"], r["acl"], r["line"]) == ("fw01", "inside_in", 7))
     assert ftp["status"] == "evidence disagrees" and ftp["hits"] == 0
-    pruned = CliRunner().invoke(main, ["prune", results, "--db", db])
+    script = tmp_path / "prune.txt"
+    pruned = cli_runner().invoke(main, ["prune", results, "--db", db, "-o", str(script)])
     assert pruned.exit_code == 0, pruned.output
-    assert "eq ftp" not in pruned.stdout and "no access-list" in pruned.stdout
+    assert "eq ftp" not in script.read_text() and "no access-list" in script.read_text()
 
 
 # -- attribution by hash -------------------------------------------------------------------
@@ -386,8 +387,8 @@ def test_a_hash_naming_an_ace_of_the_other_action_is_not_trusted():
 
 def test_hitcounts_stores_what_the_hashes_name_and_preprocess_keeps_it_current(fw01_db):
     from ruleset_analysis.database import load_firewalls
-    result = CliRunner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db])
-    assert result.exit_code == 0, result.output
+    result = cli_runner().invoke(main, ["hitcounts", CAPTURE, "--db", fw01_db])
+    assert result.exit_code == 0, result.stderr
     fw01 = load_firewalls(fw01_db)["fw01"]
     line, elements = fw01.hashes["outside_in 0xe1d2c3b4"]
     # a single-rule ACE's messages name no element: 0x0, or its own hash again
@@ -395,8 +396,8 @@ def test_hitcounts_stores_what_the_hashes_name_and_preprocess_keeps_it_current(f
     assert fw01.hashes["outside_in 0x5f3b1e2d"][1]["0x1a2b3c02"] == \
         next(r.index for r in fw01.acls["outside_in"].entries[0].rules
              if r.destination.text == "172.16.1.10" and r.destination_port.text == "eq https")
-    result = CliRunner().invoke(main, ["preprocess", SAMPLE_CONFIGS[0], "--db", fw01_db])
-    assert result.exit_code == 0, result.output
+    result = cli_runner().invoke(main, ["preprocess", SAMPLE_CONFIGS[0], "--db", fw01_db])
+    assert result.exit_code == 0, result.stderr
     assert load_firewalls(fw01_db)["fw01"].hashes == fw01.hashes
 
 

@@ -4,7 +4,7 @@ import os
 import textwrap
 
 import pytest
-from conftest import ROOT, firewall
+from conftest import ROOT, cli_runner, firewall
 
 from ruleset_analysis.asa.config import ConfigError, parse_config
 from ruleset_analysis.matcher import FirewallMatcher
@@ -361,14 +361,13 @@ def test_an_ace_on_a_dhcp_interface_address_is_kept_matching_nothing():
 
 
 def test_interface_address_supplies_what_dhcp_assigned(tmp_path):
-    from click.testing import CliRunner
 
     from ruleset_analysis.cli import main
     from ruleset_analysis.database import load_firewalls
     config = tmp_path / "fw.cfg"
     config.write_text("hostname fw01\n" + textwrap.dedent(DHCP))
     db = tmp_path / "db"
-    result = CliRunner().invoke(main, ["preprocess", str(config), "--db", str(db),
+    result = cli_runner().invoke(main, ["preprocess", str(config), "--db", str(db),
                                        "--interface-address", "outside=203.0.113.7"])
     assert result.exit_code == 0, result.output
     [entry] = load_firewalls(str(db))["fw01"].acls["outside_in"].entries

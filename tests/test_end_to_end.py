@@ -5,8 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner
 
 from ruleset_analysis.cli import main
 from ruleset_analysis.database import load_firewalls
@@ -14,7 +13,7 @@ from ruleset_analysis.records import RESULTS_FORMAT
 
 
 def cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    result = cli_runner().invoke(main, [str(a) for a in args], catch_exceptions=False)
     return result
 
 
@@ -186,19 +185,19 @@ def test_preprocess_prints_a_summary(tmp_path):
     (["run", "/no/log", "--db", "/no/such.db"], "database not found"),
 ])
 def test_bad_input_is_one_line_and_a_non_zero_exit(args, message, tmp_path):
-    result = CliRunner().invoke(main, args)
+    result = cli_runner().invoke(main, args)
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
 def test_missing_log_is_a_clear_error(analyzed):
-    result = CliRunner().invoke(main, ["run", "/no/such.log", "--db", analyzed[1]])
+    result = cli_runner().invoke(main, ["run", "/no/such.log", "--db", analyzed[1]])
     assert result.exit_code == 1 and "/no/such.log: log file not found" in result.output
 
 
 def test_unknown_firewall_override_is_a_clear_error(analyzed):
-    result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", analyzed[1],
+    result = cli_runner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", analyzed[1],
                                        "--assume-firewall", "fw99"])
     assert result.exit_code == 1 and "fw99" in result.output
 
@@ -206,7 +205,7 @@ def test_unknown_firewall_override_is_a_clear_error(analyzed):
 def test_results_file_that_is_not_results_names_file_and_line(analyzed, tmp_path):
     bogus = tmp_path / "results"
     bogus.write_text('["counter", "lines"]\t1\nnonsense\n')
-    result = CliRunner().invoke(main, ["report", str(bogus), "--db", analyzed[1]])
+    result = cli_runner().invoke(main, ["report", str(bogus), "--db", analyzed[1]])
     assert result.exit_code == 1 and f"{bogus}:2:" in result.output
 
 
@@ -230,7 +229,7 @@ def test_a_failing_job_step_is_one_clear_line(analyzed, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise StepFailedException(step_num=0, num_steps=1)
     monkeypatch.setattr("mrjob.runner.MRJobRunner.run", fail)
-    result = CliRunner().invoke(main, ["run", "-r", "inline", SAMPLE_LOGS[0], "--db",
+    result = cli_runner().invoke(main, ["run", "-r", "inline", SAMPLE_LOGS[0], "--db",
                                        analyzed[1]])
     assert result.exit_code == 1 and "the job failed" in result.output
     assert "Traceback" not in result.output
@@ -245,7 +244,7 @@ def test_results_for_aces_missing_from_the_database_are_reported_not_dropped(ana
                        '"rules": [[0, 5, "a", "b"]], "connections": []}\n'
                        '["counter", "lines"]\t5\n["counter", "matched"]\t5\n'
                        f'"ruleset\\tfw01"\t["{fingerprint}"]\n')
-    result = CliRunner().invoke(main, ["report", str(results), "--db", db, "--format", "json"])
+    result = cli_runner().invoke(main, ["report", str(results), "--db", db, "--format", "json"])
     assert "not in" in result.output
     report = json.loads(result.stdout)
     assert report["unknown_results"] == [{"firewall": "fw01", "acl": "gone_acl", "line": 3,

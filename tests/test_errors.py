@@ -1,11 +1,12 @@
 """What users see when something goes wrong: one line, and a documented exit status."""
-from click.testing import CliRunner
+
+from conftest import cli_runner
 
 from ruleset_analysis.cli import main
 
 
 def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+    return cli_runner().invoke(main, [str(a) for a in args])
 
 
 def test_usage_errors_exit_1_with_one_error_line():

@@ -7,8 +7,7 @@ import os
 import shutil
 
 import pytest
-from click.testing import CliRunner
-from conftest import OUTSIDE_DMZ, SAMPLE_CONFIGS, SAMPLE_LOGS, built, firewall
+from conftest import OUTSIDE_DMZ, SAMPLE_CONFIGS, SAMPLE_LOGS, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
@@ -137,7 +136,7 @@ def test_results_of_a_changed_ruleset_are_refused(tmp_path, command):
     log = tmp_path / "fw01.log"
     log.write_text("\n".join(days("2014-06-01", "2014-06-14")) + "\n")
     db, results = str(tmp_path / "db"), str(tmp_path / "results")
-    runner = CliRunner()
+    runner = cli_runner()
     assert runner.invoke(main, ["preprocess", config, "--db", db]).exit_code == 0
     assert runner.invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
     assert runner.invoke(main, [command, results, "--db", db]).exit_code == 0
@@ -157,7 +156,7 @@ def test_results_of_a_changed_ruleset_are_refused(tmp_path, command):
 def test_results_without_fingerprints_are_refused(tmp_path, sample_db):
     old = tmp_path / "results"
     old.write_text('"counter\\tlines"\t1\n"counter\\tmatched"\t1\n')
-    result = CliRunner().invoke(main, ["report", str(old), "--db", sample_db])
+    result = cli_runner().invoke(main, ["report", str(old), "--db", sample_db])
     assert result.exit_code == 1 and "older version" in result.output
 
 
@@ -194,7 +193,7 @@ def test_untimed_lines_cannot_be_placed_in_a_since_until_period():
 
 # -- 5. the same connections twice ---------------------------------------------------------
 def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+    return cli_runner().invoke(main, [str(a) for a in args])
 
 
 def test_the_same_log_given_twice_is_read_once(tmp_path, sample_db):

@@ -20,8 +20,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, SAMPLE_CONFIGS, free_ports
+from conftest import ROOT, SAMPLE_CONFIGS, cli_runner, free_ports
 
 from ruleset_analysis.cli import main
 
@@ -138,7 +137,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("db") / "accesslists.db")
-    assert CliRunner().invoke(main, ["preprocess", *SAMPLE_CONFIGS, "--db", path]).exit_code \
+    assert cli_runner().invoke(main, ["preprocess", *SAMPLE_CONFIGS, "--db", path]).exit_code \
         == 0
     return path
 
@@ -147,14 +146,14 @@ def db(tmp_path_factory):
 def local_report(db, tmp_path_factory):
     """The report of the same logs, run on this machine."""
     results = str(tmp_path_factory.mktemp("local") / "results")
-    runner = CliRunner()
+    runner = cli_runner()
     assert runner.invoke(main, ["run", *LOG_DIRS, "--db", db, "--year", "2014",
                                 "-o", results]).exit_code == 0
     return report(db, results)
 
 
 def report(db, results):
-    out = CliRunner().invoke(main, ["report", results, "--db", db, "--format", "json"])
+    out = cli_runner().invoke(main, ["report", results, "--db", db, "--format", "json"])
     assert out.exit_code == 0, out.output
     return json.loads(out.output)
 

@@ -6,8 +6,7 @@ import re
 import subprocess
 import sys
 
-from click.testing import CliRunner
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner
 
 from ruleset_analysis.cli import main
 
@@ -110,7 +109,7 @@ def test_a_run_through_a_stand_in_hadoop_gives_the_local_report(tmp_path):
     hadoop.write_text(STAND_IN.replace("PYTHON", sys.executable))
     hadoop.chmod(0o755)
     db, local = tmp_path / "accesslists.db", tmp_path / "local.results"
-    runner = CliRunner()
+    runner = cli_runner()
     assert runner.invoke(main, ["preprocess", *SAMPLE_CONFIGS, "--db", str(db)]).exit_code == 0
     assert runner.invoke(main, ["run", *SAMPLE_LOGS, "--db", str(db), "-o",
                                 str(local)]).exit_code == 0

@@ -4,8 +4,7 @@ import json
 import signal
 
 import pytest
-from click.testing import CliRunner
-from conftest import SAMPLE_LOGS, built, firewall
+from conftest import SAMPLE_LOGS, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
@@ -66,7 +65,7 @@ def run_results(tmp_path, name, data: bytes, sample_db):
     log = tmp_path / name
     log.write_bytes(data)
     results = tmp_path / (name + ".results")
-    result = CliRunner().invoke(main, ["run", str(log), "--db", sample_db, "--year", "2014",
+    result = cli_runner().invoke(main, ["run", str(log), "--db", sample_db, "--year", "2014",
                                        "-o", str(results)])
     return result, results
 
@@ -91,7 +90,7 @@ def test_non_utf8_and_binary_bytes_through_the_job(tmp_path, sample_db):
 def test_an_empty_log_gives_an_empty_but_complete_report(tmp_path, sample_db):
     result, results = run_results(tmp_path, "empty.log", b"", sample_db)
     assert result.exit_code == 0
-    report = CliRunner().invoke(main, ["report", str(results), "--db", sample_db, "--format",
+    report = cli_runner().invoke(main, ["report", str(results), "--db", sample_db, "--format",
                                        "json"])
     data = json.loads(report.stdout)
     assert data["counters"] == {"lines": 0} and len(data["rules"]) > 30
@@ -105,17 +104,17 @@ def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analyse
     result, results = run_results(tmp_path, "cut.log.gz", packed[:len(packed) // 3], sample_db)
     assert result.exit_code == 0
     assert "cut.log.gz:" in result.output and "the rest is missing" in result.output
-    report = CliRunner().invoke(main, ["report", str(results), "--db", sample_db])
+    report = cli_runner().invoke(main, ["report", str(results), "--db", sample_db])
     assert report.stdout.startswith("WARNING: input: ")
     assert "cannot read further" in report.stdout
-    parsed = CliRunner().invoke(main, ["parse-log", str(tmp_path / "cut.log.gz")])
+    parsed = cli_runner().invoke(main, ["parse-log", str(tmp_path / "cut.log.gz")])
     assert parsed.exit_code == 1 and "cut.log.gz:" in parsed.output
 
 
 def test_a_results_file_with_binary_garbage_is_one_clear_error(tmp_path, sample_db):
     bogus = tmp_path / "results"
     bogus.write_bytes(b'["counter", "lines"]\t1\n\xff\xfe\x00\x00\n')
-    result = CliRunner().invoke(main, ["report", str(bogus), "--db", sample_db])
+    result = cli_runner().invoke(main, ["report", str(bogus), "--db", sample_db])
     assert result.exit_code == 1 and f"{bogus}" in result.output
     assert "Traceback" not in result.output
 
@@ -168,7 +167,7 @@ def test_a_hostname_outranks_another_configs_device_id_string():
 def test_two_configs_naming_one_firewall_in_one_run_is_an_error(tmp_path):
     for name in ("a", "b"):
         (tmp_path / f"{name}.cfg").write_text("hostname fw01\n")
-    result = CliRunner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"),
+    result = cli_runner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"),
                                        str(tmp_path / "b.cfg"), "--db", str(tmp_path / "db")])
     assert result.exit_code == 1 and "several configs name the firewall fw01" in result.output
 
@@ -186,7 +185,7 @@ def test_a_newline_free_decompression_bomb_is_one_malformed_line_not_a_memory_er
         for _ in range(64):
             handle.write(b"A" * (1 << 20))          # 64 MiB without a newline
         handle.write(b"\ngarbage\n")
-    parsed = CliRunner().invoke(main, ["parse-log", str(bomb)])
+    parsed = cli_runner().invoke(main, ["parse-log", str(bomb)])
     categories = [json.loads(line)["category"] for line in parsed.stdout.splitlines()]
     assert parsed.exit_code == 0 and categories == ["malformed", "unrecognized"]
     piped = subprocess.run(

@@ -7,8 +7,7 @@ import os
 import threading
 
 import pytest
-from click.testing import CliRunner
-from conftest import built, firewall
+from conftest import built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.syslog import MALFORMED, LogParser
@@ -30,7 +29,7 @@ def report_with_acl_named(name):
 
 
 def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+    return cli_runner().invoke(main, [str(a) for a in args])
 
 
 def test_a_hostile_acl_name_is_text_in_the_html_never_markup():

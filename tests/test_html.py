@@ -5,8 +5,7 @@ import shutil
 import subprocess
 
 import pytest
-from click.testing import CliRunner
-from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS
+from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner
 
 from ruleset_analysis.cli import main
 
@@ -25,7 +24,7 @@ def page(tmp_path_factory):
     for args in (["preprocess", *SAMPLE_CONFIGS, "--db", db],
                  ["run", *SAMPLE_LOGS, "--db", db, "-o", results],
                  ["report", results, "--db", db, "--format", "html", "-o", page]):
-        result = CliRunner().invoke(main, [str(a) for a in args])
+        result = cli_runner().invoke(main, [str(a) for a in args])
         assert result.exit_code == 0, result.output
     return page
 
@@ -82,7 +81,7 @@ def test_a_hostile_acl_name_never_runs_in_the_browser(tmp_path):
                    "for outside:192.0.2.1/5000 (192.0.2.1/5000) to dmz:10.0.0.1/80 "
                    "(10.0.0.1/80)\n")
     page = tmp_path / "report.html"
-    result = CliRunner().invoke(main, ["analyze", "-c", str(config), str(log), "-r", "inline",
+    result = cli_runner().invoke(main, ["analyze", "-c", str(config), str(log), "-r", "inline",
                                        "--format", "html", "-o", str(page)])
     assert result.exit_code == 0, result.output
     dom = browse(page, "--dump-dom", "--virtual-time-budget=3000")

@@ -5,7 +5,7 @@ import random
 import shutil
 
 import pytest
-from conftest import SAMPLE_LOGS
+from conftest import SAMPLE_LOGS, cli_runner
 
 from ruleset_analysis.local_runner import ByteRange, run_local, tasks_of
 from ruleset_analysis.options import JobOptions
@@ -120,8 +120,7 @@ def test_progress_counts_every_input_byte_and_line_on_the_terminal_it_is_given(t
 
 
 def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
-    from click.testing import CliRunner
 
     from ruleset_analysis.cli import main
-    result = CliRunner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", sample_db])
+    result = cli_runner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", sample_db])
     assert result.exit_code == 0 and "map:" not in result.stderr

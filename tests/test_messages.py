@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
-from conftest import OUTSIDE_DMZ, ROOT, built, firewall
+from conftest import OUTSIDE_DMZ, ROOT, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer, firewall_of_path
 from ruleset_analysis.asa.syslog import LogParser, year_rule
@@ -201,7 +200,7 @@ def test_run_takes_the_firewall_from_the_log_directory(tmp_path, sample_db):
             "(198.51.100.10/443)\n")
     (directory / "relay.log").write_text(line)
     results = tmp_path / "results"
-    result = CliRunner().invoke(main, ["run", str(directory / "relay.log"), "--db", sample_db,
+    result = cli_runner().invoke(main, ["run", str(directory / "relay.log"), "--db", sample_db,
                                        "--year", "2014", "-o", str(results)])
     assert result.exit_code == 0, result.output
     text = results.read_text()
@@ -220,7 +219,7 @@ def test_bz2_logs_are_read_by_run_and_gz_by_the_cat_pipe_with_zcat(tmp_path, sam
     outputs = []
     for path in (plain, packed):
         results = tmp_path / (path.name + ".results")
-        assert CliRunner().invoke(main, ["run", str(path), "--db", sample_db, "-o",
+        assert cli_runner().invoke(main, ["run", str(path), "--db", sample_db, "-o",
                                          str(results)]).exit_code == 0
         outputs.append(results.read_text())
     piped = subprocess.run(
@@ -263,9 +262,9 @@ def test_parse_log_explains_every_line_as_the_job_counts_it(tmp_path, sample_db)
     log.write_text("\n".join(MIXED) + "\n")
     fws_db = tmp_path / "db"
     (tmp_path / "fw.cfg").write_text("hostname fw01\n" + CONFIG)
-    assert CliRunner().invoke(main, ["preprocess", str(tmp_path / "fw.cfg"), "--db",
+    assert cli_runner().invoke(main, ["preprocess", str(tmp_path / "fw.cfg"), "--db",
                                      str(fws_db)]).exit_code == 0
-    result = CliRunner().invoke(main, ["parse-log", str(log), "--db", str(fws_db)])
+    result = cli_runner().invoke(main, ["parse-log", str(log), "--db", str(fws_db)])
     assert result.exit_code == 0, result.output
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["line"] for e in entries] == list(range(1, len(MIXED) + 1))
@@ -281,7 +280,7 @@ def test_parse_log_explains_every_line_as_the_job_counts_it(tmp_path, sample_db)
 
 def test_parse_log_without_database_reads_every_corpus_like_line():
     path = os.path.join(ROOT, "sample_logs", "fw01", "fw01-2014-06.log")
-    result = CliRunner().invoke(main, ["parse-log", path])
+    result = cli_runner().invoke(main, ["parse-log", path])
     assert result.exit_code == 0, result.output
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(entries) == sum(1 for _ in open(path))

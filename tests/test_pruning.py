@@ -5,8 +5,7 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
-from conftest import SAMPLE_LOGS, built, firewall
+from conftest import SAMPLE_LOGS, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
@@ -120,7 +119,7 @@ def test_a_filter_that_names_nothing_is_an_error_not_an_empty_report():
 
 
 def cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
+    result = cli_runner().invoke(main, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -204,7 +203,7 @@ def test_diff_shows_aces_whose_use_started_or_stopped(tmp_path):
 def test_diff_of_a_file_that_is_not_a_report_is_one_clear_error(tmp_path):
     bogus = tmp_path / "x.json"
     bogus.write_text("[1, 2]")
-    result = CliRunner().invoke(main, ["diff", str(bogus), str(bogus)])
+    result = cli_runner().invoke(main, ["diff", str(bogus), str(bogus)])
     assert result.exit_code == 1 and "not a JSON report" in result.output
 
 

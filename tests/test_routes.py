@@ -1,7 +1,7 @@
 """`show route` captures: learned routes place ICMP connections (302020 names no interface)."""
 import textwrap
 
-from click.testing import CliRunner
+from conftest import cli_runner
 
 from ruleset_analysis.asa.routes import parse_routes
 from ruleset_analysis.cli import main
@@ -89,7 +89,7 @@ def test_preprocess_routes_place_addresses_learned_by_ospf(tmp_path):
     (tmp_path / "routes").mkdir()
     (tmp_path / "routes" / "fw01.routes").write_text(SHOW_ROUTE)
     db = tmp_path / "db"
-    result = CliRunner().invoke(main, ["preprocess", str(tmp_path / "fw01.cfg"), "--db",
+    result = cli_runner().invoke(main, ["preprocess", str(tmp_path / "fw01.cfg"), "--db",
                                        str(db), "--routes", str(tmp_path / "routes")])
     assert result.exit_code == 0, result.output
     assert "'dmz', an interface the config does not have" in result.output
@@ -102,7 +102,7 @@ def test_a_routes_file_goes_with_one_config(tmp_path):
     (tmp_path / "a.cfg").write_text(CONFIG)
     (tmp_path / "b.cfg").write_text(CONFIG.replace("fw01", "fw02"))
     (tmp_path / "r").write_text(textwrap.dedent(SHOW_ROUTE))
-    result = CliRunner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"),
+    result = cli_runner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"),
                                        str(tmp_path / "b.cfg"), "--routes", str(tmp_path / "r"),
                                        "--db", str(tmp_path / "db")])
     assert result.exit_code == 1 and "--routes FILE goes with exactly one config" in result.output

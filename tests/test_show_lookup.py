@@ -1,13 +1,12 @@
 """`show` prints the expanded ruleset; `lookup` says which ACE and rule a flow hits first."""
-from click.testing import CliRunner
-from conftest import SAMPLE_CONFIGS, built, firewall
+from conftest import SAMPLE_CONFIGS, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
 
 
 def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+    return cli_runner().invoke(main, [str(a) for a in args])
 
 
 def test_show_prints_every_ace_with_its_rule_identifiers_and_members(sample_db):

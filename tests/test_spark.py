@@ -4,8 +4,7 @@ import json
 import os
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, free_ports
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner, free_ports
 
 from ruleset_analysis.cli import main
 
@@ -19,7 +18,7 @@ except ImportError:
 
 
 def cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
+    result = cli_runner().invoke(main, [str(a) for a in args])
     assert result.exit_code == 0, result.output[-3000:]
     return result.output
 
