@@ -104,6 +104,14 @@ def test_the_log_clause_does_not_tell_a_config_ace_from_the_devices_print_of_it(
         ("extended permit ip any any time-range t", False)
 
 
+def test_a_time_range_ace_out_of_its_hours_matches_its_config_text():
+    text = ("access-list a line 2 extended permit tcp any any eq ssh time-range office "
+            "(inactive) (hitcnt=4) 0x1\n")
+    [entry] = parse_capture(text, "c.txt").entries
+    assert entry.ace.text == ace_text("access-list a extended permit tcp any any eq ssh "
+                                      "time-range office")[0]
+
+
 def test_a_capture_without_a_clock_takes_its_time_from_its_file_name():
     text = "access-list a line 1 extended permit ip any any (hitcnt=1) 0x1\n"
     assert parse_capture(text, "/x/fw01_2014-06-01_1200.txt").taken_at == "2014-06-01T12:00:00"

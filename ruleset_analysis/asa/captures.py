@@ -97,8 +97,9 @@ def ace_text(text: str) -> Tuple[str, bool]:
         tokens = tokens[2:]
         if tokens[:1] == ["line"]:
             tokens = tokens[2:]
-    inactive = "inactive" in tokens
-    tokens = [t for t in tokens if t != "inactive"]
+    inactive = "inactive" in tokens or "(inactive)" in tokens
+    # `(inactive)` is the device's state (an inactive ACE, or a time-range out of its hours)
+    tokens = [t for t in tokens if t not in ("inactive", "(inactive)")]
     if "log" in tokens:
         at = tokens.index("log")
         rest = tokens[at + 1:]
