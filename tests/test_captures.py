@@ -465,3 +465,18 @@ def test_the_text_report_shows_each_objects_element_counter():
     per_object = text.render(report).split("Per object:")[1]
     assert "60 (+55 since 2014-06-02)" in per_object
     assert "19 (+12 since 2014-06-02)" in per_object
+
+
+def test_the_csv_carries_the_device_counter_in_its_last_column():
+    import csv
+    import io
+
+    from ruleset_analysis.report import csv_report
+    from ruleset_analysis.report.build import make_report
+    firewalls = {"fw01": firewall(CONFIG)}
+    report = make_report(firewalls, collect(LineAnalyzer(firewalls, "2014").finish()),
+                         captures={"fw01": [capture_of("2014-06-02T08:00:00", 10, 500),
+                                            capture_of("2014-06-09T08:00:00", 90, 912)]})
+    rows = list(csv.DictReader(io.StringIO(csv_report.render(report))))
+    assert [r["device"] for r in rows if r["record"] == "ace"] == [
+        "90 (+80 since 2014-06-02)", "912 (+412 since 2014-06-02)"]

@@ -9,7 +9,8 @@ from .model import Report
 from .safe import csv_cell
 
 COLUMNS = ["record", "firewall", "acl", "line", "group", "member", "action", "hits",
-           "first_seen", "last_seen", "unused", "not_evaluated", "text", "status", "reason"]
+           "first_seen", "last_seen", "unused", "not_evaluated", "text", "status", "reason",
+           "device"]      # the device's counter (`hitcounts` captures): "912 (+412 since ...)"
 
 
 def render(report: Report) -> str:
@@ -30,7 +31,8 @@ def render(report: Report) -> str:
     for ace in report.rules:
         writerow(["ace", ace.firewall, ace.acl, ace.line, "", "", ace.action, ace.hits,
                   ace.first_seen or "", ace.last_seen or "", ace.unused, ace.judgement,
-                  ace.text, ace.status, ace.reason])
+                  ace.text, ace.status, ace.reason,
+                  ace.device.summary if ace.device else ""])
     for group in report.groups:
         for member in group.members:
             writerow(["member", group.firewall, "", "", group.group, member.member, "",
