@@ -170,6 +170,10 @@ def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Option
             raise CaptureError(f"{path}: cannot read: {exc.strerror}") from None
         if not capture.entries:
             raise CaptureError(f"{path}: no `show access-list` ACE line (with hitcnt=) in it")
+        if len(capture.prompts) > 1:     # `changeto context`: whose counters is each line?
+            raise CaptureError(f"{path}: its prompts name several devices "
+                               f"({', '.join(capture.prompts)}): give one capture per firewall "
+                               "or context")
         if when is not None:
             capture.taken_at = when
         if capture.taken_at is None:

@@ -480,3 +480,15 @@ def test_the_csv_carries_the_device_counter_in_its_last_column():
     rows = list(csv.DictReader(io.StringIO(csv_report.render(report))))
     assert [r["device"] for r in rows if r["record"] == "ace"] == [
         "90 (+80 since 2014-06-02)", "912 (+412 since 2014-06-02)"]
+
+
+def test_a_capture_of_several_contexts_is_refused_not_credited_to_the_first(fw01_db, tmp_path):
+    both = tmp_path / "contexts-2014-06-01.txt"
+    both.write_text("fw01# show access-list\naccess-list outside_in line 11 extended deny ip "
+                    "any any log errors interval 300 (hitcnt=41) 0xe1d2c3b4\nfw01# changeto "
+                    "context fw02\nfw02# show access-list\naccess-list outside_in line 6 "
+                    "extended deny ip any any (hitcnt=3) 0x1\n")
+    result = cli_runner().invoke(main, ["hitcounts", str(both), "--db", fw01_db])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {both}: its prompts name several devices (fw01, fw02): "
+                             "give one capture per firewall or context\n")

@@ -68,6 +68,7 @@ class Capture:
     headers: dict = field(default_factory=dict)       # acl -> (element count, name hash)
     unread: List[Tuple[str, str]] = field(default_factory=list)   # (file:line, text)
     warnings: List[str] = field(default_factory=list)
+    prompts: List[str] = field(default_factory=list)      # every device its prompts name
 
     def to_json(self) -> dict:
         def counter(c: Counter) -> list:
@@ -164,6 +165,8 @@ def parse_capture(text: str, source: str) -> Capture:
         prompt = PROMPT_RE.match(line)
         if prompt is not None and " " not in prompt.group("host"):
             capture.firewall = capture.firewall or prompt.group("host")
+            if prompt.group("host") not in capture.prompts:
+                capture.prompts.append(prompt.group("host"))
             continue
         capture.unread.append((where, line.strip()))
     close()
