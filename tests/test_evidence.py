@@ -485,3 +485,9 @@ access-group q in interface outside
                        analyzer_options={"permits_from": "acl-log"})
     statuses = {r["line"]: r["status"] for r in report["rules"]}
     assert statuses == {1: "used", 2: "unused", 3: "no data"}   # no built line shows line 3
+
+
+def test_an_unused_ace_never_seen_names_no_last_hit():
+    # the claimed period's last day must not pass for the ACE's last hit
+    report = report_of(days("2014-06-01", "2014-06-30"), unused_since=10)
+    assert ace(report, SSH)["reason"] == "no hit in the 10 days 2014-06-20 .. 2014-06-30"

@@ -117,11 +117,11 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                                    logged=logs_connections(entry.log, entry.event_log))
     if gap:
         return Judgement(Status.NO_DATA, gap)
-    first, last = claimed_period(evidence, horizon)
-    counted = device_counted(entry.device, first, last)
+    period = claimed_period(evidence, horizon)
+    counted = device_counted(entry.device, *period)
     if counted:
         return Judgement(Status.EVIDENCE_DISAGREES, counted)
-    device = device_note(entry, first, last)
+    device = device_note(entry.device, *period)
     if horizon is not None:
         before = f" (last seen {last})" if last else ""
         return Judgement(Status.UNUSED, f"no hit in the {horizon.days} days "
@@ -155,22 +155,22 @@ def device_counted(device: Optional[DeviceCounts], first: str, last: str) -> str
     return ""
 
 
-def device_note(entry: AceReport, first: str, last: str) -> str:
+def device_note(device: Optional[DeviceCounts], first: str, last: str) -> str:
     """What the device's counter adds to an unused verdict ('' when nothing)."""
-    if entry.device is None:
+    if device is None:
         return ""
-    still = [i for i in entry.device.intervals if i.grew == 0 and
+    still = [i for i in device.intervals if i.grew == 0 and
              overlaps(i.start, i.end, first, last)]
     if still:
         return (f"; the device's counter did not move between {still[0].start} and "
                 f"{still[0].end} either (unless it was cleared in between)")
-    reset = [i for i in entry.device.intervals if i.grew is None and
+    reset = [i for i in device.intervals if i.grew is None and
              overlaps(i.start, i.end, first, last)]
     if reset:
         return (f"; the device's counter went down between {reset[0].start} and "
                 f"{reset[0].end} (a reload or a counter clear): what it counted before that "
                 "is unknown")
-    latest = entry.device.readings[-1]
+    latest = device.readings[-1]
     if latest.hits:
         return (f"; the device counted {latest.hits} hits by {latest.taken_at}, since its "
                 "last reload or counter clear (when is unknown)")
