@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from .config import config_lines
+from .config import config_lines, is_log_word
 
 HEADER_RE = re.compile(r"^access-list (?P<acl>\S+); (?P<count>\d+) elements?; "
                        r"name hash: (?P<hash>0x[0-9a-fA-F]+)\s*$")
@@ -32,7 +32,6 @@ CLOCK_RE = re.compile(r"^[*.]?(?P<time>\d{1,2}:\d{2}:\d{2})(?:\.\d+)? \S+ (?:\w{
 NAME_TIME_RE = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d{2})-?(?P<month>\d{2})-?(?P<day>\d{2})"
                           r"(?:[T_ -]?(?P<hour>\d{2})[:-]?(?P<minute>\d{2})"
                           r"(?:[:-]?(?P<second>\d{2}))?)?(?!\d)")
-LOG_OPTIONS = {"disable", "default", "interval"}
 
 
 class CaptureError(ValueError):
@@ -101,26 +100,12 @@ def ace_text(text: str) -> Tuple[str, bool]:
     inactive = "inactive" in tokens or "(inactive)" in tokens
     # `(inactive)` is the device's state (an inactive ACE, or a time-range out of its hours)
     tokens = [t for t in tokens if t not in ("inactive", "(inactive)")]
-    if "log" in tokens:
-        at = tokens.index("log")
-        rest = tokens[at + 1:]
-        kept = []
-        skip = False
-        for token in rest:
-            if skip:
-                skip = False
-            elif token == "interval":
-                skip = True
-            elif token in LOG_OPTIONS or token.isdigit() or token in LEVELS:
-                pass
-            else:
-                kept.append(token)
-        tokens = tokens[:at] + kept
+    if "log" in tokens:             # the clause as the config parser reads it
+        at = end = tokens.index("log")
+        while end + 1 < len(tokens) and is_log_word(tokens[end + 1]):
+            end += 1
+        tokens = tokens[:at] + tokens[end + 1:]
     return " ".join(tokens), inactive
-
-
-LEVELS = {"emergencies", "alerts", "critical", "errors", "warnings", "notifications",
-          "informational", "debugging"}
 
 
 def parse_capture(text: str, source: str) -> Capture:

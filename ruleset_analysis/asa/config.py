@@ -46,6 +46,12 @@ from .literals import ICMP, ICMP6, is_icmp_type, protocol_number
 
 LOG_LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications",
               "informational", "debugging")
+
+
+def is_log_word(token: str) -> bool:
+    """Whether a token after `log` belongs to the log clause (level, interval N, disable)."""
+    return token.isdigit() or token in LOG_LEVELS or token in ("interval", "disable", "default")
+
 ACL_KINDS = ("extended", "standard", "webtype", "ethertype", "advanced")
 ACL_SETTINGS = ("alert-interval", "deny-flow-max")   # `access-list alert-interval 300`
 
@@ -463,9 +469,7 @@ class _Parser:
             if token == "log":
                 words = []
                 following = s.peek()
-                while following is not None and (following.isdigit() or following in LOG_LEVELS
-                                                 or following in ("interval", "disable",
-                                                                  "default")):
+                while following is not None and is_log_word(following):
                     words.append(s.take(""))
                     following = s.peek()
                 ace.log = " ".join(words) or "default"
