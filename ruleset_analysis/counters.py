@@ -65,12 +65,22 @@ def _element_rules(elements: List[Counter]) -> Dict[int, Optional[tuple]]:
     return found
 
 
-def attach(firewall: Firewall, capture: Capture) -> Attached:
-    attached = Attached(capture)
+def attach_all(firewall: Firewall, captures: List[Capture]) -> List[Attached]:
+    """Several captures of one firewall, its ACE texts normalised once."""
     texts: Dict[Tuple[str, str], list] = {}
     for acl in firewall.acls.values():
         for ace in acl.entries:
             texts.setdefault((acl.name, ace_text(ace.text)[0]), []).append(ace)
+    return [_attach(firewall, capture, texts) for capture in captures]
+
+
+def attach(firewall: Firewall, capture: Capture) -> Attached:
+    return attach_all(firewall, [capture])[0]
+
+
+def _attach(firewall: Firewall, capture: Capture, texts: Dict[Tuple[str, str], list]
+            ) -> Attached:
+    attached = Attached(capture)
     pending = []                       # (entry's ACE, its element counters)
     for entry in capture.entries:
         counter = entry.ace
@@ -145,14 +155,15 @@ def refresh_hashes(db: str, names: Optional[List[str]] = None) -> None:
     store what their hashes name, for the job to read (``Firewall.hashes``)."""
     from .asa.captures import Capture
     from .database import load_captures, load_firewalls, save_hashes
-    firewalls = load_firewalls(db)
     stored = load_captures(db)
-    found = {name: hash_map([attach(firewalls[name], Capture.from_json(c))
-                             for c in stored[name]])
-             for name in (names if names is not None else list(stored))
-             if name in stored and name in firewalls}
-    if found:
-        save_hashes(db, found)
+    wanted = [name for name in (names if names is not None else list(stored))
+              if name in stored]
+    if not wanted:                   # the common case: no captures, no ruleset to load
+        return
+    firewalls = load_firewalls(db)
+    save_hashes(db, {name: hash_map(attach_all(firewalls[name], [Capture.from_json(c)
+                                                                 for c in stored[name]]))
+                     for name in wanted if name in firewalls})
 
 
 def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Optional[str],

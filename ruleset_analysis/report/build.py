@@ -15,7 +15,7 @@ from ..aggregate import identity_conflicts
 from ..asa.captures import Capture
 from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
-from ..counters import attach
+from ..counters import attach_all
 from ..model import Ace, Firewall, Rule
 from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
@@ -93,7 +93,7 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
     {firewall: [`show access-list` capture JSON]} (``database.load_captures``)."""
     filters = filters or Filters()
     check_rulesets(firewalls, results)
-    attached = {name: [attach(firewalls[name], Capture.from_json(c)) for c in found]
+    attached = {name: attach_all(firewalls[name], [Capture.from_json(c) for c in found])
                 for name, found in (captures or {}).items() if name in firewalls}
     evidence = {name: evidence_of(name, results.coverage.get(name),
                                   name in results.rulesets) for name in firewalls}
