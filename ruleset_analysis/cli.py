@@ -22,7 +22,7 @@ import click
 from .aggregate import identity_conflicts
 from .asa.captures import CaptureError
 from .asa.config import ConfigError
-from .database import DatabaseError, load_captures, load_firewalls, save_captures, save_firewalls
+from .database import DatabaseError, load_captures, load_firewalls, save_firewalls
 from .options import CHECKS, DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date
 from .preprocess import read_config, summary
 from .records import ResultsError
@@ -345,15 +345,8 @@ def hitcounts(captures, db, firewall, taken_at):
 
 def attach_captures(captures: list, db: str, firewall: Optional[str],
                     when: Optional[str]) -> None:
-    from .counters import read_captures, refresh_hashes, summary
-    found = read_captures(captures, load_firewalls(db), firewall, when)
-    for owner, attached in found:
-        echo_warnings(summary(owner, attached))
-    owners = list(dict.fromkeys(owner for owner, _ in found))
-    for owner in owners:
-        save_captures(db, owner, [a.capture.to_json() for o, a in found if o == owner])
-    refresh_hashes(db, owners)
-    click.echo(f"{len(found)} capture(s) written to {db}", err=True)
+    from .counters import store_captures
+    echo_warnings(store_captures(captures, db, firewall, when))
 
 
 @main.command()

@@ -214,6 +214,20 @@ def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Option
     return found
 
 
+def store_captures(paths: List[str], db: str, name: Optional[str],
+                   when: Optional[str]) -> List[str]:
+    """Read, attach and store captures in the database (with what their hashes name) ->
+    what to tell the user: per capture its summary and unmatched lines."""
+    from .database import load_firewalls, save_captures
+    found = read_captures(paths, load_firewalls(db), name, when)
+    owners = list(dict.fromkeys(owner for owner, _ in found))
+    for owner in owners:
+        save_captures(db, owner, [a.capture.to_json() for o, a in found if o == owner])
+    refresh_hashes(db, owners)
+    return [line for owner, attached in found for line in summary(owner, attached)] + \
+        [f"{len(found)} capture(s) written to {db}"]
+
+
 def _owner(prompt: Optional[str], firewalls: Dict[str, Firewall]) -> Optional[str]:
     """The firewall a capture's prompt names (without one: the database's only firewall)."""
     if prompt is None:
