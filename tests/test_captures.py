@@ -492,3 +492,22 @@ def test_a_capture_of_several_contexts_is_refused_not_credited_to_the_first(fw01
     assert result.exit_code == 1
     assert result.stderr == (f"Error: {both}: its prompts name several devices (fw01, fw02): "
                              "give one capture per firewall or context\n")
+
+
+def test_a_permit_ace_whose_first_matches_the_device_gave_to_another_is_not_called_unused():
+    # The device denied by line 4 (its hash) traffic that a permit inserted since matches
+    # first: removing that permit is not shown safe by these logs.
+    from ruleset_analysis.counters import hash_map
+    config = DENY_CONFIG.replace("access-list outside_in extended deny tcp any host "
+                                 "172.16.1.10 eq telnet\n", "access-list outside_in extended "
+                                 "permit tcp any host 172.16.1.10 eq telnet\n")
+    fw = firewall(config)
+    fw.hashes = hash_map([attach(fw, parse_capture(DENY_CAPTURE, "c-2014-06-01.txt"))])
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    for day in range(1, 15):
+        analyzer.add(https(day))
+    analyzer.add(deny(" [0x4444dddd, 0x0]"))
+    report = build_report({"fw01": fw}, collect(analyzer.finish()))
+    permit = next(r for r in report["rules"] if r["line"] == 3)
+    assert permit["hits"] == 0 and not permit["unused"]
+    assert permit["status"] == "disagreement" and permit["hash_disagreements"] == 1

@@ -104,6 +104,10 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
     disagreeing = dict(results.disagreements)
     disagreements = []
     shadowing_seconds = 0.0
+    rehashed_first: dict = {}        # (fw, acl, line) -> messages it matches first
+    for (fw, acl, _), rehashed in results.rehashed.items():
+        for line, hits, *_ in rehashed["rules"]:
+            rehashed_first[(fw, acl, line)] = rehashed_first.get((fw, acl, line), 0) + hits
     for firewall in firewalls.values():
         # Every ACL is analysed, whatever the filters: group members and results must see
         # all of them. The filters only narrow what is reported, at the end.
@@ -129,6 +133,7 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
                 if against:
                     disagreements.append(_disagreement(entry, finish_ace(against,
                                                                          max_connections)))
+                entry.hash_disagreements = rehashed_first.get(key, 0)
                 entry.judgement = not_evaluated_code(entry, ace.unresolved)
                 verdict = judge(entry, evidence[firewall.name], no_data[firewall.name],
                                 horizons[firewall.name], entry.disagreements,

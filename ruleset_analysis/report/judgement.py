@@ -104,6 +104,13 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                          f"{disagreements} {message} message(s) for flows this "
                          f"{entry.action} ACE matches first: the config and the logs "
                          f"disagree ({why})")
+    if entry.hash_disagreements:
+        # The device decided them by another ACE: the config changed since, and this ACE
+        # would take that traffic now. "No hit" says nothing about it.
+        return Judgement(Status.DISAGREEMENT,
+                         f"{entry.hash_disagreements} ACL message(s) for flows this ACE "
+                         "matches first were decided by another ACE, by the device's own "
+                         "hashes: the config and the logs disagree (changed config?)")
     if entry.action != "permit":
         return Judgement(Status.DENY_NO_HITS,
                          "a deny ACE shows only where deny messages (106023, 106100) are "

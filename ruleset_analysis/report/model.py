@@ -112,6 +112,8 @@ class AceReport:
     connections_sampled: bool = False
     event_log: Optional[str] = None   # FTD: which connection events (flow-start|end|both)
     disagreements: int = 0
+    # ACL messages this ACE matches first that the device's hashes give to another ACE
+    hash_disagreements: int = 0
     judgement: str = ""          # why it cannot be evaluated ('' when it can): a short code
     status: str = ""             # judgement.Status value
     reason: str = ""
