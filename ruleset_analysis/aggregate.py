@@ -38,7 +38,7 @@ from .asa.syslog import (
     LogParser,
     no_connection,
 )
-from .matcher import FirewallMatcher
+from .matcher import FirewallMatcher, Timeline
 from .model import Connection
 from .options import PERMIT_SOURCES
 from .records import (
@@ -52,6 +52,7 @@ from .records import (
     NO_LAST,
     REHASHED,
     RESULTS_FORMAT,
+    RETIRED,
     RULESET,
     SAMPLE_SPACE,
     _add,
@@ -97,6 +98,9 @@ class LineAnalyzer:
         self.parser = LogParser(year)
         self.firewalls = firewalls
         self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
+        # Firewalls with older revisions: a line meets the revision in force at its time.
+        self.timelines = {name: Timeline(fw, self.matchers[name])
+                          for name, fw in firewalls.items() if fw.history is not None}
         if firewall is not None and firewall not in self.matchers:
             raise ValueError(f"firewall '{firewall}' is not in the database "
                              f"(it has: {', '.join(self.matchers) or 'none'})")
@@ -196,14 +200,16 @@ class LineAnalyzer:
             return ACL_LOG_PERMIT, connection, name, None   # its built line counts it
         if kind in FTD_KINDS and not self.from_acl_log:
             return FTD_CONNECTION_EVENT, connection, name, None      # LINA's built line
-        matcher = self.matchers[name]
+        matcher = self.matchers[name] if name not in self.timelines else \
+            self.timelines[name].matcher(self.revision(name, when))
         # A source port only matters to rulesets that filter on it: leaving it out of the key
         # lets one cache entry serve every connection of the same flow. An ACL message is
         # matched against the ACL it names, bound or not.
         sport_matters = matcher.uses_source_port if kind == "built" \
             else connection.acl in matcher.source_port_acls
-        flow: tuple = (name, connection.ingress, connection.egress, connection.protocol,
-                       connection.source, connection.source_port if sport_matters else 0,
+        flow: tuple = (self.table(name, when), connection.ingress, connection.egress,
+                       connection.protocol, connection.source,
+                       connection.source_port if sport_matters else 0,
                        connection.destination, connection.destination_port,
                        connection.icmp_code, kind, connection.acl, connection.ace_hash,
                        connection.element_hash)
@@ -220,6 +226,15 @@ class LineAnalyzer:
         if verdict is None:
             return MALFORMED, connection, name, None
         return verdict.category, connection, name, verdict
+
+    def revision(self, name: str, when: Optional[str]) -> int:
+        timeline = self.timelines.get(name)
+        return 0 if timeline is None else timeline.revision(when)
+
+    def table(self, name: str, when: Optional[str]):
+        """Which cache a firewall's flow at a time belongs to: its name, and with older
+        revisions the revision in force then (one verdict per flow and revision)."""
+        return name if name not in self.timelines else (name, self.revision(name, when))
 
     def credited(self, connection: Connection, verdict) -> list:
         """The hits a classified connection credits: (Hit, source, destination)."""
@@ -356,6 +371,12 @@ class LineAnalyzer:
             return
         when, count, kind = connection.timestamp, connection.flows, connection.kind
         evidence = self.evidence(name)
+        timeline = self.timelines.get(name)
+        # Dated before the first revision: matched against it, counted so the report says
+        # how many (and kept off the fast path, which would not count them).
+        early = timeline is not None and when is not None and when < timeline.starts[0]
+        if early:
+            evidence["before_first"] = evidence.get("before_first", 0) + 1
         # Which lines show that the firewall logs what proves a permit ACE used: its
         # connection-built lines (or its 106100 permits when they are what counts).
         shows = "deny" if kind == "acl_deny" else "permit" \
@@ -384,7 +405,8 @@ class LineAnalyzer:
             return
         credited = []           # (fact key prefix, source, days, sample) per credit
         # A first match that contradicts what the firewall did is shown, never a hit.
-        credits: Sequence[tuple] = [(ACE, h) for h in self.credited(connection, verdict)] + \
+        credits: Sequence[tuple] = [(RETIRED if h[0].retired else ACE, h)
+                                    for h in self.credited(connection, verdict)] + \
             [(DISAGREEMENT, h) for h in verdict.against] + \
             [(REHASHED, h) for h in verdict.rehashed]
         if credits:
@@ -411,17 +433,19 @@ class LineAnalyzer:
                     _span(first, last, fact)
                 credited.append((prefix, source, days, sample))
         if match is None or kind != "built" or when is None or verdict.against \
-                or match.start() > HEADER_CACHE_LENGTH:
+                or match.start() > HEADER_CACHE_LENGTH or early:
             return
         # Teach the fast paths this header, this flow and, if the verdict is the same for
         # every initiator address, this flow's shape.
         self.fast_size += 1
         if self.fast_size >= self.flows_limit or len(self.heads) >= HEADS_LIMIT:
             self.forget()
-        flows = self.fast_flows.setdefault(name, {})
-        matcher = self.matchers[name]
+        table = self.table(name, when)
+        flows = self.fast_flows.setdefault(table, {})
+        matcher = self.matchers[name] if name not in self.timelines else \
+            self.timelines[name].matcher(self.revision(name, when))
         keep_port = matcher.uses_source_port
-        shapes = None if matcher.uses_mapped else self.shapes.setdefault(name, {})
+        shapes = None if matcher.uses_mapped else self.shapes.setdefault(table, {})
         self.heads[line[:match.start()]] = (when, when[:10], flows, keep_port,
                                             evidence["days"], shapes)
         groups = match.groups()

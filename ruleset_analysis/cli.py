@@ -24,10 +24,11 @@ from .asa.captures import CaptureError
 from .asa.config import ConfigError
 from .database import DatabaseError, load_captures, load_firewalls, save_firewalls
 from .options import CHECKS, DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date
-from .preprocess import read_config, summary
+from .preprocess import read_firewalls, summary
 from .records import ResultsError
 from .report.build import Filters
 from .report.safe import printable
+from .revisions import split_spec
 from .runner import RUNNERS, Cluster, JobFailed, run_job
 
 FORMATS = ("text", "json", "csv", "html")
@@ -264,8 +265,12 @@ def echo_warnings(warnings) -> None:
 
 # -- commands ------------------------------------------------------------------------------
 @main.command()
-@click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("configs", nargs=-1, type=click.Path())
 @db_option
+@click.option("--git", "git", multiple=True, metavar="PATH",
+              help="A config file, or a directory of them, in a git work tree (RANCID, "
+                   "Oxidized): every committed revision, in force from its commit's time. "
+                   "Repeatable.")
 @click.option("--name", default=None,
               help="Name the firewall (one config only), e.g. fw01/ctx1 for a security context; "
                    "default: its hostname.")
@@ -277,16 +282,23 @@ def echo_warnings(warnings) -> None:
               help="`show route` output (a file, one config only), or a directory holding "
                    "FIREWALL.routes per firewall: routes learned by OSPF/BGP place ICMP "
                    "connections, which name no interface.")
-def preprocess(configs, db, name, interface_addresses, routes):
+def preprocess(configs, db, git, name, interface_addresses, routes):
     """Parse ASA/FWSM CONFIGS, expand every ACE into rules and store them in the database.
 
     Firewalls already in the database are replaced, others are kept. Log lines are attributed
     by the names a firewall logs under: its name, its hostname, a context's name and its
     `logging device-id`.
+
+    A config's revisions over time: FILE@YYYY-MM-DDTHH:MM (the time it took effect), a
+    directory of dated files (2014-03-01T1200.cfg), or --git. Each log line is then matched
+    against the revision in force when it was written.
     """
-    if name is not None and len(configs) != 1:
+    if not configs and not git:
+        raise click.UsageError("give CONFIGS or --git")
+    sources = len(configs) + len(git)
+    if name is not None and sources != 1:
         raise click.UsageError("--name goes with exactly one config")
-    if interface_addresses and len(configs) != 1:
+    if interface_addresses and sources != 1:
         raise click.UsageError("--interface-address goes with exactly one config")
     addresses = {}
     for item in interface_addresses:
@@ -294,17 +306,19 @@ def preprocess(configs, db, name, interface_addresses, routes):
         if not equals or not nameif or not address:
             raise click.UsageError(f"--interface-address takes IF=ADDRESS, not {item!r}")
         addresses[nameif] = address
-    if routes is not None and not os.path.isdir(routes) and len(configs) != 1:
+    if routes is not None and not os.path.isdir(routes) and sources != 1:
         raise click.UsageError("--routes FILE goes with exactly one config (or give a "
                                "directory of FIREWALL.routes files)")
-    check_outputs([db], list(configs) + ([routes] if routes else []))
-    firewalls = [read_config(path, name, addresses, routes) for path in configs]
+    check_outputs([db], [split_spec(c)[0] for c in configs] + list(git) +
+                  ([routes] if routes else []))
+    firewalls, older = read_firewalls(list(configs), git, name, addresses, routes)
     names = [fw.name for fw in firewalls]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise click.UsageError(f"several configs name the firewall {', '.join(repeated)}: "
-                               "preprocess them one at a time with --name")
-    save_firewalls(db, firewalls)
+                               "preprocess them one at a time with --name (or give its "
+                               "revisions with the time each took effect: FILE@TIME)")
+    save_firewalls(db, firewalls, older)
     from .counters import refresh_hashes
     refresh_hashes(db, names)         # captures stored before: matched to the new ruleset
     print_summary(firewalls, db)
@@ -314,6 +328,10 @@ def preprocess(configs, db, name, interface_addresses, routes):
 def print_summary(firewalls, db) -> None:
     from tabulate import tabulate
     rows = [summary(fw) for fw in firewalls]
+    if any(fw.history for fw in firewalls):
+        for row, fw in zip(rows, firewalls):
+            row["revisions"] = 1 + len(fw.history.older) if fw.history else 1
+            row["since"] = fw.history.since if fw.history else ""
     echo_warnings(f"warning: {warning}" for fw in firewalls for warning in fw.warnings)
     click.echo(printable(tabulate(rows, headers="keys", tablefmt="simple")), err=True)
     click.echo(f"{len(firewalls)} firewall(s) written to {db}", err=True)
@@ -494,7 +512,8 @@ def prune_command(results, db, output, filters):
 
 @main.command()
 @click.option("-c", "--config", "configs", multiple=True, required=True,
-              type=click.Path(dir_okay=False), help="A firewall config (repeat for several).")
+              type=click.Path(), help="A firewall config (repeat for several); its "
+              "revisions: FILE@TIME or a directory of dated files, as preprocess takes them.")
 @click.argument("logs", nargs=-1, required=True)
 @click.option("--db", default=None, type=click.Path(dir_okay=False),
               help="Keep the ruleset database here  [default: a temporary file].")
@@ -522,8 +541,8 @@ def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output,
     try:
         db = db or os.path.join(workdir, "accesslists.db")
         started = time.monotonic()
-        firewalls = [read_config(path) for path in configs]
-        save_firewalls(db, firewalls)
+        firewalls, older = read_firewalls(list(configs))
+        save_firewalls(db, firewalls, older)
         print_summary(firewalls, db)
         if captures:
             attach_captures(list(captures), db, None, None)

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 from .asa.captures import Capture, Counter, ace_text
 from .asa.config import parse_config
 from .expand import expand_config
-from .model import Firewall, Rule, normal_hash
+from .model import Firewall, normal_hash
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,6 @@ class Attached:
     unmatched: List[Tuple[str, str, str]] = field(default_factory=list)  # where, text, why
 
 
-def _signature(rule: Rule) -> tuple:
-    def address(a):
-        return None if a is None else (a.version, a.first, a.last)
-
-    def ports(p):
-        return None if p is None else tuple(sorted(p.ranges))
-    return (rule.protocol, address(rule.source), ports(rule.source_port),
-            address(rule.destination), ports(rule.destination_port), rule.icmp_code)
-
-
 def _element_rules(elements: List[Counter]) -> Dict[int, Optional[tuple]]:
     """Each element's signature (None: its text cannot be read as one rule): element lines
     hold only literal addresses and ports, so one small config reads them all."""
@@ -61,7 +51,7 @@ def _element_rules(elements: List[Counter]) -> Dict[int, Optional[tuple]]:
         acl = firewall.acls.get(f"e{n}")
         rules = acl.entries[0].rules if acl and acl.entries and not acl.entries[0].error \
             else []
-        found[n] = _signature(rules[0]) if len(rules) == 1 else None
+        found[n] = rules[0].signature() if len(rules) == 1 else None
     return found
 
 
@@ -111,7 +101,7 @@ def _attach(firewall: Firewall, capture: Capture, texts: Dict[Tuple[str, str], l
     for ace, found in pending:
         by_signature: Dict[tuple, int] = {}
         for rule in ace.rules:
-            by_signature.setdefault(_signature(rule), rule.index)
+            by_signature.setdefault(rule.signature(), rule.index)
         for element in found:
             signature = signatures[n]
             index = by_signature.get(signature) if signature is not None else None

@@ -7,22 +7,30 @@ a database written by another version is refused with a clear message.
 from __future__ import annotations
 
 import fcntl
+import functools
+import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
 import urllib.parse
+from typing import Optional
 
+from .history import History
 from .model import Firewall
 
-# 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings
-SCHEMA_VERSION = 6
+# 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings;
+# 7: config history (older revisions)
+SCHEMA_VERSION = 7
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"
 CAPTURES_PREFIX = "captures:"      # a firewall's `show access-list` captures (counters.py)
 HASHES_PREFIX = "hashes:"          # what their ACE/element hashes name (counters.hash_map)
+HISTORY_PREFIX = "history:"        # a firewall's revisions and ACE lives (history.History)
+REVISION_PREFIX = "revision:"      # "revision:FW:K": its older revision K, ACEs by digest
+HISTORY_ACES_PREFIX = "history-aces:"   # the ACEs of its older revisions, once each
 
 
 class DatabaseError(Exception):
@@ -36,8 +44,9 @@ def _open(path: str, flag: str):
                       outer_stack=False)
 
 
-def save_firewalls(path: str, firewalls: list) -> None:
+def save_firewalls(path: str, firewalls: list, older: Optional[dict] = None) -> None:
     """Store firewalls, replacing those with the same name and keeping all others.
+    ``older``: {name: [older revisions, oldest first]} of firewalls with a ``history``.
 
     The new database is written to a temporary copy beside ``path`` and renamed over it, so an
     interrupted run leaves the previous database, whole, for the next step to trust.
@@ -46,10 +55,10 @@ def save_firewalls(path: str, firewalls: list) -> None:
     # database the previous one wrote, so no firewall is lost.
     with open(os.path.abspath(path) + ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _save(path, lambda db: _store_firewalls(db, firewalls))
+        _save(path, lambda db: _store_firewalls(db, firewalls, older or {}))
 
 
-def _store_firewalls(db, firewalls: list) -> None:
+def _store_firewalls(db, firewalls: list, older: dict) -> None:
     meta = db.get(META_KEY) or {"schema": SCHEMA_VERSION, "firewalls": [], "fingerprints": {}}
     names = list(meta["firewalls"])
     fingerprints = dict(meta["fingerprints"])
@@ -58,10 +67,52 @@ def _store_firewalls(db, firewalls: list) -> None:
         fingerprints[firewall.name] = firewall.fingerprint()
         if HASHES_PREFIX + firewall.name in db:     # named the old ruleset's lines
             del db[HASHES_PREFIX + firewall.name]
+        _store_history(db, firewall, older.get(firewall.name, []))
         if firewall.name not in names:
             names.append(firewall.name)
     db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names,
                     "fingerprints": fingerprints}
+
+
+def _store_history(db, firewall: Firewall, older: list) -> None:
+    """A firewall's history, replacing any it had. Older revisions share the ACEs they have
+    in common: each ACE is stored once (by a digest of what it is), a revision keeps only
+    where it stood (line, first rule index, file:line)."""
+    name = firewall.name
+    for key in [k for k in db.keys() if k.startswith(f"{REVISION_PREFIX}{name}:")]:
+        del db[key]
+    for key in (HISTORY_PREFIX + name, HISTORY_ACES_PREFIX + name):
+        if key in db:
+            del db[key]
+    if firewall.history is None:
+        return
+    db[HISTORY_PREFIX + name] = firewall.history.to_json()
+    aces: dict = {}
+    for number, revision in enumerate(older):
+        data = revision.to_json()
+        for acl in data["acls"]:
+            entries = []
+            for ace in acl["entries"]:
+                where = [ace.pop("line"), ace.pop("first_index"), ace.pop("source")]
+                text = json.dumps(ace, sort_keys=True)
+                digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+                aces[digest] = ace
+                entries.append([digest] + where)
+            acl["entries"] = entries
+        db[f"{REVISION_PREFIX}{name}:{number}"] = data
+    db[HISTORY_ACES_PREFIX + name] = aces
+
+
+def load_revision(path: str, name: str, number: int) -> Firewall:
+    """Older revision ``number`` of a firewall (``history.History.load``)."""
+    data, aces = _read(path, [f"{REVISION_PREFIX}{name}:{number}", HISTORY_ACES_PREFIX + name])
+    try:
+        for acl in data["acls"]:
+            acl["entries"] = [dict(aces[digest], line=line, first_index=first, source=source)
+                              for digest, line, first, source in acl["entries"]]
+        return Firewall.from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatabaseError(f"{path}: database is corrupt ({exc!r})") from None
 
 
 def save_captures(path: str, firewall: str, captures: list) -> None:
@@ -167,12 +218,16 @@ def load_firewalls(path: str) -> dict:
     names = meta["firewalls"]
     values = _read(path, [FIREWALL_PREFIX + name for name in names])
     hashes = _read(path, [HASHES_PREFIX + name for name in names])
+    histories = _read(path, [HISTORY_PREFIX + name for name in names])
     try:
         firewalls = {name: Firewall.from_json(value) for name, value in zip(names, values)}
-        for (name, firewall), found in zip(firewalls.items(), hashes):
+        for (name, firewall), found, history in zip(firewalls.items(), hashes, histories):
             # computed once, when it was written
             firewall.__dict__["_fingerprint"] = meta["fingerprints"][name]
             firewall.hashes = found or {}
+            if history is not None:
+                firewall.history = History.from_json(history)
+                firewall.history.load = functools.partial(load_revision, path, name)
         return firewalls
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DatabaseError(f"{path}: database is corrupt ({exc!r})") from None

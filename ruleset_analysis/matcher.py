@@ -49,6 +49,9 @@ class Hit(NamedTuple):
     # the ACE has `log` (or FTD `event-log`): its flows also produce 106100 lines (FTD
     # connection events)
     logged: bool = False
+    # an ACE of an older revision that the newest lacks: ace_line is its number among the
+    # history's retired ACEs (history.py), rule_index its member's in that ACE
+    retired: bool = False
 
 
 class Verdict(NamedTuple):
@@ -484,3 +487,69 @@ def _protocol_number(name: str) -> int:
 
 
 PROTOCOL_NUMBERS: dict = {}             # protocol as logged -> number, memoised
+
+
+class Timeline:
+    """A firewall's matchers over time: the revision in force at a line's time, each older
+    revision's index built when a line first needs it, its verdicts given in the newest
+    revision's terms (``history.Translation``)."""
+
+    def __init__(self, firewall: Firewall, current: FirewallMatcher):
+        assert firewall.history is not None
+        self.firewall = firewall
+        self.starts = firewall.history.starts
+        self.newest = len(self.starts) - 1
+        self.matchers: list = [None] * self.newest + [current]
+
+    def revision(self, when: Optional[str]) -> int:
+        """The revision in force at ``when``: the first for earlier lines, the newest for
+        lines without a time."""
+        if when is None:
+            return self.newest
+        return max(bisect_right(self.starts, when) - 1, 0)
+
+    def matcher(self, revision: int):
+        found = self.matchers[revision]
+        if found is None:
+            from .history import Translation
+            history = self.firewall.history
+            assert history is not None and history.load is not None
+            old = history.load(revision)
+            found = self.matchers[revision] = _TranslatedMatcher(
+                FirewallMatcher(old), Translation(old, self.firewall, history))
+        return found
+
+
+class _TranslatedMatcher:
+    """An older revision's matcher whose hits name the newest revision's ACEs and members
+    (or retired ACEs): the caches and records never see an old line number."""
+
+    def __init__(self, inner: FirewallMatcher, translation):
+        self.inner = inner
+        self.translation = translation
+        self.acls = inner.acls
+        self.uses_source_port = inner.uses_source_port
+        self.source_port_acls = inner.source_port_acls
+        self.uses_mapped = inner.uses_mapped
+        self.source_independent = inner.source_independent
+
+    def _hit(self, found: tuple) -> tuple:
+        hit = found[0]
+        retired, line = self.translation.ace(hit.acl, hit.ace_line)
+        index = self.translation.rule(hit.acl, hit.ace_line, hit.rule_index)
+        return (Hit(hit.acl, line, index, hit.action, hit.logged, retired),) + found[1:]
+
+    def _verdict(self, verdict: Optional[Verdict]) -> Optional[Verdict]:
+        if verdict is None:
+            return None
+        against = tuple(h for h in map(self._hit, verdict.against) if not h[0].retired)
+        return verdict._replace(hits=tuple(map(self._hit, verdict.hits)), against=against)
+
+    def evaluate(self, c: Connection) -> Optional[Verdict]:
+        return self._verdict(self.inner.evaluate(c))
+
+    def evaluate_named(self, c: Connection) -> Optional[Verdict]:
+        return self._verdict(self.inner.evaluate_named(c))
+
+    def evaluate_rule(self, c: Connection) -> Optional[Verdict]:
+        return self._verdict(self.inner.evaluate_rule(c))

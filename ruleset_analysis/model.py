@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,18 @@ class Rule:
     destination_port: Optional[Ports]
     icmp_code: Optional[int] = None
     members: dict = field(default_factory=dict)
+
+    def signature(self) -> tuple:
+        """What the rule matches (protocol, addresses, ports, ICMP code), not where its values
+        came from: one rule of a device's element line, or of another revision, is this one
+        when their signatures are equal."""
+        def address(a):
+            return None if a is None else (a.version, a.first, a.last)
+
+        def ports(p):
+            return None if p is None else tuple(sorted(p.ranges))
+        return (self.protocol, address(self.source), ports(self.source_port),
+                address(self.destination), ports(self.destination_port), self.icmp_code)
 
 
 def _member_json(member: tuple) -> list:
@@ -262,6 +274,9 @@ class Firewall:
     # from `show access-list` captures, not the config (database.py stores it apart):
     # "ACL HASH" -> [ACE line, {element hash: rule index}] (``counters.hash_map``)
     hashes: dict = field(default_factory=dict)
+    # its older revisions and the lives of its ACEs (history.History; database.py stores it
+    # apart); None: one revision, of unknown age
+    history: Optional[Any] = None
 
     def bindings(self, acl: str) -> list:
         """How an ACL is applied: ``["in inside", "global", ...]``; empty when unbound."""
@@ -285,6 +300,8 @@ class Firewall:
             data = self.to_json()
             del data["warnings"], data["source"]
             cached = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+            if self.history is not None:        # which revision a line meets decides too
+                cached = self.history.fingerprint(cached)
             self.__dict__["_fingerprint"] = cached
         return cached
 

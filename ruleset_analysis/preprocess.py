@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .asa.config import ConfigError, parse_config
 from .asa.routes import read_routes
 from .expand import expand_config
+from .history import build_history
 from .model import Firewall
+from .revisions import from_git, from_spec
 
 
 def read_config(path: str, name: str = "", interface_addresses: Optional[dict] = None,
@@ -23,6 +25,13 @@ def read_config(path: str, name: str = "", interface_addresses: Optional[dict] =
             text = handle.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    return read_config_text(text, path, name, interface_addresses, routes)
+
+
+def read_config_text(text: str, path: str, name: str = "",
+                     interface_addresses: Optional[dict] = None,
+                     routes: Optional[str] = None) -> Firewall:
+    """``read_config`` of a config's text; ``path`` names it in messages (file@revision)."""
     parsed = parse_config(text, path, name or "")
     for nameif, address in (interface_addresses or {}).items():
         iface = parsed.firewall.interfaces.get(nameif)
@@ -53,6 +62,44 @@ def read_config(path: str, name: str = "", interface_addresses: Optional[dict] =
         firewall.warnings.append(f"{path}: access-group {firewall.global_acl} global: the ACL "
                                  "is not defined")
     return firewall
+
+
+def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
+                   interface_addresses: Optional[dict] = None,
+                   routes: Optional[str] = None) -> Tuple[List[Firewall], Dict[str, list]]:
+    """Config arguments (files, FILE@TIME, directories of dated files) and ``--git`` paths
+    -> (firewalls, {name: older revisions}). Dated revisions of one firewall (one directory,
+    one file's git history, or FILE@TIME arguments naming one hostname) become its history;
+    an undated config is a firewall of one revision, as before."""
+    revisions = [r for spec in specs for r in from_spec(spec)] + \
+        [r for path in git for r in from_git(path)]
+    firewalls: List[Firewall] = []
+    groups: Dict[str, list] = {}
+    for revision in revisions:
+        firewall = read_config_text(revision.text, revision.source, name,
+                                    interface_addresses, routes)
+        if revision.since is None:
+            firewalls.append(firewall)
+        else:
+            groups.setdefault(revision.group or firewall.name, []).append(
+                (revision.since, revision.source, firewall))
+    older: Dict[str, list] = {}
+    for found in groups.values():
+        found.sort(key=lambda r: r[0])
+        for (since, source, _), (again, other, _) in zip(found, found[1:]):
+            if since == again:
+                raise ConfigError(f"{source} and {other} took effect at the same time "
+                                  f"({since}): which one was in force?")
+        newest_name = found[-1][2].name
+        for _, _, firewall in found:
+            firewall.name = newest_name
+        newest, before = build_history(found)
+        if newest.name in older or any(f.name == newest.name for f in firewalls):
+            raise ConfigError(f"several configs name the firewall {newest.name}, dated and "
+                              "undated or in several places: give its revisions one way")
+        firewalls.append(newest)
+        older[newest.name] = before
+    return firewalls, older
 
 
 def routes_file(routes: Optional[str], name: str, config: str) -> Optional[str]:

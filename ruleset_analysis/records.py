@@ -16,12 +16,16 @@ hashable keys; ASA names never contain whitespace). The kinds:
   rehashed     FIREWALL ACL LINE  the same shape: ACL messages whose hashes name this ACE (the
                                    one the device used, credited) while another is their first
                                    match; "rules" holds [FIRST MATCH'S LINE (0: none), ...]
+  retired      FIREWALL ACL N     the same shape: hits of an ACE of an older revision that the
+                                   newest lacks (N: its number in the firewall's history)
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
                                    "deny_untimed", "lines": {CATEGORY: LINES},
                                    "protocols": {tcp|udp|icmp: {YYYY-MM-DD: LINES}},
                                    "acl_log_days": {YYYY-MM-DD: LINES}, "acl_log_mode": N}
                                    (built lines by protocol; 106100 permits and FTD events
-                                   counted with --permits-from acl-log, which N > 0 says)
+                                   counted with --permits-from acl-log, which N > 0 says;
+                                   "before_first": lines dated before the first revision of a
+                                   firewall with a history, matched against it)
   counter      NAME               lines of a category, all firewalls together
   device       DEVICE-ID          lines naming a device the database does not know
   ruleset      FIREWALL           ["FORMAT:FINGERPRINT"...] the rulesets the lines were
@@ -58,6 +62,7 @@ RESULTS_FORMAT = 5           # bump when the meaning of a record changes (3: sam
 ACE = "ace"
 DISAGREEMENT = "disagreement"
 REHASHED = "rehashed"
+RETIRED = "retired"
 COVERAGE = "coverage"
 COUNTER = "counter"
 DEVICE = "device"
@@ -158,6 +163,8 @@ def merge_coverage(values: Iterable[Record]) -> Record:
         merged["untimed"] += value.get("untimed", 0)
         merged["deny_untimed"] += value.get("deny_untimed", 0)
         merged["acl_log_mode"] += value.get("acl_log_mode", 0)
+        if value.get("before_first"):            # only firewalls with a history have it
+            merged["before_first"] = merged.get("before_first", 0) + value["before_first"]
     for part in ("days", "deny_days", "lines", "acl_log_days"):
         merged[part] = dict(sorted(merged[part].items()))
     merged["protocols"] = {p: dict(sorted(days.items()))
@@ -270,6 +277,7 @@ class Results:
     aces: Dict[AceKey, Record] = field(default_factory=dict)
     disagreements: Dict[AceKey, Record] = field(default_factory=dict)
     rehashed: Dict[AceKey, Record] = field(default_factory=dict)
+    retired: Dict[AceKey, Record] = field(default_factory=dict)     # (fw, acl, number)
     coverage: Dict[str, Record] = field(default_factory=dict)       # fw -> evidence
     devices: Dict[str, int] = field(default_factory=dict)           # unknown id -> lines
     rulesets: Dict[str, List[str]] = field(default_factory=dict)    # fw -> ["FORMAT:FP"]
@@ -317,7 +325,7 @@ class _Collector:
             self.input_errors.append({"file": fields[1], "error": str(value)})
             return
         name: Union[str, AceKey]
-        if kind in (ACE, DISAGREEMENT, REHASHED):
+        if kind in (ACE, DISAGREEMENT, REHASHED, RETIRED):
             name = (fields[1], fields[2], int(fields[3]))
             _check_ace(value)
         elif kind in (COUNTER, DEVICE, COVERAGE, RULESET):
@@ -334,6 +342,7 @@ class _Collector:
         results = Results(input_errors=self.input_errors)
         tables: Dict[str, Dict[Any, Any]] = {
             ACE: results.aces, DISAGREEMENT: results.disagreements, REHASHED: results.rehashed,
+            RETIRED: results.retired,
             COVERAGE: results.coverage, COUNTER: results.counters, DEVICE: results.devices,
             RULESET: results.rulesets}
         for (kind, name), values in self.values.items():

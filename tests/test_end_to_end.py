@@ -86,23 +86,23 @@ def test_counters_account_for_every_line_of_the_samples(analyzed):
 # reads the reports: add to these sets, never remove.
 REPORT_KEYS = {"counters", "window", "unused_rule", "rules", "groups", "unknown_results",
                "input_errors", "firewalls", "disagreements", "unknown_devices",
-               "results_format", "identity_conflicts", "captures", "rehashed"}
+               "results_format", "identity_conflicts", "captures", "rehashed", "removed"}
 RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive", "hits",
              "untimed_hits", "first_seen", "last_seen", "objects", "connections", "daily",
              "connections_truncated", "omitted_connections", "omitted_hits", "kind",
              "bindings", "time_range", "log", "error", "visibility", "unseen_protocols",
              "judgement", "status", "reason", "unused", "disagreements", "tightening",
              "shadowed_by", "redundant_with", "shadowing_not_analysed", "connections_sampled",
-             "event_log", "device", "hash_disagreements"}
+             "event_log", "device", "hash_disagreements", "since", "removed_member_hits"}
 OBJECT_KEYS = {"index", "protocol", "source", "source_port", "destination", "destination_port",
-               "hits", "first_seen", "last_seen", "members", "device"}
+               "hits", "first_seen", "last_seen", "members", "device", "since"}
 CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_seen",
                    "last_seen"}
 GROUP_KEYS = {"firewall", "group", "header", "members", "unused", "used_by", "not_evaluated"}
 MEMBER_KEYS = {"member", "line", "hits", "first_seen", "last_seen", "unused"}
 FIREWALL_KEYS = {"firewall", "status", "reason", "first", "last", "days", "days_with_logs",
                  "gaps", "untimed", "deny_days_with_logs", "lines", "notes", "protocols",
-                 "horizon"}
+                 "horizon", "revisions", "before_first"}
 
 
 def test_json_report_keeps_the_contract(analyzed):

@@ -155,7 +155,7 @@ def parse_capture(text: str, source: str) -> Capture:
             continue
         capture.unread.append((where, line.strip()))
     close()
-    capture.taken_at = clock or _time_in_name(source)
+    capture.taken_at = clock or time_in_name(source)
     return capture
 
 
@@ -169,7 +169,7 @@ def _clock(match) -> Optional[str]:
     return when.isoformat()
 
 
-def _time_in_name(source: str) -> Optional[str]:
+def time_in_name(source: str) -> Optional[str]:
     name = source.replace("\\", "/").rsplit("/", 1)[-1]
     found = NAME_TIME_RE.search(name)
     if found is None:

@@ -95,8 +95,9 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
     check_rulesets(firewalls, results)
     attached = {name: attach_all(firewalls[name], [Capture.from_json(c) for c in found])
                 for name, found in (captures or {}).items() if name in firewalls}
-    evidence = {name: evidence_of(name, results.coverage.get(name),
-                                  name in results.rulesets) for name in firewalls}
+    evidence = {name: evidence_of(name, results.coverage.get(name), name in results.rulesets,
+                                  fw.history.starts[0] if fw.history else None)
+                for name, fw in firewalls.items()}
     no_data = {name: ev.no_data_reason() for name, ev in evidence.items()}
     horizons = {name: filters.horizon(ev) for name, ev in evidence.items()}
     rules = []
@@ -127,6 +128,7 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
                 if record is not None:
                     record = finish_ace(record, max_connections)
                 entry = _ace_entry(firewall, ace, bindings, record)
+                _lives(entry, firewall)
                 _device_counts(entry, attached.get(firewall.name, []))
                 against = disagreeing.pop(key, None)
                 entry.disagreements = against["hits"] if against else 0
@@ -146,6 +148,14 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
                 entry.redundant_with = found.get("redundant_with", [])
                 entry.shadowing_not_analysed = found.get("not_analysed")
                 rules.append(entry)
+    removed = [_removed(firewalls[fw], number, finish_ace(record, max_connections))
+               for (fw, _, number), record in sorted(results.retired.items())
+               if fw in firewalls and firewalls[fw].history is not None
+               and number < len(firewalls[fw].history.retired)]
+    unknown.update(((fw, acl, -1 - number), record)     # never dropped silently
+                   for (fw, acl, number), record in results.retired.items()
+                   if fw not in firewalls or firewalls[fw].history is None
+                   or number >= len(firewalls[fw].history.retired))
     # Results for ACEs the database does not have: never dropped silently.
     stale = [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
              for (fw, acl, line), record in sorted(unknown.items())]
@@ -179,7 +189,8 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
             "days": filters.unused_since} if filters.unused_since is not None else None,
         rules=keep, groups=groups, unknown_results=stale,
         input_errors=list(results.input_errors),
-        firewalls=[_firewall_entry(evidence[n], no_data[n], horizons[n]) for n in shown],
+        firewalls=[_firewall_entry(evidence[n], no_data[n], horizons[n], firewalls[n])
+                   for n in shown],
         disagreements=[d for d in disagreements if filters.keeps(d.firewall, d.acl)],
         unknown_devices=_devices(results.devices),
         results_format=RESULTS_FORMAT,
@@ -191,6 +202,7 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
                                    len(a.rules), [{"where": w, "text": t, "why": why}
                                                   for w, t, why in a.unmatched])
                   for name, found in attached.items() if name in shown for a in found],
+        removed=[r for r in removed if filters.keeps(r.firewall, r.acl)],
         seconds={"shadowing": shadowing_seconds})
 
 
@@ -201,13 +213,35 @@ def _counters(counters: dict) -> dict:
 
 
 def _firewall_entry(evidence: Evidence, no_data: Optional[str],
-                    horizon: Optional[Horizon]) -> FirewallReport:
+                    horizon: Optional[Horizon], firewall: Firewall) -> FirewallReport:
     entry = FirewallReport(**evidence.to_json(no_data))
+    history = firewall.history
+    if history is not None:
+        entry.revisions = [{"since": r.since, "source": r.source} for r in history.older] + \
+            [{"since": history.since, "source": history.source}]
     if horizon is not None:
         short = None if no_data else evidence.horizon_reason(horizon)
         entry.horizon = model.Horizon(horizon.start, horizon.as_of, horizon.days,
                                       not no_data and not short, no_data or short or "")
     return entry
+
+
+def _lives(entry: AceReport, firewall: Firewall) -> None:
+    """With a config history: when the ACE and its members began their present life."""
+    history = firewall.history
+    if history is None:
+        return
+    entry.since = history.ace_since.get(f"{entry.acl} {entry.line}")
+    for obj in entry.objects:
+        obj.since = history.rule_since.get(f"{entry.acl} {entry.line} {obj.index}", entry.since)
+
+
+def _removed(firewall: Firewall, number: int, record: dict) -> model.RemovedAce:
+    assert firewall.history is not None
+    gone = firewall.history.retired[number]
+    return model.RemovedAce(firewall.name, gone.acl, gone.line, gone.text, gone.periods,
+                            record["hits"], seen(record["first"]), seen(record["last"]),
+                            _connections(record), record.get("days", {}))
 
 
 def _devices(devices: dict) -> dict:
@@ -322,6 +356,7 @@ def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
                record: Optional[dict]) -> AceReport:
     shows, unseen = visibility(ace)
     per_rule = {r[0]: r[1:] for r in record["rules"]} if record else {}
+    gone = per_rule.get(-1)            # members older revisions had (history.Translation)
     objects = []
     for rule in ace.rules:
         hits, first, last = per_rule.get(rule.index, (0, None, None))
@@ -339,7 +374,7 @@ def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
         omitted_hits=record.get("omitted_hits", 0), kind=ace.kind, bindings=bindings,
         connections_sampled=record.get("sampled", False), event_log=ace.event_log,
         time_range=ace.time_range, log=ace.log, error=ace.error, visibility=shows,
-        unseen_protocols=unseen)
+        unseen_protocols=unseen, removed_member_hits=gone[0] if gone else 0)
 
 
 def caveats(report: Report, entry: AceReport) -> list:

@@ -66,6 +66,10 @@ class Evidence:
     # --permits-from acl-log: an ACE with `log` (`event-log`) is counted by those messages only
     acl_log_mode: bool = False
     strays: Dict[str, int] = field(default_factory=dict)    # stray day -> its lines
+    # with a config history: when its first revision took effect, and the lines dated before
+    # it (matched against it all the same)
+    first_revision: Optional[str] = None
+    before_first: int = 0
     # answers already given: the evidence does not change while a report is built, and every
     # ACE of the firewall asks the same few questions
     answers: Dict[Tuple[Any, ...], Optional[str]] = field(default_factory=dict, repr=False,
@@ -191,7 +195,13 @@ class Evidence:
                          "quarterly or yearly look unused")
         if self.untimed:
             found.append(f"{self.untimed} connection line(s) without a time: their hits "
-                         "count, their time is unknown")
+                         "count, their time is unknown" + (
+                             " (matched against the newest revision of the config)"
+                             if self.first_revision else ""))
+        if self.before_first:
+            found.append(f"{self.before_first} line(s) dated before the first revision of the "
+                         f"config ({self.first_revision}): matched against it, which may not "
+                         "be the ruleset then in force")
         if self.strays:
             days = sorted(self.strays)
             found.append(f"{sum(self.strays.values())} line(s) on {len(days)} day(s) more than "
@@ -207,7 +217,8 @@ class Evidence:
                 "gaps": self.gaps(), "untimed": self.untimed,
                 "deny_days_with_logs": len(self.deny_days), "lines": self.lines,
                 "notes": self.notes(),
-                "protocols": {p: len(days) for p, days in sorted(self.protocols.items())}}
+                "protocols": {p: len(days) for p, days in sorted(self.protocols.items())},
+                "before_first": self.before_first}
 
 
 def stray_days(days: Dict[str, int]) -> Set[str]:
@@ -228,7 +239,8 @@ def stray_days(days: Dict[str, int]) -> Set[str]:
     return found
 
 
-def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool) -> Evidence:
+def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool,
+                first_revision: Optional[str] = None) -> Evidence:
     coverage = coverage or {}
     days = dict(coverage.get("days", {}))
     strays = stray_days(days)
@@ -244,4 +256,5 @@ def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool
                     {p: kept(found) for p, found in coverage.get("protocols", {}).items()},
                     kept(coverage.get("acl_log_days", {})),
                     coverage.get("acl_log_mode", 0) > 0,
-                    {d: n for d, n in days.items() if d in strays})
+                    {d: n for d, n in days.items() if d in strays}, first_revision,
+                    coverage.get("before_first", 0))

@@ -7,6 +7,7 @@ about (``evidence.py``); everything else says why not.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from enum import Enum
 from typing import List, Optional, Tuple
@@ -25,6 +26,7 @@ class Status(str, Enum):
     DISAGREEMENT = "disagreement"          # the logs contradict the config for this ACE
     DENY_NO_HITS = "deny, no hits"         # never a candidate: removing a deny opens access
     EVIDENCE_DISAGREES = "evidence disagrees"    # the device counted hits the logs do not show
+    TOO_NEW = "too new to judge"           # in force for less than the period a claim is about
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,17 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                          "logged; removing a deny opens access")
     if no_data:
         return Judgement(Status.NO_DATA, no_data)
+    since = entry.since
+    if since is not None and horizon is not None and since[:10] > horizon.start:
+        return Judgement(Status.TOO_NEW, f"in force since {since} (config history), after the "
+                         f"start of the {horizon.days} days {horizon.start} .. "
+                         f"{horizon.as_of}: too new to judge")
+    born = since[:10] if since else ""
+    young = bool(born) and horizon is None and evidence.first is not None \
+        and born > evidence.first
+    if young and (evidence.last is None or evidence.last < born):
+        return Judgement(Status.NO_DATA, f"in force since {since} (config history): no "
+                         "logs since")
     short = evidence.horizon_reason(horizon) if horizon is not None else None
     if short:
         return Judgement(Status.NOT_ENOUGH_DATA, short)
@@ -125,6 +138,8 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
     if gap:
         return Judgement(Status.NO_DATA, gap)
     period = claimed_period(evidence, horizon)
+    if young:
+        period = (born, period[1])
     counted = device_counted(entry.device, *period)
     if counted:
         return Judgement(Status.EVIDENCE_DISAGREES, counted)
@@ -133,6 +148,11 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
         before = f" (last seen {last})" if last else ""
         return Judgement(Status.UNUSED, f"no hit in the {horizon.days} days "
                          f"{horizon.start} .. {horizon.as_of}{before}{device}")
+    if young:
+        days = (datetime.date.fromisoformat(period[1]) -
+                datetime.date.fromisoformat(period[0])).days + 1
+        return Judgement(Status.UNUSED, f"no hit since it came into force at {since} (config "
+                         f"history): logs of {period[0]} .. {period[1]} ({days} days){device}")
     return Judgement(Status.UNUSED, f"no hit in the logs of {evidence.first} .. "
                      f"{evidence.last} ({evidence.span_days} days){device}")
 

@@ -82,7 +82,12 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict,
                         usage["not_evaluated"][f"{ace} ({why})"] = None
                     # hits, first, last, whether some hits have no time, what the device
                     # counted that the logs do not show
-                    stats = usage["members"].setdefault(member, [0, None, None, False, ""])
+                    stats = usage["members"].setdefault(member,
+                                                        [0, None, None, False, "", None])
+                    # a member (or its ACE) younger than the claim: config history
+                    if obj.since and entry.firewall in periods and \
+                            obj.since[:10] > periods[entry.firewall][0]:
+                        stats[5] = max(stats[5] or "", obj.since)
                     if obj.device is not None and entry.firewall in periods and not stats[4]:
                         stats[4] = device_counted(obj.device, *periods[entry.firewall])
                     if obj.hits:
@@ -98,13 +103,17 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict,
             usage["not_evaluated"][f"{fw}: {blocked[fw]}"] = None
         cutoff = cutoffs.get(fw)
         members, contradicted = [], []
-        for member, (hits, first, last, untimed, counted) in usage["members"].items():
+        for member, (hits, first, last, untimed, counted, young) in usage["members"].items():
             unused = not usage["not_evaluated"] and (
                 hits == 0 or (cutoff is not None and not untimed and last is not None
                               and last < cutoff))
             if unused and counted:
                 unused = False
                 contradicted.append(f"{member}: evidence disagrees: {counted}")
+            elif unused and young:
+                unused = False
+                contradicted.append(f"{member}: in force since {young} (config history): "
+                                    "too new to judge")
             members.append(MemberReport(member, lines.get(member), hits, first, last, unused))
         report.append(GroupReport(fw, group, definition.get("header"), members,
                                   [m.member for m in members if m.unused],

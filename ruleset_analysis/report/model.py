@@ -70,6 +70,8 @@ class RuleUse:
     last_seen: Optional[str]
     members: Dict[str, List[str]]
     device: Optional[DeviceCounts] = None    # its element's counter (`hitcounts` captures)
+    # with a config history: when it began its present life, if after the first revision
+    since: Optional[str] = None
 
 
 @dataclass
@@ -123,6 +125,25 @@ class AceReport:
     redundant_with: List[Any] = field(default_factory=list)
     shadowing_not_analysed: Optional[str] = None
     device: Optional[DeviceCounts] = None       # from `hitcounts` captures, when given
+    # with a config history: when it began its present life, if after the first revision
+    # (its ACL name and text, log options aside, unchanged since; its line may have moved)
+    since: Optional[str] = None
+    removed_member_hits: int = 0     # hits of members older revisions had and it has not
+
+
+@dataclass
+class RemovedAce:
+    """An ACE of older revisions that the newest one lacks, and its hits while in force."""
+    firewall: str
+    acl: str
+    line: int                        # in the last revision that had it
+    text: str
+    periods: List[List[str]]         # [[since, until]...] it was in force
+    hits: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+    connections: List[ConnectionUse]
+    daily: Dict[str, int]
 
 
 @dataclass
@@ -177,6 +198,9 @@ class FirewallReport:
     notes: List[str]
     protocols: Dict[str, int] = field(default_factory=dict)    # days with logs, per protocol
     horizon: Optional[Horizon] = None
+    # its config history: [{"since", "source"}], oldest first (empty: one undated config)
+    revisions: List[Dict[str, str]] = field(default_factory=list)
+    before_first: int = 0            # lines dated before the first revision, matched to it
 
     @property
     def evidence(self) -> str:
@@ -246,6 +270,7 @@ class Report:
     identity_conflicts: List[str] = field(default_factory=list)
     captures: List[CaptureUse] = field(default_factory=list)
     rehashed: List[Rehashed] = field(default_factory=list)
+    removed: List[RemovedAce] = field(default_factory=list)    # ACEs of older revisions
     seconds: Dict[str, float] = field(default_factory=dict)    # how long parts took
 
     def to_json(self) -> Dict[str, Any]:

@@ -159,6 +159,10 @@ def render_evidence(report: Report, out: list) -> None:
             out.append(f"{entry.firewall}: NOT ENOUGH DATA for --unused-since "
                        f"{entry.horizon.days}: {entry.why}.")
         out += [f"{entry.firewall}: {note}" for note in entry.notes]
+        if entry.revisions:
+            out.append(f"{entry.firewall}: {len(entry.revisions)} config revision(s), each line "
+                       "matched against the one in force at its time: " +
+                       ", ".join(f"{r['since']} ({r['source']})" for r in entry.revisions))
     devices = report.unknown_devices
     if devices["lines"]:
         top = ", ".join(f"{d['device']} ({d['lines']})" for d in devices["top"])
@@ -198,6 +202,18 @@ def render_rehashed(report: Report, out: list) -> None:
         out.append(f"    {entry.text}")
 
 
+def render_removed(report: Report, out: list) -> None:
+    if not report.removed:
+        return
+    out.append("\n== ACEs of older config revisions, removed since ==")
+    for entry in report.removed:
+        periods = ", ".join(f"{a} .. {b or 'now'}" for a, b in entry.periods)
+        seen = f", {entry.first_seen or '?'} .. {entry.last_seen or '?'}" if entry.hits else ""
+        out.append(f"{entry.firewall}: access-list {entry.acl} (last at line {entry.line}), in "
+                   f"force {periods}: {entry.hits} hits{seen}")
+        out.append(f"    {entry.text}")
+
+
 def render_not_judged(aces: list, out: list) -> None:
     """ACEs that are not candidates although they have no hits, each with the reason."""
     no_data: dict = {}
@@ -207,14 +223,15 @@ def render_not_judged(aces: list, out: list) -> None:
     short = [a for a in aces if a.status == "not enough data"]
     against = [a for a in aces if a.status == "disagreement"]
     counted = [a for a in aces if a.status == "evidence disagrees"]
+    young = [a for a in aces if a.status == "too new to judge"]
     skipped = [a for a in aces if a.status == "not evaluated" and a.judgement != "n/a"]
-    if not (no_data or short or against or counted or skipped):
+    if not (no_data or short or against or counted or young or skipped):
         return
     out.append("\n== Not judged: no hits, but the evidence cannot tell (never candidates) ==")
     for (firewall, reason), entries in no_data.items():
         out.append(f"  {firewall}: {len(entries)} permit ACE(s): no data: {reason}")
     for title, entries in (("Not enough data", short), ("Disagreement", against),
-                           ("Evidence disagrees", counted)):
+                           ("Evidence disagrees", counted), ("Too new", young)):
         for ace in entries:
             out.append(f"  {ace.firewall}: access-list {ace.acl}, line {ace.line}: "
                        f"{title.lower()}: {ace.reason}")
@@ -299,6 +316,7 @@ def render(report: Report) -> str:
     render_not_judged(aces, out)
     render_disagreements(report, out)
     render_rehashed(report, out)
+    render_removed(report, out)
 
     render_members(report, out)
     render_shadowing(report, out)

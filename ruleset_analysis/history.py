@@ -1,0 +1,209 @@
+"""A firewall's config over time: which revision was in force when, and which ACE (and member)
+of one revision is which of another.
+
+An ACE is the same ACE while its ACL name and its text (log options and `inactive` aside) stay
+the same, wherever its line moves; an ACL that writes one text twice has a first and a second
+one. A member (an expanded rule) is the same while its ACE is and it matches the same
+(``Rule.signature``): an object renamed with its address unchanged keeps its hits, a member
+whose address changed is a new member.
+
+The newest revision is the ``Firewall`` every step uses; ``History`` holds when it took effect,
+the older revisions (loaded only when a log line needs one), when each current ACE and member
+began its present life, and the ACEs no revision since has ("retired": their hits are kept
+apart, keyed by their number here). Times are "YYYY-MM-DD HH:MM:SS", as log lines carry them,
+and compared as written (the collector's clock, without a time zone).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .asa.captures import ace_text
+from .model import Ace, Firewall
+
+Identity = Tuple[str, str, int]          # (ACL, normalised text, occurrence)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision of a config: when it took effect, where it was read, what it matches."""
+    since: str
+    source: str
+    fingerprint: str
+
+    def to_json(self) -> list:
+        return [self.since, self.source, self.fingerprint]
+
+
+@dataclass
+class Retired:
+    """An ACE of older revisions that the newest one lacks."""
+    number: int
+    acl: str
+    text: str
+    occurrence: int                          # of its text in its ACL (identity's third part)
+    line: int                                # its line in the last revision that had it
+    periods: List[List[str]]                 # [[since, until]...]: when it was in force
+    ace: Ace                                 # as the last revision that had it wrote it
+
+    def to_json(self) -> dict:
+        return {"number": self.number, "acl": self.acl, "text": self.text,
+                "occurrence": self.occurrence, "line": self.line, "periods": self.periods,
+                "ace": self.ace.to_json()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Retired":
+        return cls(d["number"], d["acl"], d["text"], d["occurrence"], d["line"],
+                   d["periods"], Ace.from_json(d["ace"]))
+
+    @property
+    def identity(self) -> Identity:
+        return (self.acl, ace_text(self.text)[0], self.occurrence)
+
+
+@dataclass
+class History:
+    """The revisions of one firewall before the newest, and the lives of its ACEs."""
+    since: str                                # when the newest revision took effect
+    source: str
+    older: List[Revision]                     # oldest first
+    # When a current ACE ("ACL LINE") and member ("ACL LINE INDEX") began their present
+    # life, where that is after the first revision (before it, nothing is known)
+    ace_since: Dict[str, str] = field(default_factory=dict)
+    rule_since: Dict[str, str] = field(default_factory=dict)
+    retired: List[Retired] = field(default_factory=list)
+    # older revision k -> its Firewall (from the database, when a line first needs it)
+    load: Optional[Callable[[int], Firewall]] = None
+
+    @property
+    def starts(self) -> List[str]:
+        """When each revision took effect, oldest first, the newest last."""
+        return [r.since for r in self.older] + [self.since]
+
+    def fingerprint(self, newest: str) -> str:
+        """Of everything that decides where a line's hits go: each revision's ruleset and when
+        it took effect."""
+        data = [newest, self.since] + [r.to_json()[::2] for r in self.older]
+        return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict:
+        return {"since": self.since, "source": self.source,
+                "older": [r.to_json() for r in self.older], "ace_since": self.ace_since,
+                "rule_since": self.rule_since, "retired": [r.to_json() for r in self.retired]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "History":
+        return cls(d["since"], d["source"], [Revision(*r) for r in d["older"]],
+                   d["ace_since"], d["rule_since"], [Retired.from_json(r) for r in d["retired"]])
+
+
+def identities(firewall: Firewall) -> Dict[Identity, Ace]:
+    """Each ACE of a firewall by its identity."""
+    found: Dict[Identity, Ace] = {}
+    for acl in firewall.acls.values():
+        seen: Dict[str, int] = {}
+        for ace in acl.entries:
+            text = ace_text(ace.text)[0]
+            seen[text] = seen.get(text, 0) + 1
+            found[(acl.name, text, seen[text])] = ace
+    return found
+
+
+def rule_map(old: Ace, new: Ace) -> Dict[int, int]:
+    """Rule index in ``old`` -> the index of the same member in ``new`` (missing: gone)."""
+    by_signature: Dict[tuple, int] = {}
+    for rule in new.rules:
+        by_signature.setdefault(rule.signature(), rule.index)
+    found = {}
+    for rule in old.rules:
+        index = by_signature.get(rule.signature())
+        if index is not None:
+            found[rule.index] = index
+    return found
+
+
+def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall, List[Firewall]]:
+    """Revisions of one firewall, (since, source, Firewall) in any order -> the newest with its
+    ``history`` set, and the older revisions (oldest first) to store. Consecutive revisions
+    that match alike (the same fingerprint: a change outside the ACLs) are one."""
+    ordered = sorted(revisions, key=lambda r: r[0])
+    kept: List[Tuple[str, str, Firewall]] = []
+    for since, source, firewall in ordered:
+        if kept and kept[-1][2].fingerprint() == firewall.fingerprint():
+            continue
+        kept.append((since, source, firewall))
+    newest_since, newest_source, newest = kept[-1]
+    history = History(newest_since, newest_source,
+                      [Revision(s, src, fw.fingerprint()) for s, src, fw in kept[:-1]])
+    starts = [s for s, _, _ in kept]
+    ends = starts[1:] + [""]
+    current = identities(newest)
+    lives: Dict[Identity, List[List[str]]] = {}      # identity -> periods, merged
+    last_seen: Dict[Identity, Ace] = {}
+    for (since, _, firewall), until in zip(kept, ends):
+        for identity, ace in identities(firewall).items():
+            periods = lives.setdefault(identity, [])
+            if periods and periods[-1][1] == since:
+                periods[-1][1] = until
+            else:
+                periods.append([since, until])
+            last_seen[identity] = ace
+    for identity, ace in current.items():
+        if lives[identity][-1][0] != starts[0]:
+            history.ace_since[f"{ace.acl} {ace.line}"] = lives[identity][-1][0]
+    # A member's present life: back from the newest, while its ACE and it were there.
+    for identity, ace in current.items():
+        born = {rule.index: newest_since for rule in ace.rules}
+        alive = set(born)
+        for (since, _, firewall) in reversed(kept[:-1]):
+            old = identities(firewall).get(identity)
+            if old is None or not alive:
+                break
+            present = set(rule_map(old, ace).values())
+            alive &= present
+            for index in alive:
+                born[index] = since
+        ace_born = lives[identity][-1][0]
+        for index, since in born.items():
+            if since != ace_born:                # most members are as old as their ACE
+                history.rule_since[f"{ace.acl} {ace.line} {index}"] = since
+    for identity in sorted(set(lives) - set(current), key=lambda i: lives[i][0][0]):
+        ace = last_seen[identity]
+        history.retired.append(Retired(len(history.retired), identity[0], ace.text,
+                                       identity[2], ace.line, lives[identity], ace))
+    older = [fw for _, _, fw in kept[:-1]]
+    history.load = older.__getitem__              # until stored (database.load_firewalls)
+    newest.history = history
+    newest.__dict__.pop("_fingerprint", None)     # computed above without the history
+    return newest, older
+
+
+class Translation:
+    """Where the hits of an older revision's ACEs go: the newest revision's ACE and member of
+    the same identity, else the retired ACE."""
+
+    def __init__(self, old: Firewall, newest: Firewall, history: History):
+        current = identities(newest)
+        retired = {r.identity: r for r in history.retired}
+        self.aces: Dict[Tuple[str, int], Tuple[bool, int]] = {}   # -> (retired?, line | number)
+        self.rules: Dict[Tuple[str, int], Dict[int, int]] = {}
+        for identity, ace in identities(old).items():
+            new = current.get(identity)
+            if new is not None:
+                self.aces[(ace.acl, ace.line)] = (False, new.line)
+                self.rules[(ace.acl, ace.line)] = rule_map(ace, new)
+                continue
+            gone = retired.get(identity)
+            if gone is not None:
+                self.aces[(ace.acl, ace.line)] = (True, gone.number)
+                self.rules[(ace.acl, ace.line)] = rule_map(ace, gone.ace)
+
+    def ace(self, acl: str, line: int) -> Optional[Tuple[bool, int]]:
+        return self.aces.get((acl, line))
+
+    def rule(self, acl: str, line: int, index: int) -> int:
+        """The member's index where its hits go; -1: a member the newest ACE no longer has."""
+        return self.rules.get((acl, line), {}).get(index, -1)
+

@@ -1,0 +1,325 @@
+"""Config history: each log line is judged by the ruleset in force when it was written, and
+an ACE keeps its hits while its ACL name and text stay the same, wherever its line moves."""
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import OUTSIDE_DMZ, built, cli_runner, firewall
+
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.asa.config import ConfigError
+from ruleset_analysis.cli import main
+from ruleset_analysis.database import HISTORY_ACES_PREFIX, load_firewalls, save_firewalls
+from ruleset_analysis.history import build_history
+from ruleset_analysis.preprocess import read_firewalls
+from ruleset_analysis.records import collect
+from ruleset_analysis.report import Filters, build_report
+from ruleset_analysis.revisions import split_spec
+
+HEAD = OUTSIDE_DMZ + """
+object network web01
+ host 172.16.1.10
+object-group network WEB
+ network-object object web01
+"""
+WEB = "access-list outside_in extended permit tcp any object-group WEB eq https"
+SSH = "access-list outside_in extended permit tcp any host 172.16.1.11 eq ssh"
+WIDE = "access-list outside_in extended permit tcp any 172.16.1.0 255.255.255.0"
+BIND = "access-group outside_in in interface outside"
+
+
+def config(*aces: str, head: str = HEAD) -> str:
+    return head + "\n".join(aces + (BIND,)) + "\n"
+
+
+def history(*revisions):
+    """(since, config text) pairs -> the newest firewall, with its history."""
+    newest, _ = build_history([(since, f"rev{n}.cfg", firewall(text))
+                               for n, (since, text) in enumerate(revisions)])
+    return newest
+
+
+def connection(when: str, port: int) -> str:
+    """A connection to the web server (443) or the SSH host (22)."""
+    host = "172.16.1.11" if port == 22 else "172.16.1.10"
+    return built("inbound", "TCP", "outside:198.51.100.7/51000", f"dmz:{host}/{port}",
+                 when=when)
+
+
+def report_of(newest, lines, **filters):
+    analyzer = LineAnalyzer({newest.name: newest}, "2014")
+    for line in lines:
+        analyzer.add(line)
+    return build_report({newest.name: newest}, collect(analyzer.finish()),
+                        filters=Filters(**filters))
+
+
+def rule(report, text):
+    return next(r for r in report["rules"] if r["text"] == text)
+
+
+def daily(first_day: int, last_day: int, port: int = 443) -> list:
+    """One connection a day in June 2014: logs covering those days."""
+    return [connection(f"Jun {day:02d} 2014 12:00:00", port)
+            for day in range(first_day, last_day + 1)]
+
+
+# -- matching by time ----------------------------------------------------------------------
+def test_an_ace_inserted_mid_period_gets_hits_only_after_it_took_effect():
+    newest = history(("2014-06-01 00:00:00", config(WIDE)),
+                     ("2014-06-10 00:00:00", config(SSH, WIDE)))
+    lines = [connection("Jun 05 2014 12:00:00", 22), connection("Jun 12 2014 12:00:00", 22)]
+    report = report_of(newest, lines)
+    ssh, wide = rule(report, SSH), rule(report, WIDE)
+    assert (ssh["hits"], ssh["first_seen"]) == (1, "2014-06-12 12:00:00")
+    assert (wide["hits"], wide["last_seen"]) == (1, "2014-06-05 12:00:00")
+    assert ssh["since"] == "2014-06-10 00:00:00" and wide["since"] is None
+
+
+def test_an_ace_younger_than_the_unused_horizon_is_too_new_to_judge():
+    newest = history(("2014-05-01 00:00:00", config(WEB)),
+                     ("2014-06-20 00:00:00", config(WEB, SSH)))
+    report = report_of(newest, daily(1, 30), unused_since=20, as_of="2014-06-30")
+    ssh = rule(report, SSH)
+    assert ssh["status"] == "too new to judge" and not ssh["unused"]
+    assert "2014-06-20" in ssh["reason"]
+
+
+def test_an_ace_older_than_the_horizon_is_judged_as_before():
+    newest = history(("2014-05-01 00:00:00", config(WEB)),
+                     ("2014-05-20 00:00:00", config(WEB, SSH)))
+    report = report_of(newest, daily(1, 30), unused_since=20, as_of="2014-06-30")
+    assert rule(report, SSH)["status"] == "unused"
+
+
+def test_without_a_horizon_a_young_ace_is_judged_over_its_own_life():
+    newest = history(("2014-06-01 00:00:00", config(WEB)),
+                     ("2014-06-20 00:00:00", config(WEB, SSH)))
+    report = report_of(newest, daily(1, 30))
+    ssh = rule(report, SSH)
+    assert ssh["status"] == "unused"
+    assert "2014-06-20 .. 2014-06-30 (11 days)" in ssh["reason"]
+
+
+def test_a_young_ace_with_no_logs_since_it_took_effect_has_no_data():
+    newest = history(("2014-06-01 00:00:00", config(WEB)),
+                     ("2014-07-01 00:00:00", config(WEB, SSH)))
+    ssh = rule(report_of(newest, daily(1, 30)), SSH)
+    assert ssh["status"] == "no data" and not ssh["unused"]
+
+
+def test_an_ace_removed_mid_period_keeps_its_hits_and_a_later_ace_gets_none_of_them():
+    newest = history(("2014-06-01 00:00:00", config(SSH, WIDE)),
+                     ("2014-06-10 00:00:00", config(WIDE)))
+    lines = [connection("Jun 05 2014 12:00:00", 22), connection("Jun 06 2014 12:00:00", 22)]
+    report = report_of(newest, lines)
+    assert rule(report, WIDE)["hits"] == 0
+    [removed] = report["removed"]
+    assert (removed["text"], removed["hits"]) == (SSH, 2)
+    assert removed["periods"] == [["2014-06-01 00:00:00", "2014-06-10 00:00:00"]]
+    assert (removed["first_seen"], removed["last_seen"]) == ("2014-06-05 12:00:00",
+                                                             "2014-06-06 12:00:00")
+
+
+def test_hits_follow_a_reordered_ace_not_its_line():
+    newest = history(("2014-06-01 00:00:00", config(SSH, WEB)),
+                     ("2014-06-10 00:00:00", config(WEB, SSH)))
+    lines = [connection("Jun 05 2014 12:00:00", 22), connection("Jun 05 2014 12:00:01", 443),
+             connection("Jun 05 2014 12:00:02", 443)]
+    report = report_of(newest, lines)
+    assert (rule(report, WEB)["line"], rule(report, WEB)["hits"]) == (1, 2)
+    assert (rule(report, SSH)["line"], rule(report, SSH)["hits"]) == (2, 1)
+    assert report["removed"] == []
+
+
+def test_the_same_flow_meets_the_revision_in_force_each_time():
+    # a shadowing ACE inserted in front: the flow's cached verdict must not carry over
+    newest = history(("2014-06-01 00:00:00", config(WIDE)),
+                     ("2014-06-10 00:00:00", config(WEB, WIDE)))
+    lines = [connection(f"Jun {day:02d} 2014 12:00:00", 443) for day in (5, 6, 12, 13)]
+    report = report_of(newest, lines)
+    assert (rule(report, WIDE)["hits"], rule(report, WEB)["hits"]) == (2, 2)
+
+
+def test_a_renamed_object_keeps_its_member_and_its_hits():
+    renamed = HEAD.replace("web01", "web-prod-01")
+    newest = history(("2014-06-01 00:00:00", config(WEB)),
+                     ("2014-06-10 00:00:00", config(WEB, head=renamed)))
+    report = report_of(newest, [connection("Jun 05 2014 12:00:00", 443),
+                                connection("Jun 12 2014 12:00:00", 443)])
+    web = rule(report, WEB)
+    assert web["objects"][0]["members"]["destination"] == ["WEB", "web-prod-01"]
+    assert (web["objects"][0]["hits"], web["objects"][0]["since"]) == (2, None)
+    assert web["removed_member_hits"] == 0
+
+
+def test_a_member_whose_address_changed_is_a_new_member_and_too_new_to_judge():
+    moved = HEAD.replace("host 172.16.1.10", "host 172.16.1.12")
+    newest = history(("2014-05-01 00:00:00", config(WEB)),
+                     ("2014-06-20 00:00:00", config(WEB, head=moved)))
+    report = report_of(newest, daily(1, 30), unused_since=20, as_of="2014-06-30")
+    web = rule(report, WEB)
+    assert web["removed_member_hits"] == 19 and web["hits"] == 19
+    assert web["objects"][0]["since"] == "2014-06-20 00:00:00"
+    [group] = [g for g in report["groups"] if g["group"] == "WEB"]
+    assert group["unused"] == []
+    assert any("too new to judge" in why for why in group["not_evaluated"])
+
+
+def test_lines_before_the_first_revision_are_matched_against_it_and_counted():
+    newest = history(("2014-06-10 00:00:00", config(SSH)),
+                     ("2014-06-20 00:00:00", config(WEB)))
+    lines = [connection("Jun 05 2014 12:00:00", 22), connection("Jun 05 2014 12:00:00", 22),
+             connection("Jun 12 2014 12:00:00", 22)]
+    report = report_of(newest, lines)
+    assert report["removed"][0]["hits"] == 3
+    fw = report["firewalls"][0]
+    assert fw["before_first"] == 2
+    assert any("2 line(s) dated before the first revision" in note for note in fw["notes"])
+
+
+def test_lines_without_a_time_meet_the_newest_revision_and_the_report_says_so():
+    newest = history(("2014-06-01 00:00:00", config(SSH)),
+                     ("2014-06-10 00:00:00", config(WEB)))
+    line = connection("Jun 05 2014 12:00:00", 443).replace("Jun 05 2014 12:00:00 ", "")
+    report = report_of(newest, [line] + daily(1, 2, port=22))
+    assert rule(report, WEB)["untimed_hits"] == 1
+    notes = report["firewalls"][0]["notes"]
+    assert any("newest revision" in note for note in notes)
+
+
+def test_an_older_revision_is_loaded_only_when_a_line_needs_it():
+    newest = history(("2014-06-01 00:00:00", config(SSH)),
+                     ("2014-06-10 00:00:00", config(WEB)))
+    loaded = []
+    load = newest.history.load
+    newest.history.load = lambda n: loaded.append(n) or load(n)
+    analyzer = LineAnalyzer({newest.name: newest}, "2014")
+    analyzer.add(connection("Jun 12 2014 12:00:00", 443))
+    assert loaded == []
+    analyzer.add(connection("Jun 05 2014 12:00:00", 22))
+    analyzer.add(connection("Jun 06 2014 12:00:00", 22))
+    assert loaded == [0]
+
+
+# -- revisions in ----------------------------------------------------------------------------
+def test_revisions_that_match_alike_are_one():
+    # a change outside the ACLs (a new interface description) is not a ruleset change
+    newest = history(("2014-06-01 00:00:00", config(WEB)),
+                     ("2014-06-05 00:00:00", config(WEB) + "! a comment\n"),
+                     ("2014-06-10 00:00:00", config(WEB, SSH)))
+    assert [r.since for r in newest.history.older] == ["2014-06-01 00:00:00"]
+
+
+def test_a_stored_history_shares_identical_aces_and_loads_back(tmp_path):
+    revisions = [(f"2014-06-{day:02d} 00:00:00", f"r{day}.cfg",
+                  firewall(config(WEB, *([SSH] * (day % 2)), WIDE + f" eq {1000 + day}")))
+                 for day in range(1, 13)]
+    newest, older = build_history(revisions)
+    db = str(tmp_path / "h.db")
+    save_firewalls(db, [newest], {newest.name: older})
+    loaded = load_firewalls(db)["fw01"]
+    assert loaded.fingerprint() == newest.fingerprint()
+    assert loaded.history.starts == newest.history.starts
+    again = loaded.history.load(3)
+    assert [a.text for a in again.aces()] == [a.text for a in older[3].aces()]
+    assert [a.line for a in again.aces()] == [a.line for a in older[3].aces()]
+    from ruleset_analysis.database import _read
+    [shared] = _read(db, [HISTORY_ACES_PREFIX + "fw01"])
+    # WEB and SSH are stored once for the eleven older revisions; WIDE differs in each
+    assert len(shared) == 2 + 11
+
+
+def test_a_history_changes_the_fingerprint_so_older_results_are_refused():
+    single = firewall(config(WEB))
+    newest = history(("2014-06-01 00:00:00", config(SSH)), ("2014-06-10 00:00:00", config(WEB)))
+    assert single.fingerprint() != newest.fingerprint()
+
+
+def test_a_time_after_at_names_a_revision():
+    assert split_spec("fw01.cfg@2014-03-01T12:00") == ("fw01.cfg", "2014-03-01 12:00:00")
+    assert split_spec("fw01.cfg") == ("fw01.cfg", None)
+    with pytest.raises(ConfigError, match="not a time"):
+        split_spec("fw01.cfg@yesterday")
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def test_a_directory_of_dated_files_is_one_firewalls_history(tmp_path):
+    write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH))
+    write(str(tmp_path / "fw01" / "2014-06-10T1200.cfg"), "hostname fw01\n" + config(WEB))
+    [newest], older = read_firewalls([str(tmp_path / "fw01")])
+    assert newest.history.since == "2014-06-10 12:00:00" and len(older["fw01"]) == 1
+
+
+def test_a_file_without_a_time_in_a_revision_directory_is_refused(tmp_path):
+    write(str(tmp_path / "fw01" / "2014-06-01.cfg"), "hostname fw01\n" + config(SSH))
+    write(str(tmp_path / "fw01" / "current.cfg"), "hostname fw01\n" + config(WEB))
+    with pytest.raises(ConfigError, match="current.cfg: no time in the file name"):
+        read_firewalls([str(tmp_path / "fw01")])
+
+
+def test_two_revisions_of_one_firewall_at_the_same_time_are_refused(tmp_path):
+    write(str(tmp_path / "a.cfg"), "hostname fw01\n" + config(SSH))
+    write(str(tmp_path / "b.cfg"), "hostname fw01\n" + config(WEB))
+    with pytest.raises(ConfigError, match="at the same time"):
+        read_firewalls([f"{tmp_path / 'a.cfg'}@2014-06-01", f"{tmp_path / 'b.cfg'}@2014-06-01"])
+
+
+def git(repo, *args, when=None):
+    env = dict(os.environ, GIT_AUTHOR_NAME="rancid", GIT_AUTHOR_EMAIL="rancid@example.net",
+               GIT_COMMITTER_NAME="rancid", GIT_COMMITTER_EMAIL="rancid@example.net")
+    if when:
+        env.update(GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
+    subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
+
+
+@pytest.fixture
+def rancid_repo(tmp_path):
+    """A RANCID-style repository: GROUP/configs/DEVICE, one commit per change."""
+    repo = tmp_path / "rancid"
+    os.makedirs(repo / "firewalls" / "configs")
+    git(repo, "init", "-q")
+    path = repo / "firewalls" / "configs" / "fw01"
+    for when, text in (("2014-06-01T00:00:00+0200", config(SSH, WIDE)),
+                       ("2014-06-10T12:00:00+0200", config(WIDE))):
+        write(str(path), "!RANCID-CONTENT-TYPE: cisco\n!\nhostname fw01\n" + text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "changes", when=when)
+    return repo
+
+
+def test_git_history_of_a_rancid_repository_gives_each_commit_as_a_revision(rancid_repo,
+                                                                              tmp_path):
+    db = str(tmp_path / "h.db")
+    result = cli_runner().invoke(main, ["preprocess", "--git",
+                                        str(rancid_repo / "firewalls" / "configs"), "--db", db])
+    assert result.exit_code == 0, result.output
+    fw = load_firewalls(db)["fw01"]
+    # the committer's own clock, as the collector wrote it
+    assert fw.history.starts == ["2014-06-01 00:00:00", "2014-06-10 12:00:00"]
+    assert [r.text for r in fw.history.retired] == [SSH]
+    log = tmp_path / "fw01.log"
+    log.write_text(connection("Jun 05 2014 12:00:00", 22) + "\n")
+    out = tmp_path / "r.json"
+    result = cli_runner().invoke(main, ["run", str(log), "--db", db, "--output",
+                                        str(tmp_path / "results")])
+    assert result.exit_code == 0, result.output
+    result = cli_runner().invoke(main, ["report", str(tmp_path / "results"), "--db", db,
+                                        "--format", "json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert [(r["text"], r["hits"]) for r in report["removed"]] == [(SSH, 1)]
+
+
+def test_git_outside_a_work_tree_is_one_clear_error(tmp_path):
+    write(str(tmp_path / "plain" / "fw01"), config(SSH))
+    result = cli_runner().invoke(main, ["preprocess", "--git", str(tmp_path / "plain"),
+                                        "--db", str(tmp_path / "h.db")])
+    assert result.exit_code != 0
+    assert "--git" in result.output and len(result.output.strip().splitlines()) == 1
