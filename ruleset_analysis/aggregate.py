@@ -149,10 +149,11 @@ class LineAnalyzer:
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source),
         # whose build costs about as much as the general path on a tenth as many flows as
         # the ACLs have rules: it starts once the general path has handled that many flows
-        # (rent, then buy: never more than twice the cost of the better choice).
-        self.shapes_after = sum(acl.size for m in self.matchers.values()
-                                for acl in m.acls.values()) // 10
-        self.general = 0
+        # of the firewall (rent, then buy: never more than twice the cost of the better
+        # choice), per revision of its config.
+        self.shapes_after = {name: sum(acl.size for acl in m.acls.values()) // 10
+                             for name, m in self.matchers.items()}
+        self.general: dict = {}      # flow cache table -> general-path flows it has taught
         self.cells: dict = {}         # (firewall or "", category) -> [lines]
         self.full = False         # the facts reached their bound: emit() them (a flush)
 
@@ -454,8 +455,10 @@ class LineAnalyzer:
                                                      for prefix, source, days, _ in credited])
         if shapes is None:
             return
-        if self.general < self.shapes_after:
-            self.general += 1
+        # per revision: each builds its own second index
+        taught = self.general.get(table, 0)
+        if taught < self.shapes_after[name]:
+            self.general[table] = taught + 1
             return
         shape = shape_key(groups, groups[0] == "inbound", keep_port)
         if shape not in shapes and _ipv4(connection.source):

@@ -476,6 +476,20 @@ def report(results, db, fmt, output, top, min_hits, filters):
     write_output(output, text)
 
 
+@main.command("history")
+@db_option
+@click.option("--firewall", default=None, help="Only this firewall.")
+def history_command(db, firewall):
+    """List each firewall's config revisions and what each changed in its ACLs: ACEs added,
+    removed, moved to another line, and members gained or lost."""
+    from .report.revisions import render
+    firewalls = load_firewalls(db)
+    if firewall is not None and firewall not in firewalls:
+        raise click.UsageError(f"--firewall {firewall}: not in {db} (it has: "
+                               f"{', '.join(firewalls) or 'none'})")
+    click.echo(printable(render(firewalls, firewall)))
+
+
 @main.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", type=click.Path(dir_okay=False))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .asa.captures import ace_text
-from .model import Ace, Firewall
+from .model import Ace, Acl, Firewall
 
 Identity = Tuple[str, str, int]          # (ACL, normalised text, occurrence)
 
@@ -113,6 +113,11 @@ def identities(firewall: Firewall) -> Dict[Identity, Ace]:
 
 def rule_map(old: Ace, new: Ace) -> Dict[int, int]:
     """Rule index in ``old`` -> the index of the same member in ``new`` (missing: gone)."""
+    if old.sources == new.sources and old.destinations == new.destinations and \
+            old.services == new.services:        # the same expansion, numbered elsewhere
+        shift = new.first_index - old.first_index
+        return {index: index + shift
+                for index in range(old.first_index, old.first_index + old.rule_count)}
     by_signature: Dict[tuple, int] = {}
     for rule in new.rules:
         by_signature.setdefault(rule.signature(), rule.index)
@@ -180,30 +185,95 @@ def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall,
     return newest, older
 
 
+def same_acl(old: Acl, new: Acl) -> bool:
+    """Whether two revisions of an ACL match alike, line for line: every ACE the same but for
+    where its rules are numbered from and the file:line it was read at."""
+    return len(old.entries) == len(new.entries) and all(
+        _essence(a) == _essence(b) for a, b in zip(old.entries, new.entries))
+
+
+def _essence(ace: Ace) -> dict:
+    found = dict(ace.__dict__)
+    del found["first_index"], found["source"]
+    return found
+
+
 class Translation:
     """Where the hits of an older revision's ACEs go: the newest revision's ACE and member of
-    the same identity, else the retired ACE."""
+    the same identity, else the retired ACE. Worked out per ACE when a hit first needs it;
+    ACLs the older revision shares with the newest (``shared``: matched by the newest's own
+    index) need nothing."""
 
-    def __init__(self, old: Firewall, newest: Firewall, history: History):
-        current = identities(newest)
-        retired = {r.identity: r for r in history.retired}
-        self.aces: Dict[Tuple[str, int], Tuple[bool, int]] = {}   # -> (retired?, line | number)
-        self.rules: Dict[Tuple[str, int], Dict[int, int]] = {}
-        for identity, ace in identities(old).items():
-            new = current.get(identity)
+    def __init__(self, old: Firewall, current: Dict[Identity, Ace], history: History,
+                 shared: frozenset = frozenset()):
+        self.current = current
+        self.retired = {r.identity: r for r in history.retired}
+        self.shared = shared
+        self.old = {(ace.acl, ace.line): (identity, ace)
+                    for identity, ace in identities(old).items()}
+        self.aces: Dict[Tuple[str, int], Tuple[bool, int, Dict[int, int]]] = {}
+
+    def _entry(self, acl: str, line: int) -> Tuple[bool, int, Dict[int, int]]:
+        found = self.aces.get((acl, line))
+        if found is None:
+            identity, ace = self.old[(acl, line)]
+            new = self.current.get(identity)
             if new is not None:
-                self.aces[(ace.acl, ace.line)] = (False, new.line)
-                self.rules[(ace.acl, ace.line)] = rule_map(ace, new)
-                continue
-            gone = retired.get(identity)
-            if gone is not None:
-                self.aces[(ace.acl, ace.line)] = (True, gone.number)
-                self.rules[(ace.acl, ace.line)] = rule_map(ace, gone.ace)
+                found = (False, new.line, rule_map(ace, new))
+            else:                    # every older ACE is current or retired (build_history)
+                gone = self.retired[identity]
+                found = (True, gone.number, rule_map(ace, gone.ace))
+            self.aces[(acl, line)] = found
+        return found
 
-    def ace(self, acl: str, line: int) -> Optional[Tuple[bool, int]]:
-        return self.aces.get((acl, line))
+    def ace(self, acl: str, line: int) -> Tuple[bool, int]:
+        """(retired?, the newest revision's line | the retired ACE's number)."""
+        if acl in self.shared:
+            return False, line
+        retired, where, _ = self._entry(acl, line)
+        return retired, where
 
     def rule(self, acl: str, line: int, index: int) -> int:
         """The member's index where its hits go; -1: a member the newest ACE no longer has."""
-        return self.rules.get((acl, line), {}).get(index, -1)
+        if acl in self.shared:
+            return index
+        return self._entry(acl, line)[2].get(index, -1)
 
+
+@dataclass
+class Change:
+    """What one revision changed in the ACLs against the one before it."""
+    since: str
+    source: str
+    added: List[Ace] = field(default_factory=list)
+    removed: List[Ace] = field(default_factory=list)
+    moved: List[Tuple[Ace, int]] = field(default_factory=list)       # (new ACE, old line)
+    members: List[Tuple[Ace, int, int]] = field(default_factory=list)  # (ACE, gained, lost)
+
+
+def changes(firewall: Firewall) -> List[Change]:
+    """Revision by revision, oldest first, what each changed (the first: every ACE added)."""
+    history = firewall.history
+    if history is None or history.load is None:
+        return []
+    revisions = [(r.since, r.source, history.load(n)) for n, r in enumerate(history.older)]
+    revisions.append((history.since, history.source, firewall))
+    found = []
+    before: Dict[Identity, Ace] = {}
+    for since, source, revision in revisions:
+        now = identities(revision)
+        change = Change(since, source)
+        change.added = [ace for identity, ace in now.items() if identity not in before]
+        change.removed = [ace for identity, ace in before.items() if identity not in now]
+        for identity, ace in now.items():
+            old = before.get(identity)
+            if old is None:
+                continue
+            if old.line != ace.line:
+                change.moved.append((ace, old.line))
+            kept = len(rule_map(old, ace))
+            if kept != old.rule_count or kept != ace.rule_count:
+                change.members.append((ace, ace.rule_count - kept, old.rule_count - kept))
+        found.append(change)
+        before = now
+    return found

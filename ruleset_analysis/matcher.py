@@ -271,12 +271,15 @@ class AclMatcher:
 class FirewallMatcher:
     """Evaluates connections against one firewall's bound ACLs."""
 
-    def __init__(self, firewall: Firewall):
+    def __init__(self, firewall: Firewall, shared: Optional[dict] = None):
+        """``shared``: ACL name -> an AclMatcher already built for the same ACL (another
+        revision's), used instead of building one."""
         self.firewall = firewall
         used = set(firewall.inbound.values()) | set(firewall.outbound.values())
         if firewall.global_acl:
             used.add(firewall.global_acl)
-        self.acls = {name: AclMatcher(firewall.acls[name]) for name in used
+        shared = shared or {}
+        self.acls = {name: shared.get(name) or AclMatcher(firewall.acls[name]) for name in used
                      if name in firewall.acls}
         self.routing = RoutingTable(firewall)
         self.inbound = {i: self.acls.get(a) for i, a in firewall.inbound.items()}
@@ -500,6 +503,8 @@ class Timeline:
         self.starts = firewall.history.starts
         self.newest = len(self.starts) - 1
         self.matchers: list = [None] * self.newest + [current]
+        self.current = current
+        self.identities: Optional[dict] = None
 
     def revision(self, when: Optional[str]) -> int:
         """The revision in force at ``when``: the first for earlier lines, the newest for
@@ -511,12 +516,18 @@ class Timeline:
     def matcher(self, revision: int):
         found = self.matchers[revision]
         if found is None:
-            from .history import Translation
+            from .history import Translation, identities, same_acl
             history = self.firewall.history
             assert history is not None and history.load is not None
             old = history.load(revision)
+            if self.identities is None:
+                self.identities = identities(self.firewall)
+            # Most changes touch one ACL: the others are matched by the newest's own index.
+            shared = {name: matcher for name, matcher in self.current.acls.items()
+                      if name in old.acls and same_acl(old.acls[name], self.firewall.acls[name])}
             found = self.matchers[revision] = _TranslatedMatcher(
-                FirewallMatcher(old), Translation(old, self.firewall, history))
+                FirewallMatcher(old, shared),
+                Translation(old, self.identities, history, frozenset(shared)))
         return found
 
 

@@ -323,3 +323,65 @@ def test_git_outside_a_work_tree_is_one_clear_error(tmp_path):
                                         "--db", str(tmp_path / "h.db")])
     assert result.exit_code != 0
     assert "--git" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+# -- every format shows it -------------------------------------------------------------------
+@pytest.fixture
+def history_db(tmp_path):
+    """fw01: SSH removed and a WEB ACE inserted on 2014-06-10; logs of both periods."""
+    write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH, WIDE))
+    write(str(tmp_path / "fw01" / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WEB, WIDE))
+    log = tmp_path / "fw01.log"
+    log.write_text("\n".join([connection("Jun 05 2014 12:00:00", 22),
+                              connection("Jun 12 2014 12:00:00", 443)]) + "\n")
+    db = str(tmp_path / "h.db")
+    assert cli_runner().invoke(main, ["preprocess", str(tmp_path / "fw01"), "--db", db]) \
+        .exit_code == 0
+    results = str(tmp_path / "results")
+    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
+    return db, results
+
+
+def report_in(history_db, fmt):
+    db, results = history_db
+    result = cli_runner().invoke(main, ["report", results, "--db", db, "--format", fmt])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_text_report_lists_removed_aces_and_the_revisions(history_db):
+    text = report_in(history_db, "text")
+    assert "ACEs of older config revisions, removed since" in text
+    assert "in force 2014-06-01 00:00:00 .. 2014-06-10 00:00:00: 1 hits" in text
+    assert "2 config revision(s)" in text
+    assert "In force since 2014-06-10 00:00:00 (config history)" in text
+
+
+def test_the_csv_report_has_a_row_per_removed_ace_and_the_since_column(history_db):
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(report_in(history_db, "csv"))))
+    [removed] = [r for r in rows if r["record"] == "removed"]
+    assert (removed["text"], removed["hits"], removed["status"]) == (SSH, "1", "removed")
+    [web] = [r for r in rows if r["record"] == "ace" and r["text"] == WEB]
+    assert web["since"] == "2014-06-10 00:00:00"
+
+
+def test_the_html_report_has_a_removed_section(history_db):
+    html = report_in(history_db, "html")
+    assert 'id="removed"' in html and "2014-06-01 00:00:00 .. 2014-06-10 00:00:00" in html
+
+
+def test_history_lists_what_each_revision_changed(history_db):
+    db, _ = history_db
+    result = cli_runner().invoke(main, ["history", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert f"+ outside_in line 1: {WEB}" in result.stdout
+    assert f"- outside_in line 1: {SSH}" in result.stdout
+
+
+def test_analyze_takes_a_directory_of_revisions(history_db, tmp_path):
+    result = cli_runner().invoke(main, ["analyze", "-c", str(tmp_path / "fw01"),
+                                        str(tmp_path / "fw01.log"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in json.loads(result.stdout)["removed"]] == [SSH]

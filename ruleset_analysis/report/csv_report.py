@@ -10,7 +10,8 @@ from .safe import csv_cell
 
 COLUMNS = ["record", "firewall", "acl", "line", "group", "member", "action", "hits",
            "first_seen", "last_seen", "unused", "not_evaluated", "text", "status", "reason",
-           "device"]      # the device's counter (`hitcounts` captures): "912 (+412 since ...)"
+           "device",      # the device's counter (`hitcounts` captures): "912 (+412 since ...)"
+           "since"]       # config history: when the ACE began its present life
 
 
 def render(report: Report) -> str:
@@ -32,7 +33,7 @@ def render(report: Report) -> str:
         writerow(["ace", ace.firewall, ace.acl, ace.line, "", "", ace.action, ace.hits,
                   ace.first_seen or "", ace.last_seen or "", ace.unused, ace.judgement,
                   ace.text, ace.status, ace.reason,
-                  ace.device.summary if ace.device else ""])
+                  ace.device.summary if ace.device else "", ace.since or ""])
     for group in report.groups:
         for member in group.members:
             writerow(["member", group.firewall, "", "", group.group, member.member, "",
@@ -44,4 +45,10 @@ def render(report: Report) -> str:
                   entry.count, entry.first_seen or "", entry.last_seen or "", False, "",
                   entry.text, "disagreement", f"{entry.count} {entry.messages} message(s) for "
                   f"flows this {entry.action} ACE matches first"])
+    for gone in report.removed:
+        periods = ", ".join(f"{a} .. {b or 'now'}" for a, b in gone.periods)
+        writerow(["removed", gone.firewall, gone.acl, gone.line, "", "", "", gone.hits,
+                  gone.first_seen or "", gone.last_seen or "", False, "", gone.text,
+                  "removed", f"an ACE of older config revisions, in force {periods}", "",
+                  gone.periods[0][0]])
     return out.getvalue()

@@ -130,7 +130,10 @@ def render(report: Report) -> str:
     rows = []
     for fw in report.firewalls:
         status, why = fw.evidence, fw.why
-        notes = "; ".join([why] + fw.notes if why else fw.notes)
+        revisions = [f"{len(fw.revisions)} config revisions, each line matched against the "
+                     "one in force: " + ", ".join(r["since"] for r in fw.revisions)] \
+            if fw.revisions else []
+        notes = "; ".join(([why] if why else []) + fw.notes + revisions)
         attrs = ' class="unused"' if status != "ok" else ""
         rows.append((attrs, _cell(fw.firewall) + _cell(status) +
                      _cell(f"{fw.first} .. {fw.last}" if fw.first else "-") +
@@ -206,6 +209,17 @@ def render(report: Report) -> str:
                            ("count", "Messages"), ("messages", "Verdict logged"),
                            ("last_seen", "Last seen"), ("ace", "ACE matched first")], rows,
                           "disagreements"))
+
+    if report.removed:
+        out.append("<h2>ACEs of older config revisions, removed since</h2>")
+        rows = [("", _cell(r.firewall) + _cell(r.acl) + _cell(r.line, True) +
+                 _cell(", ".join(f"{a} .. {b or 'now'}" for a, b in r.periods)) +
+                 _cell(r.hits, True) + _cell(r.last_seen or "") +
+                 _cell("", raw=f"<code>{_e(r.text)}</code>"))
+                for r in report.removed]
+        out.append(_table([("firewall", "Firewall"), ("acl", "ACL"), ("line", "Last line"),
+                           ("periods", "In force"), ("hits", "Hits"),
+                           ("last_seen", "Last seen"), ("ace", "ACE")], rows, "removed"))
 
     out.append("<h2>Unused object-group members</h2>")
     rows = [("", _cell(g.firewall) + _cell(g.group) + _cell(m.member) +

@@ -337,6 +337,11 @@ def render(report: Report) -> str:
         out.append(headline(ace))
         out.append(ace.text)
         out.append(f"Total number of hits: {ace.hits}")
+        if ace.since:
+            out.append(f"In force since {ace.since} (config history)")
+        if ace.removed_member_hits:
+            out.append(f"{ace.removed_member_hits} of them on members older revisions had and "
+                       "this one has not")
         rows = [[c.count, c.protocol.upper(), c.source, c.destination, c.port,
                  c.first_seen, c.last_seen] for c in ace.connections]
         out.append(tabulate(rows, headers=["COUNT", "PROTO", "FROM IP", "TO IP", "PORT",
