@@ -232,6 +232,19 @@ class LineAnalyzer:
         timeline = self.timelines.get(name)
         return 0 if timeline is None else timeline.revision(when)
 
+    def inheritance(self, name: str, when: Optional[str]) -> Optional[tuple]:
+        """For the fast path of a firewall with older revisions: the flow table of the revision
+        before the one in force at ``when``, and the interfaces through which its verdicts hold
+        in this one (``Timeline.inherited``); None: nothing to inherit."""
+        timeline = self.timelines.get(name)
+        if timeline is None:
+            return None
+        revision = timeline.revision(when)
+        through = timeline.inherited(revision)
+        if through is None or not (through[0] and through[1]):
+            return None
+        return (self.fast_flows.setdefault((name, revision - 1), {}),) + through
+
     def table(self, name: str, when: Optional[str]):
         """Which cache a firewall's flow at a time belongs to: its name, and with older
         revisions the revision in force then (one verdict per flow and revision)."""
@@ -250,14 +263,17 @@ class LineAnalyzer:
         if match is not None:
             head = self.heads.get(line[:match.start()])
             if head is not None:
-                when, day, flows, keep_port, evidence, shapes = head
+                when, day, flows, keep_port, evidence, shapes, inherit = head
                 groups = match.groups()
                 inbound = groups[0] == "inbound"
                 port = groups[FOR_PORT] if inbound else groups[TO_PORT]
                 if len(port) == 5 and port > "65535":      # not in the keys: read it
                     self.slow_add(line, match)
                     return
-                entry = flows.get(flow_key(groups, keep_port))
+                key = flow_key(groups, keep_port)
+                entry = flows.get(key)
+                if entry is None and inherit is not None:
+                    entry = _inherit(key, groups, inbound, flows, inherit)
                 if entry is not None:
                     entry[0][0] += 1
                     evidence[day] += 1
@@ -448,7 +464,8 @@ class LineAnalyzer:
         keep_port = matcher.uses_source_port
         shapes = None if matcher.uses_mapped else self.shapes.setdefault(table, {})
         self.heads[line[:match.start()]] = (when, when[:10], flows, keep_port,
-                                            evidence["days"], shapes)
+                                            evidence["days"], shapes,
+                                            self.inheritance(name, when))
         groups = match.groups()
         # Looked up now, not when counted: a later credit's halving may have left one out.
         flows[flow_key(groups, keep_port)] = (cell, [(self.live_fact(prefix, source), days)
@@ -569,6 +586,19 @@ def _ipv4(text: str) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def _inherit(key: tuple, groups: tuple, inbound: bool, flows: dict, inherit: tuple):
+    """The previous revision's fast-path entry for a flow whose ACLs did not change (shared
+    from then on), or None."""
+    before, ingresses, egresses = inherit
+    ingress, egress = (groups[2], groups[6]) if inbound else (groups[6], groups[2])
+    if ingress in ingresses and egress in egresses:
+        entry = before.get(key)
+        if entry is not None:
+            flows[key] = entry
+        return entry
+    return None
 
 
 def flow_key(groups: tuple, keep_port: bool) -> tuple:

@@ -6,8 +6,8 @@ a database written by another version is refused with a clear message.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -18,7 +18,7 @@ import urllib.parse
 from typing import Optional
 
 from .history import History
-from .model import Firewall
+from .model import Ace, Acl, Firewall
 
 # 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings;
 # 7: config history (older revisions)
@@ -103,16 +103,34 @@ def _store_history(db, firewall: Firewall, older: list) -> None:
     db[HISTORY_ACES_PREFIX + name] = aces
 
 
-def load_revision(path: str, name: str, number: int) -> Firewall:
-    """Older revision ``number`` of a firewall (``history.History.load``)."""
-    data, aces = _read(path, [f"{REVISION_PREFIX}{name}:{number}", HISTORY_ACES_PREFIX + name])
-    try:
-        for acl in data["acls"]:
-            acl["entries"] = [dict(aces[digest], line=line, first_index=first, source=source)
-                              for digest, line, first, source in acl["entries"]]
-        return Firewall.from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DatabaseError(f"{path}: database is corrupt ({exc!r})") from None
+class RevisionLoader:
+    """Loads a firewall's older revisions (``history.History.load``): the shared ACE table is
+    read and decoded once, and each ACE body once however many revisions have it."""
+
+    def __init__(self, path: str, name: str):
+        self.path, self.name = path, name
+        self.aces: Optional[dict] = None         # digest -> Ace (line 0: a template)
+
+    def __call__(self, number: int) -> Firewall:
+        keys = [f"{REVISION_PREFIX}{self.name}:{number}"]
+        if self.aces is None:
+            keys.append(HISTORY_ACES_PREFIX + self.name)
+        found = _read(self.path, keys)
+        try:
+            if self.aces is None:
+                self.aces = {digest: Ace.from_json(dict(body, line=0, first_index=0, source=""))
+                             for digest, body in found[1].items()}
+            data = found[0]
+            acls = data.pop("acls")
+            firewall = Firewall.from_json(dict(data, acls=[]))
+            for acl in acls:
+                firewall.acls[acl["name"]] = Acl(acl["name"], [
+                    dataclasses.replace(self.aces[digest], line=line, first_index=first,
+                                        source=source)
+                    for digest, line, first, source in acl["entries"]])
+            return firewall
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DatabaseError(f"{self.path}: database is corrupt ({exc!r})") from None
 
 
 def save_captures(path: str, firewall: str, captures: list) -> None:
@@ -227,7 +245,7 @@ def load_firewalls(path: str) -> dict:
             firewall.hashes = found or {}
             if history is not None:
                 firewall.history = History.from_json(history)
-                firewall.history.load = functools.partial(load_revision, path, name)
+                firewall.history.load = RevisionLoader(path, name)
         return firewalls
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DatabaseError(f"{path}: database is corrupt ({exc!r})") from None

@@ -147,8 +147,9 @@ def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall,
     current = identities(newest)
     lives: Dict[Identity, List[List[str]]] = {}      # identity -> periods, merged
     last_seen: Dict[Identity, Ace] = {}
-    for (since, _, firewall), until in zip(kept, ends):
-        for identity, ace in identities(firewall).items():
+    each = [identities(firewall) for _, _, firewall in kept]
+    for (since, _, _), until, found in zip(kept, ends, each):
+        for identity, ace in found.items():
             periods = lives.setdefault(identity, [])
             if periods and periods[-1][1] == since:
                 periods[-1][1] = until
@@ -162,8 +163,8 @@ def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall,
     for identity, ace in current.items():
         born = {rule.index: newest_since for rule in ace.rules}
         alive = set(born)
-        for (since, _, firewall) in reversed(kept[:-1]):
-            old = identities(firewall).get(identity)
+        for (since, _, _), found in zip(reversed(kept[:-1]), reversed(each[:-1])):
+            old = found.get(identity)
             if old is None or not alive:
                 break
             present = set(rule_map(old, ace).values())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from bisect import bisect_right
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Tuple
 
 from .asa.config import ftd_rule_ids
 from .asa.literals import PROTOCOLS
@@ -505,6 +505,48 @@ class Timeline:
         self.matchers: list = [None] * self.newest + [current]
         self.current = current
         self.identities: Optional[dict] = None
+        self.loaded: dict = {self.newest: firewall}      # revision -> its Firewall
+        self.inheritances: dict = {}
+
+    def load(self, revision: int) -> Firewall:
+        found = self.loaded.get(revision)
+        if found is None:
+            history = self.firewall.history
+            assert history is not None and history.load is not None
+            found = self.loaded[revision] = history.load(revision)
+        return found
+
+    def inherited(self, revision: int) -> Optional[Tuple[frozenset, frozenset]]:
+        """(ingress interfaces, egress interfaces) through which a TCP/UDP flow meets the same
+        ACLs, line for line, in ``revision`` as in the one before, so that its verdict there
+        holds here too (most changes touch one ACL); None where nothing carries over."""
+        if revision == 0 or self.matchers[revision - 1] is None:
+            return None                  # no line met the one before: nothing to inherit
+        if revision not in self.inheritances:
+            self.inheritances[revision] = self._inherited(revision)
+        return self.inheritances[revision]
+
+    def _inherited(self, revision: int) -> Optional[Tuple[frozenset, frozenset]]:
+        from .history import same_acl
+        if revision == 0:
+            return None
+        old, new = self.load(revision - 1), self.load(revision)
+        # (Where only a changed ACL filters on source ports, the flow keys differ in form and
+        # nothing is found.)
+        if (old.names, old.acl_addresses, old.interfaces, old.routes) != \
+                (new.names, new.acl_addresses, new.interfaces, new.routes):
+            return None
+
+        def same(a: Optional[str], b: Optional[str]) -> bool:
+            if a is None or b is None:
+                return a == b
+            return a == b and a in old.acls and b in new.acls and \
+                same_acl(old.acls[a], new.acls[b])
+        if not same(old.global_acl, new.global_acl):
+            return None
+        names = set(old.interfaces)
+        return (frozenset(i for i in names if same(old.inbound.get(i), new.inbound.get(i))),
+                frozenset(i for i in names if same(old.outbound.get(i), new.outbound.get(i))))
 
     def revision(self, when: Optional[str]) -> int:
         """The revision in force at ``when``: the first for earlier lines, the newest for
@@ -518,8 +560,8 @@ class Timeline:
         if found is None:
             from .history import Translation, identities, same_acl
             history = self.firewall.history
-            assert history is not None and history.load is not None
-            old = history.load(revision)
+            assert history is not None
+            old = self.load(revision)
             if self.identities is None:
                 self.identities = identities(self.firewall)
             # Most changes touch one ACL: the others are matched by the newest's own index.

@@ -37,6 +37,8 @@ PORTS = [22, 25, 53, 80, 110, 123, 143, 389, 443, 445, 636, 1433, 1521, 3306, 33
          8080, 8443, 9000, 9443]
 GROUPS = 3000
 WORKLOADS = (("zipf", 0.0), ("distinct", 1.0), ("90% distinct", 0.9))    # (name, distinct share)
+LOG_START = 1401580800                   # 2014-06-01 00:00:00 UTC
+REVISIONS = 12
 
 
 def _host(rng, interface):
@@ -94,6 +96,27 @@ def make_config(aces: int, seed: int = 7) -> str:
     return "\n".join(out) + "\n"
 
 
+def save_history(config: str, db: str, revisions: int, seconds: int) -> None:
+    """A history of ``revisions`` configs over ``seconds`` from the logs' start: each removes
+    a fiftieth of one ACL's ACEs (the ACL changing in turn), as a change request does."""
+    from ruleset_analysis.asa.config import parse_config
+    from ruleset_analysis.database import save_firewalls
+    from ruleset_analysis.expand import expand_config
+    from ruleset_analysis.history import build_history
+    rows = config.splitlines()
+    found = []
+    for k in range(revisions):
+        acl = ("outside_in", "inside_in", "dmz_in")[k % 3]
+        kept = [row for n, row in enumerate(rows)
+                if not (row.startswith(f"access-list {acl} ") and n % 50 == k % 50)]
+        since = time.strftime("%Y-%m-%d %H:%M:%S",
+                              time.gmtime(LOG_START + k * seconds // revisions))
+        found.append((since, f"rev{k}.cfg",
+                      expand_config(parse_config("\n".join(kept) + "\n", f"rev{k}.cfg"))))
+    newest, older = build_history(found)
+    save_firewalls(db, [newest], {newest.name: older})
+
+
 def aces_for(rules: int) -> int:
     """How many generated ACEs expand to about ``rules`` rules (measured ~24 per ACE)."""
     return max(rules // 24, 4)
@@ -134,7 +157,7 @@ def make_log(path: str, firewall, lines: int, seed: int = 11, distinct: float = 
     # new flows come from rules that admit many clients (any, or a network)
     wide = [(i, r) for i, r in rules if r.source is None or r.source.last > r.source.first] \
         or rules
-    start = 1401580800                       # 2014-06-01 00:00:00 UTC, ~1,000 lines/s
+    start = LOG_START                        # ~1,000 lines/s
     with open(path, "w") as handle:
         for n in range(lines):
             when = time.strftime("%b %d %Y %H:%M:%S", time.gmtime(start + n // 1000))
@@ -335,6 +358,20 @@ def main() -> None:
                          f"{result['rss_mb']:.0f} MB"])
             print(" | ".join(rows[-1]), flush=True)
     log = os.path.join(workdir, "zipf.log")
+    # A year's logs meet a dozen revisions: the same zipf log against a history of 12
+    # revisions over its span, beside the single revision (10,000 rules).
+    history_db = os.path.join(workdir, "bench-history.db")
+    if os.path.exists(history_db):
+        os.unlink(history_db)
+    with open(configs[10_000]) as handle:
+        save_history(handle.read(), history_db, REVISIONS, lines // 1000)
+    for db, label in ((dbs[10_000], "1 revision"), (history_db, f"{REVISIONS} revisions"),
+                      (dbs[10_000], "1 revision"), (history_db, f"{REVISIONS} revisions")):
+        result = in_process(measure_mapper, db, log)
+        rows.append([f"mapper, zipf, {label}", "10,000", f"{result['lines']:,}",
+                     f"{result['lines_per_s']:,.0f}", "", "", "",
+                     f"{result['rss_mb']:.0f} MB"])
+        print(" | ".join(rows[-1]), flush=True)
     startup = in_process(measure_startup, dbs[100_000])
     rows.append(["start-up (load db + index)", f"{startup['rules']:,}", "", "", "", "",
                  f"{startup['seconds']:.2f} s", f"{startup['rss_mb']:.0f} MB"])

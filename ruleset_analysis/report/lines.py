@@ -95,11 +95,9 @@ def explain(paths: list, firewalls: Optional[dict],
                     entry.update(ace_hash=c.ace_hash, element_hash=c.element_hash)
             if analyzer is not None:
                 entry["firewall"] = name
-                entry["credited"] = [
-                    {"acl": hit.acl, "line": hit.ace_line, "rule": hit.rule_index,
-                     "action": hit.action, "source": src, "destination": dst}
-                    for hit, src, dst in (analyzer.credited(connection, verdict)
-                                          if verdict else ())]
+                entry["credited"] = [_credit(analyzer, name, hit, src, dst)
+                                     for hit, src, dst in (analyzer.credited(connection, verdict)
+                                                           if verdict else ())]
                 if verdict is not None and verdict.against:     # first matches that
                     entry["disagrees_with"] = [                   # contradict the log
                         {"acl": hit.acl, "line": hit.ace_line, "action": hit.action}
@@ -108,3 +106,15 @@ def explain(paths: list, firewalls: Optional[dict],
                     entry["first_match"] = [{"acl": hit.acl, "line": hit.rule_index or None}
                                             for hit, _, _ in verdict.rehashed]
             yield entry
+
+
+def _credit(analyzer, name: str, hit, source: str, destination: str) -> dict:
+    """A hit as parse-log shows it: the newest revision's line and rule; an ACE that only
+    older revisions had is shown by its text ("retired")."""
+    if hit.retired:
+        gone = analyzer.firewalls[name].history.retired[hit.ace_line]
+        return {"acl": hit.acl, "line": None, "retired": gone.text, "last_line": gone.line,
+                "rule": hit.rule_index, "action": hit.action, "source": source,
+                "destination": destination}
+    return {"acl": hit.acl, "line": hit.ace_line, "rule": hit.rule_index, "action": hit.action,
+            "source": source, "destination": destination}
