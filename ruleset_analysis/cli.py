@@ -311,7 +311,8 @@ def preprocess(configs, db, git, name, interface_addresses, routes):
                                "directory of FIREWALL.routes files)")
     check_outputs([db], [split_spec(c)[0] for c in configs] + list(git) +
                   ([routes] if routes else []))
-    firewalls, older = read_firewalls(list(configs), git, name, addresses, routes)
+    firewalls, older = read_firewalls(list(configs), git, name, addresses, routes,
+                                      progress_stream())
     names = [fw.name for fw in firewalls]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -555,7 +556,7 @@ def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output,
     try:
         db = db or os.path.join(workdir, "accesslists.db")
         started = time.monotonic()
-        firewalls, older = read_firewalls(list(configs))
+        firewalls, older = read_firewalls(list(configs), progress=progress_stream())
         save_firewalls(db, firewalls, older)
         print_summary(firewalls, db)
         if captures:

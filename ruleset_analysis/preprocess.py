@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+import time
+from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
 from .asa.config import ConfigError, parse_config
 from .asa.routes import read_routes
@@ -65,24 +66,35 @@ def read_config_text(text: str, path: str, name: str = "",
 
 
 def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
-                   interface_addresses: Optional[dict] = None,
-                   routes: Optional[str] = None) -> Tuple[List[Firewall], Dict[str, list]]:
+                   interface_addresses: Optional[dict] = None, routes: Optional[str] = None,
+                   progress: Optional[TextIO] = None) -> Tuple[List[Firewall], Dict[str, list]]:
     """Config arguments (files, FILE@TIME, directories of dated files) and ``--git`` paths
     -> (firewalls, {name: older revisions}). Dated revisions of one firewall (one directory,
     one file's git history, or FILE@TIME arguments naming one hostname) become its history;
-    an undated config is a firewall of one revision, as before."""
+    an undated config is a firewall of one revision, as before. ``progress``: a terminal on
+    which to show how many configs are read (a long history takes minutes)."""
     revisions = [r for spec in specs for r in from_spec(spec)] + \
         [r for path in git for r in from_git(path)]
     firewalls: List[Firewall] = []
     groups: Dict[str, list] = {}
-    for revision in revisions:
+    started = time.monotonic()
+    for number, revision in enumerate(revisions, 1):
         firewall = read_config_text(revision.text, revision.source, name,
                                     interface_addresses, routes)
+        if progress is not None:
+            elapsed = time.monotonic() - started
+            left = elapsed * (len(revisions) - number) / number
+            progress.write(f"\rpreprocess: {number} of {len(revisions)} configs read "
+                           f"({revision.source}), {elapsed:.1f} s elapsed, about "
+                           f"{left:.0f} s left ")
+            progress.flush()
         if revision.since is None:
             firewalls.append(firewall)
         else:
             groups.setdefault(revision.group or firewall.name, []).append(
                 (revision.since, revision.source, firewall))
+    if progress is not None and revisions:
+        progress.write("\n")
     older: Dict[str, list] = {}
     for found in groups.values():
         found.sort(key=lambda r: r[0])

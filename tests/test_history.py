@@ -434,3 +434,29 @@ def test_a_flow_through_unchanged_acls_keeps_its_verdict_without_a_new_evaluatio
     assert len(analyzer.flows) == evaluated          # inherited, not evaluated again
     report = build_report({newest.name: newest}, collect(analyzer.finish()))
     assert rule(report, DMZ_IN)["hits"] == 4
+
+
+def test_reading_a_long_history_shows_progress_on_a_terminal(tmp_path):
+    import io
+    for day in (1, 2, 3):
+        write(str(tmp_path / "fw01" / f"2014-06-0{day}.cfg"), "hostname fw01\n" + config(SSH))
+    shown = io.StringIO()
+    read_firewalls([str(tmp_path / "fw01")], progress=shown)
+    assert "\rpreprocess: 3 of 3 configs read" in shown.getvalue()
+    assert shown.getvalue().endswith("\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["CFG@yesterday"], "'yesterday' after '@' is not a time"),
+    (["CFG", "CFG@2014-06-01"], "several configs name the firewall fw01, dated and undated"),
+    (["EMPTY"], "no config files in the directory"),
+])
+def test_a_bad_revision_argument_is_one_clear_line(tmp_path, args, message):
+    write(str(tmp_path / "fw01.cfg"), "hostname fw01\n" + config(SSH))
+    os.makedirs(tmp_path / "empty")
+    args = [a.replace("CFG", str(tmp_path / "fw01.cfg")).replace("EMPTY", str(tmp_path / "empty"))
+            for a in args]
+    result = cli_runner().invoke(main, ["preprocess", *args, "--db", str(tmp_path / "h.db")])
+    assert result.exit_code == 1
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "h.db")
