@@ -460,3 +460,11 @@ def test_a_bad_revision_argument_is_one_clear_line(tmp_path, args, message):
     assert result.exit_code == 1
     assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert not os.path.exists(tmp_path / "h.db")
+
+
+def test_an_ace_that_came_into_force_during_the_horizons_first_day_is_too_new():
+    newest = history(("2014-05-01 00:00:00", config(WEB)),
+                     ("2014-06-10 12:00:00", config(WEB, SSH)))
+    report = report_of(newest, daily(1, 30), unused_since=20, as_of="2014-06-30")
+    assert report["firewalls"][0]["horizon"]["start"] == "2014-06-10"
+    assert rule(report, SSH)["status"] == "too new to judge"

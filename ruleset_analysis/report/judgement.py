@@ -120,7 +120,8 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
     if no_data:
         return Judgement(Status.NO_DATA, no_data)
     since = entry.since
-    if since is not None and horizon is not None and since[:10] > horizon.start:
+    # in force for the whole horizon, from its first second, or too new
+    if since is not None and horizon is not None and since > f"{horizon.start} 00:00:00":
         return Judgement(Status.TOO_NEW, f"in force since {since} (config history), after the "
                          f"start of the {horizon.days} days {horizon.start} .. "
                          f"{horizon.as_of}: too new to judge")

@@ -86,7 +86,7 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict,
                                                         [0, None, None, False, "", None])
                     # a member (or its ACE) younger than the claim: config history
                     if obj.since and entry.firewall in periods and \
-                            obj.since[:10] > periods[entry.firewall][0]:
+                            obj.since > f"{periods[entry.firewall][0]} 00:00:00":
                         stats[5] = max(stats[5] or "", obj.since)
                     if obj.device is not None and entry.firewall in periods and not stats[4]:
                         stats[4] = device_counted(obj.device, *periods[entry.firewall])
