@@ -468,3 +468,78 @@ def test_an_ace_that_came_into_force_during_the_horizons_first_day_is_too_new():
     report = report_of(newest, daily(1, 30), unused_since=20, as_of="2014-06-30")
     assert report["firewalls"][0]["horizon"]["start"] == "2014-06-10"
     assert rule(report, SSH)["status"] == "too new to judge"
+
+
+# -- results of an earlier history -----------------------------------------------------------
+NEW = "access-list outside_in extended permit tcp any host 172.16.1.12 eq smtp"
+QUIET = "access-list outside_in extended permit tcp any host 172.16.1.13 eq ftp"
+
+
+@pytest.fixture
+def grown_history(tmp_path):
+    """Results of a run against fw01's first two revisions; then a third was collected."""
+    fw = tmp_path / "fw01"
+    write(str(fw / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH, WIDE, QUIET))
+    write(str(fw / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WEB, WIDE, QUIET))
+    log = tmp_path / "fw01.log"
+    log.write_text("\n".join([connection("Jun 05 2014 12:00:00", 22)] +
+                             [connection(f"Jun {d} 2014 12:00:00", 443) for d in range(11, 21)])
+                   + "\n")
+    db = str(tmp_path / "h.db")
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    results = str(tmp_path / "results")
+    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
+    write(str(fw / "2014-06-15T0000.cfg"), "hostname fw01\n" + config(NEW, WIDE, QUIET))
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    return db, results
+
+
+def grown_report(grown_history, *options):
+    db, results = grown_history
+    result = cli_runner().invoke(main, ["report", results, "--db", db, "--format", "json",
+                                        *options])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_results_of_an_earlier_history_map_hits_to_the_aces_by_identity(grown_history):
+    report = grown_report(grown_history)
+    removed = {r["text"]: r["hits"] for r in report["removed"]}
+    assert removed == {SSH: 1, WEB: 10}          # WEB was current then, removed since
+    assert rule(report, WIDE)["line"] == 2 and report["unknown_results"] == []
+
+
+def test_results_of_an_earlier_history_end_their_evidence_before_the_new_revision(
+        grown_history):
+    report = grown_report(grown_history)
+    fw = report["firewalls"][0]
+    assert fw["last"] == "2014-06-14"
+    assert any("matched before the config revision of 2014-06-15" in n for n in fw["notes"])
+    assert rule(report, NEW)["status"] == "no data" and not rule(report, NEW)["unused"]
+    quiet = rule(report, QUIET)
+    assert quiet["status"] == "unused" and "2014-06-05 .. 2014-06-14" in quiet["reason"]
+
+
+def test_an_ace_removed_then_written_again_gets_back_the_hits_of_its_first_life(tmp_path):
+    fw = tmp_path / "fw01"
+    write(str(fw / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH, WIDE))
+    write(str(fw / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WIDE))
+    log = tmp_path / "fw01.log"
+    log.write_text(connection("Jun 05 2014 12:00:00", 22) + "\n")
+    db, results = str(tmp_path / "h.db"), str(tmp_path / "results")
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
+    write(str(fw / "2014-06-15T0000.cfg"), "hostname fw01\n" + config(SSH, WIDE))
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    report = grown_report((db, results))
+    assert rule(report, SSH)["hits"] == 1 and report["removed"] == []
+    assert rule(report, SSH)["since"] == "2014-06-15 00:00:00"
+
+
+def test_results_of_a_history_rewritten_since_are_refused(grown_history, tmp_path):
+    db, results = grown_history
+    write(str(tmp_path / "fw01" / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WIDE))
+    assert cli_runner().invoke(main, ["preprocess", str(tmp_path / "fw01"), "--db", db]) \
+        .exit_code == 0
+    result = cli_runner().invoke(main, ["report", results, "--db", db])
+    assert result.exit_code != 0 and "another ruleset" in result.output

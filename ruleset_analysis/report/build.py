@@ -24,6 +24,7 @@ from .evidence import Evidence, Horizon, evidence_of
 from .judgement import Status, claimed_period, judge, not_evaluated_code
 from .members import member_usage
 from .model import AceReport, ConnectionUse, FirewallReport, Report, RuleUse
+from .rebase import matched_cut, rebase
 from .tighten import suggest
 
 UNKNOWN_DEVICES_LISTED = 10
@@ -62,23 +63,32 @@ class Filters:
                                + (f" on {self.firewall}" if self.firewall else ""))
 
 
-def check_rulesets(firewalls: dict, results: Results) -> None:
+def check_rulesets(firewalls: dict, results: Results) -> dict:
     """Refuse results that were matched against another ruleset than the database's: their
-    hits would land on the wrong ACEs."""
+    hits would land on the wrong ACEs. Results matched against an earlier state of a
+    firewall's history (revisions added since) are moved onto the present one (``rebase``)
+    -> {firewall: (the time its evidence ends, stale records)} for those."""
     if not results.rulesets and (results.aces or results.counters):
         raise ResultsError("the results carry no ruleset fingerprints: they were written by "
                            "an older version; run the job again")
+    rebased = {}
     for name, fingerprints in sorted(results.rulesets.items()):
         firewall = firewalls.get(name)
         if firewall is None:
             continue                    # its records are reported as unknown_results
         expected = f"{RESULTS_FORMAT}:{firewall.fingerprint()}"
+        cut = matched_cut(firewall, list(fingerprints)) \
+            if list(fingerprints) != [expected] else None
+        if cut is not None:
+            rebased[name] = rebase(firewall, cut, results)
+            continue
         if list(fingerprints) != [expected]:
             others = ", ".join(f for f in fingerprints if f != expected)
             raise ResultsError(
                 f"the results for {name} were matched against another ruleset ({others}) "
                 f"than the database's ({expected}): it was preprocessed again, or results of "
                 "several databases were merged; run the job again on this database")
+    return rebased
 
 
 def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
@@ -92,11 +102,12 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
     """The report. ``filters`` narrow what is reported; every ACL is analysed. ``captures``:
     {firewall: [`show access-list` capture JSON]} (``database.load_captures``)."""
     filters = filters or Filters()
-    check_rulesets(firewalls, results)
+    rebased = check_rulesets(firewalls, results)
     attached = {name: attach_all(firewalls[name], [Capture.from_json(c) for c in found])
                 for name, found in (captures or {}).items() if name in firewalls}
     evidence = {name: evidence_of(name, results.coverage.get(name), name in results.rulesets,
-                                  fw.history.starts[0] if fw.history else None)
+                                  fw.history.starts[0] if fw.history else None,
+                                  rebased[name][0] if name in rebased else None)
                 for name, fw in firewalls.items()}
     no_data = {name: ev.no_data_reason() for name, ev in evidence.items()}
     horizons = {name: filters.horizon(ev) for name, ev in evidence.items()}
@@ -162,6 +173,9 @@ def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
     stale += [{"firewall": fw, "acl": acl, "line": line, "hits": 0,
                "disagreements": record["hits"]}
               for (fw, acl, line), record in sorted(disagreeing.items())]
+    # matched against an older revision, fitting no ACE now (never dropped silently)
+    stale += [{"firewall": fw, "acl": acl, "line": line, "hits": record["hits"]}
+              for _, found in rebased.values() for (fw, acl, line), record in found]
     blocked = {}
     for name, ev in evidence.items():
         horizon = horizons[name]

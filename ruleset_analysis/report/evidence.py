@@ -70,6 +70,9 @@ class Evidence:
     # it (matched against it all the same)
     first_revision: Optional[str] = None
     before_first: int = 0
+    # results matched before the revision that took effect at this time was added: lines
+    # from then on met the revision before it, so the evidence ends the day before
+    matched_until: Optional[str] = None
     # answers already given: the evidence does not change while a report is built, and every
     # ACE of the firewall asks the same few questions
     answers: Dict[Tuple[Any, ...], Optional[str]] = field(default_factory=dict, repr=False,
@@ -198,6 +201,11 @@ class Evidence:
                          "count, their time is unknown" + (
                              " (matched against the newest revision of the config)"
                              if self.first_revision else ""))
+        if self.matched_until:
+            found.append(f"the results were matched before the config revision of "
+                         f"{self.matched_until} was added: later lines met the revision before "
+                         "it, so the evidence for unused claims ends the day before (hits after "
+                         "it still count)")
         if self.before_first:
             found.append(f"{self.before_first} line(s) dated before the first revision of the "
                          f"config ({self.first_revision}): matched against it, which may not "
@@ -240,8 +248,15 @@ def stray_days(days: Dict[str, int]) -> Set[str]:
 
 
 def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool,
-                first_revision: Optional[str] = None) -> Evidence:
-    coverage = coverage or {}
+                first_revision: Optional[str] = None,
+                matched_until: Optional[str] = None) -> Evidence:
+    coverage = dict(coverage or {})
+    if matched_until:
+        end = matched_until[:10]
+        for part in ("days", "deny_days", "acl_log_days"):
+            coverage[part] = {d: n for d, n in coverage.get(part, {}).items() if d < end}
+        coverage["protocols"] = {p: {d: n for d, n in found.items() if d < end}
+                                 for p, found in coverage.get("protocols", {}).items()}
     days = dict(coverage.get("days", {}))
     strays = stray_days(days)
 
@@ -257,4 +272,4 @@ def evidence_of(firewall: str, coverage: Optional[Dict[str, Any]], matched: bool
                     kept(coverage.get("acl_log_days", {})),
                     coverage.get("acl_log_mode", 0) > 0,
                     {d: n for d, n in days.items() if d in strays}, first_revision,
-                    coverage.get("before_first", 0))
+                    coverage.get("before_first", 0), matched_until)
