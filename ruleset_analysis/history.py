@@ -73,6 +73,9 @@ class History:
     # life, where that is after the first revision (before it, nothing is known)
     ace_since: Dict[str, str] = field(default_factory=dict)
     rule_since: Dict[str, str] = field(default_factory=dict)
+    # a current ACE that was in force more than once ("ACL LINE" -> [[since, until]...],
+    # the last until "" for now): removed and written again
+    ace_periods: Dict[str, List[List[str]]] = field(default_factory=dict)
     retired: List[Retired] = field(default_factory=list)
     # older revision k -> its Firewall (from the database, when a line first needs it)
     load: Optional[Callable[[int], Firewall]] = None
@@ -91,12 +94,15 @@ class History:
     def to_json(self) -> dict:
         return {"since": self.since, "source": self.source,
                 "older": [r.to_json() for r in self.older], "ace_since": self.ace_since,
-                "rule_since": self.rule_since, "retired": [r.to_json() for r in self.retired]}
+                "rule_since": self.rule_since, "retired": [r.to_json() for r in self.retired],
+                "ace_periods": self.ace_periods}
 
     @classmethod
     def from_json(cls, d: dict) -> "History":
         return cls(d["since"], d["source"], [Revision(*r) for r in d["older"]],
-                   d["ace_since"], d["rule_since"], [Retired.from_json(r) for r in d["retired"]])
+                   ace_since=d["ace_since"], rule_since=d["rule_since"],
+                   ace_periods=d["ace_periods"],
+                   retired=[Retired.from_json(r) for r in d["retired"]])
 
 
 def identities(firewall: Firewall) -> Dict[Identity, Ace]:
@@ -159,6 +165,8 @@ def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall,
     for identity, ace in current.items():
         if lives[identity][-1][0] != starts[0]:
             history.ace_since[f"{ace.acl} {ace.line}"] = lives[identity][-1][0]
+        if len(lives[identity]) > 1:
+            history.ace_periods[f"{ace.acl} {ace.line}"] = lives[identity]
     # A member's present life: back from the newest, while its ACE and it were there.
     for identity, ace in current.items():
         born = {rule.index: newest_since for rule in ace.rules}

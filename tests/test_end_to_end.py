@@ -93,7 +93,7 @@ RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive",
              "bindings", "time_range", "log", "error", "visibility", "unseen_protocols",
              "judgement", "status", "reason", "unused", "disagreements", "tightening",
              "shadowed_by", "redundant_with", "shadowing_not_analysed", "connections_sampled",
-             "event_log", "device", "hash_disagreements", "since", "removed_member_hits"}
+             "event_log", "device", "hash_disagreements", "since", "removed_member_hits", "periods"}
 OBJECT_KEYS = {"index", "protocol", "source", "source_port", "destination", "destination_port",
                "hits", "first_seen", "last_seen", "members", "device", "since"}
 CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_seen",

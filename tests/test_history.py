@@ -534,6 +534,8 @@ def test_an_ace_removed_then_written_again_gets_back_the_hits_of_its_first_life(
     report = grown_report((db, results))
     assert rule(report, SSH)["hits"] == 1 and report["removed"] == []
     assert rule(report, SSH)["since"] == "2014-06-15 00:00:00"
+    assert rule(report, SSH)["periods"] == [["2014-06-01 00:00:00", "2014-06-10 00:00:00"],
+                                            ["2014-06-15 00:00:00", ""]]
 
 
 def test_results_of_a_history_rewritten_since_are_refused(grown_history, tmp_path):

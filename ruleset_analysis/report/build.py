@@ -246,6 +246,7 @@ def _lives(entry: AceReport, firewall: Firewall) -> None:
     if history is None:
         return
     entry.since = history.ace_since.get(f"{entry.acl} {entry.line}")
+    entry.periods = history.ace_periods.get(f"{entry.acl} {entry.line}", [])
     for obj in entry.objects:
         obj.since = history.rule_since.get(f"{entry.acl} {entry.line} {obj.index}", entry.since)
 

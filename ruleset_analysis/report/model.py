@@ -129,6 +129,9 @@ class AceReport:
     # (its ACL name and text, log options aside, unchanged since; its line may have moved)
     since: Optional[str] = None
     removed_member_hits: int = 0     # hits of members older revisions had and it has not
+    # removed and written again: every period it was in force ([[since, until]...], the last
+    # until "" for now); empty when it had one life
+    periods: List[List[str]] = field(default_factory=list)
 
 
 @dataclass

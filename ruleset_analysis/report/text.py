@@ -337,7 +337,10 @@ def render(report: Report) -> str:
         out.append(headline(ace))
         out.append(ace.text)
         out.append(f"Total number of hits: {ace.hits}")
-        if ace.since:
+        if ace.periods:
+            out.append("In force " + ", ".join(f"{a} .. {b or 'now'}" for a, b in ace.periods)
+                       + " (config history)")
+        elif ace.since:
             out.append(f"In force since {ace.since} (config history)")
         if ace.removed_member_hits:
             out.append(f"{ace.removed_member_hits} of them on members older revisions had and "
