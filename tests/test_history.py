@@ -545,3 +545,20 @@ def test_results_of_a_history_rewritten_since_are_refused(grown_history, tmp_pat
         .exit_code == 0
     result = cli_runner().invoke(main, ["report", results, "--db", db])
     assert result.exit_code != 0 and "another ruleset" in result.output
+
+
+def test_results_of_an_earlier_history_follow_aces_that_swapped_lines(tmp_path):
+    fw = tmp_path / "fw01"
+    write(str(fw / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(WEB, SSH))
+    log = tmp_path / "fw01.log"
+    log.write_text("\n".join([connection("Jun 05 2014 12:00:00", 443),
+                              connection("Jun 05 2014 12:00:01", 443),
+                              connection("Jun 05 2014 12:00:02", 22)]) + "\n")
+    db, results = str(tmp_path / "h.db"), str(tmp_path / "results")
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
+    write(str(fw / "2014-06-15T0000.cfg"), "hostname fw01\n" + config(SSH, WEB))
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    report = grown_report((db, results))
+    assert (rule(report, SSH)["line"], rule(report, SSH)["hits"]) == (1, 1)
+    assert (rule(report, WEB)["line"], rule(report, WEB)["hits"]) == (2, 2)

@@ -66,24 +66,28 @@ def rebase(firewall: Firewall, cut: int, results: Results) -> Tuple[str, list]:
         except KeyError:
             return None
 
-    for table, retired_table in ((results.aces, results.retired),
-                                 (results.disagreements, None)):
-        for key in [k for k in table if k[0] == name]:
-            record = table.pop(key)
+    # Every record of the firewall is taken out first: an old key may be a new one's too.
+    def taken(table: Dict[AceKey, dict]) -> list:
+        keys = [k for k in table if k[0] == name]
+        return [(k, table.pop(k)) for k in keys]
+    aces, disagreements = taken(results.aces), taken(results.disagreements)
+    retired, rehashed = taken(results.retired), taken(results.rehashed)
+    for found, into, gone_into in ((aces, results.aces, results.retired),
+                                   (disagreements, results.disagreements, None)):
+        for key, record in found:
             where = moved(key[1], key[2])
-            if where is None:
+            if where is None or (where[0] and gone_into is None):
                 stale.append((key, record))
                 continue
             gone, target = where
             record["rules"] = [[translation.rule(key[1], key[2], index)] + rest
                                for index, *rest in record["rules"]]
-            if gone and retired_table is None:
-                stale.append((key, record))
-                continue
-            into = retired_table if gone and retired_table is not None else table
-            _merge(into, (name, key[1], target), record)
-    for key in [k for k in results.retired if k[0] == name and k[2] < len(then.history.retired)]:
-        record = results.retired.pop(key)
+            _merge(gone_into if gone and gone_into is not None else into,
+                   (name, key[1], target), record)
+    for key, record in retired:
+        if key[2] >= len(then.history.retired):
+            stale.append((key, record))
+            continue
         was: Retired = then.history.retired[key[2]]
         back = current.get(was.identity)          # written again since
         if back is not None:
@@ -95,8 +99,7 @@ def rebase(firewall: Firewall, cut: int, results: Results) -> Tuple[str, list]:
             mapping = _rules(was, now.ace.rules)
             record["rules"] = [[mapping.get(index, -1)] + rest for index, *rest in record["rules"]]
             _merge(results.retired, (name, key[1], now.number), record)
-    for key in [k for k in results.rehashed if k[0] == name]:
-        record = results.rehashed.pop(key)
+    for key, record in rehashed:
         where = moved(key[1], key[2])
         if where is None or where[0]:
             stale.append((key, record))
