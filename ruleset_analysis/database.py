@@ -86,6 +86,9 @@ def _store_history(db, firewall: Firewall, older: list) -> None:
             del db[key]
     if firewall.history is None:
         return
+    if len(older) != len(firewall.history.older):     # a history without its revisions
+        raise DatabaseError(f"{name}: {len(firewall.history.older)} older revisions to store, "
+                            f"{len(older)} given")
     db[HISTORY_PREFIX + name] = firewall.history.to_json()
     aces: dict = {}
     for number, revision in enumerate(older):

@@ -562,3 +562,11 @@ def test_results_of_an_earlier_history_follow_aces_that_swapped_lines(tmp_path):
     report = grown_report((db, results))
     assert (rule(report, SSH)["line"], rule(report, SSH)["hits"]) == (1, 1)
     assert (rule(report, WEB)["line"], rule(report, WEB)["hits"]) == (2, 2)
+
+
+def test_a_history_is_never_stored_without_its_revisions(tmp_path):
+    from ruleset_analysis.database import DatabaseError
+    newest = history(("2014-06-01 00:00:00", config(SSH)), ("2014-06-10 00:00:00", config(WEB)))
+    with pytest.raises(DatabaseError, match="1 older revisions to store, 0 given"):
+        save_firewalls(str(tmp_path / "h.db"), [newest])
+    assert not os.path.exists(tmp_path / "h.db")
