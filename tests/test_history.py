@@ -475,23 +475,31 @@ NEW = "access-list outside_in extended permit tcp any host 172.16.1.12 eq smtp"
 QUIET = "access-list outside_in extended permit tcp any host 172.16.1.13 eq ftp"
 
 
+def run_then_grow(tmp_path, revisions: dict, lines: list, later: str):
+    """Run the job on ``lines`` against fw01's ``revisions`` ({file name: config}); then the
+    collector commits ``later`` (2014-06-15) and preprocess runs again. -> (db, results)"""
+    fw = tmp_path / "fw01"
+    for name, text in revisions.items():
+        write(str(fw / name), "hostname fw01\n" + text)
+    log = tmp_path / "fw01.log"
+    log.write_text("\n".join(lines) + "\n")
+    db, results = str(tmp_path / "h.db"), str(tmp_path / "results")
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
+    write(str(fw / "2014-06-15T0000.cfg"), "hostname fw01\n" + later)
+    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
+    return db, results
+
+
 @pytest.fixture
 def grown_history(tmp_path):
     """Results of a run against fw01's first two revisions; then a third was collected."""
-    fw = tmp_path / "fw01"
-    write(str(fw / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH, WIDE, QUIET))
-    write(str(fw / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WEB, WIDE, QUIET))
-    log = tmp_path / "fw01.log"
-    log.write_text("\n".join([connection("Jun 05 2014 12:00:00", 22)] +
-                             [connection(f"Jun {d} 2014 12:00:00", 443) for d in range(11, 21)])
-                   + "\n")
-    db = str(tmp_path / "h.db")
-    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
-    results = str(tmp_path / "results")
-    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
-    write(str(fw / "2014-06-15T0000.cfg"), "hostname fw01\n" + config(NEW, WIDE, QUIET))
-    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
-    return db, results
+    return run_then_grow(
+        tmp_path, {"2014-06-01T0000.cfg": config(SSH, WIDE, QUIET),
+                   "2014-06-10T0000.cfg": config(WEB, WIDE, QUIET)},
+        [connection("Jun 05 2014 12:00:00", 22)] +
+        [connection(f"Jun {d} 2014 12:00:00", 443) for d in range(11, 21)],
+        config(NEW, WIDE, QUIET))
 
 
 def grown_report(grown_history, *options):
@@ -521,17 +529,10 @@ def test_results_of_an_earlier_history_end_their_evidence_before_the_new_revisio
 
 
 def test_an_ace_removed_then_written_again_gets_back_the_hits_of_its_first_life(tmp_path):
-    fw = tmp_path / "fw01"
-    write(str(fw / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH, WIDE))
-    write(str(fw / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WIDE))
-    log = tmp_path / "fw01.log"
-    log.write_text(connection("Jun 05 2014 12:00:00", 22) + "\n")
-    db, results = str(tmp_path / "h.db"), str(tmp_path / "results")
-    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
-    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
-    write(str(fw / "2014-06-15T0000.cfg"), "hostname fw01\n" + config(SSH, WIDE))
-    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
-    report = grown_report((db, results))
+    report = grown_report(run_then_grow(
+        tmp_path, {"2014-06-01T0000.cfg": config(SSH, WIDE),
+                   "2014-06-10T0000.cfg": config(WIDE)},
+        [connection("Jun 05 2014 12:00:00", 22)], config(SSH, WIDE)))
     assert rule(report, SSH)["hits"] == 1 and report["removed"] == []
     assert rule(report, SSH)["since"] == "2014-06-15 00:00:00"
     assert rule(report, SSH)["periods"] == [["2014-06-01 00:00:00", "2014-06-10 00:00:00"],
@@ -548,18 +549,10 @@ def test_results_of_a_history_rewritten_since_are_refused(grown_history, tmp_pat
 
 
 def test_results_of_an_earlier_history_follow_aces_that_swapped_lines(tmp_path):
-    fw = tmp_path / "fw01"
-    write(str(fw / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(WEB, SSH))
-    log = tmp_path / "fw01.log"
-    log.write_text("\n".join([connection("Jun 05 2014 12:00:00", 443),
-                              connection("Jun 05 2014 12:00:01", 443),
-                              connection("Jun 05 2014 12:00:02", 22)]) + "\n")
-    db, results = str(tmp_path / "h.db"), str(tmp_path / "results")
-    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
-    assert cli_runner().invoke(main, ["run", str(log), "--db", db, "-o", results]).exit_code == 0
-    write(str(fw / "2014-06-15T0000.cfg"), "hostname fw01\n" + config(SSH, WEB))
-    assert cli_runner().invoke(main, ["preprocess", str(fw), "--db", db]).exit_code == 0
-    report = grown_report((db, results))
+    report = grown_report(run_then_grow(
+        tmp_path, {"2014-06-01T0000.cfg": config(WEB, SSH)},
+        [connection("Jun 05 2014 12:00:00", 443), connection("Jun 05 2014 12:00:01", 443),
+         connection("Jun 05 2014 12:00:02", 22)], config(SSH, WEB)))
     assert (rule(report, SSH)["line"], rule(report, SSH)["hits"]) == (1, 1)
     assert (rule(report, WEB)["line"], rule(report, WEB)["hits"]) == (2, 2)
 
