@@ -201,8 +201,7 @@ class LineAnalyzer:
             return ACL_LOG_PERMIT, connection, name, None   # its built line counts it
         if kind in FTD_KINDS and not self.from_acl_log:
             return FTD_CONNECTION_EVENT, connection, name, None      # LINA's built line
-        matcher = self.matchers[name] if name not in self.timelines else \
-            self.timelines[name].matcher(self.revision(name, when))
+        matcher = self.matcher_for(name, when)
         # A source port only matters to rulesets that filter on it: leaving it out of the key
         # lets one cache entry serve every connection of the same flow. An ACL message is
         # matched against the ACL it names, bound or not.
@@ -227,6 +226,12 @@ class LineAnalyzer:
         if verdict is None:
             return MALFORMED, connection, name, None
         return verdict.category, connection, name, verdict
+
+    def matcher_for(self, name: str, when: Optional[str]):
+        """The matcher of the firewall's revision in force at ``when``."""
+        timeline = self.timelines.get(name)
+        return self.matchers[name] if timeline is None else \
+            timeline.matcher(timeline.revision(when))
 
     def revision(self, name: str, when: Optional[str]) -> int:
         timeline = self.timelines.get(name)
@@ -459,8 +464,7 @@ class LineAnalyzer:
             self.forget()
         table = self.table(name, when)
         flows = self.fast_flows.setdefault(table, {})
-        matcher = self.matchers[name] if name not in self.timelines else \
-            self.timelines[name].matcher(self.revision(name, when))
+        matcher = self.matcher_for(name, when)
         keep_port = matcher.uses_source_port
         shapes = None if matcher.uses_mapped else self.shapes.setdefault(table, {})
         self.heads[line[:match.start()]] = (when, when[:10], flows, keep_port,

@@ -11,7 +11,7 @@ from .asa.routes import read_routes
 from .expand import expand_config
 from .history import build_history
 from .model import Firewall
-from .revisions import from_git, from_spec
+from .revisions import from_git, from_spec, read_text
 
 
 def read_config(path: str, name: str = "", interface_addresses: Optional[dict] = None,
@@ -21,12 +21,7 @@ def read_config(path: str, name: str = "", interface_addresses: Optional[dict] =
     assigns (the config does not have it); ``routes``: a `show route` capture of the firewall,
     whose routes (dynamic ones too) place ICMP connections on their interfaces, or a directory
     holding it as FIREWALL.routes (or CONFIG-STEM.routes)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    return read_config_text(text, path, name, interface_addresses, routes)
+    return read_config_text(read_text(path), path, name, interface_addresses, routes)
 
 
 def read_config_text(text: str, path: str, name: str = "",

@@ -48,7 +48,8 @@ def split_spec(spec: str) -> Tuple[str, Optional[str]]:
     return path, since
 
 
-def _read(path: str) -> str:
+def read_text(path: str) -> str:
+    """A config file's text; ConfigError (one line) when it cannot be read."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read()
@@ -61,7 +62,7 @@ def from_spec(spec: str) -> List[ConfigRevision]:
     path, since = split_spec(spec)
     if since is None and os.path.isdir(path):
         return from_directory(path)
-    return [ConfigRevision(since, path if since is None else f"{path}@{since}", _read(path))]
+    return [ConfigRevision(since, path if since is None else f"{path}@{since}", read_text(path))]
 
 
 def from_directory(path: str) -> List[ConfigRevision]:
@@ -77,7 +78,7 @@ def from_directory(path: str) -> List[ConfigRevision]:
         if when is None:
             raise ConfigError(f"{full}: no time in the file name (a directory holds dated "
                               "revisions of one firewall: 2014-03-01T1200.cfg)")
-        found.append(ConfigRevision(when.replace("T", " "), full, _read(full), group=path))
+        found.append(ConfigRevision(when.replace("T", " "), full, read_text(full), group=path))
     return found
 
 

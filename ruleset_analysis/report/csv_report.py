@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .model import Report
+from .model import Report, periods_text
 from .safe import csv_cell
 
 COLUMNS = ["record", "firewall", "acl", "line", "group", "member", "action", "hits",
@@ -46,7 +46,7 @@ def render(report: Report) -> str:
                   entry.text, "disagreement", f"{entry.count} {entry.messages} message(s) for "
                   f"flows this {entry.action} ACE matches first"])
     for gone in report.removed:
-        periods = ", ".join(f"{a} .. {b or 'now'}" for a, b in gone.periods)
+        periods = periods_text(gone.periods)
         writerow(["removed", gone.firewall, gone.acl, gone.line, "", "", "", gone.hits,
                   gone.first_seen or "", gone.last_seen or "", False, "", gone.text,
                   "removed", f"an ACE of older config revisions, in force {periods}", "",

@@ -12,7 +12,7 @@ import html
 from typing import Optional
 
 from .build import caveats
-from .model import AceReport, Report
+from .model import AceReport, Report, periods_text
 from .safe import printable
 
 STYLE = """
@@ -213,7 +213,7 @@ def render(report: Report) -> str:
     if report.removed:
         out.append("<h2>ACEs of older config revisions, removed since</h2>")
         rows = [("", _cell(r.firewall) + _cell(r.acl) + _cell(r.line, True) +
-                 _cell(", ".join(f"{a} .. {b or 'now'}" for a, b in r.periods)) +
+                 _cell(periods_text(r.periods)) +
                  _cell(r.hits, True) + _cell(r.last_seen or "") +
                  _cell("", raw=f"<code>{_e(r.text)}</code>"))
                 for r in report.removed]

@@ -134,6 +134,11 @@ class AceReport:
     periods: List[List[str]] = field(default_factory=list)
 
 
+def periods_text(periods: List[List[str]]) -> str:
+    """[[since, until]...] (until "" for now) as a reader reads it."""
+    return ", ".join(f"{since} .. {until or 'now'}" for since, until in periods)
+
+
 @dataclass
 class RemovedAce:
     """An ACE of older revisions that the newest one lacks, and its hits while in force."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from ..history import History, Retired, Translation, build_history, identities
+from ..history import History, Retired, Translation, build_history, identities, rule_map
 from ..model import Firewall
 from ..records import RESULTS_FORMAT, Results, merge_ace
 
@@ -91,12 +91,12 @@ def rebase(firewall: Firewall, cut: int, results: Results) -> Tuple[str, list]:
         was: Retired = then.history.retired[key[2]]
         back = current.get(was.identity)          # written again since
         if back is not None:
-            mapping = _rules(was, back.rules)
+            mapping = rule_map(was.ace, back)
             record["rules"] = [[mapping.get(index, -1)] + rest for index, *rest in record["rules"]]
             _merge(results.aces, (name, key[1], back.line), record)
         else:
             now = retired_now[was.identity]
-            mapping = _rules(was, now.ace.rules)
+            mapping = rule_map(was.ace, now.ace)
             record["rules"] = [[mapping.get(index, -1)] + rest for index, *rest in record["rules"]]
             _merge(results.retired, (name, key[1], now.number), record)
     for key, record in rehashed:
@@ -113,12 +113,6 @@ def rebase(firewall: Firewall, cut: int, results: Results) -> Tuple[str, list]:
     results.rulesets[name] = [f"{RESULTS_FORMAT}:{firewall.fingerprint()}"]
     return history.older[cut + 1].since if cut + 1 < len(history.older) else history.since, \
         stale
-
-
-def _rules(was: Retired, rules: list) -> Dict[int, int]:
-    by_signature = {r.signature(): r.index for r in rules}
-    return {r.index: by_signature[r.signature()] for r in was.ace.rules
-            if r.signature() in by_signature}
 
 
 def _merge(table: Dict[AceKey, dict], key: AceKey, record: dict) -> None:

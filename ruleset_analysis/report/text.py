@@ -7,7 +7,7 @@ import textwrap
 from tabulate import tabulate
 
 from .build import caveats, flow_text
-from .model import AceReport, Report
+from .model import AceReport, Report, periods_text
 from .safe import printable
 
 COUNTER_HELP = {
@@ -207,7 +207,7 @@ def render_removed(report: Report, out: list) -> None:
         return
     out.append("\n== ACEs of older config revisions, removed since ==")
     for entry in report.removed:
-        periods = ", ".join(f"{a} .. {b or 'now'}" for a, b in entry.periods)
+        periods = periods_text(entry.periods)
         seen = f", {entry.first_seen or '?'} .. {entry.last_seen or '?'}" if entry.hits else ""
         out.append(f"{entry.firewall}: access-list {entry.acl} (last at line {entry.line}), in "
                    f"force {periods}: {entry.hits} hits{seen}")
@@ -338,8 +338,7 @@ def render(report: Report) -> str:
         out.append(ace.text)
         out.append(f"Total number of hits: {ace.hits}")
         if ace.periods:
-            out.append("In force " + ", ".join(f"{a} .. {b or 'now'}" for a, b in ace.periods)
-                       + " (config history)")
+            out.append(f"In force {periods_text(ace.periods)} (config history)")
         elif ace.since:
             out.append(f"In force since {ace.since} (config history)")
         if ace.removed_member_hits:
