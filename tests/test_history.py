@@ -563,3 +563,11 @@ def test_a_history_is_never_stored_without_its_revisions(tmp_path):
     with pytest.raises(DatabaseError, match="1 older revisions to store, 0 given"):
         save_firewalls(str(tmp_path / "h.db"), [newest])
     assert not os.path.exists(tmp_path / "h.db")
+
+
+def test_an_ace_that_came_into_force_during_the_logs_first_day_is_judged_over_its_life():
+    newest = history(("2014-05-01 00:00:00", config(WEB)),
+                     ("2014-06-01 12:00:00", config(WEB, SSH)))
+    ssh = rule(report_of(newest, daily(1, 30)), SSH)
+    assert ssh["status"] == "unused"
+    assert ssh["reason"].startswith("no hit since it came into force at 2014-06-01 12:00:00")

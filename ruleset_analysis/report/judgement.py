@@ -126,8 +126,9 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                          f"start of the {horizon.days} days {horizon.start} .. "
                          f"{horizon.as_of}: too new to judge")
     born = since[:10] if since else ""
-    young = bool(born) and horizon is None and evidence.first is not None \
-        and born > evidence.first
+    # younger than the logs (from their first second): judged over its own life
+    young = since is not None and horizon is None and evidence.first is not None \
+        and since > f"{evidence.first} 00:00:00"
     if young and (evidence.last is None or evidence.last < born):
         return Judgement(Status.NO_DATA, f"in force since {since} (config history): no "
                          "logs since")
