@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import socket
 from typing import Iterator, Optional, Sequence
+from zlib import crc32
 
 from .asa.syslog import (
     BOX_INTERFACES,
@@ -40,10 +41,9 @@ from .asa.syslog import (
 )
 from .matcher import FirewallMatcher, Timeline
 from .model import Connection
-from .options import PERMIT_SOURCES
+from .options import DEFAULT_MAX_CONNECTIONS, PERMIT_SOURCES
 from .records import (
     ACE,
-    CONNECTION_SAMPLE,
     COUNTER,
     COVERAGE,
     DEVICE,
@@ -59,6 +59,8 @@ from .records import (
     _span,
     connection_hash,
     empty_coverage,
+    merge_ace,
+    service_hash,
 )
 
 UNKNOWN_FIREWALL = "unknown_firewall"
@@ -94,8 +96,9 @@ class LineAnalyzer:
                  firewall: Optional[str] = None, path: Optional[str] = None,
                  permits_from: str = "built", facts_limit: int = FACTS_FLUSH_LIMIT,
                  flows_limit: int = FLOW_CACHE_LIMIT, since: Optional[str] = None,
-                 until: Optional[str] = None):
+                 until: Optional[str] = None, max_connections: int = DEFAULT_MAX_CONNECTIONS):
         self.parser = LogParser(year)
+        self.bound = max_connections       # connections (and services) listed per ACE
         self.firewalls = firewalls
         self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
         # Firewalls with older revisions: a line meets the revision in force at its time.
@@ -137,14 +140,18 @@ class LineAnalyzer:
         # flow table: regex groups (minus the initiator's port) -> (counter cell, fact lists).
         self.heads: dict = {}
         self.fast_flows: dict = {}
-        # firewall -> {shape: (counter cell, [(fact key prefix, that ACE's days, its sample)])
+        # firewall -> {shape: (counter cell, [(fact key prefix, that ACE's days, its sample,
+        # its service's hash)])
         # or None where the verdict depends on the initiator's address}; see shape_key
         self.shapes: dict = {}
         self.fast_size = 0
         # facts: ((kind, firewall, acl, line, rule index, proto, destination, port), source)
-        # -> [count, first, last]; ((kind, firewall, acl, line, rule index), None): the hits
-        # of connections left out of a sampled list. samples: ACE -> [connections listed,
-        # sample_below, their fact keys] (records.py: "Connection lists").
+        # -> [count, first, last]; (that prefix, None): the hits of that service's
+        # connections left out of a sampled list; ((kind, firewall, acl, line, rule index),
+        # None): those of services left out too. samples: ACE -> [connections listed,
+        # sample_below, their fact keys, service_below, services listed] (records.py:
+        # "Connection lists"). A threshold lowered leaves the facts above it in place (a
+        # cached flow may hold them): emit() moves their hits where they now belong.
         self.samples: dict = {}
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source),
         # whose build costs about as much as the general path on a tenth as many flows as
@@ -297,8 +304,11 @@ class LineAnalyzer:
                         entry[0][0] += 1
                         evidence[day] += 1
                         facts = self.facts
-                        for prefix, days, sample in entry[1]:
+                        for prefix, days, sample, seed in entry[1]:
                             fact = facts.get((prefix, source))
+                            if fact is None and sample[1] < SAMPLE_SPACE and \
+                                    crc32(source.encode(), seed) >= sample[1]:
+                                fact = facts.get((prefix, None))   # left out: its service's
                             if fact is None:
                                 self.new_fact(prefix, source, 1, when, when, sample)
                             else:
@@ -322,24 +332,49 @@ class LineAnalyzer:
     def new_fact(self, prefix: tuple, source: str, count: int, first: str, last: str,
                  sample: list) -> None:
         """Count a connection its ACE has not listed yet: listed while the list is within
-        CONNECTION_SAMPLE or the connection is in the sample; else its hits join the rule's
-        omitted hits (``live_fact`` finds which)."""
+        the bound or the connection is in the sample; else its hits join its service's
+        (``live_fact`` finds which)."""
         below = sample[1]
         if below < SAMPLE_SPACE and \
                 connection_hash(prefix[5], source, prefix[6], prefix[7]) >= below:
-            self.omit(prefix[:5], count, first, last)
+            self.leave_out(prefix, count, first, last, sample)
             return
         key = (prefix, source)
         self.facts[key] = [count, first, last]
         sample[0] += 1
         sample[2].append(key)
-        if sample[0] > CONNECTION_SAMPLE:
+        if sample[0] > self.bound:
             self.halve(sample)
         self.full = len(self.facts) >= self.facts_limit
 
+    def leave_out(self, prefix: tuple, count: int, first: str, last: str,
+                  sample: list) -> None:
+        """Count a connection the list does not hold: in its service, while the ACE's
+        services are within the bound or this one is in their sample; else in the rule's."""
+        fact = self.facts.get((prefix, None))
+        if fact is None:
+            service = prefix[5:]
+            if service not in sample[4]:
+                if sample[3] < SAMPLE_SPACE and service_hash(*service) >= sample[3]:
+                    self.omit(prefix[:5], count, first, last)
+                    return
+                sample[4].add(service)
+                while len(sample[4]) > self.bound:
+                    sample[3] //= 2
+                    sample[4] = {s for s in sample[4] if service_hash(*s) < sample[3]}
+                if service not in sample[4]:
+                    self.omit(prefix[:5], count, first, last)
+                    return
+            self.facts[(prefix, None)] = [count, first, last]
+        else:
+            fact[0] += count
+            _span(first, last, fact)
+
     def live_fact(self, prefix: tuple, source: str) -> list:
-        """The fact counting a connection now: its own, or its rule's omitted hits."""
-        return self.facts.get((prefix, source)) or self.facts[(prefix[:5], None)]
+        """The fact counting a connection now: its own, its service's, or its rule's."""
+        facts = self.facts
+        return facts.get((prefix, source)) or facts.get((prefix, None)) or \
+            facts[(prefix[:5], None)]
 
     def omit(self, rule: tuple, count: int, first: str, last: str) -> list:
         fact = self.facts.get((rule, None))
@@ -351,20 +386,15 @@ class LineAnalyzer:
         return fact
 
     def halve(self, sample: list) -> None:
-        """Halve an ACE's threshold until its list is within the bound, as merge_ace does;
-        the connections it leaves out keep their hits in the omitted facts."""
-        while sample[0] > CONNECTION_SAMPLE:
+        """Halve an ACE's threshold until its list is within the bound, as merge_ace does.
+        The facts of the connections it leaves out stay (a cached flow may still count
+        into them) until emit() moves their hits to their services."""
+        while sample[0] > self.bound:
             sample[1] //= 2
-            kept = []
-            for key in sample[2]:
-                (prefix, source) = key
-                if connection_hash(prefix[5], source, prefix[6], prefix[7]) < sample[1]:
-                    kept.append(key)
-                else:
-                    count, first, last = self.facts.pop(key)
-                    self.omit(prefix[:5], count, first, last)
-            sample[2], sample[0] = kept, len(kept)
-        self.forget()         # the caches may hold the fact lists just removed
+            sample[2] = [key for key in sample[2]
+                         if connection_hash(key[0][5], key[1], key[0][6], key[0][7]) <
+                         sample[1]]
+            sample[0] = len(sample[2])
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))
@@ -446,7 +476,7 @@ class LineAnalyzer:
                                 connection.destination_port)
                 sample = self.samples.get(ace)
                 if sample is None:
-                    sample = self.samples[ace] = [0, SAMPLE_SPACE, []]
+                    sample = self.samples[ace] = [0, SAMPLE_SPACE, [], SAMPLE_SPACE, set()]
                 fact = self.facts.get((prefix, source))
                 if fact is None:
                     self.new_fact(prefix, source, count, first, last, sample)
@@ -484,7 +514,8 @@ class LineAnalyzer:
         shape = shape_key(groups, groups[0] == "inbound", keep_port)
         if shape not in shapes and _ipv4(connection.source):
             self.fast_size += 1
-            shapes[shape] = (cell, [(prefix, days, sample)
+            # each credit with its service's hash, where a new client's hash continues
+            shapes[shape] = (cell, [(prefix, days, sample, service_hash(*prefix[5:]))
                                     for prefix, _, days, sample in credited]) \
                 if matcher.source_independent(connection, 4) else None
 
@@ -525,18 +556,23 @@ class LineAnalyzer:
             _add(record["rules"], prefix[4], count, first, last)
             if src is None:                # connections left out of a sampled list
                 record["omitted_hits"] = record.get("omitted_hits", 0) + count
+                if len(prefix) > 5:            # ... by service
+                    record.setdefault("services", []).append(list(prefix[5:]) +
+                                                             [count, first, last])
             else:
                 record["connections"].append([prefix[5], src, prefix[6], prefix[7], count,
                                               first, last])
         for key, record in aces.items():
             record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
-            below = self.samples[key][1]
-            if below < SAMPLE_SPACE:
-                record["sample_below"] = below
             record["days"] = self.daily.get(key, {})
             untimed = self.untimed.get(key)
             if untimed:
                 record["untimed"] = untimed
+            sample = self.samples[key]
+            if sample[1] < SAMPLE_SPACE or sample[3] < SAMPLE_SPACE:
+                record["sample_below"], record["service_below"] = sample[1], sample[3]
+                # the facts a lowered threshold left in place go where they now belong
+                record = merge_ace([record], self.bound)
             yield list(key), record
         names = {name for name, _ in self.cells} | set(self.coverage)
         for name in sorted(names - {""}):

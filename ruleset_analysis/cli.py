@@ -123,7 +123,8 @@ def job_options(f=None, *, reducer: bool = True):
     """The job's options (``options.OPTIONS``), handed to the command as one ``job``
     argument (a ``JobOptions``)."""
     def decorate(command):
-        names = [o.dest for o in OPTIONS if o.mapper or reducer]
+        # without the reducer's: the options of how each line is read
+        names = [o.dest for o in OPTIONS if not o.reducer or reducer]
 
         @functools.wraps(command)
         def wrapper(*args, **kwargs):
@@ -134,7 +135,7 @@ def job_options(f=None, *, reducer: bool = True):
                 raise click.UsageError(str(exc)) from None
             return command(*args, job=job, **kwargs)
         for option in reversed(OPTIONS):
-            if not (option.mapper or reducer):
+            if option.reducer and not reducer:
                 continue
             extra: dict = {"callback": _checked(CHECKS[option.dest])} \
                 if option.dest in CHECKS else {}

@@ -56,10 +56,10 @@ class RulesetAnalysisJob(MRJob):
         yield from string_records(self.analyzer.finish())
 
     def combiner(self, key, values):
-        yield key, reduce_values(key, values)
+        yield key, reduce_values(key, values, self.options.max_connections)
 
     def reducer(self, key, values):
-        yield key, reduce_values(key, values, self.options.max_connections)
+        yield key, reduce_values(key, values, self.options.max_connections, finish=True)
 
 
 if __name__ == "__main__":

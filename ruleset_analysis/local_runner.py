@@ -40,13 +40,13 @@ PROGRESS_EVERY = 1 << 16
 PROGRESS_SECONDS = 0.5
 
 
-def gather(store: Dict[str, list], key: str, value: Any) -> None:
+def gather(store: Dict[str, list], key: str, value: Any, bound: int) -> None:
     """Keep a record's value under its key, merging a key's values as they pile up (the merge
     is exact at any grouping): memory grows with the keys, not the records."""
     kept = store.setdefault(key, [])
     kept.append(value)
     if len(kept) >= MERGE_EVERY:
-        kept[:] = [reduce_values(key, kept)]
+        kept[:] = [reduce_values(key, kept, bound)]
 
 
 class ByteRange:
@@ -115,7 +115,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
 
     def keep(records):
         for key, value in string_records(records):
-            gather(values, key, value)
+            gather(values, key, value, _OPTIONS.max_connections)
 
     error = None
     number = reported_lines = reported_bytes = 0
@@ -145,7 +145,8 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
         with _READ.get_lock():
             _READ[0] += size - reported_bytes
             _READ[1] += number - reported_lines
-    return task, [(key, reduce_values(key, kept)) for key, kept in values.items()], error
+    return task, [(key, reduce_values(key, kept, _OPTIONS.max_connections))
+                  for key, kept in values.items()], error
 
 
 def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> None:
@@ -207,7 +208,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         if error is not None:
             problems.append((task[0], error))
         for key, value in records:
-            gather(merged, key, value)
+            gather(merged, key, value, options.max_connections)
 
     if workers == 1 and progress is None:     # no process to start: a small run's fixed cost
         _FIREWALLS = load_firewalls(db)
@@ -241,6 +242,6 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         if shown is not None:
             shown.end()
     _FIREWALLS = {}                 # the report loads what it needs: not held twice
-    lines = [encode(key, reduce_values(key, values, options.max_connections))
+    lines = [encode(key, reduce_values(key, values, options.max_connections, finish=True))
              for key, values in merged.items()]
     return sorted(line.rstrip("\n") for line in lines), sorted(problems)

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .records import CONNECTION_SAMPLE
 
 PERMIT_SOURCES = ("built", "acl-log")
-DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_MAX_CONNECTIONS = 100       # keeps the output of a map task near 1% of its input
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class Option:
     default: Any = None
     choices: Optional[Tuple[str, ...]] = None
     kind: Callable[[str], Any] = str
-    mapper: bool = True              # read by the mapper (else only by the reducer)
+    mapper: bool = True              # read by the mapper
+    reducer: bool = False            # read by the combiner and the reducer
 
     @property
     def dest(self) -> str:
@@ -42,8 +43,10 @@ OPTIONS = (
     Option("--since", "first day analysed, YYYY-MM-DD; earlier lines are counted as "
                       "outside_period"),
     Option("--until", "last day analysed, YYYY-MM-DD, inclusive"),
-    Option("--max-connections", "distinct connections kept per ACE; hit counts stay exact",
-           DEFAULT_MAX_CONNECTIONS, kind=int, mapper=False),
+    Option("--max-connections",
+           "distinct connections listed per ACE: all of them up to this many, else a sample "
+           "of this many (each count exact) and the rest per service; hit counts stay exact",
+           DEFAULT_MAX_CONNECTIONS, kind=int, reducer=True),
 )
 
 
@@ -110,7 +113,8 @@ class JobOptions:
         """The mapper's state for these options (``aggregate.LineAnalyzer``)."""
         from .aggregate import LineAnalyzer
         return LineAnalyzer(firewalls, self.year, self.assume_firewall, path, self.permits_from,
-                            since=self.since, until=self.until)
+                            since=self.since, until=self.until,
+                            max_connections=self.max_connections)
 
 
 DEFAULTS = JobOptions()
@@ -120,7 +124,7 @@ def add_to_parser(add: Callable[..., Any], mapper: bool = True, reducer: bool = 
     """Declare the options through an ``add_argument``-like function (argparse, or mrjob's
     ``add_passthru_arg``)."""
     for option in OPTIONS:
-        if (option.mapper and mapper) or (not option.mapper and reducer):
+        if (option.mapper and mapper) or (option.reducer and reducer):
             extra = {"choices": option.choices} if option.choices else {}
             add(option.flag, default=option.default, type=option.kind, help=option.help,
                 **extra)

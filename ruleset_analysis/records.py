@@ -8,8 +8,9 @@ hashable keys; ASA names never contain whitespace). The kinds:
                                    "rules": [[INDEX, HITS, FIRST, LAST]...],
                                    "connections": [[PROTO, SRC, DST, PORT, COUNT, FIRST, LAST]...],
                                    "days": {YYYY-MM-DD: HITS},
+                                   "services": [[PROTO, DST, PORT, COUNT, FIRST, LAST]...],
                                    "omitted_hits", "omitted_connections", "sample_below",
-                                   "sampled"}
+                                   "service_below", "sampled"}
                                    ("untimed" only when not 0; see "Connection lists" below)
   disagreement FIREWALL ACL LINE  the same shape: messages whose verdict the ACE's first
                                    match contradicts (a deny message on a permit ACE, ...)
@@ -35,13 +36,22 @@ hashable keys; ASA names never contain whitespace). The kinds:
 Counts add, first = min, last = max — everywhere the same functions, so every runner and the
 cat-pipe give the same numbers. A time the log did not write is NO_FIRST / NO_LAST.
 
-Connection lists are bounded: an ACE keeps every distinct connection up to CONNECTION_SAMPLE,
-and beyond that only those whose hash (``connection_hash``) is below ``sample_below``, a
-threshold halved whenever the list would grow past the bound. Hits, first, last, days and
+Connection lists are bounded (by --max-connections, the bound every task and every merge of
+one job uses; CONNECTION_SAMPLE at most): an ACE keeps every distinct connection up to the
+bound, and beyond that only those whose hash (``connection_hash``) is below ``sample_below``,
+a threshold halved whenever the list would grow past the bound. Hits, first, last, days and
 rules stay exact (a connection left out adds to ``omitted_hits``), every listed connection has
 its exact count (its hash is below every threshold any task used, so every task kept it), and
 the sample is a function of the set of connections alone — the same however the input is
-split, on every runner.
+split, on every runner: the final threshold is the largest that leaves at most the bound
+listed, and no task's is lower.
+
+The connections left out are not lost: their hits are summed per service — protocol,
+destination and port — in ``services`` (what a server's ever new clients reduce to), bounded
+the same way by ``service_below`` over ``service_hash``; ``omitted_hits`` counts every hit
+not listed, so the hits of a service not kept are in it alone. A service is kept exactly when
+the final service threshold admits it, and then holds every hit of its connections not
+listed, for the same reason.
 """
 from __future__ import annotations
 
@@ -56,8 +66,9 @@ Record = Dict[str, Any]
 Fact = List[Any]                 # [count, first, last]
 Key = Union[str, List[Any]]
 
-RESULTS_FORMAT = 5           # bump when the meaning of a record changes (3: sampled lists;
-#                              4: acl_log_mode, FTD events credited; 5: credits by hash)
+RESULTS_FORMAT = 6           # bump when the meaning of a record changes (3: sampled lists;
+#                              4: acl_log_mode, FTD events credited; 5: credits by hash;
+#                              6: lists bounded by --max-connections in every task, services)
 
 ACE = "ace"
 DISAGREEMENT = "disagreement"
@@ -81,9 +92,16 @@ CONNECTION_SAMPLE = 10_000
 SAMPLE_SPACE = 1 << 32           # connection_hash values; sample_below starts here (all kept)
 
 
+def service_hash(proto: str, dst: str, port: Any) -> int:
+    """Which services a sampled service list keeps: a hash that is the same in every
+    process."""
+    return zlib.crc32(f"{proto} {dst} {port}".encode())
+
+
 def connection_hash(proto: str, src: str, dst: str, port: Any) -> int:
-    """Which connections a sampled list keeps: a hash that is the same in every process."""
-    return zlib.crc32(f"{proto} {src} {dst} {port}".encode())
+    """Which connections a sampled list keeps: the CRC of the source continued from its
+    service's, so the mapper hashes a new client of a known service by its address alone."""
+    return zlib.crc32(src.encode(), service_hash(proto, dst, port))
 
 
 def seen(value: Optional[str]) -> Optional[str]:
@@ -128,9 +146,11 @@ def string_records(records: Iterable[Tuple[List[Any], Value]]) -> Iterator[Tuple
         yield "\t".join(map(str, key)), value
 
 
-def reduce_values(key: str, values: Iterable[Value],
-                  max_connections: Optional[int] = None) -> Value:
-    """Merge the values of one key: the combiner (no cap) and the reducer (capped)."""
+def reduce_values(key: str, values: Iterable[Value], max_connections: Optional[int] = None,
+                  finish: bool = False) -> Value:
+    """Merge the values of one key: the combiner, and the reducer (``finish``). Connection
+    lists are bounded by the job's ``max_connections`` (CONNECTION_SAMPLE where a reader
+    merges records of unknown origin)."""
     kind = key.split("\t", 1)[0]
     if kind in (COUNTER, DEVICE):
         return sum(values)
@@ -138,8 +158,9 @@ def reduce_values(key: str, values: Iterable[Value],
         return merge_coverage(values)
     if kind == RULESET:
         return sorted({fingerprint for value in values for fingerprint in value})
-    merged = merge_ace(values)
-    return merged if max_connections is None else finish_ace(merged, max_connections)
+    bound = max_connections or CONNECTION_SAMPLE
+    merged = merge_ace(values, bound)
+    return finish_ace(merged, bound) if finish else merged
 
 
 def empty_coverage() -> Record:
@@ -172,21 +193,24 @@ def merge_coverage(values: Iterable[Record]) -> Record:
     return merged
 
 
-def merge_ace(values: Iterable[Record]) -> Record:
+def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Record:
     """Merge records of one ACE exactly; connection lists come back unsorted, complete up to
-    CONNECTION_SAMPLE and sampled beyond (see the module's note)."""
+    ``bound`` and sampled beyond, the rest by service (see the module's note)."""
     hits, first, last = 0, None, None
     rules: Dict[int, Fact] = {}
     connections: Dict[Tuple[Any, ...], Fact] = {}
+    services: Dict[Tuple[Any, ...], Fact] = {}
     days: Dict[str, int] = {}
     omitted_connections = omitted_hits = untimed = 0
     below = SAMPLE_SPACE
     sampled = False                  # a finished record's list was a sample
+    kept = _Services(services, bound)
     for value in values:
         value_below = value.get("sample_below", SAMPLE_SPACE)
         if value_below < below:
             below = value_below
-            omitted_hits += _drop_unsampled(connections, below)
+            omitted_hits += _drop_unsampled(connections, below, kept)
+        kept.lower(value.get("service_below", SAMPLE_SPACE))
         hits += value["hits"]
         untimed += value.get("untimed", 0)
         if first is None or value["first"] < first:
@@ -203,11 +227,14 @@ def merge_ace(values: Iterable[Record]) -> Record:
                 _span(c_first, c_last, fact)
             elif below < SAMPLE_SPACE and connection_hash(*key) >= below:
                 omitted_hits += count
+                kept.add((proto, dst, port), count, c_first, c_last)
             else:
                 connections[key] = [count, c_first, c_last]
-                while len(connections) > CONNECTION_SAMPLE:
+                while len(connections) > bound:
                     below //= 2
-                    omitted_hits += _drop_unsampled(connections, below)
+                    omitted_hits += _drop_unsampled(connections, below, kept)
+        for proto, dst, port, count, s_first, s_last in value.get("services", ()):
+            kept.add((proto, dst, port), count, s_first, s_last)   # in omitted_hits already
         for day, count in value.get("days", {}).items():
             days[day] = days.get(day, 0) + count
         omitted_connections += value.get("omitted_connections", 0)
@@ -222,17 +249,65 @@ def merge_ace(values: Iterable[Record]) -> Record:
     if omitted_connections or omitted_hits:
         merged["omitted_connections"] = omitted_connections
         merged["omitted_hits"] = omitted_hits
+    if services:
+        merged["services"] = [list(k) + v for k, v in sorted(services.items(), key=_order)]
     if below < SAMPLE_SPACE:
         merged["sample_below"] = below
+    if kept.below < SAMPLE_SPACE:
+        merged["service_below"] = kept.below
     if sampled:
         merged["sampled"] = True
     return merged
 
 
-def _drop_unsampled(connections: Dict[Tuple[Any, ...], Fact], below: int) -> int:
-    """Remove the connections whose hash is not below ``below``; their hits."""
+class _Services:
+    """An ACE's hits of connections not listed, per service, bounded like the list."""
+
+    def __init__(self, table: Dict[Tuple[Any, ...], Fact], bound: int) -> None:
+        self.table, self.bound, self.below = table, bound, SAMPLE_SPACE
+
+    def add(self, service: Tuple[Any, ...], count: int, first: str, last: str) -> None:
+        fact = self.table.get(service)
+        if fact is not None:
+            fact[0] += count
+            _span(first, last, fact)
+        elif self.below == SAMPLE_SPACE or service_hash(*service) < self.below:
+            self.table[service] = [count, first, last]
+            self.lower(self.below)
+
+    def lower(self, below: int) -> None:
+        """Keep only the services below ``below``, then halve it while over the bound (the
+        hits of a service left out stay in omitted_hits alone)."""
+        if below < self.below:
+            self.below = below
+            self._drop()
+        while len(self.table) > self.bound:
+            self.below //= 2
+            self._drop()
+
+    def _drop(self) -> None:
+        for service in [s for s in self.table if service_hash(*s) >= self.below]:
+            del self.table[service]
+
+
+def _order(item: Tuple[Tuple[Any, ...], Fact]) -> Tuple[Any, ...]:
+    """Services most used first, ties in a fixed order."""
+    (proto, dst, port), (count, _, _) = item
+    return (-count, proto, dst, str(port))
+
+
+def _drop_unsampled(connections: Dict[Tuple[Any, ...], Fact], below: int,
+                    services: _Services) -> int:
+    """Remove the connections whose hash is not below ``below`` (their hits join their
+    services); their hits."""
     dropped = [key for key in connections if connection_hash(*key) >= below]
-    return sum(connections.pop(key)[0] for key in dropped)
+    hits = 0
+    for key in dropped:
+        count, first, last = connections.pop(key)
+        proto, _, dst, port = key
+        services.add((proto, dst, port), count, first, last)
+        hits += count
+    return hits
 
 
 def connection_order(connection: List[Any]) -> Tuple[Any, ...]:
@@ -242,10 +317,11 @@ def connection_order(connection: List[Any]) -> Tuple[Any, ...]:
 
 
 def finish_ace(record: Record, max_connections: int) -> Record:
-    """Sort connections and keep the ``max_connections`` most used; hits stay exact. A sampled
-    list becomes ``sampled``, its threshold replaced by an estimate of the connections it
-    left out (the sample's size times the factor the threshold cut), so finishing a
-    finished record changes nothing."""
+    """Sort connections and keep the ``max_connections`` most used (the rest join their
+    services); hits stay exact. A sampled list becomes ``sampled``, its threshold replaced by
+    an estimate of the connections it left out (the sample's size times the factor the
+    threshold cut), a sampled service list ``services_sampled``, so finishing a finished
+    record changes nothing."""
     below = record.pop("sample_below", SAMPLE_SPACE)
     if below < SAMPLE_SPACE:
         record["sampled"] = True
@@ -253,12 +329,22 @@ def finish_ace(record: Record, max_connections: int) -> Record:
         record["omitted_connections"] = max(1, record.get("omitted_connections", 0) +
                                             unsampled)
         record.setdefault("omitted_hits", 0)
+    services = {(proto, dst, port): [count, first, last]
+                for proto, dst, port, count, first, last in record.pop("services", ())}
+    kept_services = _Services(services, max(CONNECTION_SAMPLE, len(services)))
+    kept_services.lower(record.pop("service_below", SAMPLE_SPACE))
     connections = sorted(record["connections"], key=connection_order)
     kept, dropped = connections[:max_connections], connections[max_connections:]
     if dropped:
         record["omitted_connections"] = record.get("omitted_connections", 0) + len(dropped)
         record["omitted_hits"] = record.get("omitted_hits", 0) + sum(c[4] for c in dropped)
+        for proto, _, dst, port, count, first, last in dropped:
+            kept_services.add((proto, dst, port), count, first, last)
     record["connections"] = kept
+    if kept_services.below < SAMPLE_SPACE or record.get("services_sampled"):
+        record["services_sampled"] = True
+    if services:
+        record["services"] = [list(k) + v for k, v in sorted(services.items(), key=_order)]
     return record
 
 

@@ -30,14 +30,16 @@ def map_lines(raw_lines, firewalls: dict, options: JobOptions = DEFAULTS) -> Ite
     yield from (encode(k, v) for k, v in string_records(analyzer.finish()))
 
 
-def reduce_lines(lines: Iterable[str], max_connections: Optional[int] = None) -> Iterator[str]:
-    """Sorted mapper output in, one merged record per key out. Without ``max_connections``
-    it is the combiner (no connection list is capped)."""
+def reduce_lines(lines: Iterable[str], max_connections: Optional[int] = None,
+                 finish: bool = True) -> Iterator[str]:
+    """Sorted mapper output in, one merged record per key out: the reducer, or without
+    ``finish`` the combiner. ``max_connections`` is the job's (the mapper's too)."""
     for _, group in groupby((line for line in lines if line.strip()),
                             key=lambda line: line.split("\t", 1)[0]):
         records = [decode(line) for line in group]
         key = records[0][0]
-        yield encode(key, reduce_values(key, [value for _, value in records], max_connections))
+        yield encode(key, reduce_values(key, [value for _, value in records], max_connections,
+                                        finish))
 
 
 def package_zip(target: str) -> str:

@@ -20,10 +20,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_to_parser(parser.add_argument, mapper=False)
     parser.add_argument("--combine", action="store_true",
-                        help="merge only, cap nothing: the combiner")
+                        help="merge only, finish nothing: the combiner")
     args = parser.parse_args()
     lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
-    for record in reduce_lines(lines, None if args.combine else args.max_connections):
+    for record in reduce_lines(lines, args.max_connections, finish=not args.combine):
         sys.stdout.write(record)
 
 

@@ -15,7 +15,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 db="" output="" name="ruleset-analysis" reducers="" python="python3" dry_run=""
-jar="${HADOOP_STREAMING_JAR:-}" mapper_options="" max_connections=1000
+jar="${HADOOP_STREAMING_JAR:-}" mapper_options="" reducer_options=""
 inputs=() properties=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,7 +27,9 @@ while [ $# -gt 0 ]; do
     --python) python="$2"; shift 2 ;;
     --year|--assume-firewall|--since|--until|--permits-from)
       mapper_options="$mapper_options $1 $2"; shift 2 ;;
-    --max-connections) max_connections="$2"; shift 2 ;;
+    --max-connections)     # read by every step: the lists are bounded in each task
+      mapper_options="$mapper_options $1 $2" reducer_options="$reducer_options $1 $2"
+      shift 2 ;;
     -D) properties+=(-D "$2"); shift 2 ;;
     -D*) properties+=(-D "${1#-D}"); shift ;;
     --dry-run) dry_run=1; shift ;;
@@ -73,8 +75,8 @@ command+=(-files "$db#accesslists.db,$work/ruleset_analysis.zip#ruleset_analysis
 for input in "${inputs[@]}"; do command+=(-input "$input"); done
 command+=(-output "$output"
           -mapper "$python mapper.py --db accesslists.db$mapper_options"
-          -combiner "$python reducer.py --combine"
-          -reducer "$python reducer.py --max-connections $max_connections")
+          -combiner "$python reducer.py --combine$reducer_options"
+          -reducer "$python reducer.py$reducer_options")
 if [ -n "$dry_run" ]; then
   printf '%q ' "${command[@]}" | sed 's/ $/\n/'
   exit 0

@@ -93,11 +93,13 @@ RULE_KEYS = {"firewall", "acl", "line", "text", "remarks", "action", "inactive",
              "bindings", "time_range", "log", "error", "visibility", "unseen_protocols",
              "judgement", "status", "reason", "unused", "disagreements", "tightening",
              "shadowed_by", "redundant_with", "shadowing_not_analysed", "connections_sampled",
-             "event_log", "device", "hash_disagreements", "since", "removed_member_hits", "periods"}
+             "event_log", "device", "hash_disagreements", "since", "removed_member_hits", "periods",
+             "services", "services_sampled"}
 OBJECT_KEYS = {"index", "protocol", "source", "source_port", "destination", "destination_port",
                "hits", "first_seen", "last_seen", "members", "device", "since"}
 CONNECTION_KEYS = {"protocol", "source", "destination", "port", "count", "first_seen",
                    "last_seen"}
+SERVICE_KEYS = {"protocol", "destination", "port", "hits", "first_seen", "last_seen"}
 GROUP_KEYS = {"firewall", "group", "header", "members", "unused", "used_by", "not_evaluated"}
 MEMBER_KEYS = {"member", "line", "hits", "first_seen", "last_seen", "unused"}
 FIREWALL_KEYS = {"firewall", "status", "reason", "first", "last", "days", "days_with_logs",
@@ -157,8 +159,13 @@ def test_max_connections_caps_the_list_but_not_the_hits(analyzed, tmp_path):
     capped = report_json(results, db)
     for full, cut in zip(report["rules"], capped["rules"]):
         assert cut["hits"] == full["hits"]
-        assert len(cut["connections"]) == min(2, len(full["connections"]))
+        assert len(cut["connections"]) <= min(2, len(full["connections"]))
         assert cut["connections_truncated"] == (len(full["connections"]) > 2)
+        # what the list leaves out is in omitted_hits, and by service where it was kept
+        assert cut["hits"] == sum(c["count"] for c in cut["connections"]) + cut["omitted_hits"]
+        assert sum(s["hits"] for s in cut["services"]) <= cut["omitted_hits"]
+    service = next(s for cut in capped["rules"] for s in cut["services"])
+    assert set(service) == SERVICE_KEYS
 
 
 def test_text_report_shows_the_ruleset_the_unused_and_the_traffic(analyzed, tmp_path):

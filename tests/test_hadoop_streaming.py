@@ -53,8 +53,9 @@ def test_the_submission_is_a_plain_streaming_command(tmp_path):
     db.write_bytes(b"")
     out = subprocess.run(["bash", SCRIPT, "--db", str(db), "--output", "/user/me/results",
                           "--jar", "/opt/hadoop-streaming.jar", "--reducers", "4", "--year",
-                          "2014", "hdfs:///data/fw01/2014", "hdfs:///data/fw02/2014",
-                          "--dry-run"], capture_output=True, text=True, check=True).stdout
+                          "2014", "--max-connections", "5", "hdfs:///data/fw01/2014",
+                          "hdfs:///data/fw02/2014", "--dry-run"],
+                         capture_output=True, text=True, check=True).stdout
     command = re.sub(r"/[^ ,]*/ruleset_analysis\.zip#", "ZIP#", out.strip()).replace("\\", "")
     scripts = os.path.join(ROOT, "scripts")
     assert command == (
@@ -63,9 +64,9 @@ def test_the_submission_is_a_plain_streaming_command(tmp_path):
         f"-D mapreduce.job.reduces=4 -files {db}#accesslists.db,ZIP#ruleset_analysis.zip,"
         f"{scripts}/mapper.py,{scripts}/reducer.py -input hdfs:///data/fw01/2014 "
         "-input hdfs:///data/fw02/2014 -output /user/me/results "
-        "-mapper python3 mapper.py --db accesslists.db --year 2014 "
-        "-combiner python3 reducer.py --combine "
-        "-reducer python3 reducer.py --max-connections 1000")
+        "-mapper python3 mapper.py --db accesslists.db --year 2014 --max-connections 5 "
+        "-combiner python3 reducer.py --combine --max-connections 5 "
+        "-reducer python3 reducer.py --max-connections 5")
 
 
 def test_a_dry_run_needs_no_jar_keeps_its_zip_and_passes_hadoop_properties(tmp_path):
@@ -151,7 +152,7 @@ def test_mrjob_hadoop_runner_ships_the_package_and_the_database(tmp_path, sample
     assert command[command.index("-input") + 1] == "hdfs:///data/fw01/*2014*"
     mapper = command[command.index("-mapper") + 1]
     assert mapper.endswith("job.py --step-num=0 --mapper --db accesslists.db --year 2014 "
-                           "--permits-from built --max-connections 1000")
+                           "--permits-from built --max-connections 100")
     assert "--reducer" in command[command.index("-reducer") + 1]
     assert "--combiner" in command[command.index("-combiner") + 1]
 

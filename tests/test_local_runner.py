@@ -33,8 +33,10 @@ def test_byte_ranges_read_every_line_once_whatever_the_split(tmp_path, seed):
     assert ranges_read(str(path), rng.randrange(1, 50)) == data.splitlines(keepends=True)
 
 
+# 3: every task's lists, and their merges, are samples with services
+@pytest.mark.parametrize("max_connections", [None, 3])
 def test_local_results_are_byte_for_byte_mrjobs_with_split_and_compressed_inputs(
-        tmp_path, sample_db):
+        tmp_path, sample_db, max_connections):
     logs = []
     for i, path in enumerate(SAMPLE_LOGS):
         name = os.path.basename(os.path.dirname(path))
@@ -47,8 +49,11 @@ def test_local_results_are_byte_for_byte_mrjobs_with_split_and_compressed_inputs
         else:
             shutil.copy(path, target)
         logs.append(str(target))
-    options = JobOptions(year="2014")
+    options = JobOptions(year="2014", **({"max_connections": max_connections}
+                                          if max_connections else {}))
     expected = run_job(logs, sample_db, "inline", options)
+    if max_connections:
+        assert '"services"' in "".join(expected)
     lines, problems = run_local(logs, sample_db, options, workers=2, split_bytes=100_000)
     assert problems == [] and len(tasks_of(logs, 100_000)) > 10
     assert lines == expected

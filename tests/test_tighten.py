@@ -50,3 +50,25 @@ def test_a_suggestion_from_truncated_connections_says_it_is_incomplete():
     found = suggest(ace_of("permit tcp any any"), record(("tcp", "10.0.0.1", "10.0.0.2", 22),
                                                          omitted=5))
     assert not found.complete
+
+
+def with_services(found, *services, hits_in_neither=0):
+    rows = [[proto, dst, port, hits, "a", "b"] for proto, dst, port, hits in services]
+    return dict(found, services=rows,
+                omitted_hits=sum(s[3] for s in services) + hits_in_neither)
+
+
+def test_connections_known_by_their_service_keep_the_aces_sources_and_complete_it():
+    found = suggest(ace_of("permit tcp any any"), with_services(
+        record(("tcp", "198.51.100.7", "192.0.2.10", 443), omitted=900),
+        ("tcp", "192.0.2.10", 443, 800), ("tcp", "192.0.2.11", 443, 100)))
+    assert found.lines == [
+        "access-list in extended permit tcp any 192.0.2.10 255.255.255.254 eq 443"]
+    assert found.widened == ["source"] and found.complete
+
+
+def test_hits_in_no_kept_service_leave_the_suggestion_incomplete():
+    found = suggest(ace_of("permit tcp any any"), with_services(
+        record(("tcp", "198.51.100.7", "192.0.2.10", 443), omitted=900),
+        ("tcp", "192.0.2.10", 443, 800), hits_in_neither=3))
+    assert not found.complete

@@ -17,6 +17,7 @@ from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
 from ..counters import attach_all
 from ..model import Ace, Firewall, Rule
+from ..options import DEFAULT_MAX_CONNECTIONS
 from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
 from . import model
@@ -91,13 +92,15 @@ def check_rulesets(firewalls: dict, results: Results) -> dict:
     return rebased
 
 
-def build_report(firewalls: dict, results: Results, max_connections: int = 1000,
+def build_report(firewalls: dict, results: Results,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  filters: Optional[Filters] = None, captures: Optional[dict] = None) -> dict:
     """The JSON report (the contract): ``make_report(...).to_json()``."""
     return make_report(firewalls, results, max_connections, filters, captures).to_json()
 
 
-def make_report(firewalls: dict, results: Results, max_connections: int = 1000,
+def make_report(firewalls: dict, results: Results,
+                max_connections: int = DEFAULT_MAX_CONNECTIONS,
                 filters: Optional[Filters] = None, captures: Optional[dict] = None) -> Report:
     """The report. ``filters`` narrow what is reported; every ACL is analysed. ``captures``:
     {firewall: [`show access-list` capture JSON]} (``database.load_captures``)."""
@@ -388,6 +391,9 @@ def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
         omitted_connections=record.get("omitted_connections", 0),
         omitted_hits=record.get("omitted_hits", 0), kind=ace.kind, bindings=bindings,
         connections_sampled=record.get("sampled", False), event_log=ace.event_log,
+        services=[model.ServiceUse(proto, dst, port, count, seen(first), seen(last))
+                  for proto, dst, port, count, first, last in record.get("services", ())],
+        services_sampled=record.get("services_sampled", False),
         time_range=ace.time_range, log=ace.log, error=ace.error, visibility=shows,
         unseen_protocols=unseen, removed_member_hits=gone[0] if gone else 0)
 

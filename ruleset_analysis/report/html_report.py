@@ -269,6 +269,22 @@ def render(report: Report) -> str:
         out.append(_table([("count", "Count"), ("protocol", "Proto"), ("source", "From"),
                            ("destination", "To"), ("port", "Port"), ("first_seen", "First"),
                            ("last_seen", "Last")], rows))
+        if ace.connections_truncated:
+            about, sample = ("about ", ": the list is a sample, each count exact") \
+                if ace.connections_sampled else ("", "")
+            out.append(f"<p>... and {about}{ace.omitted_connections} more connections "
+                       f"({ace.omitted_hits} hits){sample}</p>")
+        if ace.services:
+            rows = [("", _cell(s.hits, True) + _cell(s.protocol.upper()) +
+                     _cell(s.destination) + _cell(s.port, True) + _cell(s.first_seen) +
+                     _cell(s.last_seen)) for s in ace.services]
+            out.append("<p>Those not listed, per service:</p>")
+            out.append(_table([("hits", "Hits"), ("protocol", "Proto"), ("destination", "To"),
+                               ("port", "Port"), ("first_seen", "First"),
+                               ("last_seen", "Last")], rows))
+            other = ace.omitted_hits - sum(s.hits for s in ace.services)
+            if other:
+                out.append(f"<p>... and {other} hits of other services (too many to keep)</p>")
         out.append("</section>")
     out.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(out) + "\n"

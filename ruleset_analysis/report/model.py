@@ -23,6 +23,18 @@ class ConnectionUse:
 
 
 @dataclass
+class ServiceUse:
+    """The connections of one service (protocol, destination, port) that an ACE's connection
+    list leaves out: their hits, first and last time together."""
+    protocol: str
+    destination: str
+    port: int
+    hits: int
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+
+
+@dataclass
 class DeviceReading:
     taken_at: str
     hits: int
@@ -112,6 +124,10 @@ class AceReport:
     unseen_protocols: List[str]
     # more distinct connections than a list keeps: the list is a hash sample, each count exact
     connections_sampled: bool = False
+    # the hits of the connections not listed, per service (most used first); more services
+    # than are kept: those listed are a hash sample, each exact, the rest in omitted_hits only
+    services: List[ServiceUse] = field(default_factory=list)
+    services_sampled: bool = False
     event_log: Optional[str] = None   # FTD: which connection events (flow-start|end|both)
     disagreements: int = 0
     # ACL messages this ACE matches first that the device's hashes give to another ACE

@@ -355,6 +355,15 @@ def render(report: Report) -> str:
         elif ace.connections_truncated:
             out.append(f"... and {ace.omitted_connections} more connections "
                        f"({ace.omitted_hits} hits)")
+        if ace.services:
+            out.append("Those not listed, per service:")
+            rows = [[s.hits, s.protocol.upper(), s.destination, s.port, s.first_seen,
+                     s.last_seen] for s in ace.services]
+            out.append(tabulate(rows, headers=["HITS", "PROTO", "TO IP", "PORT", "FIRST SEEN",
+                                               "LAST SEEN"], tablefmt="plain"))
+            other = ace.omitted_hits - sum(s.hits for s in ace.services)
+            if other:
+                out.append(f"... and {other} hits of other services (too many to keep)")
         if len(ace.objects) > 1:
             out.append("Per object:")
             device = bool(report.captures)      # the element counters, when captured

@@ -6,6 +6,11 @@ protocol and port; their sources and destinations are merged into the fewest exa
 (netaddr's cidr_merge never adds an address that was not seen), ports with the same address
 sets are joined into ranges, and if that still takes more than MAX_LINES lines, the field with
 more distinct addresses keeps the ACE's own value instead (then both).
+
+A list that leaves connections out (a sample, or cut at --max-connections) still shows every
+service they used, in ``services``: their destinations and ports join the flows and the
+sources keep the ACE's own value, so the suggestion still admits all that was seen — complete
+if every hit left out is in a service.
 """
 from __future__ import annotations
 
@@ -57,24 +62,33 @@ def _ports(protocol: str, ports: list) -> list:
 
 def suggest(ace, record: Optional[dict]) -> Optional[Tightening]:
     """The suggestion, or None when the ACE is not broad or carried no traffic."""
-    if record is None or not record["connections"] or not is_broad(ace):
+    services = record.get("services", ()) if record else ()
+    if record is None or not (record["connections"] or services) or not is_broad(ace):
         return None
     flows: dict = {}
     for proto, src, dst, port, _, _, _ in record["connections"]:
         entry = flows.setdefault((proto, port), (set(), set()))
         entry[0].add(src)
         entry[1].add(dst)
+    for proto, dst, port, _, _, _ in services:
+        flows.setdefault((proto, port), (set(), set()))[1].add(dst)
+    left_out = record.get("omitted_hits", 0)
+    in_services = sum(s[3] for s in services)
     # Too many lines: let the field with more distinct addresses keep the ACE's own value
-    # first, then both.
+    # first, then both. Connections known only by their service: their sources are unknown.
     sources = len({a for srcs, _ in flows.values() for a in srcs})
     destinations = len({a for _, dsts in flows.values() for a in dsts})
     first = "source" if sources >= destinations else "destination"
-    for widen in (set(), {first}, {"source", "destination"}):
+    choices = [{"source"}, {"source", "destination"}] if services else \
+        [set(), {first}, {"source", "destination"}]
+    for widen in choices:
         lines = _lines(ace, flows, widen)
         if len(lines) <= MAX_LINES:
             break
-    return Tightening(lines[:MAX_LINES], sorted(widen),
-                      not record.get("omitted_connections") and len(lines) <= MAX_LINES,
+    complete = (not record.get("omitted_connections") or
+                (services and left_out == in_services and
+                 not record.get("services_sampled"))) and len(lines) <= MAX_LINES
+    return Tightening(lines[:MAX_LINES], sorted(widen), bool(complete),
                       len(record["connections"]))
 
 
