@@ -149,7 +149,7 @@ class LineAnalyzer:
         # -> [count, first, last]; (that prefix, None): the hits of that service's
         # connections left out of a sampled list; ((kind, firewall, acl, line, rule index),
         # None): those of services left out too. samples: ACE -> [connections listed,
-        # sample_below, their fact keys, service_below, services listed] (records.py:
+        # sample_below, their (hash, fact key), service_below, services listed] (records.py:
         # "Connection lists"). A threshold lowered leaves the facts above it in place (a
         # cached flow may hold them): emit() moves their hits where they now belong.
         self.samples: dict = {}
@@ -306,11 +306,13 @@ class LineAnalyzer:
                         facts = self.facts
                         for prefix, days, sample, seed in entry[1]:
                             fact = facts.get((prefix, source))
-                            if fact is None and sample[1] < SAMPLE_SPACE and \
-                                    crc32(source.encode(), seed) >= sample[1]:
-                                fact = facts.get((prefix, None))   # left out: its service's
+                            hashed = None
                             if fact is None:
-                                self.new_fact(prefix, source, 1, when, when, sample)
+                                hashed = crc32(source.encode(), seed)   # connection_hash
+                                if hashed >= sample[1]:
+                                    fact = facts.get((prefix, None))   # its service's
+                            if fact is None:
+                                self.new_fact(prefix, source, 1, when, when, sample, hashed)
                             else:
                                 # the exact path's update, inline like it: a call per fact
                                 # per line is the cost this path exists to avoid
@@ -330,19 +332,19 @@ class LineAnalyzer:
         self.slow_add(line, match)
 
     def new_fact(self, prefix: tuple, source: str, count: int, first: str, last: str,
-                 sample: list) -> None:
+                 sample: list, hashed: Optional[int] = None) -> None:
         """Count a connection its ACE has not listed yet: listed while the list is within
         the bound or the connection is in the sample; else its hits join its service's
-        (``live_fact`` finds which)."""
-        below = sample[1]
-        if below < SAMPLE_SPACE and \
-                connection_hash(prefix[5], source, prefix[6], prefix[7]) >= below:
+        (``live_fact`` finds which). ``hashed``: its connection_hash, if known."""
+        if hashed is None:
+            hashed = connection_hash(prefix[5], source, prefix[6], prefix[7])
+        if hashed >= sample[1]:
             self.leave_out(prefix, count, first, last, sample)
             return
         key = (prefix, source)
         self.facts[key] = [count, first, last]
         sample[0] += 1
-        sample[2].append(key)
+        sample[2].append((hashed, key))
         if sample[0] > self.bound:
             self.halve(sample)
         self.full = len(self.facts) >= self.facts_limit
@@ -391,9 +393,7 @@ class LineAnalyzer:
         into them) until emit() moves their hits to their services."""
         while sample[0] > self.bound:
             sample[1] //= 2
-            sample[2] = [key for key in sample[2]
-                         if connection_hash(key[0][5], key[1], key[0][6], key[0][7]) <
-                         sample[1]]
+            sample[2] = [listed for listed in sample[2] if listed[0] < sample[1]]
             sample[0] = len(sample[2])
 
     def cell(self, firewall: str, category: str) -> list:
