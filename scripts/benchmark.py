@@ -259,6 +259,40 @@ def measure_shadowing(aces: int) -> dict:
             "rss_mb": _peak_rss_mb()}
 
 
+def _task_record(task: int, connections: int, bound: int) -> dict:
+    """What a map task emits for one ACE (``permit tcp any host 172.16.1.10 eq 443``) after
+    ``connections`` new clients, every one distinct from every other task's: the sample its
+    hash threshold leaves (at most ``bound``) and the rest's hits in their service."""
+    from ruleset_analysis.records import SAMPLE_SPACE, connection_hash
+    when = "2014-06-01 00:00:00"
+    clients = [f"{(task >> 8) % 200 + 1}.{task % 256}.{n >> 8 & 255}.{n & 255}"
+               for n in range(connections)]
+    hashes = sorted((connection_hash("tcp", c, "172.16.1.10", 443), c) for c in clients)
+    below = SAMPLE_SPACE
+    while sum(1 for h, _ in hashes if h < below) > bound:
+        below //= 2
+    listed = [["tcp", c, "172.16.1.10", 443, 1, when, when] for h, c in hashes if h < below]
+    rest = connections - len(listed)
+    return {"hits": connections, "first": when, "last": when,
+            "rules": [[0, connections, when, when]], "connections": listed,
+            "days": {when[:10]: connections}, "omitted_hits": rest, "sample_below": below,
+            "services": [["tcp", "172.16.1.10", 443, rest, when, when]]}
+
+
+def measure_reducer(tasks: int, connections: int) -> dict:
+    """The reducer's merge of one ACE's records from ``tasks`` map tasks, each with
+    ``connections`` distinct connections (records made as they stream in, one at a time)."""
+    from ruleset_analysis.options import DEFAULT_MAX_CONNECTIONS
+    from ruleset_analysis.records import reduce_values
+    started = time.process_time()
+    merged = reduce_values("ace\tfw01\toutside_in\t1",
+                           (_task_record(t, connections, DEFAULT_MAX_CONNECTIONS)
+                            for t in range(tasks)), DEFAULT_MAX_CONNECTIONS, finish=True)
+    assert merged["hits"] == tasks * connections
+    return {"seconds": time.process_time() - started, "rss_mb": _peak_rss_mb(),
+            "listed": len(merged["connections"])}
+
+
 def in_process(function, *args) -> dict:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
@@ -382,6 +416,13 @@ def main() -> None:
     startup = in_process(measure_startup, dbs[100_000])
     rows.append(["start-up (load db + index)", f"{startup['rules']:,}", "", "", "", "",
                  f"{startup['seconds']:.2f} s", f"{startup['rss_mb']:.0f} MB"])
+    print(" | ".join(rows[-1]), flush=True)
+    tasks = 100 if args.quick else 1000
+    result = in_process(measure_reducer, tasks, 10_000)
+    rows.append([f"reducer, one ACE, {tasks:,} tasks x 10,000 distinct connections", "1",
+                 f"{tasks * 10_000:,} connections", "", "", "",
+                 f"{result['seconds']:.1f} s (records made too), {result['listed']} listed",
+                 f"{result['rss_mb']:.0f} MB"])
     print(" | ".join(rows[-1]), flush=True)
     for aces in ((6_000,) if args.quick else (6_000, 30_000)):
         result = in_process(measure_shadowing, aces)

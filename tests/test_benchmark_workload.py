@@ -58,3 +58,19 @@ def test_the_log_generator_counts_what_it_writes_on_a_terminal():
     assert shown.getvalue() == ("\rfw01: 100,000 lines\rfw01: 200,000 lines"
                                 "\rfw01: 250,000 lines\n")
     assert written.getvalue().count("\n") == 250_000
+
+
+def test_the_reducer_benchmarks_task_records_are_what_a_mapper_emits():
+    from conftest import built, firewall
+    config = firewall("access-list outside_in extended permit tcp any host 172.16.1.10 eq 443\n"
+                      "access-group outside_in in interface outside\n")
+    made = benchmark._task_record(3, 700, 100)
+    analyzer = LineAnalyzer({"fw01": config}, "2014", max_connections=100)
+    clients = [f"1.3.{n >> 8 & 255}.{n & 255}" for n in range(700)]
+    for client in clients:
+        analyzer.add(built("inbound", "TCP", f"outside:{client}/5000", "dmz:172.16.1.10/443",
+                           when="Jun 01 2014 00:00:00"))
+    record = dict((tuple(k), v) for k, v in analyzer.emit())[("ace", "fw01", "outside_in", 1)]
+    assert sorted(record["connections"]) == sorted(made["connections"])
+    assert [record[k] for k in ("sample_below", "omitted_hits", "services")] == \
+        [made[k] for k in ("sample_below", "omitted_hits", "services")]

@@ -268,6 +268,11 @@ def test_a_report_lists_the_services_of_what_a_list_leaves_out():
     top = rule.services[0]
     assert re.search(rf"\n\s*{top.hits}\s+TCP\s+{re.escape(top.destination)}\s+{top.port}\s",
                      rendered)
+    from ruleset_analysis.report import html_report
+    page = html_report.render(report)
+    assert "Those not listed, per service:" in page
+    assert f'<td class="num" data-value="{top.hits}">{top.hits}</td><td>TCP</td>' \
+        f"<td>{top.destination}</td>" in page
 
 
 def test_the_mappers_records_hold_at_most_max_connections():
