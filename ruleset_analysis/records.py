@@ -203,7 +203,7 @@ def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Recor
     days: Dict[str, int] = {}
     omitted_connections = omitted_hits = untimed = 0
     below = SAMPLE_SPACE
-    sampled = False                  # a finished record's list was a sample
+    sampled = services_sampled = False       # a finished record's lists were samples
     kept = _Services(services, bound)
     for value in values:
         value_below = value.get("sample_below", SAMPLE_SPACE)
@@ -240,6 +240,7 @@ def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Recor
         omitted_connections += value.get("omitted_connections", 0)
         omitted_hits += value.get("omitted_hits", 0)
         sampled = sampled or value.get("sampled", False)
+        services_sampled = services_sampled or value.get("services_sampled", False)
     merged = {"hits": hits, "first": first, "last": last,
               "rules": [[index] + rules[index] for index in sorted(rules)],
               "connections": [list(k) + v for k, v in connections.items()],
@@ -257,6 +258,8 @@ def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Recor
         merged["service_below"] = kept.below
     if sampled:
         merged["sampled"] = True
+    if services_sampled:
+        merged["services_sampled"] = True
     return merged
 
 

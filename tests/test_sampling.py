@@ -286,3 +286,13 @@ def test_the_mappers_records_hold_at_most_max_connections():
                     JobOptions(year="2014", max_connections=5))
     aces = [value for key, value in map(decode, out) if key.startswith("ace")]
     assert aces and all(len(value["connections"]) <= 5 for value in aces)
+
+
+def test_merging_finished_records_keeps_what_they_say_of_their_samples():
+    lines, _, _ = service_traffic(servers=60, port_choices=(443, 80, 25))
+    half = len(lines) // 2
+    first = finish_ace(mapped(lines[:half], SERVERS), BOUND)   # two runs' results, read
+    second = finish_ace(mapped(lines[half:], SERVERS), BOUND)  # together by one report
+    merged = merge_ace([first, second])
+    assert merged["sampled"] and merged["services_sampled"]
+    assert merged["hits"] == len(lines)
