@@ -18,7 +18,7 @@ import urllib.parse
 from typing import Optional
 
 from .history import History
-from .model import Ace, Acl, Firewall
+from .model import Ace, Acl, Firewall, collector_paused
 
 # 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings;
 # 7: config history (older revisions)
@@ -233,6 +233,7 @@ def read_meta(path: str) -> dict:
     return meta
 
 
+@collector_paused()
 def load_firewalls(path: str) -> dict:
     """-> {name: Firewall}, in the order they were first preprocessed."""
     meta = read_meta(path)

@@ -17,7 +17,7 @@ from typing import NamedTuple, Optional, Tuple
 from .asa.config import ftd_rule_ids
 from .asa.literals import PROTOCOLS
 from .asa.syslog import FTD_CONNECTION_EVENT
-from .model import Acl, Connection, Firewall
+from .model import Acl, Connection, Firewall, collector_paused
 from .routing import RoutingTable
 
 MATCHED = "matched"            # every ACL that applies credited a rule
@@ -77,8 +77,10 @@ NOTHING = (1, 0)                    # an unresolvable fqdn: an empty range
 # innermost loop of the mapper; _scan reads them by these literal numbers, which is faster
 # than looking names up.
 (I_INDEX, I_PROTO_LO, I_PROTO_HI, I_SRC_LO, I_SRC_HI, I_SPORT_LO, I_SPORT_HI, I_SPORTS,
- I_DST_LO, I_DST_HI, I_DPORT_LO, I_DPORT_HI, I_DPORTS, I_CODE, I_HIT, I_INGRESS,
+ I_DST_LO, I_DST_HI, I_DPORT_LO, I_DPORT_HI, I_DPORTS, I_CODE, I_ACE, I_INGRESS,
  I_EGRESS) = range(17)
+# I_ACE: (acl, line, action, logged), one tuple shared by the ACE's rules: a Hit per rule
+# would be a million objects (and seconds of start-up) at a million rules; a match makes one.
 # Index dimensions, most selective first: (tuple lo, tuple hi, position in a flow's values,
 # the whole space). A flow's values are (dst, src, dport, proto, sport).
 DIMENSIONS = ((I_DST_LO, I_DST_HI, 0, ADDRESS_SPACE), (I_SRC_LO, I_SRC_HI, 1, ADDRESS_SPACE),
@@ -111,7 +113,7 @@ def compile_rules(acl: Acl) -> list:
     for ace in acl.entries:
         if not ace.matchable:
             continue
-        hit_of = (acl.name, ace.line, ace.action, ace.logged)
+        ace_of = (acl.name, ace.line, ace.action, ace.logged)
         interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
         sources = [_address_range(a) for a, _ in ace.sources]
         destinations = [_address_range(a) for a, _ in ace.destinations]
@@ -123,8 +125,7 @@ def compile_rules(acl: Acl) -> list:
             for dst in destinations:
                 for plo, phi, spl, sph, sports, dpl, dph, dports, code in services:
                     compiled.append((index, plo, phi, src[0], src[1], spl, sph, sports,
-                                     dst[0], dst[1], dpl, dph, dports, code,
-                                     Hit(hit_of[0], hit_of[1], index, hit_of[2], hit_of[3]))
+                                     dst[0], dst[1], dpl, dph, dports, code, ace_of)
                                     + interfaces)
                     index += 1
     return compiled
@@ -173,6 +174,12 @@ def build_index(rules: list, dimensions=DIMENSIONS):
     wild.sort(key=lambda r: r[I_INDEX])
     children = [build_index(b, rest) if b else None for b in buckets]
     return _Node(position, points, children, build_index(wild, rest) if wild else None)
+
+
+def hit_of(rule: tuple) -> Hit:
+    """The Hit a compiled rule's match credits."""
+    acl, line, action, logged = rule[I_ACE]
+    return Hit(acl, line, rule[I_INDEX], action, logged)
 
 
 def _scan(rules: list, values: tuple, code):
@@ -248,7 +255,7 @@ class AclMatcher:
         values = (dst_version << 128 | dst, src_version << 128 | src, dport, protocol, sport,
                   ingress, egress)
         found = _lookup(self.index, values, icmp_code)
-        return None if found is None else found[I_HIT]
+        return None if found is None else hit_of(found)
 
     def first_match_any_source(self, protocol: int, src_version: int, sport: int,
                                dst_version: int, dst: int, dport: int,
@@ -258,19 +265,21 @@ class AclMatcher:
         match): true when no rule matches the flow's other fields, or the first that does
         admits every source address of that version."""
         if self.index_any_source is None:
-            self.index_any_source = build_index(self.rules, WITHOUT_SOURCE)
+            with collector_paused():
+                self.index_any_source = build_index(self.rules, WITHOUT_SOURCE)
         values = (dst_version << 128 | dst, ANY_SOURCE, dport, protocol, sport, ingress, egress)
         found = _lookup(self.index_any_source, values, icmp_code)
         if found is None:
             return None, True
         base = src_version << 128
         every = found[I_SRC_LO] <= base and found[I_SRC_HI] >= base | ALL_HOSTS[src_version]
-        return found[I_HIT], every
+        return hit_of(found), every
 
 
 class FirewallMatcher:
     """Evaluates connections against one firewall's bound ACLs."""
 
+    @collector_paused()
     def __init__(self, firewall: Firewall, shared: Optional[dict] = None):
         """``shared``: ACL name -> an AclMatcher already built for the same ACL (another
         revision's), used instead of building one."""

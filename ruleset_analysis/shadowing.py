@@ -17,11 +17,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 from .matcher import (
+    I_ACE,
     I_CODE,
     I_DPORTS,
     I_DST_HI,
     I_DST_LO,
-    I_HIT,
     I_PROTO_HI,
     I_PROTO_LO,
     I_SPORTS,
@@ -192,7 +192,7 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     position_of = {ace.line: position for position, ace in enumerate(aces)}
     boxes: dict = {}
     for rule in compile_rules(acl):
-        boxes.setdefault(position_of[rule[I_HIT].ace_line], []).extend(_boxes(rule))
+        boxes.setdefault(position_of[rule[I_ACE][1]], []).extend(_boxes(rule))
     parts = {p: (list(dict.fromkeys(b[1] for b in found)), list(dict.fromkeys(b[3] for b in found)),
                  list(dict.fromkeys((b[0], b[2], b[4], b[5]) for b in found)))
              for p, found in boxes.items() if found}
