@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the mapper: throughput against a parse-only floor at 100 / 10,000 / 100,000
-expanded rules, shuffle bytes, start-up, and end-to-end scaling of `analyze`.
+expanded rules (and 1,000,000 in the full run), shuffle bytes, start-up, the reducer's memory,
+and end-to-end scaling of `analyze`.
 
     scripts/benchmark.py                      # the full run (several minutes), writes a table
     scripts/benchmark.py --quick              # smaller workload, for a quick look
@@ -361,7 +362,8 @@ def main() -> None:
     parser.add_argument("--keep", default=None, help="keep the workload in this directory")
     args = parser.parse_args()
     lines = args.lines or (300_000 if args.quick else 2_000_000)
-    sizes = [100, 10_000, 100_000]
+    # a million rules (the full run): the same logs, made for the 100,000-rule config
+    sizes = [100, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     workdir = args.keep or tempfile.mkdtemp(prefix="ruleset-bench-")
     os.makedirs(workdir, exist_ok=True)
     from ruleset_analysis.database import save_firewalls
@@ -374,10 +376,12 @@ def main() -> None:
         dbs[size] = os.path.join(workdir, f"bench-{size}.db")
         if os.path.exists(dbs[size]):
             os.unlink(dbs[size])
-        firewall = read_config(configs[size])
-        save_firewalls(dbs[size], [firewall])
-        print(f"config {size}: {sum(len(a.rules) for a in firewall.aces())} expanded rules",
+        read = read_config(configs[size])
+        save_firewalls(dbs[size], [read])
+        print(f"config {size}: {sum(len(a.rules) for a in read.aces())} expanded rules",
               flush=True)
+        if size == 100_000:
+            firewall = read
     rows = []
     for workload, distinct in WORKLOADS:
         log = os.path.join(workdir, f"{workload.replace(' ', '-').replace('%', '')}.log")
@@ -413,10 +417,11 @@ def main() -> None:
                      f"1 revision: {single:,.0f}", f"{speed / single:.2f}", "",
                      f"{max(r['rss_mb'] for r in runs[db]):.0f} MB"])
         print(" | ".join(rows[-1]), flush=True)
-    startup = in_process(measure_startup, dbs[100_000])
-    rows.append(["start-up (load db + index)", f"{startup['rules']:,}", "", "", "", "",
-                 f"{startup['seconds']:.2f} s", f"{startup['rss_mb']:.0f} MB"])
-    print(" | ".join(rows[-1]), flush=True)
+    for size in sizes[2:]:
+        startup = in_process(measure_startup, dbs[size])
+        rows.append(["start-up (load db + index)", f"{startup['rules']:,}", "", "", "", "",
+                     f"{startup['seconds']:.2f} s", f"{startup['rss_mb']:.0f} MB"])
+        print(" | ".join(rows[-1]), flush=True)
     tasks = 100 if args.quick else 1000
     result = in_process(measure_reducer, tasks, 10_000)
     rows.append([f"reducer, one ACE, {tasks:,} tasks x 10,000 distinct connections", "1",
