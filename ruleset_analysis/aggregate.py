@@ -96,14 +96,23 @@ class LineAnalyzer:
                  firewall: Optional[str] = None, path: Optional[str] = None,
                  permits_from: str = "built", facts_limit: int = FACTS_FLUSH_LIMIT,
                  flows_limit: int = FLOW_CACHE_LIMIT, since: Optional[str] = None,
-                 until: Optional[str] = None, max_connections: int = DEFAULT_MAX_CONNECTIONS):
+                 until: Optional[str] = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 matching: Optional[tuple] = None):
         self.parser = LogParser(year)
         self.bound = max_connections       # connections (and services) listed per ACE
         self.firewalls = firewalls
-        self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
-        # Firewalls with older revisions: a line meets the revision in force at its time.
-        self.timelines = {name: Timeline(fw, self.matchers[name])
-                          for name, fw in firewalls.items() if fw.history is not None}
+        if matching is None:
+            matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
+            # Firewalls with older revisions: a line meets the revision in force at its time.
+            timelines = {name: Timeline(fw, matchers[name])
+                         for name, fw in firewalls.items() if fw.history is not None}
+            matching = (firewalls, matchers, timelines)
+        elif matching[0] is not firewalls:
+            raise ValueError("matchers of other firewalls")
+        # (firewalls, matchers, timelines): a worker's later tasks over the same firewalls
+        # take them from its first (their indexes are functions of the rulesets alone)
+        self.matching = matching
+        self.matchers, self.timelines = matching[1], matching[2]
         if firewall is not None and firewall not in self.matchers:
             raise ValueError(f"firewall '{firewall}' is not in the database "
                              f"(it has: {', '.join(self.matchers) or 'none'})")

@@ -109,12 +109,14 @@ class JobOptions:
                                  if get(f.name) is not None}
         return cls(**found)
 
-    def analyzer(self, firewalls: dict, path: Optional[str] = None) -> Any:
-        """The mapper's state for these options (``aggregate.LineAnalyzer``)."""
+    def analyzer(self, firewalls: dict, path: Optional[str] = None,
+                 matching: Optional[tuple] = None) -> Any:
+        """The mapper's state for these options (``aggregate.LineAnalyzer``); ``matching``:
+        an earlier analyzer's, over the same firewalls, to reuse its indexes."""
         from .aggregate import LineAnalyzer
         return LineAnalyzer(firewalls, self.year, self.assume_firewall, path, self.permits_from,
                             since=self.since, until=self.until,
-                            max_connections=self.max_connections)
+                            max_connections=self.max_connections, matching=matching)
 
 
 DEFAULTS = JobOptions()

@@ -129,3 +129,17 @@ def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
     from ruleset_analysis.cli import main
     result = cli_runner().invoke(main, ["run", SAMPLE_LOGS[0], "--db", sample_db])
     assert result.exit_code == 0 and "map:" not in result.stderr
+
+
+def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypatch):
+    from ruleset_analysis import local_runner
+    from ruleset_analysis.database import load_firewalls
+    from ruleset_analysis.matcher import FirewallMatcher
+    built = []
+    monkeypatch.setattr(FirewallMatcher, "__init__", lambda self, *a, _real=FirewallMatcher.
+                        __init__: (built.append(1), _real(self, *a))[1])
+    monkeypatch.setattr(local_runner, "_FIREWALLS", load_firewalls(sample_db))
+    local_runner._start_worker(None, JobOptions(year="2014"))
+    first = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
+    second = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
+    assert first[1] == second[1] and len(built) == 2          # two firewalls, built once
