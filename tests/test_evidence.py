@@ -11,7 +11,7 @@ from conftest import OUTSIDE_DMZ, SAMPLE_CONFIGS, SAMPLE_LOGS, built, cli_runner
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
-from ruleset_analysis.records import collect
+from ruleset_analysis.records import RESULTS_FORMAT, collect
 from ruleset_analysis.report import Filters, build_report
 
 CONFIG = OUTSIDE_DMZ + """
@@ -158,6 +158,17 @@ def test_results_without_fingerprints_are_refused(tmp_path, sample_db):
     old.write_text('"counter\\tlines"\t1\n"counter\\tmatched"\t1\n')
     result = cli_runner().invoke(main, ["report", str(old), "--db", sample_db])
     assert result.exit_code == 1 and "older version" in result.output
+
+
+def test_results_of_another_results_format_are_refused_naming_it(tmp_path, sample_db):
+    results = tmp_path / "results"
+    assert run("run", SAMPLE_LOGS[0], "--db", sample_db, "-o", results).exit_code == 0
+    older = results.read_text().replace(f'["{RESULTS_FORMAT}:', f'["{RESULTS_FORMAT - 1}:')
+    assert older != results.read_text()
+    results.write_text(older)
+    result = run("report", results, "--db", sample_db)
+    assert result.exit_code == 1 and "another version of ruleset-analysis (results format " \
+        f"{RESULTS_FORMAT - 1}; this one reads {RESULTS_FORMAT})" in result.output
 
 
 # -- 4. connection lines without a time ----------------------------------------------------

@@ -85,6 +85,12 @@ def check_rulesets(firewalls: dict, results: Results) -> dict:
             continue
         if list(fingerprints) != [expected]:
             others = ", ".join(f for f in fingerprints if f != expected)
+            formats = {f.split(":", 1)[0] for f in fingerprints} - {str(RESULTS_FORMAT)}
+            if formats:
+                raise ResultsError(
+                    f"the results for {name} were written by another version of "
+                    f"ruleset-analysis (results format {', '.join(sorted(formats))}; this one "
+                    f"reads {RESULTS_FORMAT}): run the job again with this version")
             raise ResultsError(
                 f"the results for {name} were matched against another ruleset ({others}) "
                 f"than the database's ({expected}): it was preprocessed again, or results of "
