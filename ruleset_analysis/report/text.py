@@ -16,14 +16,19 @@ def tabulate(rows: list, headers=(), **options) -> str:
     time): a column of integers is right-aligned, as tabulate aligns one, the rest left. A
     float or a number written as text: tabulate guesses, as before."""
     rows = [list(row) for row in rows]
-    width = max([len(row) for row in rows] + [len(headers)])
+    if not rows:                          # nothing to guess (and old tabulates want no colalign)
+        return _guessing_tabulate(rows, headers=headers, **options)
+    width = max(len(row) for row in rows)
     align = []
     for i in range(width):
-        cells = [row[i] for row in rows if i < len(row) and row[i] not in (None, "")]
+        column = [row[i] for row in rows if i < len(row)]
+        cells = [c for c in column if c not in (None, "")]
+        numbers = bool(cells) and all(isinstance(c, int) for c in cells)
+        # tabulate's versions disagree on "" among numbers: let it guess those too
         if any(isinstance(c, (float, bool)) or isinstance(c, str) and _numeric(c)
-               for c in cells):
+               for c in cells) or numbers and "" in column:
             return _guessing_tabulate(rows, headers=headers, **options)
-        align.append("right" if cells and all(isinstance(c, int) for c in cells) else "left")
+        align.append("right" if numbers else "left")
     options.setdefault("colalign", align)
     return _guessing_tabulate(rows, headers=headers, disable_numparse=True, **options)
 
