@@ -397,7 +397,9 @@ class LineAnalyzer:
         return fact
 
     def halve(self, sample: list) -> None:
-        """Halve an ACE's threshold until its list is within the bound, as merge_ace does.
+        """Halve an ACE's threshold until its list is within the bound, as records.HashSample
+        does (kept apart here, on the path of every new connection: a list of (hash, key),
+        no dictionary per listed connection — 9 % of the all-distinct mapper when shared).
         The facts of the connections it leaves out stay (a cached flow may still count
         into them) until emit() moves their hits to their services."""
         while sample[0] > self.bound:

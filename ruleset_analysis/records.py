@@ -198,19 +198,14 @@ def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Recor
     ``bound`` and sampled beyond, the rest by service (see the module's note)."""
     hits, first, last = 0, None, None
     rules: Dict[int, Fact] = {}
-    connections: Dict[Tuple[Any, ...], Fact] = {}
-    services: Dict[Tuple[Any, ...], Fact] = {}
+    connections, services = HashSample(bound), HashSample(bound)
     days: Dict[str, int] = {}
     omitted_connections = omitted_hits = untimed = 0
-    below = SAMPLE_SPACE
     sampled = services_sampled = False       # a finished record's lists were samples
-    kept = _Services(services, bound)
     for value in values:
-        value_below = value.get("sample_below", SAMPLE_SPACE)
-        if value_below < below:
-            below = value_below
-            omitted_hits += _drop_unsampled(connections, below, kept)
-        kept.lower(value.get("service_below", SAMPLE_SPACE))
+        omitted_hits += _leave_out(connections.lower(value.get("sample_below", SAMPLE_SPACE)),
+                                   services)
+        services.lower(value.get("service_below", SAMPLE_SPACE))
         hits += value["hits"]
         untimed += value.get("untimed", 0)
         if first is None or value["first"] < first:
@@ -221,20 +216,15 @@ def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Recor
             _add(rules, index, count, r_first, r_last)
         for proto, src, dst, port, count, c_first, c_last in value["connections"]:
             key = (proto, src, dst, port)
-            fact = connections.get(key)
+            fact = connections.kept.get(key)
             if fact is not None:
                 fact[0] += count
                 _span(c_first, c_last, fact)
-            elif below < SAMPLE_SPACE and connection_hash(*key) >= below:
-                omitted_hits += count
-                kept.add((proto, dst, port), count, c_first, c_last)
             else:
-                connections[key] = [count, c_first, c_last]
-                while len(connections) > bound:
-                    below //= 2
-                    omitted_hits += _drop_unsampled(connections, below, kept)
+                omitted_hits += _leave_out(connections.add(key, connection_hash(*key),
+                                                           [count, c_first, c_last]), services)
         for proto, dst, port, count, s_first, s_last in value.get("services", ()):
-            kept.add((proto, dst, port), count, s_first, s_last)   # in omitted_hits already
+            _add_service(services, (proto, dst, port), count, s_first, s_last)  # in omitted
         for day, count in value.get("days", {}).items():
             days[day] = days.get(day, 0) + count
         omitted_connections += value.get("omitted_connections", 0)
@@ -243,19 +233,19 @@ def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Recor
         services_sampled = services_sampled or value.get("services_sampled", False)
     merged = {"hits": hits, "first": first, "last": last,
               "rules": [[index] + rules[index] for index in sorted(rules)],
-              "connections": [list(k) + v for k, v in connections.items()],
+              "connections": [list(k) + v for k, v in connections.kept.items()],
               "days": dict(sorted(days.items()))}
     if untimed:
         merged["untimed"] = untimed
     if omitted_connections or omitted_hits:
         merged["omitted_connections"] = omitted_connections
         merged["omitted_hits"] = omitted_hits
-    if services:
-        merged["services"] = [list(k) + v for k, v in sorted(services.items(), key=_order)]
-    if below < SAMPLE_SPACE:
-        merged["sample_below"] = below
-    if kept.below < SAMPLE_SPACE:
-        merged["service_below"] = kept.below
+    if services.kept:
+        merged["services"] = _services(services)
+    if connections.below < SAMPLE_SPACE:
+        merged["sample_below"] = connections.below
+    if services.below < SAMPLE_SPACE:
+        merged["service_below"] = services.below
     if sampled:
         merged["sampled"] = True
     if services_sampled:
@@ -263,54 +253,68 @@ def merge_ace(values: Iterable[Record], bound: int = CONNECTION_SAMPLE) -> Recor
     return merged
 
 
-class _Services:
-    """An ACE's hits of connections not listed, per service, bounded like the list."""
+class HashSample:
+    """What a bounded list keeps (see "Connection lists"): every key while there are at most
+    ``bound``, beyond that those whose hash is below ``below``, a threshold halved until they
+    are within the bound again. ``kept``: key -> its value."""
+    __slots__ = ("bound", "below", "kept", "hashes")
 
-    def __init__(self, table: Dict[Tuple[Any, ...], Fact], bound: int) -> None:
-        self.table, self.bound, self.below = table, bound, SAMPLE_SPACE
+    def __init__(self, bound: int) -> None:
+        self.bound, self.below = bound, SAMPLE_SPACE
+        self.kept: Dict[Any, Any] = {}
+        self.hashes: Dict[Any, int] = {}
 
-    def add(self, service: Tuple[Any, ...], count: int, first: str, last: str) -> None:
-        fact = self.table.get(service)
-        if fact is not None:
-            fact[0] += count
-            _span(first, last, fact)
-        elif self.below == SAMPLE_SPACE or service_hash(*service) < self.below:
-            self.table[service] = [count, first, last]
-            self.lower(self.below)
+    def add(self, key: Any, hashed: int, value: Any = None) -> List[Tuple[Any, Any]]:
+        """Keep a new ``key`` if its hash is below the threshold: the (key, value) pairs not
+        kept — the key's own when its hash is not, those a halving dropped."""
+        if hashed >= self.below:
+            return [(key, value)]
+        self.kept[key], self.hashes[key] = value, hashed
+        return self.lower(self.below) if len(self.kept) > self.bound else []
 
-    def lower(self, below: int) -> None:
-        """Keep only the services below ``below``, then halve it while over the bound (the
-        hits of a service left out stay in omitted_hits alone)."""
+    def lower(self, below: int) -> List[Tuple[Any, Any]]:
+        """Keep only the keys below ``below`` (if lower), then halve the threshold while over
+        the bound: the (key, value) pairs dropped."""
+        dropped: List[Tuple[Any, Any]] = []
         if below < self.below:
             self.below = below
-            self._drop()
-        while len(self.table) > self.bound:
+            dropped += self._cut()
+        while len(self.kept) > self.bound:
             self.below //= 2
-            self._drop()
+            dropped += self._cut()
+        return dropped
 
-    def _drop(self) -> None:
-        for service in [s for s in self.table if service_hash(*s) >= self.below]:
-            del self.table[service]
-
-
-def _order(item: Tuple[Tuple[Any, ...], Fact]) -> Tuple[Any, ...]:
-    """Services most used first, ties in a fixed order."""
-    (proto, dst, port), (count, _, _) = item
-    return (-count, proto, dst, str(port))
+    def _cut(self) -> List[Tuple[Any, Any]]:
+        out = [key for key, hashed in self.hashes.items() if hashed >= self.below]
+        for key in out:
+            del self.hashes[key]
+        return [(key, self.kept.pop(key)) for key in out]
 
 
-def _drop_unsampled(connections: Dict[Tuple[Any, ...], Fact], below: int,
-                    services: _Services) -> int:
-    """Remove the connections whose hash is not below ``below`` (their hits join their
-    services); their hits."""
-    dropped = [key for key in connections if connection_hash(*key) >= below]
+def _add_service(services: HashSample, service: Tuple[Any, ...], count: int, first: str,
+                 last: str) -> None:
+    """Add hits of connections not listed to their service's (if the sample keeps it)."""
+    fact = services.kept.get(service)
+    if fact is None:
+        services.add(service, service_hash(*service), [count, first, last])
+    else:
+        fact[0] += count
+        _span(first, last, fact)
+
+
+def _leave_out(dropped: List[Tuple[Any, Any]], services: HashSample) -> int:
+    """Connections no longer listed join their services: their hits."""
     hits = 0
-    for key in dropped:
-        count, first, last = connections.pop(key)
-        proto, _, dst, port = key
-        services.add((proto, dst, port), count, first, last)
+    for (proto, _, dst, port), (count, first, last) in dropped:
+        _add_service(services, (proto, dst, port), count, first, last)
         hits += count
     return hits
+
+
+def _services(services: HashSample) -> List[List[Any]]:
+    """Services most used first, ties in a fixed order."""
+    return [list(k) + v for k, v in sorted(services.kept.items(), key=lambda item: (
+        -item[1][0], item[0][0], item[0][1], str(item[0][2])))]
 
 
 def connection_order(connection: List[Any]) -> Tuple[Any, ...]:
@@ -332,22 +336,23 @@ def finish_ace(record: Record, max_connections: int) -> Record:
         record["omitted_connections"] = max(1, record.get("omitted_connections", 0) +
                                             unsampled)
         record.setdefault("omitted_hits", 0)
-    services = {(proto, dst, port): [count, first, last]
-                for proto, dst, port, count, first, last in record.pop("services", ())}
-    kept_services = _Services(services, max(CONNECTION_SAMPLE, len(services)))
-    kept_services.lower(record.pop("service_below", SAMPLE_SPACE))
+    found = record.pop("services", ())
+    services = HashSample(max(CONNECTION_SAMPLE, len(found)))
+    services.lower(record.pop("service_below", SAMPLE_SPACE))
+    for proto, dst, port, count, first, last in found:
+        _add_service(services, (proto, dst, port), count, first, last)
     connections = sorted(record["connections"], key=connection_order)
     kept, dropped = connections[:max_connections], connections[max_connections:]
     if dropped:
         record["omitted_connections"] = record.get("omitted_connections", 0) + len(dropped)
         record["omitted_hits"] = record.get("omitted_hits", 0) + sum(c[4] for c in dropped)
         for proto, _, dst, port, count, first, last in dropped:
-            kept_services.add((proto, dst, port), count, first, last)
+            _add_service(services, (proto, dst, port), count, first, last)
     record["connections"] = kept
-    if kept_services.below < SAMPLE_SPACE or record.get("services_sampled"):
+    if services.below < SAMPLE_SPACE or record.get("services_sampled"):
         record["services_sampled"] = True
-    if services:
-        record["services"] = [list(k) + v for k, v in sorted(services.items(), key=_order)]
+    if services.kept:
+        record["services"] = _services(services)
     return record
 
 
