@@ -264,20 +264,15 @@ def _task_record(task: int, connections: int, bound: int) -> dict:
     """What a map task emits for one ACE (``permit tcp any host 172.16.1.10 eq 443``) after
     ``connections`` new clients, every one distinct from every other task's: the sample its
     hash threshold leaves (at most ``bound``) and the rest's hits in their service."""
-    from ruleset_analysis.records import SAMPLE_SPACE, connection_hash
+    from ruleset_analysis.records import merge_ace
     when = "2014-06-01 00:00:00"
     clients = [f"{(task >> 8) % 200 + 1}.{task % 256}.{n >> 8 & 255}.{n & 255}"
                for n in range(connections)]
-    hashes = sorted((connection_hash("tcp", c, "172.16.1.10", 443), c) for c in clients)
-    below = SAMPLE_SPACE
-    while sum(1 for h, _ in hashes if h < below) > bound:
-        below //= 2
-    listed = [["tcp", c, "172.16.1.10", 443, 1, when, when] for h, c in hashes if h < below]
-    rest = connections - len(listed)
-    return {"hits": connections, "first": when, "last": when,
-            "rules": [[0, connections, when, when]], "connections": listed,
-            "days": {when[:10]: connections}, "omitted_hits": rest, "sample_below": below,
-            "services": [["tcp", "172.16.1.10", 443, rest, when, when]]}
+    return merge_ace([{"hits": connections, "first": when, "last": when,
+                       "rules": [[0, connections, when, when]],
+                       "connections": [["tcp", c, "172.16.1.10", 443, 1, when, when]
+                                       for c in clients],
+                       "days": {when[:10]: connections}}], bound)
 
 
 def measure_reducer(tasks: int, connections: int) -> dict:
