@@ -101,16 +101,15 @@ class LineAnalyzer:
         self.parser = LogParser(year)
         self.bound = max_connections       # connections (and services) listed per ACE
         self.firewalls = firewalls
-        if matching is None:
+        if matching is None or matching[0] is not firewalls:
             matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
             # Firewalls with older revisions: a line meets the revision in force at its time.
             timelines = {name: Timeline(fw, matchers[name])
                          for name, fw in firewalls.items() if fw.history is not None}
             matching = (firewalls, matchers, timelines)
-        elif matching[0] is not firewalls:
-            raise ValueError("matchers of other firewalls")
         # (firewalls, matchers, timelines): a worker's later tasks over the same firewalls
-        # take them from its first (their indexes are functions of the rulesets alone)
+        # take them from its first (their indexes are functions of the rulesets alone); those
+        # of other firewalls are not used
         self.matching = matching
         self.matchers, self.timelines = matching[1], matching[2]
         if firewall is not None and firewall not in self.matchers:

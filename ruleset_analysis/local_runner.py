@@ -114,8 +114,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     global _MATCHING
     assert _OPTIONS is not None
     path = task[0]
-    reuse = _MATCHING if _MATCHING is not None and _MATCHING[0] is _FIREWALLS else None
-    analyzer = _OPTIONS.analyzer(_FIREWALLS, path, reuse)
+    analyzer = _OPTIONS.analyzer(_FIREWALLS, path, _MATCHING)
     _MATCHING = analyzer.matching
     values: Dict[str, list] = {}
 
@@ -156,10 +155,10 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
 
 
 def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> None:
-    global _FIREWALLS, _OPTIONS, _READ, _MATCHING
+    global _FIREWALLS, _OPTIONS, _READ
     if db is not None:              # not inherited (a start method other than fork)
         _FIREWALLS = load_firewalls(db)
-    _OPTIONS, _READ, _MATCHING = options, read, None
+    _OPTIONS, _READ = options, read
     import gc
     gc.freeze()                     # the ruleset lives as long as the worker (see job.py)
 

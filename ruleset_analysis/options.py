@@ -112,7 +112,7 @@ class JobOptions:
     def analyzer(self, firewalls: dict, path: Optional[str] = None,
                  matching: Optional[tuple] = None) -> Any:
         """The mapper's state for these options (``aggregate.LineAnalyzer``); ``matching``:
-        an earlier analyzer's, over the same firewalls, to reuse its indexes."""
+        an earlier analyzer's, to reuse its indexes if it was over the same firewalls."""
         from .aggregate import LineAnalyzer
         return LineAnalyzer(firewalls, self.year, self.assume_firewall, path, self.permits_from,
                             since=self.since, until=self.until,

@@ -143,3 +143,10 @@ def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypa
     first = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
     second = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
     assert first[1] == second[1] and len(built) == 2          # two firewalls, built once
+
+
+def test_matchers_of_other_firewalls_are_never_reused(sample_db):
+    from ruleset_analysis.database import load_firewalls
+    first = JobOptions(year="2014").analyzer(load_firewalls(sample_db))
+    other = JobOptions(year="2014").analyzer(load_firewalls(sample_db), None, first.matching)
+    assert other.matchers is not first.matchers and other.matching[0] is not first.matching[0]
