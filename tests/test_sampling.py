@@ -296,3 +296,22 @@ def test_merging_finished_records_keeps_what_they_say_of_their_samples():
     merged = merge_ace([first, second])
     assert merged["sampled"] and merged["services_sampled"]
     assert merged["hits"] == len(lines)
+
+
+def test_a_report_counts_the_hits_of_services_it_could_not_keep():
+    from ruleset_analysis.records import collect
+    from ruleset_analysis.report import html_report, text
+    from ruleset_analysis.report.build import make_report
+    lines, _, per_connection = service_traffic(servers=60, port_choices=(443, 80, 25))
+    analyzer = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=BOUND)
+    for line in lines:
+        analyzer.add(line)
+    report = make_report({"fw01": firewall(SERVERS)}, collect(analyzer.finish()), BOUND)
+    rule = report.rules[0]
+    listed = {(c.source, c.destination, c.port) for c in rule.connections}
+    kept = {(s.destination, s.port) for s in rule.services}
+    expected = sum(n for (src, dst, port), n in per_connection.items()
+                   if (src, dst, port) not in listed and (dst, port) not in kept)
+    assert rule.services_sampled and rule.other_service_hits == expected > 0
+    line = f"... and {expected} hits of other services (too many to keep)"
+    assert line in text.render(report) and line in html_report.render(report)

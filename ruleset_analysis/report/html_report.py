@@ -282,9 +282,9 @@ def render(report: Report) -> str:
             out.append(_table([("hits", "Hits"), ("protocol", "Proto"), ("destination", "To"),
                                ("port", "Port"), ("first_seen", "First"),
                                ("last_seen", "Last")], rows))
-            other = ace.omitted_hits - sum(s.hits for s in ace.services)
-            if other:
-                out.append(f"<p>... and {other} hits of other services (too many to keep)</p>")
+            if ace.other_service_hits:
+                out.append(f"<p>... and {ace.other_service_hits} hits of other services (too "
+                           "many to keep)</p>")
         out.append("</section>")
     out.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(out) + "\n"

@@ -149,6 +149,11 @@ class AceReport:
     # until "" for now); empty when it had one life
     periods: List[List[str]] = field(default_factory=list)
 
+    @property
+    def other_service_hits(self) -> int:
+        """Hits of connections neither listed nor in a kept service (services sampled)."""
+        return self.omitted_hits - sum(s.hits for s in self.services)
+
 
 def periods_text(periods: List[List[str]]) -> str:
     """[[since, until]...] (until "" for now) as a reader reads it."""

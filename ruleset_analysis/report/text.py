@@ -391,9 +391,9 @@ def render(report: Report) -> str:
                      s.last_seen] for s in ace.services]
             out.append(tabulate(rows, headers=["HITS", "PROTO", "TO IP", "PORT", "FIRST SEEN",
                                                "LAST SEEN"], tablefmt="plain"))
-            other = ace.omitted_hits - sum(s.hits for s in ace.services)
-            if other:
-                out.append(f"... and {other} hits of other services (too many to keep)")
+            if ace.other_service_hits:
+                out.append(f"... and {ace.other_service_hits} hits of other services (too "
+                           "many to keep)")
         if len(ace.objects) > 1:
             out.append("Per object:")
             device = bool(report.captures)      # the element counters, when captured
