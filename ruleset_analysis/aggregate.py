@@ -55,6 +55,7 @@ from .records import (
     RETIRED,
     RULESET,
     SAMPLE_SPACE,
+    HashSample,
     _add,
     _span,
     connection_hash,
@@ -157,7 +158,7 @@ class LineAnalyzer:
         # -> [count, first, last]; (that prefix, None): the hits of that service's
         # connections left out of a sampled list; ((kind, firewall, acl, line, rule index),
         # None): those of services left out too. samples: ACE -> [connections listed,
-        # sample_below, their (hash, fact key), service_below, services listed] (records.py:
+        # sample_below, their (hash, fact key), HashSample of its services] (records.py:
         # "Connection lists"). A threshold lowered leaves the facts above it in place (a
         # cached flow may hold them): emit() moves their hits where they now belong.
         self.samples: dict = {}
@@ -363,16 +364,10 @@ class LineAnalyzer:
         services are within the bound or this one is in their sample; else in the rule's."""
         fact = self.facts.get((prefix, None))
         if fact is None:
-            service = prefix[5:]
-            if service not in sample[4]:
-                if sample[3] < SAMPLE_SPACE and service_hash(*service) >= sample[3]:
-                    self.omit(prefix[:5], count, first, last)
-                    return
-                sample[4].add(service)
-                while len(sample[4]) > self.bound:
-                    sample[3] //= 2
-                    sample[4] = {s for s in sample[4] if service_hash(*s) < sample[3]}
-                if service not in sample[4]:
+            service, services = prefix[5:], sample[3]
+            if service not in services.kept:
+                services.add(service, service_hash(*service))
+                if service not in services.kept:
                     self.omit(prefix[:5], count, first, last)
                     return
             self.facts[(prefix, None)] = [count, first, last]
@@ -486,7 +481,7 @@ class LineAnalyzer:
                                 connection.destination_port)
                 sample = self.samples.get(ace)
                 if sample is None:
-                    sample = self.samples[ace] = [0, SAMPLE_SPACE, [], SAMPLE_SPACE, set()]
+                    sample = self.samples[ace] = [0, SAMPLE_SPACE, [], HashSample(self.bound)]
                 fact = self.facts.get((prefix, source))
                 if fact is None:
                     self.new_fact(prefix, source, count, first, last, sample)
@@ -579,8 +574,8 @@ class LineAnalyzer:
             if untimed:
                 record["untimed"] = untimed
             sample = self.samples[key]
-            if sample[1] < SAMPLE_SPACE or sample[3] < SAMPLE_SPACE:
-                record["sample_below"], record["service_below"] = sample[1], sample[3]
+            if sample[1] < SAMPLE_SPACE or sample[3].below < SAMPLE_SPACE:
+                record["sample_below"], record["service_below"] = sample[1], sample[3].below
                 # the facts a lowered threshold left in place go where they now belong
                 record = merge_ace([record], self.bound)
             yield list(key), record
