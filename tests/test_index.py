@@ -5,7 +5,7 @@ from conftest import firewall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruleset_analysis.matcher import AclMatcher
+from ruleset_analysis.matcher import AclMatcher, _Node, _Pending
 
 # A small address and port space, so random rules overlap and shadow each other often.
 HOSTS = [f"10.0.{a}.{b}" for a in range(4) for b in (1, 2, 130)] + ["2001:db8::1",
@@ -144,3 +144,49 @@ def test_a_first_match_is_source_independent_exactly_when_the_first_rule_ignorin
                 if s.version == version:
                     assert brute_force(acl, protocol, src, sport, dst, dport, code) == \
                         (entry.line, rule.index)
+
+
+def _built(node) -> int:
+    """How many nodes of the tree are built (_Pending subtrees not counted)."""
+    if node is None or node.__class__ is _Pending:
+        return 0
+    if node.__class__ is list:
+        return 1
+    return 1 + sum(_built(child) for child in node.children) + _built(node.wild)
+
+
+def _build_all(node):
+    if node.__class__ is _Pending:
+        node = node.build()
+    if node.__class__ is _Node:
+        node.children = [None if c is None else _build_all(c) for c in node.children]
+        node.wild = None if node.wild is None else _build_all(node.wild)
+    return node
+
+
+WIDE_ACL = "".join(f"access-list acl extended permit tcp 10.{i % 7}.{i // 250}.0 255.255.255.0 "
+                   f"host 172.16.{i // 250}.{i % 250} eq {1000 + i % 50}\n" for i in range(5000))
+
+
+def test_an_index_builds_only_the_subtrees_its_lookups_reach():
+    matcher = AclMatcher(firewall(WIDE_ACL).acls["acl"])
+    before = _built(matcher.index)
+    matcher.first_match(6, 4, int(ipaddress.ip_address("10.3.5.9")), 5000, 4,
+                        int(ipaddress.ip_address("172.16.5.3")), 1003)
+    after = _built(matcher.index)
+    assert before == 1
+    assert before < after < _built(_build_all(matcher.index)) // 10
+
+
+def test_a_lazily_built_index_answers_as_the_fully_built_one():
+    acl = firewall(WIDE_ACL).acls["acl"]
+    lazy, full = AclMatcher(acl), AclMatcher(acl)
+    full.index = _build_all(full.index)
+    # flows near rule r's: another source network, destination or port now and then
+    flows = [(6, 4, int(ipaddress.ip_address(f"10.{r % 7 + (i % 5 == 0)}.{r // 250}.9")), 5000,
+              4, int(ipaddress.ip_address(f"172.16.{r // 250}.{r % 250 + (i % 7 == 0)}")),
+              1000 + r % 50 + (i % 11 == 0))
+             for i, r in enumerate(range(0, 5000, 2))]
+    answers = [lazy.first_match(*flow) for flow in flows]
+    assert answers == [full.first_match(*flow) for flow in flows]
+    assert sum(hit is not None for hit in answers) > 100
