@@ -144,6 +144,20 @@ def test_json_report_keeps_the_contract_of_the_unused_rule_and_disagreements(ana
         "last_seen", "connections"}
 
 
+def test_the_json_contract_is_the_report_as_dataclasses_asdict_gives_it(analyzed, tmp_path):
+    from dataclasses import asdict
+
+    from ruleset_analysis.records import read_results
+    from ruleset_analysis.report.build import Filters, make_report
+    results = tmp_path / "results"
+    assert cli("run", *SAMPLE_LOGS, "--db", analyzed[1], "-o", results).exit_code == 0
+    report = make_report(load_firewalls(analyzed[1]), read_results([str(results)]), 10,
+                         Filters(), None)
+    expected = asdict(report)
+    del expected["seconds"]
+    assert json.dumps(report.to_json(), indent=1) == json.dumps(expected, indent=1)
+
+
 def test_pre_8_3_firewall_credits_the_acl_written_with_the_mapped_address(analyzed):
     published = next(r for r in analyzed[0]["rules"]
                      if r["firewall"] == "fw02" and r["acl"] == "outside_in" and r["line"] == 2)

@@ -6,7 +6,7 @@ order of the fields here). Renderers read attributes; none decides what a judgem
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Dict, List, Optional
 
 
@@ -303,9 +303,33 @@ class Report:
     seconds: Dict[str, float] = field(default_factory=dict)    # how long parts took
 
     def to_json(self) -> Dict[str, Any]:
-        found = asdict(self)
+        found = _plain(self)
         del found["seconds"]             # not a property of the firewalls: not in the contract
         return found
 
     def firewall(self, name: str) -> Optional[FirewallReport]:
         return next((f for f in self.firewalls if f.firewall == name), None)
+
+
+_FIELDS: Dict[type, Optional[tuple]] = {}       # class -> its field names, None: no dataclass
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+
+
+def _plain(value):
+    """The report as JSON sees it — what dataclasses.asdict makes of it, without its deep
+    copy of every leaf: dataclasses become dicts in field order, lists and tuples lists.
+    asdict took a second of a 10,000-rule report; this a quarter of that."""
+    cls = value.__class__
+    if cls in _LEAVES:
+        return value
+    names = _FIELDS.get(cls, ())
+    if names == ():
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls)) \
+            if is_dataclass(cls) else None
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if cls is list or cls is tuple:
+        return [_plain(item) for item in value]
+    if cls is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value                 # json.dumps decides (a str enum, ...)
