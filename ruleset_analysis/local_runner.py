@@ -11,15 +11,14 @@ byte those of every other runner. Nothing is written to disk.
 """
 from __future__ import annotations
 
-import bz2
-import gzip
+import io
 import multiprocessing
 import os
 import time
 import zlib
 from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
-from .asa.syslog import MAX_LINE_BYTES, capped_lines, decode_line
+from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, capped_lines, decode_line
 from .database import load_firewalls
 from .options import JobOptions
 from .records import encode, reduce_values, string_records
@@ -52,26 +51,46 @@ def gather(store: Dict[str, list], key: str, value: Any, bound: int) -> None:
         kept[:] = [reduce_values(key, kept, bound)]
 
 
-class ByteRange:
-    """The lines of a plain file that begin in [start, end), as Hadoop splits a file: a
-    line that crosses ``end`` is read whole by the range it begins in."""
+def byte_range(handle, start: int, end: int) -> Any:
+    """A binary reader of the lines of a plain file that begin in [start, end), as Hadoop
+    splits a file: a line that crosses ``end`` is read whole by the range it begins in."""
+    return io.BufferedReader(_ByteRange(handle, start, end), READ_BUFFER)
+
+
+def _line_start(handle, position: int) -> int:
+    """Where the first line that begins at or after ``position`` begins (the end of the file
+    if none does)."""
+    if position == 0:
+        return 0
+    handle.seek(position - 1)
+    while True:
+        piece = handle.readline(MAX_LINE_BYTES)
+        if not piece or piece.endswith(b"\n"):
+            return handle.tell()
+
+
+class _ByteRange(io.RawIOBase):
+    """The bytes from the first line beginning at or after ``start`` to the first beginning
+    at or after ``end``: read through a BufferedReader, its lines cost what a whole file's
+    do (a readline in Python, checking the position per line, cost 1.7 µs more a line)."""
 
     def __init__(self, handle, start: int, end: int):
-        self.handle, self.end = handle, end
-        if start:
-            handle.seek(start - 1)
-            while True:             # the rest of the line begun before start: not ours
-                piece = handle.readline(MAX_LINE_BYTES)
-                if not piece or piece.endswith(b"\n"):
-                    break
-        self.at_line_start = True
+        super().__init__()
+        self.handle = handle
+        self.end = _line_start(handle, end)
+        self.position = _line_start(handle, start)
+        handle.seek(self.position)
 
-    def readline(self, size: int = -1) -> bytes:
-        if self.at_line_start and self.handle.tell() >= self.end:
-            return b""
-        raw = self.handle.readline(size)
-        self.at_line_start = raw.endswith(b"\n")
-        return raw
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = min(len(buffer), self.end - self.position)
+        if size <= 0:
+            return 0
+        read = self.handle.readinto(memoryview(buffer)[:size])
+        self.position += read
+        return read
 
 
 def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES) -> List[Task]:
@@ -94,18 +113,17 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES) -> List[Task]
 def _open_lines(task: Task, where: list) -> Iterator[bytes]:
     """The task's raw lines; ``where[0]`` is set to a function giving the input bytes (as
     stored: compressed ones for an archive) read so far."""
-    from .report.lines import compression
+    from .report.lines import compression, decompressed
     path, start, end = task
     content = compression(path)[0]
-    opener: Any = {"gzip": gzip.open, "bzip2": bz2.open}.get(content)
-    if opener is not None:
-        with open(path, "rb") as raw, opener(raw, "rb") as handle:
+    if content != "plain":
+        with open(path, "rb") as raw, decompressed(content, raw) as handle:
             where[0] = raw.tell
             yield from capped_lines(handle)
     else:
         with open(path, "rb") as handle:
             where[0] = lambda: handle.tell() - start
-            yield from capped_lines(handle if end is None else ByteRange(handle, start, end))
+            yield from capped_lines(handle if end is None else byte_range(handle, start, end))
 
 
 def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]:

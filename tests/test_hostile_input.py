@@ -1,7 +1,9 @@
 """Huge and odd input is classified or reported: never a crash, never a hang, nothing lost."""
+import bz2
 import gzip
 import json
 import signal
+import zlib
 
 import pytest
 from conftest import SAMPLE_LOGS, built, cli_runner, firewall
@@ -109,6 +111,26 @@ def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analyse
     assert "cannot read further" in report.stdout
     parsed = cli_runner().invoke(main, ["parse-log", str(tmp_path / "cut.log.gz")])
     assert parsed.exit_code == 1 and "cut.log.gz:" in parsed.output
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bzip2"])
+def test_a_truncated_archive_gives_every_whole_line_before_its_break(tmp_path, kind):
+    from ruleset_analysis.report.lines import LogError, read_lines
+    text = b"".join(b"Jun 01 2014 00:00:%02d fw01 : %%ASA-6-302014: Teardown TCP connection "
+                    b"%d for a:10.0.%d.%d/1 to b:10.1.0.1/2 duration 0:00:01 bytes %d\n"
+                    % (n % 60, n, n // 256 % 256, n % 256, n * 7919 % 100003)
+                    for n in range(40_000))     # several times the reader's buffer
+    packed = gzip.compress(text) if kind == "gzip" else bz2.compress(text)
+    cut = packed[:len(packed) // 2]
+    decoder = zlib.decompressobj(31) if kind == "gzip" else bz2.BZ2Decompressor()
+    whole = decoder.decompress(cut).count(b"\n")       # the lines the cut archive holds
+    log = tmp_path / ("cut.log.gz" if kind == "gzip" else "cut.log.bz2")
+    log.write_bytes(cut)
+    read = []
+    with pytest.raises(LogError, match=f"cut.log.*:{whole + 1}: cannot read further"):
+        read.extend(read_lines(str(log)))
+    assert whole > 10_000 and len(read) == whole
+    assert read[-1].encode() + b"\n" == text.splitlines(keepends=True)[whole - 1]
 
 
 def test_a_results_file_with_binary_garbage_is_one_clear_error(tmp_path, sample_db):

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from conftest import SAMPLE_LOGS, cli_runner
 
-from ruleset_analysis.local_runner import ByteRange, run_local, tasks_of
+from ruleset_analysis.local_runner import byte_range, run_local, tasks_of
 from ruleset_analysis.options import JobOptions
 from ruleset_analysis.runner import run_job
 
@@ -16,7 +16,7 @@ def ranges_read(path, split_bytes):
     lines = []
     for _, start, end in sorted(tasks_of([path], split_bytes), key=lambda t: t[1]):
         with open(path, "rb") as handle:
-            reader = ByteRange(handle, start, end if end is not None else 1 << 62)
+            reader = byte_range(handle, start, end if end is not None else 1 << 62)
             lines += iter(reader.readline, b"")
     return lines
 

@@ -112,6 +112,10 @@ PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp6"}
 # read past without holding it, and stands for itself as this line, which is `malformed`.
 MAX_LINE_BYTES = 1 << 20
 OVERLONG_LINE = b"%ASA-6-302013: Built (a line over 1 MiB, not read)\n"
+# Lines are read through a BufferedReader of this size: its readline is C code, where those
+# of GzipFile, BZ2File and a byte range are Python (report.lines.decompressed,
+# local_runner.byte_range).
+READ_BUFFER = 1 << 16
 
 
 def capped_lines(handle) -> Iterator[bytes]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import zlib
 from typing import Any, Callable, Dict, Iterator, Optional
 
-from ..asa.syslog import LogParser, capped_lines, decode_line
+from ..asa.syslog import READ_BUFFER, LogParser, capped_lines, decode_line
 from ..options import DEFAULTS, JobOptions
 from .text import COUNTER_HELP
 
@@ -17,6 +18,36 @@ class LogError(OSError):
 
 MAGIC = {b"\x1f\x8b": ("gzip", gzip.open), b"BZ": ("bzip2", bz2.open)}
 NAMED = {".gz": "gzip", ".bz2": "bzip2"}
+OPENERS: Dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open}
+
+
+def decompressed(content: str, source) -> Any:
+    """The decompressed bytes of ``source`` (a path or a binary file) holding ``content``
+    ("gzip" or "bzip2"), through a buffer of their own: GzipFile and BZ2File read a line in
+    Python code (3.1 µs a line of the benchmark's log), a BufferedReader in C (1.4 µs)."""
+    return io.BufferedReader(_Steps(OPENERS[content](source, "rb")), READ_BUFFER)
+
+
+class _Steps(io.RawIOBase):
+    """A decompressing file as a raw stream whose every read returns what one step gave
+    (``read1``): where the archive breaks, the lines before the break have been returned
+    (a read filling the whole buffer would lose those it had gathered)."""
+
+    def __init__(self, handle):
+        super().__init__()
+        self.handle = handle
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.handle.read1(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
 
 
 def compression(path: str) -> tuple:
@@ -36,11 +67,10 @@ def read_lines(path: str) -> Iterator[str]:
     """Lines of a plain, gzip or bzip2 log (by its content, whatever its name), decoded as the
     job decodes them (UTF-8, else Latin-1), without their line ending."""
     content = compression(path)[0]
-    openers: Dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open}
-    opener = openers.get(content, open)
     number = 0
     try:
-        with opener(path, "rb") as handle:
+        with (open(path, "rb") if content == "plain" else decompressed(content, path)) \
+                as handle:
             for number, raw in enumerate(capped_lines(handle), 1):  # noqa: B007 (the error
                 yield decode_line(raw)                                # names it)
     except (EOFError, OSError, zlib.error) as exc:
