@@ -141,7 +141,7 @@ def test_json_report_keeps_the_contract_of_the_unused_rule_and_disagreements(ana
                                                       "reason"}
     assert set(report["disagreements"][0]) == {
         "firewall", "acl", "line", "text", "action", "messages", "count", "first_seen",
-        "last_seen", "connections"}
+        "last_seen", "connections", "services"}
 
 
 def test_the_json_contract_is_the_report_as_dataclasses_asdict_gives_it(analyzed, tmp_path):

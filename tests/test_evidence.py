@@ -246,6 +246,18 @@ def test_a_deny_message_whose_first_match_is_a_permit_is_a_disagreement_not_a_hi
     assert ("fw01", SSH) not in candidates(report)
 
 
+def test_a_disagreement_with_more_connections_than_listed_shows_the_rest_per_service():
+    denies = [DENY_ON_PERMIT.replace("198.51.100.7/", f"198.51.100.{n}/") for n in range(1, 9)]
+    report = report_of(days("2014-06-01", "2014-06-14") + denies,
+                       analyzer_options={"max_connections": 2})
+    [found] = report["disagreements"]
+    assert found["count"] == 8 and len(found["connections"]) <= 2
+    [service] = found["services"]
+    assert (service["protocol"], service["destination"], service["port"]) == \
+        ("tcp", "172.16.1.11", 22)
+    assert service["hits"] + sum(c["count"] for c in found["connections"]) == 8
+
+
 def test_a_deny_on_a_time_range_permit_says_the_time_range_may_have_been_inactive():
     deny = DENY_ON_PERMIT.replace("172.16.1.11/22", "172.16.1.20/80")
     report = report_of(days("2014-06-01", "2014-06-14") + [deny])

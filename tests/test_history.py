@@ -167,6 +167,23 @@ def test_a_member_whose_address_changed_is_a_new_member_and_too_new_to_judge():
     assert any("too new to judge" in why for why in group["not_evaluated"])
 
 
+def test_a_removed_ace_shows_the_services_of_the_connections_its_list_leaves_out():
+    newest = history(("2014-06-01 00:00:00", config(SSH)),
+                     ("2014-06-20 00:00:00", config(WEB)))
+    clients = [built("inbound", "TCP", f"outside:198.51.100.{n}/51000", "dmz:172.16.1.11/22",
+                     when="Jun 12 2014 12:00:00") for n in range(1, 9)]
+    analyzer = LineAnalyzer({newest.name: newest}, "2014", max_connections=2)
+    for line in clients:
+        analyzer.add(line)
+    report = build_report({newest.name: newest}, collect(analyzer.finish()),
+                          filters=Filters())
+    [removed] = report["removed"]
+    assert removed["hits"] == 8 and len(removed["connections"]) <= 2
+    [service] = removed["services"]
+    assert (service["destination"], service["port"]) == ("172.16.1.11", 22)
+    assert service["hits"] + sum(c["count"] for c in removed["connections"]) == 8
+
+
 def test_lines_before_the_first_revision_are_matched_against_it_and_counted():
     newest = history(("2014-06-10 00:00:00", config(SSH)),
                      ("2014-06-20 00:00:00", config(WEB)))

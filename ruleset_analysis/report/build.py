@@ -265,7 +265,7 @@ def _removed(firewall: Firewall, number: int, record: dict) -> model.RemovedAce:
     gone = firewall.history.retired[number]
     return model.RemovedAce(firewall.name, gone.acl, gone.line, gone.text, gone.periods,
                             record["hits"], seen(record["first"]), seen(record["last"]),
-                            _connections(record), record.get("days", {}))
+                            _connections(record), record.get("days", {}), _services(record))
 
 
 def _devices(devices: dict) -> dict:
@@ -278,7 +278,7 @@ def _disagreement(entry: AceReport, record: dict) -> model.Disagreement:
     return model.Disagreement(entry.firewall, entry.acl, entry.line, entry.text, entry.action,
                               "deny" if entry.action == "permit" else "permit", record["hits"],
                               seen(record["first"]), seen(record["last"]),
-                              _connections(record))
+                              _connections(record), _services(record))
 
 
 def window(rules: list) -> dict:
@@ -376,6 +376,12 @@ def _connections(record: Optional[dict]) -> list:
             for proto, src, dst, port, count, first, last in record["connections"]]
 
 
+def _services(record: Optional[dict]) -> list:
+    """The services of the connections a record's list leaves out (records.py)."""
+    return [model.ServiceUse(proto, dst, port, count, seen(first), seen(last))
+            for proto, dst, port, count, first, last in (record or {}).get("services", ())]
+
+
 def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
                record: Optional[dict]) -> AceReport:
     shows, unseen = visibility(ace)
@@ -397,8 +403,7 @@ def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
         omitted_connections=record.get("omitted_connections", 0),
         omitted_hits=record.get("omitted_hits", 0), kind=ace.kind, bindings=bindings,
         connections_sampled=record.get("sampled", False), event_log=ace.event_log,
-        services=[model.ServiceUse(proto, dst, port, count, seen(first), seen(last))
-                  for proto, dst, port, count, first, last in record.get("services", ())],
+        services=_services(record),
         services_sampled=record.get("services_sampled", False),
         time_range=ace.time_range, log=ace.log, error=ace.error, visibility=shows,
         unseen_protocols=unseen, removed_member_hits=gone[0] if gone else 0)

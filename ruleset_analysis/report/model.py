@@ -173,6 +173,8 @@ class RemovedAce:
     last_seen: Optional[str]
     connections: List[ConnectionUse]
     daily: Dict[str, int]
+    # the connections a full list leaves out, per service (as AceReport.services)
+    services: List[ServiceUse] = field(default_factory=list)
 
 
 @dataclass
@@ -256,6 +258,8 @@ class Disagreement:
     first_seen: Optional[str]
     last_seen: Optional[str]
     connections: List[ConnectionUse]
+    # the connections a full list leaves out, per service (as AceReport.services)
+    services: List[ServiceUse] = field(default_factory=list)
 
 
 @dataclass
