@@ -454,11 +454,13 @@ class LineAnalyzer:
                 elif kind != "undirected":       # it shows no ACE's use of its protocol
                     # Which protocols the firewall logs built connections of, and on which
                     # days: `no logging message 302015` leaves UDP rules without evidence.
-                    # Counted on the slow path only (a new flow, or one whose fast-path entry
+                    # Seen on the slow path only (a new flow, or one whose fast-path entry
                     # was dropped: at the latest every HEADS_LIMIT headers), so kept off the
-                    # hot path; an undercount can only turn "unused" into "no data".
+                    # hot path; a day missed can only turn "unused" into "no data". A day is
+                    # marked, not counted: how many lines take the slow path depends on how
+                    # the input was split, and every runner must give the same results.
                     protocol = "icmp" if connection.protocol == "icmp6" else connection.protocol
-                    _tally(evidence["protocols"].setdefault(protocol, {}), when[:10])
+                    evidence["protocols"].setdefault(protocol, {})[when[:10]] = 1
         if verdict is None:
             return
         credited = []           # (fact key prefix, source, days, sample) per credit

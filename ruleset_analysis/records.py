@@ -21,10 +21,11 @@ hashable keys; ASA names never contain whitespace). The kinds:
                                    newest lacks (N: its number in the firewall's history)
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
                                    "deny_untimed", "lines": {CATEGORY: LINES},
-                                   "protocols": {tcp|udp|icmp: {YYYY-MM-DD: LINES}},
+                                   "protocols": {tcp|udp|icmp: {YYYY-MM-DD: 1}},
                                    "acl_log_days": {YYYY-MM-DD: LINES}, "acl_log_mode": N}
-                                   (built lines by protocol; 106100 permits and FTD events
-                                   counted with --permits-from acl-log, which N > 0 says;
+                                   (the days with built lines, by protocol; 106100 permits
+                                   and FTD events counted with --permits-from acl-log, which
+                                   N > 0 says;
                                    "before_first": lines dated before the first revision of a
                                    firewall with a history, matched against it)
   counter      NAME               lines of a category, all firewalls together
@@ -170,7 +171,8 @@ def empty_coverage() -> Record:
 
 
 def merge_coverage(values: Iterable[Record]) -> Record:
-    """Merge a firewall's evidence records: every count adds."""
+    """Merge a firewall's evidence records: every count adds; a protocol's days are marked
+    (1), as the mapper marks them."""
     merged = empty_coverage()
     for value in values:
         for part in ("days", "deny_days", "lines", "acl_log_days"):
@@ -178,9 +180,7 @@ def merge_coverage(values: Iterable[Record]) -> Record:
             for name, count in value.get(part, {}).items():
                 table[name] = table.get(name, 0) + count
         for protocol, days in value.get("protocols", {}).items():
-            table = merged["protocols"].setdefault(protocol, {})
-            for day, count in days.items():
-                table[day] = table.get(day, 0) + count
+            merged["protocols"].setdefault(protocol, {}).update(dict.fromkeys(days, 1))
         merged["untimed"] += value.get("untimed", 0)
         merged["deny_untimed"] += value.get("deny_untimed", 0)
         merged["acl_log_mode"] += value.get("acl_log_mode", 0)
