@@ -82,18 +82,22 @@ def warn_unreadable(message: str) -> None:
 
 def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[Tuple[str, str]]]:
     """-> (the files to read, [(path, message)] for each .gz/.bz2 input that cannot be read to
-    its end or is not what its name says). Such an input is replaced by a plain copy of its
-    readable lines under ``scratch``, at the same path below it, so its directory still names
-    its firewall."""
-    from .report.lines import LogError, check_compressed, read_lines
+    its end or is not what its name says). Such an input, and one of several gzip members or
+    bzip2 streams (mrjob reads the first alone), is replaced by a plain copy of its readable
+    lines under ``scratch``, at the same path below it, so its directory still names its
+    firewall."""
+    from .report.lines import LogError, check_compressed, read_lines, several_streams
     readable, problems = [], []
     for path in files:
         if path.endswith(COMPRESSED):
             try:
                 check_compressed(path)
+                whole = not several_streams(path)
             except LogError as exc:
                 warn_unreadable(str(exc))
                 problems.append((path, str(exc)))
+                whole = False
+            if not whole:
                 copy = os.path.join(scratch, os.path.abspath(path).lstrip(os.sep))
                 copy = copy.rsplit(".", 1)[0]
                 os.makedirs(os.path.dirname(copy), exist_ok=True)
@@ -197,9 +201,9 @@ def _run_mrjob(logs: List[str], db: str, runner: str, options: JobOptions, clust
     from .job import RulesetAnalysisJob
     from .streaming import package_zip
     with tempfile.TemporaryDirectory(prefix="ruleset-analysis-") as scratch:
-        # mrjob's decompression stops silently where an archive is truncated, and fails on a
-        # corrupt one: check them first, say what is missing (in the results and the report
-        # too), and read the lines before the break.
+        # mrjob's decompression stops silently where an archive is truncated or its first
+        # member ends, and fails on a corrupt one: check them first, say what is missing (in
+        # the results and the report too), and read the lines before the break.
         problems: List[Tuple[str, str]] = []
         if runner in LOCAL_RUNNERS:
             logs, problems = check_archives(logs, os.path.join(scratch, "readable"))

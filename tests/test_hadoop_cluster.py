@@ -187,15 +187,17 @@ def test_the_streaming_script_reads_per_firewall_trees_on_hdfs(cluster, db, loca
     assert report(db, merged) == local_report
 
 
-def test_the_streaming_script_reads_gzip_logs_into_two_reducers(cluster, db, local_report,
-                                                                tmp_path):
+def test_the_streaming_script_reads_gzip_logs_of_several_members_into_two_reducers(
+        cluster, db, local_report, tmp_path):
     for path in LOG_DIRS:
         name = os.path.basename(path)
         local = tmp_path / name
         local.mkdir()
-        with open(os.path.join(path, f"{name}-2014-06.log"), "rb") as source, \
-                gzip.open(local / f"{name}-2014-06.log.gz", "wb") as target:
-            shutil.copyfileobj(source, target)
+        with open(os.path.join(path, f"{name}-2014-06.log"), "rb") as source:
+            lines = source.readlines()
+        half = len(lines) // 2                  # two members, as rotated files joined with cat
+        (local / f"{name}-2014-06.log.gz").write_bytes(
+            gzip.compress(b"".join(lines[:half])) + gzip.compress(b"".join(lines[half:])))
         cluster.put_tree(str(local), f"/gz/{name}")
     out = streaming(cluster, db, "/results/gz", "hdfs:///gz", options=("--reducers", "2"))
     assert out.returncode == 0, out.stderr[-3000:]

@@ -1,4 +1,5 @@
 """-r local streams its inputs on this machine's cores and gives the cluster runners' bytes."""
+import bz2
 import gzip
 import os
 import random
@@ -69,6 +70,23 @@ def test_a_truncated_archive_is_read_to_its_break_and_said(tmp_path, sample_db):
     assert run_job([str(cut)], sample_db, "local", options) == expected
     assert any(line.startswith('"input_error') and "cannot read further" in line
                for line in expected)
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2"])
+def test_an_archive_of_several_members_is_read_to_its_end_by_every_runner(tmp_path, sample_db,
+                                                                          kind):
+    from ruleset_analysis.report.lines import read_lines
+    text = open(SAMPLE_LOGS[0], "rb").read()
+    total = 6 * text.count(b"\n")
+    log = tmp_path / "fw01" / f"rotated.log.{kind}"     # rotated files joined, pbzip2
+    os.makedirs(log.parent)
+    pack = gzip.compress if kind == "gz" else bz2.compress
+    log.write_bytes(b"".join(pack(text * 2) for _ in range(3)))
+    assert len(list(read_lines(str(log)))) == total
+    options = JobOptions(year="2014")
+    lines, problems = run_local([str(log)], sample_db, options, workers=2)
+    assert problems == [] and lines == run_job([str(log)], sample_db, "inline", options)
+    assert f'"counter\\tlines"\t{total}' in lines
 
 
 def test_the_local_runner_writes_nothing_to_a_temp_directory(tmp_path, sample_db,

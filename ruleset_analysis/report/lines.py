@@ -79,6 +79,35 @@ def read_lines(path: str) -> Iterator[str]:
         raise LogError(f"{path}:{number + 1}: cannot read further: {exc}") from None
 
 
+def several_streams(path: str) -> bool:
+    """Whether a gzip or bzip2 file holds more than one member (stream): rotated logs joined
+    with cat, rsyslog's compressed output, pbzip2. mrjob's own reading stops after the first,
+    silently. Decompresses the first one in bounded pieces; a file that breaks before the
+    end of it is check_compressed's to report."""
+    content = compression(path)[0]
+    if content == "plain":
+        return False
+    piece = 1 << 20
+    with open(path, "rb") as handle:
+        if content == "gzip":
+            inflate = zlib.decompressobj(31)
+            while not inflate.eof:
+                data = inflate.unconsumed_tail or handle.read(piece)
+                if not data:
+                    return False
+                inflate.decompress(data, piece)
+            rest = inflate.unused_data
+        else:
+            bunzip = bz2.BZ2Decompressor()
+            while not bunzip.eof:
+                data = handle.read(piece) if bunzip.needs_input else b""
+                if bunzip.needs_input and not data:
+                    return False
+                bunzip.decompress(data, piece)
+            rest = bunzip.unused_data
+        return bool(rest or handle.read(1))
+
+
 def check_compressed(path: str) -> None:
     """Read a .gz/.bz2 log to its end, raising LogError where it breaks or when its content
     is not what its name says."""
