@@ -16,7 +16,7 @@ class LogError(OSError):
     """A log that cannot be read to its end; the message names the file and line."""
 
 
-MAGIC = {b"\x1f\x8b": ("gzip", gzip.open), b"BZ": ("bzip2", bz2.open)}
+MAGIC = {b"\x1f\x8b": "gzip", b"BZ": "bzip2"}
 NAMED = {".gz": "gzip", ".bz2": "bzip2"}
 OPENERS: Dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open}
 
@@ -58,7 +58,7 @@ def compression(path: str) -> tuple:
             head = handle.read(2)
     except OSError as exc:
         raise LogError(f"{path}: cannot read log: {exc.strerror}") from None
-    content = MAGIC[head][0] if head in MAGIC else "plain"
+    content = MAGIC.get(head, "plain")
     named = next((kind for ending, kind in NAMED.items() if path.endswith(ending)), "plain")
     return content, named
 
