@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
@@ -289,6 +290,14 @@ def measure_reducer(tasks: int, connections: int) -> dict:
             "listed": len(merged["connections"])}
 
 
+def bracketed(run, reference, *args) -> tuple:
+    """(run(), the mean lines/s of ``reference(*args)`` measured right before and right
+    after it, each in its own process)."""
+    before = in_process(reference, *args)["lines_per_s"]
+    result = run()
+    return result, (before + in_process(reference, *args)["lines_per_s"]) / 2
+
+
 def in_process(function, *args) -> dict:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
@@ -385,9 +394,8 @@ def main() -> None:
         for size in sizes:
             # A shared machine's speed drifts by tens of percent within minutes: each run's
             # floor is the mean of one measured right before it and one right after.
-            before = in_process(measure_floor, log)["lines_per_s"]
-            result = in_process(measure_mapper, dbs[size], log)
-            floor = (before + in_process(measure_floor, log)["lines_per_s"]) / 2
+            result, floor = bracketed(partial(in_process, measure_mapper, dbs[size], log),
+                                      measure_floor, log)
             rows.append([f"mapper, {workload}", f"{size:,}", f"{result['lines']:,}",
                          f"{result['lines_per_s']:,.0f}", f"{floor:,.0f}",
                          f"{result['lines_per_s'] / floor:.2f}",
@@ -445,9 +453,9 @@ def main() -> None:
     cores = os.cpu_count() or 1
     for copies in (1, 4, 16):
         # the single-core mapper right before and after, as the floors above
-        before = in_process(measure_mapper, dbs[10_000], small_log)["lines_per_s"]
-        result = measure_analyze(configs[10_000], small_log, copies, workdir)
-        single = (before + in_process(measure_mapper, dbs[10_000], small_log)["lines_per_s"]) / 2
+        result, single = bracketed(
+            partial(measure_analyze, configs[10_000], small_log, copies, workdir),
+            measure_mapper, dbs[10_000], small_log)
         rows.append([f"analyze -r local {copies}x .gz", "10,000", f"{result['lines']:,}",
                      f"{result['lines_per_s']:,.0f}", f"{cores} x {single:,.0f}",
                      f"{result['lines_per_s'] / (cores * single):.2f}",
