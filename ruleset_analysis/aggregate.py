@@ -60,7 +60,6 @@ from .records import (
     _span,
     connection_hash,
     empty_coverage,
-    merge_ace,
     service_hash,
 )
 
@@ -159,9 +158,13 @@ class LineAnalyzer:
         # connections left out of a sampled list; ((kind, firewall, acl, line, rule index),
         # None): those of services left out too. samples: ACE -> [connections listed,
         # sample_below, their (hash, fact key), HashSample of its services] (records.py:
-        # "Connection lists"). A threshold lowered leaves the facts above it in place (a
-        # cached flow may hold them): emit() moves their hits where they now belong.
+        # "Connection lists"). pinned: the keys of connection facts a cached flow counts
+        # into directly; stale: [(key, sample)] of those a lowered threshold left out, which
+        # stay until emit() moves their hits to their services. Any other fact left out
+        # moves at once: an ACE holds about --max-connections facts however many clients.
         self.samples: dict = {}
+        self.pinned: set = set()
+        self.stale: list = []
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source):
         # its top node costs about as much as the general path on a 90th as many flows as
         # the ACLs have rules, and its subtrees are built as lookups reach them. Learning
@@ -395,12 +398,20 @@ class LineAnalyzer:
         """Halve an ACE's threshold until its list is within the bound, as records.HashSample
         does (kept apart here, on the path of every new connection: a list of (hash, key),
         no dictionary per listed connection — 9 % of the all-distinct mapper when shared).
-        The facts of the connections it leaves out stay (a cached flow may still count
-        into them) until emit() moves their hits to their services."""
+        The connections it leaves out join their services now, but for those a cached flow
+        still counts into (``pinned``): emit() moves theirs."""
+        facts, pinned = self.facts, self.pinned
         while sample[0] > self.bound:
-            sample[1] //= 2
-            sample[2] = [listed for listed in sample[2] if listed[0] < sample[1]]
+            below = sample[1] = sample[1] // 2
+            dropped = [key for hashed, key in sample[2] if hashed >= below]
+            sample[2] = [listed for listed in sample[2] if listed[0] < below]
             sample[0] = len(sample[2])
+            for key in dropped:
+                if key in pinned:
+                    self.stale.append((key, sample))
+                else:
+                    count, first, last = facts.pop(key)
+                    self.leave_out(key[0], count, first, last, sample)
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))
@@ -510,8 +521,13 @@ class LineAnalyzer:
                                             self.inheritance(name, when))
         groups = match.groups()
         # Looked up now, not when counted: a later credit's halving may have left one out.
-        flows[flow_key(groups, keep_port)] = (cell, [(self.live_fact(prefix, source), days)
-                                                     for prefix, source, days, _ in credited])
+        counting = []
+        for prefix, source, days, _ in credited:
+            fact = self.live_fact(prefix, source)
+            if fact is self.facts.get((prefix, source)):
+                self.pinned.add((prefix, source))
+            counting.append((fact, days))
+        flows[flow_key(groups, keep_port)] = (cell, counting)
         if shapes is None:
             return
         # per revision: each builds its own second index
@@ -538,6 +554,7 @@ class LineAnalyzer:
         self.heads.clear()
         self.fast_flows.clear()
         self.shapes.clear()
+        self.pinned.clear()
         self.fast_size = 0
 
     def counts(self, firewall: Optional[str] = None) -> dict:
@@ -551,6 +568,13 @@ class LineAnalyzer:
 
     def emit(self) -> Iterator[tuple]:
         """Yield the aggregated records and forget them (a flush)."""
+        for key, sample in self.stale:      # no cached flow counts into them from now on
+            count, first, last = self.facts.pop(key)
+            self.leave_out(key[0], count, first, last, sample)
+        self.stale = []
+        # Every connection fact is now in its ACE's list, every service fact is in its
+        # services' sample unless a lowered threshold dropped it since: the records are
+        # what merge_ace would make of them.
         aces: dict = {}
         for (prefix, src), (count, first, last) in self.facts.items():
             ace = prefix[:4]
@@ -564,7 +588,7 @@ class LineAnalyzer:
             _add(record["rules"], prefix[4], count, first, last)
             if src is None:                # connections left out of a sampled list
                 record["omitted_hits"] = record.get("omitted_hits", 0) + count
-                if len(prefix) > 5:            # ... by service
+                if len(prefix) > 5 and prefix[5:] in self.samples[ace][3].kept:  # by service
                     record.setdefault("services", []).append(list(prefix[5:]) +
                                                              [count, first, last])
             else:
@@ -577,10 +601,10 @@ class LineAnalyzer:
             if untimed:
                 record["untimed"] = untimed
             sample = self.samples[key]
-            if sample[1] < SAMPLE_SPACE or sample[3].below < SAMPLE_SPACE:
-                record["sample_below"], record["service_below"] = sample[1], sample[3].below
-                # the facts a lowered threshold left in place go where they now belong
-                record = merge_ace([record], self.bound)
+            if sample[1] < SAMPLE_SPACE:
+                record["sample_below"] = sample[1]
+            if sample[3].below < SAMPLE_SPACE:
+                record["service_below"] = sample[3].below
             yield list(key), record
         names = {name for name, _ in self.cells} | set(self.coverage)
         for name in sorted(names - {""}):

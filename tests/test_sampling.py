@@ -252,6 +252,20 @@ def test_a_task_holds_few_more_services_than_the_bound():
     assert len(per_service) > 6 * BOUND and len(held) <= 3 * BOUND
 
 
+def test_a_task_holds_about_the_bounds_connections_however_many_clients_an_ace_sees():
+    # what a lowered threshold leaves out joins its service at once, not at the task's end
+    lines = [built("inbound", "TCP", f"outside:198.{n // 62500}.{n // 250 % 250}.{n % 250 + 1}"
+                   "/4000", "dmz:172.16.1.10/443", when="Jun 06 2014 14:00:00")
+             for n in range(20000)]
+    analyzer = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=BOUND)
+    for text in lines:
+        analyzer.add(text)
+    held = [key for key in analyzer.facts if key[1] is not None]
+    # (at most one more: the first client's, which the first line's cached flow counts into)
+    assert len(held) <= BOUND + 1
+    assert {tuple(k): v for k, v in analyzer.emit()}[ACE]["hits"] == len(lines)
+
+
 def test_a_report_lists_the_services_of_what_a_list_leaves_out():
     from ruleset_analysis.records import collect
     from ruleset_analysis.report import text
@@ -275,17 +289,19 @@ def test_a_report_lists_the_services_of_what_a_list_leaves_out():
         f"<td>{top.destination}</td>" in page
 
 
-def test_the_mappers_records_hold_at_most_max_connections():
+def test_the_mappers_records_hold_at_most_max_connections_and_services():
     import io
 
     from ruleset_analysis.options import JobOptions
     from ruleset_analysis.records import decode
     from ruleset_analysis.streaming import map_lines
-    lines, _, _ = service_traffic()
+    lines, per_service, _ = service_traffic(servers=60, port_choices=(443, 80, 25))
     out = map_lines(io.BytesIO("\n".join(lines).encode()), {"fw01": firewall(SERVERS)},
                     JobOptions(year="2014", max_connections=5))
     aces = [value for key, value in map(decode, out) if key.startswith("ace")]
+    assert len(per_service) > 5
     assert aces and all(len(value["connections"]) <= 5 for value in aces)
+    assert all(len(value["services"]) <= 5 for value in aces)
 
 
 def test_merging_finished_records_keeps_what_they_say_of_their_samples():
