@@ -256,6 +256,21 @@ def test_a_failing_job_step_is_one_clear_line(analyzed, tmp_path, monkeypatch):
     assert "Traceback" not in result.output
 
 
+def test_analyze_on_this_machine_does_not_load_mrjob(tmp_path):
+    # importing mrjob took 0.4 s, an eighth of analyze's fixed cost; only its runners need it
+    script = ("import sys; from ruleset_analysis.cli import main\n"
+              "try:\n    main(sys.argv[1:])\nexcept SystemExit as exit:\n"
+              "    assert exit.code == 0, exit.code\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mrjob'))")
+    args = ["analyze", *[a for c in SAMPLE_CONFIGS for a in ("-c", c)], *SAMPLE_LOGS,
+            "-o", str(tmp_path / "report.txt")]
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "report.txt").stat().st_size > 0
+
+
 def test_results_for_aces_missing_from_the_database_are_reported_not_dropped(analyzed,
                                                                             tmp_path):
     _, db = analyzed
