@@ -56,7 +56,6 @@ from .records import (
     RULESET,
     SAMPLE_SPACE,
     HashSample,
-    _add,
     _span,
     connection_hash,
     empty_coverage,
@@ -574,28 +573,40 @@ class LineAnalyzer:
         self.stale = []
         # Every connection fact is now in its ACE's list, every service fact is in its
         # services' sample unless a lowered threshold dropped it since: the records are
-        # what merge_ace would make of them.
+        # what merge_ace would make of them. ACE -> [{rule index: [count, first, last]},
+        # connections, services, omitted hits]; its totals from its rules' (a call per fact
+        # was most of a task's end).
         aces: dict = {}
         for (prefix, src), (count, first, last) in self.facts.items():
             ace = prefix[:4]
-            record = aces.get(ace)
-            if record is None:
-                record = aces[ace] = {"hits": 0, "first": first, "last": last, "rules": {},
-                                      "connections": []}
-            record["hits"] += count
-            record["first"] = min(record["first"], first)
-            record["last"] = max(record["last"], last)
-            _add(record["rules"], prefix[4], count, first, last)
-            if src is None:                # connections left out of a sampled list
-                record["omitted_hits"] = record.get("omitted_hits", 0) + count
-                if len(prefix) > 5 and prefix[5:] in self.samples[ace][3].kept:  # by service
-                    record.setdefault("services", []).append(list(prefix[5:]) +
-                                                             [count, first, last])
+            parts = aces.get(ace)
+            if parts is None:
+                parts = aces[ace] = [{}, [], [], None]
+            rule = parts[0].get(prefix[4])
+            if rule is None:
+                parts[0][prefix[4]] = [count, first, last]
             else:
-                record["connections"].append([prefix[5], src, prefix[6], prefix[7], count,
-                                              first, last])
-        for key, record in aces.items():
-            record["rules"] = [[index] + rule for index, rule in record["rules"].items()]
+                rule[0] += count
+                if first < rule[1]:
+                    rule[1] = first
+                if last > rule[2]:
+                    rule[2] = last
+            if src is not None:
+                parts[1].append([prefix[5], src, prefix[6], prefix[7], count, first, last])
+                continue
+            parts[3] = (parts[3] or 0) + count     # connections left out of a sampled list
+            if len(prefix) > 5 and prefix[5:] in self.samples[ace][3].kept:  # by service
+                parts[2].append(list(prefix[5:]) + [count, first, last])
+        for key, (rules, connections, services, omitted) in aces.items():
+            record = {"hits": sum(rule[0] for rule in rules.values()),
+                      "first": min(rule[1] for rule in rules.values()),
+                      "last": max(rule[2] for rule in rules.values()),
+                      "rules": [[index] + rule for index, rule in rules.items()],
+                      "connections": connections}
+            if omitted is not None:
+                record["omitted_hits"] = omitted
+            if services:
+                record["services"] = services
             record["days"] = self.daily.get(key, {})
             untimed = self.untimed.get(key)
             if untimed:
