@@ -167,11 +167,16 @@ class LineAnalyzer:
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source):
         # its top node costs about as much as the general path on a 90th as many flows as
         # the ACLs have rules, and its subtrees are built as lookups reach them. Learning
-        # starts once the general path has handled a 30th (rent, then buy, with room for
-        # the subtrees: on a 300k-line all-distinct log at 120k rules a 30th took 5.1-5.3 s,
-        # a 10th 5.8-6.5 s, a 100th 5.4 s), per revision of the firewall's config.
-        self.shapes_after = {name: sum(acl.size for acl in m.acls.values()) // 30
-                             for name, m in self.matchers.items()}
+        # starts once the general path has handled a 90th if at least half the firewall's
+        # connection-built lines were new flows (they will go on coming: buy), else a 30th
+        # (rent, then buy, with room for the subtrees), per revision of the config. 300k
+        # all-distinct lines: 8.4-9.3 s against 11.5-11.9 s with a 30th alone at 1.2M
+        # rules, 5.7-6.2 against 6.1-6.5 s at 120k; a zipf log (its new flows a minority
+        # at a 90th) learns nothing at 120k rules either way, as it should not.
+        self.shapes_after = {}
+        for name, m in self.matchers.items():
+            rules = sum(acl.size for acl in m.acls.values())
+            self.shapes_after[name] = (rules // 90, rules // 30)
         self.general: dict = {}      # flow cache table -> general-path flows it has taught
         self.cells: dict = {}         # (firewall or "", category) -> [lines]
         self.full = False         # the facts reached their bound: emit() them (a flush)
@@ -529,11 +534,16 @@ class LineAnalyzer:
         flows[flow_key(groups, keep_port)] = (cell, counting)
         if shapes is None:
             return
-        # per revision: each builds its own second index
+        # per revision: each builds its own second index. The lines: the firewall's (every
+        # revision's) connection-built lines since the last flush, as its evidence counts them.
         taught = self.general.get(table, 0)
-        if taught < self.shapes_after[name]:
-            self.general[table] = taught + 1
-            return
+        early, late = self.shapes_after[name]
+        if taught < late:
+            if taught < early or 2 * taught < sum(evidence["days"].values()):
+                self.general[table] = taught + 1
+                return
+            self.general[table] = late          # learning, from now on
+
         shape = shape_key(groups, groups[0] == "inbound", keep_port)
         if shape not in shapes and _ipv4(connection.source):
             self.fast_size += 1

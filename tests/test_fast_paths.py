@@ -86,3 +86,36 @@ def test_a_flow_whose_first_match_depends_on_the_initiator_takes_the_general_pat
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     assert records[("ace", "fw01", "outside_in", 3)]["hits"] == 1      # the /24 rule
     assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 1      # any4 any
+
+
+# 900 rules for one client group ahead of the server's: shapes are worth their index after a
+# 90th as many new flows as rules when most lines are new flows, after a 30th otherwise
+MANY_RULES = ("object-group network PARTNERS\n" +
+              "".join(f" network-object host 10.9.{n // 250}.{n % 250 + 1}\n" for n in range(900)) +
+              "access-list outside_in extended permit tcp object-group PARTNERS host 172.16.1.20"
+              " eq https\n"
+              "access-list outside_in extended permit tcp any host 172.16.1.10 eq https\n"
+              "access-group outside_in in interface outside\n")
+
+
+def general_path_lines(repeats: int) -> int:
+    """Lines of 300 ever new clients of one server, each ``repeats`` times, that took the
+    general path."""
+    analyzer = LineAnalyzer({"fw01": firewall(MANY_RULES)}, "2014")
+    general = analyzer.slow_add
+    slow = []
+    analyzer.slow_add = lambda *args: slow.append(1) or general(*args)
+    for n in range(300):
+        for _ in range(repeats):
+            analyzer.add(built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
+                               "dmz:172.16.1.10/443"))
+    assert sum(v["hits"] for k, v in analyzer.emit() if k[0] == "ace") == 300 * repeats
+    return len(slow)
+
+
+def test_shapes_are_learnt_early_when_most_lines_are_new_flows():
+    assert general_path_lines(repeats=1) <= 901 // 90 + 1
+
+
+def test_shapes_are_learnt_late_when_most_lines_repeat_a_flow():
+    assert general_path_lines(repeats=3) == 901 // 30 + 1
