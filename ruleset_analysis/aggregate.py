@@ -543,7 +543,6 @@ class LineAnalyzer:
                 self.general[table] = taught + 1
                 return
             self.general[table] = late          # learning, from now on
-
         shape = shape_key(groups, groups[0] == "inbound", keep_port)
         if shape not in shapes and _ipv4(connection.source):
             self.fast_size += 1
@@ -582,10 +581,10 @@ class LineAnalyzer:
             self.leave_out(key[0], count, first, last, sample)
         self.stale = []
         # Every connection fact is now in its ACE's list, every service fact is in its
-        # services' sample unless a lowered threshold dropped it since: the records are
-        # what merge_ace would make of them. ACE -> [{rule index: [count, first, last]},
-        # connections, services, omitted hits]; its totals from its rules' (a call per fact
-        # was most of a task's end).
+        # services' sample unless a lowered threshold dropped it since (its hits count as
+        # omitted, as merge_ace would count them): the records need no merge.
+        # ACE -> [{rule index: [count, first, last]}, connections, services, omitted hits];
+        # its totals from its rules' (a call per fact was most of a task's end).
         aces: dict = {}
         for (prefix, src), (count, first, last) in self.facts.items():
             ace = prefix[:4]
