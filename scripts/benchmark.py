@@ -315,8 +315,10 @@ def _tree_bytes(path: str) -> int:
 
 
 def measure_analyze(config: str, log: str, copies: int, workdir: str) -> dict:
-    """Wall time, CPU use and peak temp disk of `analyze -r local` on ``copies`` gzipped
-    copies of the log (as logs are kept), with TMPDIR a directory of its own."""
+    """Wall time, CPU use, peak temp disk and the largest peak RSS of one of its processes of
+    `analyze -r local` on ``copies`` gzipped copies of the log (as logs are kept), with TMPDIR
+    a directory of its own. Run it in a process of its own (in_process): the RSS is that of
+    the largest process this one has waited for."""
     import gzip
     import threading
     packed = os.path.join(workdir, "bench.log.gz")
@@ -354,7 +356,8 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str) -> dict:
     lines = copies * sum(1 for _ in open(log))
     return {"copies": copies, "lines": lines, "seconds": wall, "lines_per_s": lines / wall,
             "cores_used": cpu / wall, "temp_share": peak[0] / (copies *
-                                                              os.path.getsize(packed))}
+                                                              os.path.getsize(packed)),
+            "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -455,13 +458,13 @@ def main() -> None:
     for copies in (1, 4, 16) if args.quick else (1, 4, 16, 64):
         # the single-core mapper right before and after, as the floors above
         result, single = bracketed(
-            partial(measure_analyze, configs[10_000], small_log, copies, workdir),
+            partial(in_process, measure_analyze, configs[10_000], small_log, copies, workdir),
             measure_mapper, dbs[10_000], small_log)
         rows.append([f"analyze -r local {copies}x .gz", "10,000", f"{result['lines']:,}",
                      f"{result['lines_per_s']:,.0f}", f"{cores} x {single:,.0f}",
                      f"{result['lines_per_s'] / (cores * single):.2f}",
                      f"{result['seconds']:.1f} s, temp {result['temp_share']:.1%}",
-                     f"{result['cores_used']:.1f} cores"])
+                     f"{result['cores_used']:.1f} cores, {result['rss_mb']:.0f} MB"])
         print(" | ".join(rows[-1]), flush=True)
 
     header = ["workload", "rules", "lines", "lines/s", "floor lines/s", "ratio",
