@@ -158,6 +158,37 @@ def test_the_json_contract_is_the_report_as_dataclasses_asdict_gives_it(analyzed
     assert json.dumps(report.to_json(), indent=1) == json.dumps(expected, indent=1)
 
 
+def test_the_json_report_is_what_json_writes_with_an_indent_of_two(analyzed, tmp_path):
+    from ruleset_analysis.records import read_results
+    from ruleset_analysis.report import json_report
+    from ruleset_analysis.report.build import Filters, make_report
+    results = tmp_path / "results"
+    assert cli("run", *SAMPLE_LOGS, "--db", analyzed[1], "-o", results).exit_code == 0
+    report = make_report(load_firewalls(analyzed[1]), read_results([str(results)]), 10,
+                         Filters(), None)
+    assert json_report.render(report) == json.dumps(report.to_json(), indent=2) + "\n"
+
+
+class _Plain:
+    def __init__(self, plain):
+        self.plain = plain
+
+    def to_json(self):
+        return self.plain
+
+
+def test_text_beyond_ascii_in_the_json_report_is_escaped_as_json_escapes_it():
+    from ruleset_analysis.report import json_report
+    plain = {"remarks": ["Zugang für Lieferanten \U0001f512"], "hits": 3}
+    assert json_report.render(_Plain(plain)) == json.dumps(plain, indent=2) + "\n"
+
+
+def test_a_json_report_orjson_cannot_write_is_written_by_json():
+    from ruleset_analysis.report import json_report
+    plain = {"hits": 1 << 70}
+    assert json_report.render(_Plain(plain)) == json.dumps(plain, indent=2) + "\n"
+
+
 def test_pre_8_3_firewall_credits_the_acl_written_with_the_mapped_address(analyzed):
     published = next(r for r in analyzed[0]["rules"]
                      if r["firewall"] == "fw02" and r["acl"] == "outside_in" and r["line"] == 2)
