@@ -178,6 +178,7 @@ class LineAnalyzer:
             rules = sum(acl.size for acl in m.acls.values())
             self.shapes_after[name] = (rules // 90, rules // 30)
         self.general: dict = {}      # flow cache table -> general-path flows it has taught
+        self.learning: set = set()   # flow cache tables that learn shapes
         self.cells: dict = {}         # (firewall or "", category) -> [lines]
         self.full = False         # the facts reached their bound: emit() them (a flush)
 
@@ -536,13 +537,14 @@ class LineAnalyzer:
             return
         # per revision: each builds its own second index. The lines: the firewall's (every
         # revision's) connection-built lines since the last flush, as its evidence counts them.
-        taught = self.general.get(table, 0)
-        early, late = self.shapes_after[name]
-        if taught < late:
-            if taught < early or 2 * taught < sum(evidence["days"].values()):
+        if table not in self.learning:
+            taught = self.general.get(table, 0)
+            early, late = self.shapes_after[name]
+            if taught < late and (taught < early or
+                                  2 * taught < sum(evidence["days"].values())):
                 self.general[table] = taught + 1
                 return
-            self.general[table] = late          # learning, from now on
+            self.learning.add(table)            # from now on
         shape = shape_key(groups, groups[0] == "inbound", keep_port)
         if shape not in shapes and _ipv4(connection.source):
             self.fast_size += 1
