@@ -10,16 +10,18 @@ A connection whose line has no time still proves its rule is used: it is counted
 and ``untimed`` and leaves first/last at the sentinels NO_FIRST/NO_LAST, which sort after and
 before every timestamp, so min/max merging needs no special case.
 
-Three paths, cheapest first, for a TCP/UDP connection-built line whose header was seen: the
-exact flow seen before (one lookup); a flow of a known *shape* — the same but for the
-initiator's address, on a firewall where no ACL's first match depends on that address for it
-(a web server's ever new clients) — one lookup and a new connection fact; else the general
-path (``classify``), which teaches the other two.
+Three paths for a TCP/UDP connection-built line whose header was seen: a flow of a known
+*shape* — the same but for the initiator's address, on a firewall where no ACL's first match
+depends on that address for it (a web server's ever new clients) — one lookup and the
+connection's fact; the exact flow seen before (one lookup); else the general path
+(``classify``), which teaches the other two. The shape goes first: where shapes are learnt,
+most flows are new, and their exact key would be built only to miss.
 """
 from __future__ import annotations
 
 import datetime
 import socket
+from socket import AF_INET, inet_pton
 from typing import Iterator, Optional, Sequence
 from zlib import crc32
 
@@ -300,25 +302,17 @@ class LineAnalyzer:
                 if len(port) == 5 and port > "65535":      # not in the keys: read it
                     self.slow_add(line, match)
                     return
-                key = flow_key(groups, keep_port)
-                entry = flows.get(key)
-                if entry is None and inherit is not None:
-                    entry = _inherit(key, groups, inbound, flows, inherit)
-                if entry is not None:
-                    entry[0][0] += 1
-                    evidence[day] += 1
-                    for fact, days in entry[1]:
-                        fact[0] += 1
-                        if when < fact[1]:
-                            fact[1] = when
-                        elif when > fact[2]:
-                            fact[2] = when
-                        days[day] = days.get(day, 0) + 1
-                    return
-                if shapes is not None:
-                    source = groups[3] if inbound else groups[7]
+                if shapes:
+                    # A known shape decides the flow whatever its initiator: no exact key to
+                    # build and miss on traffic whose flows are ever new.
                     entry = shapes.get(shape_key(groups, inbound, keep_port))
-                    if entry is not None and _ipv4(source):
+                    if entry is not None:
+                        source = groups[3] if inbound else groups[7]
+                        try:
+                            inet_pton(AF_INET, source)   # _ipv4, inline: every such line
+                        except (OSError, ValueError):
+                            entry = None    # decided for IPv4 initiators only
+                    if entry is not None:
                         entry[0][0] += 1
                         evidence[day] += 1
                         facts = self.facts
@@ -341,6 +335,21 @@ class LineAnalyzer:
                                     fact[2] = when
                             days[day] = days.get(day, 0) + 1
                         return
+                key = flow_key(groups, keep_port)
+                entry = flows.get(key)
+                if entry is None and inherit is not None:
+                    entry = _inherit(key, groups, inbound, flows, inherit)
+                if entry is not None:
+                    entry[0][0] += 1
+                    evidence[day] += 1
+                    for fact, days in entry[1]:
+                        fact[0] += 1
+                        if when < fact[1]:
+                            fact[1] = when
+                        elif when > fact[2]:
+                            fact[2] = when
+                        days[day] = days.get(day, 0) + 1
+                    return
         else:
             category = no_connection(MESSAGE_RE.search(line))
             if category is not None:          # teardowns and the like: settled at once

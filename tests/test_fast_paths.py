@@ -79,6 +79,19 @@ def test_a_new_initiator_of_a_source_independent_flow_is_counted_without_the_gen
     assert records[("ace", "fw01", "dmz_out", 2)]["hits"] == 2
 
 
+def test_a_known_shape_does_not_count_an_initiator_beyond_ipv4_whose_flow_is_cached():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    analyzer.add(built("inbound", "TCP", "outside:198.51.100.7/40000", "dmz:172.16.1.12/80"))
+    analyzer.add(built("inbound", "TCP", "outside:2001:db8::5/40001", "dmz:172.16.1.12/80"))
+    calls = []
+    analyzer.slow_add = lambda *args: calls.append(args)
+    analyzer.add(built("inbound", "TCP", "outside:2001:db8::5/40002", "dmz:172.16.1.12/80"))
+    assert calls == []                  # its exact flow, taught by the general path
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 1    # any4: IPv4 only
+    assert records[("ace", "fw01", "dmz_out", 2)]["hits"] == 3
+
+
 def test_a_flow_whose_first_match_depends_on_the_initiator_takes_the_general_path():
     analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
     analyzer.add(built("inbound", "TCP", "outside:192.0.2.7/40000", "dmz:172.16.1.11/22"))
