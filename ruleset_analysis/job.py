@@ -16,6 +16,7 @@ from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import StandardJSONProtocol
 
+from ruleset_analysis.aggregate import quiet_collector
 from ruleset_analysis.database import load_firewalls
 from ruleset_analysis.options import JobOptions, add_to_parser
 from ruleset_analysis.records import reduce_values, string_records
@@ -40,9 +41,7 @@ class RulesetAnalysisJob(MRJob):
         path = jobconf_from_env("mapreduce.map.input.file")
         self.analyzer = JobOptions.of(self.options).analyzer(load_firewalls(self.options.db),
                                                               path)
-        # The ruleset lives as long as the task: keep the garbage collector from rescanning
-        # its objects on every collection (a third of the time at 100,000 rules).
-        gc.freeze()
+        self.collecting = quiet_collector()
 
     def mapper(self, _, line):
         # Not a generator: mrjob takes None for "nothing to emit", which saves creating a
@@ -54,6 +53,8 @@ class RulesetAnalysisJob(MRJob):
 
     def mapper_final(self):
         yield from string_records(self.analyzer.finish())
+        if self.collecting:             # the inline runner goes on in this process
+            gc.enable()
 
     def combiner(self, key, values):
         yield key, reduce_values(key, values, self.options.max_connections)

@@ -11,6 +11,7 @@ import os
 from itertools import groupby
 from typing import Iterable, Iterator, Optional
 
+from .aggregate import quiet_collector
 from .asa.syslog import capped_lines, decode_line
 from .options import DEFAULTS, JobOptions
 from .records import decode, encode, reduce_values, string_records
@@ -21,13 +22,17 @@ def map_lines(raw_lines, firewalls: dict, options: JobOptions = DEFAULTS) -> Ite
     # Hadoop Streaming exports the split's file as mapreduce_map_input_file.
     path = os.environ.get("mapreduce_map_input_file") or os.environ.get("map_input_file")
     analyzer = options.analyzer(firewalls, path)
-    gc.freeze()                 # the ruleset lives as long as the task (see job.py)
-    add = analyzer.add
-    for raw in capped_lines(raw_lines):
-        add(decode_line(raw))
-        if analyzer.full:
-            yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
-    yield from (encode(k, v) for k, v in string_records(analyzer.finish()))
+    collecting = quiet_collector()
+    try:
+        add = analyzer.add
+        for raw in capped_lines(raw_lines):
+            add(decode_line(raw))
+            if analyzer.full:
+                yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
+        yield from (encode(k, v) for k, v in string_records(analyzer.finish()))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def reduce_lines(lines: Iterable[str], max_connections: Optional[int] = None,

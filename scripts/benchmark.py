@@ -17,7 +17,6 @@ measurement runs in a fresh process, so each peak RSS is its own.
 from __future__ import annotations
 
 import argparse
-import gc
 import ipaddress
 import json
 import multiprocessing
@@ -191,10 +190,10 @@ def _peak_rss_mb() -> float:
 
 
 def measure_mapper(db: str, log: str) -> dict:
-    from ruleset_analysis.aggregate import LineAnalyzer
+    from ruleset_analysis.aggregate import LineAnalyzer, quiet_collector
     from ruleset_analysis.database import load_firewalls
     analyzer = LineAnalyzer(load_firewalls(db), "2014")
-    gc.freeze()                     # as the job's mapper_init does
+    quiet_collector()               # as every map task does
     add = analyzer.add
     lines = 0
     output = 0

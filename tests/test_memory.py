@@ -1,10 +1,19 @@
 """Memory stays bounded on a many-rules, many-connections input: the mapper bounds each ACE's
 connection list, flushes its facts and drops its flow caches at their bounds."""
+import gc
 import json
 import subprocess
 import sys
+import weakref
 
-from conftest import ROOT
+import pytest
+from conftest import OUTSIDE_DMZ, ROOT, SAMPLE_LOGS, built, firewall
+
+from ruleset_analysis.aggregate import LineAnalyzer, quiet_collector
+from ruleset_analysis.local_runner import run_local
+from ruleset_analysis.options import JobOptions
+from ruleset_analysis.runner import run_job
+from ruleset_analysis.streaming import map_lines
 
 SCRIPT = r'''
 import json, resource, sys
@@ -63,3 +72,35 @@ def test_memory_stays_bounded_when_every_line_is_a_new_connection():
     assert result["growth_mb"] < 60, result
     assert result["records"] > 60            # it flushed many times
     assert result["hits"] == 300000           # every line credited, none lost
+
+
+class Node:
+    pass
+
+
+def test_a_flush_collects_the_cycles_made_while_a_map_task_keeps_the_collector_off():
+    analyzer = LineAnalyzer({"fw01": firewall(OUTSIDE_DMZ)}, "2014")
+    analyzer.add(built("inbound", "TCP", "outside:198.51.100.7/40000", "dmz:172.16.1.12/80"))
+    collecting = quiet_collector()
+    try:
+        node = Node()
+        node.cycle = node
+        gone = weakref.ref(node)
+        del node
+        assert gone() is not None and not gc.isenabled()
+        list(analyzer.emit())
+        assert gone() is None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@pytest.mark.parametrize("run", [
+    lambda db: run_local(SAMPLE_LOGS[:1], db, JobOptions(year="2014"), workers=1),
+    lambda db: run_job(SAMPLE_LOGS[:1], db, "inline", JobOptions(year="2014")),
+    lambda db: list(map_lines(open(SAMPLE_LOGS[0], "rb"), {})),
+], ids=["local, in this process", "inline", "streaming"])
+def test_a_map_task_in_this_process_turns_the_collector_on_again(sample_db, run):
+    assert gc.isenabled()
+    run(sample_db)
+    assert gc.isenabled()
