@@ -169,12 +169,29 @@ def test_the_json_report_is_what_json_writes_with_an_indent_of_two(analyzed, tmp
     assert json_report.render(report) == json.dumps(report.to_json(), indent=2) + "\n"
 
 
+def test_the_json_report_writes_a_dataclass_s_fields_only_as_to_json_does(analyzed, tmp_path):
+    from ruleset_analysis.records import read_results
+    from ruleset_analysis.report import json_report
+    from ruleset_analysis.report.build import Filters, make_report
+    results = tmp_path / "results"
+    assert cli("run", *SAMPLE_LOGS, "--db", analyzed[1], "-o", results).exit_code == 0
+    report = make_report(load_firewalls(analyzed[1]), read_results([str(results)]), 10,
+                         Filters(), None)
+    object.__setattr__(report.rules[0], "cache", [1])      # held, not a field
+    object.__setattr__(report.firewalls[0], "_private", 2)
+    text = json_report.render(report)
+    assert text == json.dumps(report.to_json(), indent=2) + "\n"
+    assert '"cache"' not in text and '"_private"' not in text
+
+
 class _Plain:
     def __init__(self, plain):
         self.plain = plain
 
     def to_json(self):
         return self.plain
+
+    json_fields = to_json
 
 
 def test_text_beyond_ascii_in_the_json_report_is_escaped_as_json_escapes_it():

@@ -306,10 +306,13 @@ class Report:
     removed: List[RemovedAce] = field(default_factory=list)    # ACEs of older revisions
     seconds: Dict[str, float] = field(default_factory=dict)    # how long parts took
 
+    def json_fields(self) -> Dict[str, Any]:
+        """The contract's fields, their values as they are (dataclasses within): what orjson
+        writes as it writes to_json(). ``seconds`` is not a property of the firewalls."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "seconds"}
+
     def to_json(self) -> Dict[str, Any]:
-        found = _plain(self)
-        del found["seconds"]             # not a property of the firewalls: not in the contract
-        return found
+        return _plain(self.json_fields())
 
     def firewall(self, name: str) -> Optional[FirewallReport]:
         return next((f for f in self.firewalls if f.firewall == name), None)
@@ -319,6 +322,22 @@ _FIELDS: Dict[type, Optional[tuple]] = {}       # class -> its field names, None
 _LEAVES = frozenset((str, int, float, bool, type(None)))
 
 
+def _field_names(cls: type) -> Optional[tuple]:
+    names = _FIELDS.get(cls, ())
+    if names == ():
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls)) \
+            if is_dataclass(cls) else None
+    return names
+
+
+def dataclass_fields(value) -> Dict[str, Any]:
+    """A dataclass's fields by name, in their order (one level: their values as they are)."""
+    names = _field_names(value.__class__)
+    if names is None:
+        raise TypeError(f"{value.__class__.__name__} is not a dataclass")
+    return {name: getattr(value, name) for name in names}
+
+
 def _plain(value):
     """The report as JSON sees it — what dataclasses.asdict makes of it, without its deep
     copy of every leaf: dataclasses become dicts in field order, lists and tuples lists.
@@ -326,10 +345,7 @@ def _plain(value):
     cls = value.__class__
     if cls in _LEAVES:
         return value
-    names = _FIELDS.get(cls, ())
-    if names == ():
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls)) \
-            if is_dataclass(cls) else None
+    names = _field_names(cls)
     if names is not None:
         return {name: _plain(getattr(value, name)) for name in names}
     if cls is list or cls is tuple:
