@@ -193,9 +193,10 @@ def _save(path: str, update) -> None:
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _read(path: str, keys: list) -> list:
-    """Values of ``keys``, decoded as JSON. Read with plain sqlite3 in read-only mode: no
-    worker thread, no pickle, and it works where the task's filesystem is read-only."""
+def _read(path: str, keys: list, object_hook=None) -> list:
+    """Values of ``keys``, decoded as JSON (each object through ``object_hook``). Read with
+    plain sqlite3 in read-only mode: no worker thread, no pickle, and it works where the
+    task's filesystem is read-only."""
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True)
@@ -204,12 +205,14 @@ def _read(path: str, keys: list) -> list:
             for key in keys:
                 row = conn.execute(f'SELECT value FROM "{TABLE}" WHERE key = ?',
                                    (key,)).fetchone()
-                values.append(None if row is None else json.loads(row[0]))
+                values.append(None if row is None else
+                              json.loads(row[0], object_hook=object_hook))
             return values
         finally:
             conn.close()
-    except (sqlite3.Error, ValueError, TypeError) as exc:
-        # ValueError: a value that is not JSON (a planted pickle is just that)
+    except (sqlite3.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # ValueError: a value that is not JSON (a planted pickle is just that); the others:
+        # an object_hook's object that lacks what it must have
         raise DatabaseError(f"{path}: not a ruleset-analysis database or corrupt "
                             f"({exc})") from None
 
@@ -238,7 +241,9 @@ def load_firewalls(path: str) -> dict:
     """-> {name: Firewall}, in the order they were first preprocessed."""
     meta = read_meta(path)
     names = meta["firewalls"]
-    values = _read(path, [FIREWALL_PREFIX + name for name in names])
+    # Each ACE made an object as soon as it is decoded: a million rules' decoded tree,
+    # never whole, no longer sets the process's peak memory.
+    values = _read(path, [FIREWALL_PREFIX + name for name in names], Ace.decoded)
     hashes = _read(path, [HASHES_PREFIX + name for name in names])
     histories = _read(path, [HISTORY_PREFIX + name for name in names])
     try:

@@ -76,6 +76,13 @@ def _address(version: int, first: int, last: int, text: str) -> Address:
     return Address(version, first, last, text)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _path(*names: str) -> list:
+    """One list per member path however many ACEs hold it (every ACE using a group holds its
+    members' paths): never changed once loaded."""
+    return list(names)
+
+
 def _opt(value, encode):
     return None if value is None else encode(value)
 
@@ -233,12 +240,20 @@ class Ace:
                 "services": [_service_json(s) for s in self.services]}
 
     @classmethod
+    def decoded(cls, d: dict):
+        """A JSON object as it is decoded: an ACE made one now, any other left as it is."""
+        return cls.from_json(d) if "first_index" in d and "sources" in d else d
+
+    @classmethod
     def from_json(cls, d: dict) -> "Ace":
         d = dict(d)
-        d["sources"] = [(_opt(a, Address.from_json), p) for a, p in d["sources"]]
-        d["destinations"] = [(_opt(a, Address.from_json), p) for a, p in d["destinations"]]
+        d["sources"] = [(_opt(a, Address.from_json), p and _path(*p))
+                        for a, p in d["sources"]]
+        d["destinations"] = [(_opt(a, Address.from_json), p and _path(*p))
+                             for a, p in d["destinations"]]
         d["services"] = [(proto, _opt(sp, Ports.from_json), _opt(dp, Ports.from_json), code,
-                          path) for proto, sp, dp, code, path in d["services"]]
+                          {name: _path(*p) for name, p in paths.items()})
+                         for proto, sp, dp, code, paths in d["services"]]
         return cls(**d)
 
 
@@ -252,7 +267,9 @@ class Acl:
 
     @classmethod
     def from_json(cls, d: dict) -> "Acl":
-        return cls(d["name"], [Ace.from_json(a) for a in d["entries"]])
+        # an entry may have been made while it was decoded (Ace.decoded)
+        return cls(d["name"], [a if isinstance(a, Ace) else Ace.from_json(a)
+                               for a in d["entries"]])
 
 
 @dataclass

@@ -89,6 +89,23 @@ def test_an_interrupted_write_leaves_the_previous_database_whole(tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db", "db.lock"]
 
 
+def test_an_ace_stored_without_a_field_is_a_clear_error(tmp_path):
+    import json
+    import sqlite3
+
+    from ruleset_analysis.database import FIREWALL_PREFIX, TABLE
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n")])
+    with sqlite3.connect(path) as conn:
+        key = FIREWALL_PREFIX + "fw01"
+        value = json.loads(conn.execute(f'SELECT value FROM "{TABLE}" WHERE key = ?',
+                                        (key,)).fetchone()[0])
+        del value["acls"][0]["entries"][0]["destinations"]
+        conn.execute(f'UPDATE "{TABLE}" SET value = ? WHERE key = ?', (json.dumps(value), key))
+    with pytest.raises(DatabaseError, match="corrupt"):
+        load_firewalls(path)
+
+
 def test_a_corrupted_database_is_a_clear_error(tmp_path):
     path = tmp_path / "db"
     save_firewalls(str(path), [firewall("access-list a extended permit ip any any\n")])
