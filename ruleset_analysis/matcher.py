@@ -175,15 +175,20 @@ def build_index(rules: list, dimensions=DIMENSIONS):
     for rule in specific:
         first = at[rule[lo]]
         last = at[rule[hi] + 1] - 1
-        if last - first >= WIDE:
+        if first == last:                   # most rules: one interval, no range to make
+            buckets[first].append(rule)
+        elif last - first >= WIDE:
             wild.append(rule)
-            continue
-        for i in range(first, last + 1):
-            buckets[i].append(rule)
+        else:
+            for i in range(first, last + 1):
+                buckets[i].append(rule)
     if len(wild) == len(rules):
         return build_index(rules, rest)
     wild.sort(key=lambda r: r[I_INDEX])
-    children = [_Pending(b, rest) if b else None for b in buckets]
+    # a bucket of a leaf's size is its leaf (build_index would return it): no _Pending to
+    # make now and build later (most of a large tree's nodes are such leaves)
+    children = [(b if len(b) <= LEAF_SIZE else _Pending(b, rest)) if b else None
+                for b in buckets]
     return _Node(position, points, children, _Pending(wild, rest) if wild else None)
 
 
