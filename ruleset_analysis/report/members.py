@@ -72,18 +72,26 @@ def member_usage(firewalls: dict, rules: list, cutoffs: dict, blocked: dict,
         if not entry.objects and why and entry.firewall in firewalls:
             _block_named_groups(firewalls[entry.firewall], entry, groups, why)
         ace = f"{entry.acl}:{entry.line}"
+        because = f"{ace} ({why})" if why else None
         for obj in entry.objects:
             for field in FIELDS:
-                path = obj.members.get(field, [])
+                path = obj.members.get(field)
+                if not path:
+                    continue
                 for group, member in zip(path, path[1:]):
-                    usage = groups.setdefault((entry.firewall, group), _new_usage())
+                    # looked up, not setdefault: that made a usage (three dicts) and a stats
+                    # list per pair, used or not (450,000 pairs at 120,000 rules)
+                    usage = groups.get((entry.firewall, group))
+                    if usage is None:
+                        usage = groups[(entry.firewall, group)] = _new_usage()
                     usage["used_by"][ace] = None
-                    if why:
-                        usage["not_evaluated"][f"{ace} ({why})"] = None
+                    if because:
+                        usage["not_evaluated"][because] = None
                     # hits, first, last, whether some hits have no time, what the device
                     # counted that the logs do not show
-                    stats = usage["members"].setdefault(member,
-                                                        [0, None, None, False, "", None])
+                    stats = usage["members"].get(member)
+                    if stats is None:
+                        stats = usage["members"][member] = [0, None, None, False, "", None]
                     # a member (or its ACE) younger than the claim: config history
                     if obj.since and entry.firewall in periods and \
                             obj.since > f"{periods[entry.firewall][0]} 00:00:00":
