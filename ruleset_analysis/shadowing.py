@@ -17,18 +17,19 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 from .matcher import (
-    I_ACE,
-    I_CODE,
-    I_DPORTS,
     I_DST_HI,
     I_DST_LO,
+    I_EXTRA,
     I_PROTO_HI,
     I_PROTO_LO,
-    I_SPORTS,
     I_SRC_HI,
     I_SRC_LO,
     NOTHING,
     PORT_SPACE,
+    X_ACE,
+    X_CODE,
+    X_DPORTS,
+    X_SPORTS,
     compile_rules,
 )
 from .model import Acl
@@ -44,10 +45,12 @@ def _boxes(rule) -> list:
     source, destination = (rule[I_SRC_LO], rule[I_SRC_HI]), (rule[I_DST_LO], rule[I_DST_HI])
     if source == NOTHING or destination == NOTHING:
         return []
-    code = CODE_SPACE if rule[I_CODE] is None else (rule[I_CODE], rule[I_CODE])
+    extra = rule[I_EXTRA]
+    code = CODE_SPACE if extra[X_CODE] is None else (extra[X_CODE], extra[X_CODE])
     protocol = (rule[I_PROTO_LO], rule[I_PROTO_HI])
     return [(protocol, source, sport, destination, dport, code)
-            for sport in (rule[I_SPORTS] or FULL_PORTS) for dport in (rule[I_DPORTS] or FULL_PORTS)]
+            for sport in (extra[X_SPORTS] or FULL_PORTS)
+            for dport in (extra[X_DPORTS] or FULL_PORTS)]
 
 
 def _intersects(a, b) -> bool:
@@ -192,7 +195,7 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     position_of = {ace.line: position for position, ace in enumerate(aces)}
     boxes: dict = {}
     for rule in compile_rules(acl):
-        boxes.setdefault(position_of[rule[I_ACE][1]], []).extend(_boxes(rule))
+        boxes.setdefault(position_of[rule[I_EXTRA][X_ACE][1]], []).extend(_boxes(rule))
     parts = {p: (list(dict.fromkeys(b[1] for b in found)), list(dict.fromkeys(b[3] for b in found)),
                  list(dict.fromkeys((b[0], b[2], b[4], b[5]) for b in found)))
              for p, found in boxes.items() if found}

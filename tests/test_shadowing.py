@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruleset_analysis.aggregate import LineAnalyzer
-from ruleset_analysis.matcher import I_ACE, compile_rules
+from ruleset_analysis.matcher import I_EXTRA, X_ACE, compile_rules
 from ruleset_analysis.records import collect
 from ruleset_analysis.report import Filters
 from ruleset_analysis.report.build import make_report
@@ -118,7 +118,7 @@ def test_shadowed_and_redundant_agree_with_exhaustive_enumeration(config, falls_
     aces = [a for a in acl.entries if a.matchable]
     boxes = {a.line: [] for a in aces}
     for rule in compile_rules(acl):
-        boxes[rule[I_ACE][1]].extend(_boxes(rule))
+        boxes[rule[I_EXTRA][X_ACE][1]].extend(_boxes(rule))
     actions = {a.line: a.action for a in aces}
     order = [a.line for a in aces]
     everything, owner_mask = [], {}
