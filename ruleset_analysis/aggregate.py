@@ -673,8 +673,9 @@ class LineAnalyzer:
         self.cells.clear()
         self.forget()
         self.full = False
-        if not gc.isenabled():          # a map task's (quiet_collector): collect per flush
-            gc.collect()
+        if not gc.isenabled():          # a map task's (quiet_collector): collect per flush,
+            gc.collect()                # then freeze what stays (the index subtrees built
+            gc.freeze()                 # so far): the next flush scans only what is newer
 
     def finish(self) -> Iterator[tuple]:
         """The last records of a task: what ``emit`` has, and which ruleset (by fingerprint)
