@@ -11,7 +11,6 @@ byte those of every other runner. Nothing is written to disk.
 """
 from __future__ import annotations
 
-import gc
 import io
 import multiprocessing
 import os
@@ -22,6 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 from .aggregate import quiet_collector
 from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, capped_lines, decode_line
 from .database import load_firewalls
+from .model import collector_paused
 from .options import JobOptions
 from .records import encode, reduce_values, string_records
 
@@ -174,12 +174,12 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
                   for key, kept in values.items()], error
 
 
-def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> bool:
+def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> None:
     global _FIREWALLS, _OPTIONS, _READ
     if db is not None:              # not inherited (a start method other than fork)
         _FIREWALLS = load_firewalls(db)
     _OPTIONS, _READ = options, read
-    return quiet_collector()        # for the worker's life: its tasks only map and combine
+    quiet_collector()               # for the worker's life: its tasks only map and combine
 
 
 class Progress:
@@ -236,13 +236,10 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
 
     if workers == 1 and progress is None:     # no process to start: a small run's fixed cost
         _FIREWALLS = load_firewalls(db)
-        collecting = _start_worker(None, options)
-        try:
+        with collector_paused():    # this process goes on to the report: as it was after
+            _start_worker(None, options)
             for task in tasks:
                 take(map_task(task))
-        finally:
-            if collecting:          # this process goes on to the report
-                gc.enable()
     else:
         methods = multiprocessing.get_all_start_methods()
         if "fork" in methods:       # the workers inherit the loaded ruleset

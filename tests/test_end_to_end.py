@@ -144,39 +144,34 @@ def test_json_report_keeps_the_contract_of_the_unused_rule_and_disagreements(ana
         "last_seen", "connections", "services"}
 
 
-def test_the_json_contract_is_the_report_as_dataclasses_asdict_gives_it(analyzed, tmp_path):
-    from dataclasses import asdict
-
+def sample_report(analyzed, tmp_path):
+    """The typed report of the sample logs, built from the job's results."""
     from ruleset_analysis.records import read_results
     from ruleset_analysis.report.build import Filters, make_report
     results = tmp_path / "results"
     assert cli("run", *SAMPLE_LOGS, "--db", analyzed[1], "-o", results).exit_code == 0
-    report = make_report(load_firewalls(analyzed[1]), read_results([str(results)]), 10,
-                         Filters(), None)
+    return make_report(load_firewalls(analyzed[1]), read_results([str(results)]), 10,
+                       Filters(), None)
+
+
+def test_the_json_contract_is_the_report_as_dataclasses_asdict_gives_it(analyzed, tmp_path):
+    from dataclasses import asdict
+
+    report = sample_report(analyzed, tmp_path)
     expected = asdict(report)
     del expected["seconds"]
     assert json.dumps(report.to_json(), indent=1) == json.dumps(expected, indent=1)
 
 
 def test_the_json_report_is_what_json_writes_with_an_indent_of_two(analyzed, tmp_path):
-    from ruleset_analysis.records import read_results
     from ruleset_analysis.report import json_report
-    from ruleset_analysis.report.build import Filters, make_report
-    results = tmp_path / "results"
-    assert cli("run", *SAMPLE_LOGS, "--db", analyzed[1], "-o", results).exit_code == 0
-    report = make_report(load_firewalls(analyzed[1]), read_results([str(results)]), 10,
-                         Filters(), None)
+    report = sample_report(analyzed, tmp_path)
     assert json_report.render(report) == json.dumps(report.to_json(), indent=2) + "\n"
 
 
 def test_the_json_report_writes_a_dataclass_s_fields_only_as_to_json_does(analyzed, tmp_path):
-    from ruleset_analysis.records import read_results
     from ruleset_analysis.report import json_report
-    from ruleset_analysis.report.build import Filters, make_report
-    results = tmp_path / "results"
-    assert cli("run", *SAMPLE_LOGS, "--db", analyzed[1], "-o", results).exit_code == 0
-    report = make_report(load_firewalls(analyzed[1]), read_results([str(results)]), 10,
-                         Filters(), None)
+    report = sample_report(analyzed, tmp_path)
     object.__setattr__(report.rules[0], "cache", [1])      # held, not a field
     object.__setattr__(report.firewalls[0], "_private", 2)
     text = json_report.render(report)

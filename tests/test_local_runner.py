@@ -1,6 +1,5 @@
 """-r local streams its inputs on this machine's cores and gives the cluster runners' bytes."""
 import bz2
-import gc
 import gzip
 import os
 import random
@@ -10,6 +9,7 @@ import pytest
 from conftest import SAMPLE_LOGS, cli_runner
 
 from ruleset_analysis.local_runner import byte_range, run_local, tasks_of
+from ruleset_analysis.model import collector_paused
 from ruleset_analysis.options import JobOptions
 from ruleset_analysis.runner import run_job
 
@@ -158,13 +158,10 @@ def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypa
     monkeypatch.setattr(FirewallMatcher, "__init__", lambda self, *a, _real=FirewallMatcher.
                         __init__: (built.append(1), _real(self, *a))[1])
     monkeypatch.setattr(local_runner, "_FIREWALLS", load_firewalls(sample_db))
-    collecting = local_runner._start_worker(None, JobOptions(year="2014"))
-    try:
+    with collector_paused():        # a worker's collector stays off: this is pytest's process
+        local_runner._start_worker(None, JobOptions(year="2014"))
         first = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
         second = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
-    finally:
-        if collecting:          # a worker's collector stays off: this is pytest's process
-            gc.enable()
     assert first[1] == second[1] and len(built) == 2          # two firewalls, built once
 
 
