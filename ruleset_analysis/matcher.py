@@ -81,9 +81,18 @@ NOTHING = (1, 0)                    # an unresolvable fqdn: an empty range
 # I_EXTRA: what a leaf checks only of a rule within every range, one tuple shared by the
 # rules of one service of an ACE (six positions fewer per rule: ~40 MB at 1.2 million rules):
 # (source port ranges, destination port ranges — None: the hull is exact —, ICMP code, ACE,
-# FTD ingress, egress). ACE: (acl, line, action, logged), shared by the ACE's rules: a Hit
-# per rule would be a million objects (and seconds of start-up); a match makes one.
-(X_SPORTS, X_DPORTS, X_CODE, X_ACE, X_INGRESS, X_EGRESS) = range(6)
+# FTD ingress, egress, the ACE's _Sources or None). ACE: (acl, line, action, logged), shared
+# by the ACE's rules: a Hit per rule would be a million objects (and seconds of start-up); a
+# match makes one.
+(X_SPORTS, X_DPORTS, X_CODE, X_ACE, X_INGRESS, X_EGRESS, X_SOURCES) = range(7)
+# An ACE with several source members compiles, for the matcher, to one rule per destination
+# and service whose source range is the members' hull (X_SOURCES finds the member): a fifth
+# as many tuples at 1.2 million rules (1.2 million -> 264k: 396 -> 227 MB after start-up,
+# matcher 2.2 -> 1.3 s). Its I_INDEX is then the index of its first member's rule: within
+# the ACE every such rule a flow matches has the same first member, so these indexes order
+# them as the real ones do, and they are lower bounds of the real ones (a subtree's lowest
+# one still bounds what it can hold).
+SMALL_SOURCES = 8      # members scanned in order; more: an interval table, made on first use
 # Index dimensions, most selective first: (tuple lo, tuple hi, position in a flow's values,
 # the whole space). A flow's values are (dst, src, dport, proto, sport).
 DIMENSIONS = ((I_DST_LO, I_DST_HI, 0, ADDRESS_SPACE), (I_SRC_LO, I_SRC_HI, 1, ADDRESS_SPACE),
@@ -110,8 +119,52 @@ def _port_hull(ports) -> tuple:
     return (min(lo for lo, _ in ports.ranges), max(hi for _, hi in ports.ranges), ports.ranges)
 
 
-def compile_rules(acl: Acl) -> list:
-    """The ACL's matchable rules as flat tuples, in rule (= config) order."""
+class _Sources:
+    """An ACE's source members (two or more), in config order: which one is the first that a
+    source address is in. ``stride``: rules per member (destinations x services)."""
+    __slots__ = ("ranges", "stride", "points", "firsts")
+
+    def __init__(self, ranges: list, stride: int):
+        self.ranges, self.stride = ranges, stride
+        self.points: Optional[list] = None
+        self.firsts: list = []
+
+    def first(self, value) -> Optional[int]:
+        """The position of the first member containing ``value`` (0 for ANY_SOURCE: the rule
+        of the first member is the one a lookup ignoring the source finds), or None."""
+        if value.__class__ is _AnySource:
+            return 0
+        if len(self.ranges) <= SMALL_SOURCES:
+            for position, (lo, hi) in enumerate(self.ranges):
+                if lo <= value <= hi:
+                    return position
+            return None
+        points = self.points
+        if points is None:
+            points = self._tabulate()
+        # below the first point: -1, the last interval, which no member covers
+        return self.firsts[bisect_right(points, value) - 1]
+
+    def _tabulate(self) -> list:
+        # elementary intervals, each with the first member covering it: painted from the last
+        # member to the first, so an earlier member overwrites a later one
+        points = sorted({lo for lo, hi in self.ranges if lo <= hi} |
+                        {hi + 1 for lo, hi in self.ranges if lo <= hi})
+        at = {point: i for i, point in enumerate(points)}
+        firsts: list = [None] * max(len(points), 1)     # no points: None for all
+        for position in range(len(self.ranges) - 1, -1, -1):
+            lo, hi = self.ranges[position]
+            if lo <= hi:
+                for i in range(at[lo], at[hi + 1]):
+                    firsts[i] = position
+        self.points, self.firsts = points, firsts
+        return points
+
+
+def compile_rules(acl: Acl, sources_apart: bool = False) -> list:
+    """The ACL's matchable rules as flat tuples, in rule (= config) order. ``sources_apart``:
+    an ACE's source members in one rule per destination and service (X_SOURCES), as the
+    matcher takes them; else one rule per member combination."""
     compiled = []
     # one range per address object, however many ACEs name it: each range is two integers
     # of 129 bits every rule of the ACE holds (at 1.2 million rules, 309k members name 23k
@@ -131,13 +184,17 @@ def compile_rules(acl: Acl) -> list:
         interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
         sources = [address_range(a) for a, _ in ace.sources]
         destinations = [address_range(a) for a, _ in ace.destinations]
+        table = None
+        if sources_apart and len(sources) > 1:
+            table = _Sources(sources, len(destinations) * len(ace.services))
+            sources = [(min(lo for lo, _ in sources), max(hi for _, hi in sources))]
         services = []
         for proto, sport, dport, code, _ in ace.services:
             spl, sph, sports = _port_hull(sport)
             dpl, dph, dports = _port_hull(dport)
             plo, phi = (-1, 255) if proto is None else (proto, proto)
             services.append((plo, phi, spl, sph, dpl, dph,
-                             (sports, dports, code, ace_of) + interfaces))
+                             (sports, dports, code, ace_of) + interfaces + (table,)))
         index = ace.first_index
         for src in sources:
             for dst in destinations:
@@ -209,10 +266,14 @@ def build_index(rules: list, dimensions=DIMENSIONS):
     return _Node(position, points, children, _Pending(wild, rest) if wild else None)
 
 
-def hit_of(rule: tuple) -> Hit:
-    """The Hit a compiled rule's match credits."""
-    acl, line, action, logged = rule[I_EXTRA][X_ACE]
-    return Hit(acl, line, rule[I_INDEX], action, logged)
+def hit_of(rule: tuple, source) -> Hit:
+    """The Hit a compiled rule's match by a flow from ``source`` credits."""
+    extra = rule[I_EXTRA]
+    acl, line, action, logged = extra[X_ACE]
+    table = extra[X_SOURCES]
+    index = rule[I_INDEX] if table is None else \
+        rule[I_INDEX] + table.first(source) * table.stride
+    return Hit(acl, line, index, action, logged)
 
 
 def _scan(rules: list, values: tuple, code):
@@ -225,7 +286,8 @@ def _scan(rules: list, values: tuple, code):
             if (x[0] is None or _in_ports(sport, x[0])) \
                     and (x[1] is None or _in_ports(dport, x[1])) \
                     and (x[2] is None or x[2] == code) \
-                    and (x[4] is None or x[4] == ingress) and (x[5] is None or x[5] == egress):
+                    and (x[4] is None or x[4] == ingress) and (x[5] is None or x[5] == egress) \
+                    and (x[6] is None or x[6].first(src) is not None):
                 return r
     return None
 
@@ -284,9 +346,10 @@ class AclMatcher:
 
     def __init__(self, acl: Acl):
         self.name = acl.name
-        rules = compile_rules(acl)
+        rules = compile_rules(acl, sources_apart=True)
         self.uses_source_port = any(r[I_EXTRA][X_SPORTS] is not None for r in rules)
-        self.size = len(rules)
+        self.size = sum(len(ace.sources) * len(ace.destinations) * len(ace.services)
+                        for ace in acl.entries if ace.matchable)     # expanded rules
         self.index = build_index(rules)
         self.rules = rules
         self.index_any_source = None      # built on first use (first_match_any_source)
@@ -299,7 +362,7 @@ class AclMatcher:
         values = (dst_version << 128 | dst, src_version << 128 | src, dport, protocol, sport,
                   ingress, egress)
         found = _lookup(self.index, values, icmp_code)
-        return None if found is None else hit_of(found)
+        return None if found is None else hit_of(found, values[1])
 
     def first_match_any_source(self, protocol: int, src_version: int, sport: int,
                                dst_version: int, dst: int, dport: int,
@@ -316,8 +379,10 @@ class AclMatcher:
         if found is None:
             return None, True
         base = src_version << 128
-        every = found[I_SRC_LO] <= base and found[I_SRC_HI] >= base | ALL_HOSTS[src_version]
-        return hit_of(found), every
+        table = found[I_EXTRA][X_SOURCES]
+        lo, hi = (found[I_SRC_LO], found[I_SRC_HI]) if table is None else table.ranges[0]
+        every = lo <= base and hi >= base | ALL_HOSTS[src_version]
+        return hit_of(found, ANY_SOURCE), every
 
 
 class FirewallMatcher:

@@ -5,7 +5,7 @@ from conftest import firewall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruleset_analysis.matcher import AclMatcher, _Node, _Pending
+from ruleset_analysis.matcher import SMALL_SOURCES, AclMatcher, _Node, _Pending
 
 # A small address and port space, so random rules overlap and shadow each other often.
 HOSTS = [f"10.0.{a}.{b}" for a in range(4) for b in (1, 2, 130)] + ["2001:db8::1",
@@ -55,7 +55,7 @@ object-group protocol l4
 """
 
 flow = st.tuples(st.sampled_from([6, 17, 1, 47, 50]),
-                 st.sampled_from(HOSTS + ["10.0.0.150", "10.0.5.5", "192.0.2.1"]),
+                 st.sampled_from(HOSTS + ["10.0.0.150", "10.0.5.5", "192.0.2.1", "9.9.9.9"]),
                  st.sampled_from(PORTS + [0, 3, 8, 445, 60000]),
                  st.sampled_from(HOSTS + ["10.0.0.150", "10.0.3.9", "192.0.2.1"]),
                  st.sampled_from(PORTS + [0, 3, 8, 445, 60000]),
@@ -98,6 +98,31 @@ def brute_force(acl, protocol, src, sport, dst, dport, code):
 def test_index_agrees_with_brute_force(aces, flows):
     config = DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)
     acl = firewall(config).acls["acl"]
+    matcher = AclMatcher(acl)
+    for protocol, src, sport, dst, dport, code in flows:
+        s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        hit = matcher.first_match(protocol, s.version, int(s), sport, d.version, int(d), dport,
+                                  code)
+        got = None if hit is None else (hit.ace_line, hit.rule_index)
+        assert got == brute_force(acl, protocol, src, sport, dst, dport, code)
+
+
+MEMBERS = [f"host {h}" for h in HOSTS] + NETS      # hosts inside networks, and outside
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(MEMBERS), st.lists(ace(), min_size=1, max_size=30),
+       st.integers(0, 30), st.lists(flow, min_size=1, max_size=40))
+def test_a_source_group_of_many_overlapping_members_credits_the_first_member_holding_the_source(  # noqa: E501
+        members, aces, position, flows):
+    # more members than a matcher scans in order (SMALL_SOURCES): it finds the first one
+    # holding the source through its interval table, whatever order they overlap in
+    group = "object-group network many\n" + "".join(f" network-object {m}\n" for m in members)
+    aces = [a.replace("object-group grp", "object-group many") for a in aces]
+    aces.insert(position, "permit tcp object-group many any")
+    config = DEFINITIONS + group + "".join(f"access-list acl extended {a}\n" for a in aces)
+    acl = firewall(config).acls["acl"]
+    assert max(len(entry.sources) for entry in acl.entries) > SMALL_SOURCES
     matcher = AclMatcher(acl)
     for protocol, src, sport, dst, dport, code in flows:
         s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
