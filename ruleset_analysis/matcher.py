@@ -5,7 +5,9 @@ Evaluation follows the ASA: the ACL bound inbound to the ingress interface, then
 Each ACL credits its own first match, in config order; inactive and unparsed ACEs never match.
 
 Rules are compiled into flat tuples and indexed by a decision tree over destination, source,
-ports and protocol, so a lookup costs about the same at 100 rules and at 100,000.
+ports and protocol, so a lookup costs about the same at 100 rules and at 100,000. An ACE's
+source members share its compiled rules (one per destination and service): a candidate's
+source is then checked member by member, and the member found gives the expanded rule.
 """
 from __future__ import annotations
 
