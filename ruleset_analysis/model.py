@@ -12,6 +12,7 @@ import gc
 import hashlib
 import json
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any, NamedTuple, Optional
 
 
@@ -52,7 +53,7 @@ class Ports:
 
     @classmethod
     def from_json(cls, data: list) -> "Ports":
-        return cls(tuple(tuple(r) for r in data[0]), data[1])
+        return _ports(tuple(tuple(r) for r in data[0]), data[1])
 
 
 @contextlib.contextmanager
@@ -74,6 +75,21 @@ def _address(version: int, first: int, last: int, text: str) -> Address:
     """One object per address however many ACEs name it (a group's members appear in every
     ACE that uses the group): loading a large ruleset builds each once."""
     return Address(version, first, last, text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _ports(ranges: tuple, text: str) -> Ports:
+    """One object per port set however many services hold it (a service group's ports appear
+    in every ACE that uses it): its text, its tuples and their integers held once."""
+    return Ports(ranges, text)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _member(address: Optional[tuple], path: Optional[tuple]) -> tuple:
+    """One (Address or None, member path) pair per member however many ACEs hold it (the
+    members of a group every ACE using it holds); a path None or empty stays so."""
+    return (_opt(address, Address.from_json), _path(*path) if path else
+            None if path is None else [])
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -247,9 +263,15 @@ class Ace:
     @classmethod
     def from_json(cls, d: dict) -> "Ace":
         d = dict(d)
-        d["sources"] = [(_opt(a, Address.from_json), p and _path(*p))
+        # names every ACE of an ACL, or using a group, repeats: one string each
+        for key in ("acl", "kind", "action"):
+            if key in d:
+                d[key] = intern(d[key])
+        if "groups" in d:
+            d["groups"] = [intern(group) for group in d["groups"]]
+        d["sources"] = [_member(a and tuple(a), p if p is None else tuple(p))
                         for a, p in d["sources"]]
-        d["destinations"] = [(_opt(a, Address.from_json), p and _path(*p))
+        d["destinations"] = [_member(a and tuple(a), p if p is None else tuple(p))
                              for a, p in d["destinations"]]
         d["services"] = [(proto, _opt(sp, Ports.from_json), _opt(dp, Ports.from_json), code,
                           {name: _path(*p) for name, p in paths.items()})

@@ -128,3 +128,25 @@ def test_loading_a_million_rules_holds_little_more_than_the_loaded_ruleset(tmp_p
     # each ACE made an object as it is decoded, each member path held once: 22 MB here
     # (CPython 3.11), 73 MB when the decoded JSON was whole and every ACE had its own paths
     assert peak < 40 * 2**20, peak / 2**20
+
+
+def test_members_port_sets_and_names_many_aces_repeat_are_loaded_once(tmp_path):
+    from ruleset_analysis.asa.config import parse_config
+    from ruleset_analysis.database import load_firewalls, save_firewalls
+    from ruleset_analysis.expand import expand_config
+    config = ("hostname fw01\ninterface Gi0/0\n nameif inside\n security-level 100\n"
+              "object-group network clients\n network-object host 10.0.0.1\n"
+              " network-object 10.1.0.0 255.255.0.0\n"
+              "object-group service web tcp\n port-object eq 80\n port-object range 8000 8080\n"
+              "access-list inside_in extended permit tcp object-group clients any "
+              "object-group web\n"
+              "access-list inside_in extended permit tcp object-group clients host 192.0.2.1 "
+              "object-group web\n"
+              "access-group inside_in in interface inside\n")
+    db = str(tmp_path / "shared.db")
+    save_firewalls(db, [expand_config(parse_config(config, "shared.cfg"))])
+    first, second = load_firewalls(db)["fw01"].acls["inside_in"].entries
+    assert first.sources == second.sources and len(first.sources) == 2
+    assert all(a is b for a, b in zip(first.sources, second.sources))
+    assert all(a[2] is b[2] for a, b in zip(first.services, second.services))
+    assert first.acl is second.acl and first.groups[0] is second.groups[0]
