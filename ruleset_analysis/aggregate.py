@@ -182,18 +182,16 @@ class LineAnalyzer:
         self.pinned: set = set()
         self.stale: list = []
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source):
-        # its top node costs about as much as the general path on a 90th as many flows as
-        # the ACLs have compiled rules, and its subtrees are built as lookups reach them.
-        # Learning starts once the general path has handled a 90th of the compiled rules if
-        # at least half the firewall's connection-built lines were new flows (they will go
-        # on coming: buy), else a 30th of the expanded rules (rent, then buy, with room for
-        # the subtrees), per revision of the config. 300k all-distinct lines: 8.4-9.3 s
-        # against 11.5-11.9 s with a 30th alone at 1.2M rules, 5.7-6.2 against 6.1-6.5 s at
-        # 120k; a zipf log (its new flows a minority by then) learns nothing at 120k rules
-        # either way, as it should not. A 90th of the compiled rules, not of the expanded
-        # ones (a fifth as many since an ACE's sources share its rules): at 1.2M rules 63k
-        # -> 71k lines/s and 304 -> 282 MB, at 120k 72-77k -> 79-81k; zipf unchanged; a
-        # 30th of the compiled rules would have a 300k-line zipf log learn at 120k (-10%).
+        # its top node, over the compiled rules, costs about as much as the general path on
+        # a 90th as many flows, and its subtrees are built as lookups reach them. Learning
+        # starts once the general path has handled that many flows if at least half the
+        # firewall's connection-built lines were new flows (they will go on coming: buy),
+        # else a 30th as many as the expanded rules (rent, then buy, with room for the
+        # subtrees), per revision of the config. 300k all-distinct lines at 1.2M rules:
+        # 11.5-11.9 s with the 30th alone, 8.4-9.3 s with a 90th of the expanded rules, then
+        # 63k -> 71k lines/s and 304 -> 282 MB with a 90th of the compiled ones (a fifth as
+        # many). A zipf log (its new flows a minority by then) learns nothing at 120k rules,
+        # as it should not (with a 30th of the compiled rules a 300k-line one would: -10%).
         self.shapes_after = {}
         for name, m in self.matchers.items():
             rules = sum(acl.size for acl in m.acls.values())
