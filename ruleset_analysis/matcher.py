@@ -95,6 +95,7 @@ NOTHING = (1, 0)                    # an unresolvable fqdn: an empty range
 # them as the real ones do, and they are lower bounds of the real ones (a subtree's lowest
 # one still bounds what it can hold).
 SMALL_SOURCES = 8      # members scanned in order; more: an interval table, made on first use
+DENSE = 4              # a run of source members shares rules while its hull is this loose
 # Index dimensions, most selective first: (tuple lo, tuple hi, position in a flow's values,
 # the whole space). A flow's values are (dst, src, dport, proto, sport).
 DIMENSIONS = ((I_DST_LO, I_DST_HI, 0, ADDRESS_SPACE), (I_SRC_LO, I_SRC_HI, 1, ADDRESS_SPACE),
@@ -186,25 +187,50 @@ def compile_rules(acl: Acl, sources_apart: bool = False) -> list:
         interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
         sources = [address_range(a) for a, _ in ace.sources]
         destinations = [address_range(a) for a, _ in ace.destinations]
-        table = None
-        if sources_apart and len(sources) > 1:
-            table = _Sources(sources, len(destinations) * len(ace.services))
-            sources = [(min(lo for lo, _ in sources), max(hi for _, hi in sources))]
+        stride = len(destinations) * len(ace.services)       # rules per source member
         services = []
         for proto, sport, dport, code, _ in ace.services:
             spl, sph, sports = _port_hull(sport)
             dpl, dph, dports = _port_hull(dport)
             plo, phi = (-1, 255) if proto is None else (proto, proto)
             services.append((plo, phi, spl, sph, dpl, dph,
-                             (sports, dports, code, ace_of) + interfaces + (table,)))
+                             (sports, dports, code, ace_of) + interfaces + (None,)))
         index = ace.first_index
-        for src in sources:
+        for run in _dense_runs(sources) if sources_apart else [[src] for src in sources]:
+            if len(run) == 1:
+                src, run_services = run[0], services
+            else:
+                src = (min(lo for lo, _ in run), max(hi for _, hi in run))
+                table = _Sources(run, stride)
+                run_services = [service[:6] + (service[6][:X_SOURCES] + (table,),)
+                                for service in services]
             for dst in destinations:
-                for plo, phi, spl, sph, dpl, dph, extra in services:
+                for plo, phi, spl, sph, dpl, dph, extra in run_services:
                     compiled.append((index, plo, phi, src[0], src[1], spl, sph,
                                      dst[0], dst[1], dpl, dph, extra))
                     index += 1
+            index += (len(run) - 1) * stride       # the rules of the run's other members
     return compiled
+
+
+def _dense_runs(ranges: list) -> list:
+    """An ACE's source member ranges, in config order, cut into runs whose hull is at most
+    DENSE times what they cover (adjacent subnets, hosts of one subnet): a run shares its
+    compiled rules. Scattered members stay apart: a hull around them would make the rules a
+    candidate for every source between them (500 ACEs of 10 hosts each across 10/8: 312 µs a
+    lookup against 2.9 µs apart)."""
+    runs: list = []
+    lo, hi, covered = 1, 0, 0
+    for member in ranges:
+        size = member[1] - member[0] + 1 if member[0] <= member[1] else 0
+        new_lo, new_hi = min(lo, member[0]), max(hi, member[1])
+        if runs and size and covered and new_hi - new_lo + 1 <= DENSE * (covered + size):
+            runs[-1].append(member)
+            lo, hi, covered = new_lo, new_hi, covered + size
+        else:
+            runs.append([member])
+            lo, hi, covered = member[0], member[1], size
+    return runs
 
 
 class _Node:

@@ -112,15 +112,34 @@ def test_index_agrees_with_brute_force(aces, flows):
 
 
 MEMBERS = [f"host {h}" for h in HOSTS] + NETS      # hosts inside networks, and outside
+# overlapping networks within 10.0.0.0/23, dense in any order: the matcher keeps them in one
+# rule, finding the member through its interval table (more than SMALL_SOURCES)
+DENSE_MEMBERS = ["10.0.0.0 255.255.255.192", "10.0.0.64 255.255.255.192",
+                 "10.0.0.128 255.255.255.192", "10.0.0.192 255.255.255.192",
+                 "10.0.0.0 255.255.255.128", "10.0.0.128 255.255.255.128",
+                 "10.0.0.0 255.255.255.0", "10.0.1.0 255.255.255.0", "10.0.0.0 255.255.254.0",
+                 "host 10.0.0.130", "10.0.1.128 255.255.255.128"]
+
+
+def compiled_rules(members: list) -> int:
+    group = "object-group network many\n" + "".join(f" network-object {m}\n" for m in members)
+    acl = firewall(group + "access-list acl extended permit tcp object-group many host "
+                   "192.0.2.1 eq 443\n").acls["acl"]
+    return len(AclMatcher(acl).rules)
+
+
+def test_dense_source_members_share_their_rules_and_scattered_ones_stay_apart():
+    assert compiled_rules(DENSE_MEMBERS) == 1
+    assert compiled_rules([f"host 10.{i}.{i * 7}.1" for i in range(12)]) == 12
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.permutations(MEMBERS), st.lists(ace(), min_size=1, max_size=30),
-       st.integers(0, 30), st.lists(flow, min_size=1, max_size=40))
+@given(st.one_of(st.permutations(MEMBERS), st.permutations(DENSE_MEMBERS)),
+       st.lists(ace(), min_size=1, max_size=30), st.integers(0, 30),
+       st.lists(flow, min_size=1, max_size=40))
 def test_a_source_group_of_many_overlapping_members_credits_the_first_member_holding_the_source(  # noqa: E501
         members, aces, position, flows):
-    # more members than a matcher scans in order (SMALL_SOURCES): it finds the first one
-    # holding the source through its interval table, whatever order they overlap in
+    # members in any order, dense (one rule, its interval table) or not (runs of them)
     group = "object-group network many\n" + "".join(f" network-object {m}\n" for m in members)
     aces = [a.replace("object-group grp", "object-group many") for a in aces]
     aces.insert(position, "permit tcp object-group many any")
