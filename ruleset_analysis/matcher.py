@@ -188,7 +188,7 @@ def compile_rules(acl: Acl, sources_apart: bool = False) -> list:
         sources = [address_range(a) for a, _ in ace.sources]
         destinations = [address_range(a) for a, _ in ace.destinations]
         stride = len(destinations) * len(ace.services)       # rules per source member
-        services = []
+        services: list = []
         for proto, sport, dport, code, _ in ace.services:
             spl, sph, sports = _port_hull(sport)
             dpl, dph, dports = _port_hull(dport)
