@@ -1,5 +1,6 @@
 """The indexed matcher gives exactly the brute-force first match, on random rulesets."""
 import ipaddress
+from bisect import bisect_right
 
 from conftest import firewall
 from hypothesis import HealthCheck, given, settings
@@ -112,8 +113,8 @@ def test_index_agrees_with_brute_force(aces, flows):
 
 
 MEMBERS = [f"host {h}" for h in HOSTS] + NETS      # hosts inside networks, and outside
-# overlapping networks within 10.0.0.0/23, dense in any order: the matcher keeps them in one
-# rule, finding the member through its interval table (more than SMALL_SOURCES)
+# overlapping networks within 10.0.0.0/23: more than SMALL_SOURCES, whose first holding a
+# source the matcher finds through its interval table
 DENSE_MEMBERS = ["10.0.0.0 255.255.255.192", "10.0.0.64 255.255.255.192",
                  "10.0.0.128 255.255.255.192", "10.0.0.192 255.255.255.192",
                  "10.0.0.0 255.255.255.128", "10.0.0.128 255.255.255.128",
@@ -121,16 +122,26 @@ DENSE_MEMBERS = ["10.0.0.0 255.255.255.192", "10.0.0.64 255.255.255.192",
                  "host 10.0.0.130", "10.0.1.128 255.255.255.128"]
 
 
-def compiled_rules(members: list) -> int:
-    group = "object-group network many\n" + "".join(f" network-object {m}\n" for m in members)
-    acl = firewall(group + "access-list acl extended permit tcp object-group many host "
-                   "192.0.2.1 eq 443\n").acls["acl"]
-    return len(AclMatcher(acl).rules)
-
-
-def test_dense_source_members_share_their_rules_and_scattered_ones_stay_apart():
-    assert compiled_rules(DENSE_MEMBERS) == 1
-    assert compiled_rules([f"host 10.{i}.{i * 7}.1" for i in range(12)]) == 12
+def test_a_rule_its_scattered_source_members_share_is_indexed_where_they_are():
+    # 40 ACEs of 10 hosts each across 10/8, to any: one rule each, which the tree's source
+    # split puts under its own hosts only, not under the span between them
+    hosts = [[f"10.{(a * 37 + m * 91) % 256}.{(a * 11 + m * 53) % 256}.{a + 1}"
+              for m in range(10)] for a in range(40)]
+    config = "".join(f"object-group network g{a}\n" + "".join(
+        f" network-object host {h}\n" for h in members) for a, members in enumerate(hosts))
+    config += "".join(f"access-list acl extended permit tcp object-group g{a} any eq 443\n"
+                      for a in range(40))
+    matcher = AclMatcher(firewall(config).acls["acl"])
+    assert len(matcher.rules) == 40
+    node = matcher.index
+    while node.__class__ is _Node and node.position != 1:      # down to the source split
+        node = node.wild
+    assert node.__class__ is _Node and node.position == 1
+    for host in {host for members in hosts for host in members}:
+        value = 4 << 128 | int(ipaddress.ip_address(host))
+        bucket = node.children[bisect_right(node.points, value) - 1]
+        rules = bucket.rules if bucket.__class__ is _Pending else bucket
+        assert rules == [rule for rule, members in zip(matcher.rules, hosts) if host in members]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
