@@ -195,21 +195,19 @@ def compile_rules(acl: Acl, sources_apart: bool = False) -> list:
             plo, phi = (-1, 255) if proto is None else (proto, proto)
             services.append((plo, phi, spl, sph, dpl, dph,
                              (sports, dports, code, ace_of) + interfaces + (None,)))
+        if sources_apart and len(sources) > 1:
+            # one rule per destination and service, its sources the members' hull
+            table = _Sources(sources, stride)
+            sources = [(min(lo for lo, _ in sources), max(hi for _, hi in sources))]
+            services = [service[:6] + (service[6][:X_SOURCES] + (table,),)
+                        for service in services]
         index = ace.first_index
-        for run in [sources] if sources_apart else [[src] for src in sources]:
-            if len(run) == 1:
-                src, run_services = run[0], services
-            else:
-                src = (min(lo for lo, _ in run), max(hi for _, hi in run))
-                table = _Sources(run, stride)
-                run_services = [service[:6] + (service[6][:X_SOURCES] + (table,),)
-                                for service in services]
+        for src in sources:
             for dst in destinations:
-                for plo, phi, spl, sph, dpl, dph, extra in run_services:
+                for plo, phi, spl, sph, dpl, dph, extra in services:
                     compiled.append((index, plo, phi, src[0], src[1], spl, sph,
                                      dst[0], dst[1], dpl, dph, extra))
                     index += 1
-            index += (len(run) - 1) * stride       # the rules of the run's other members
     return compiled
 
 
