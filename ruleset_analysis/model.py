@@ -92,6 +92,12 @@ def _member(address: Optional[tuple], path: Optional[tuple]) -> tuple:
             None if path is None else [])
 
 
+def _hashable(member: list) -> tuple:
+    """A member as stored ([address or None, path or None]) as _member's cache takes it."""
+    address, path = member
+    return (address and tuple(address), path if path is None else tuple(path))
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _path(*names: str) -> list:
     """One list per member path however many ACEs hold it (every ACE using a group holds its
@@ -269,10 +275,8 @@ class Ace:
                 d[key] = intern(d[key])
         if "groups" in d:
             d["groups"] = [intern(group) for group in d["groups"]]
-        d["sources"] = [_member(a and tuple(a), p if p is None else tuple(p))
-                        for a, p in d["sources"]]
-        d["destinations"] = [_member(a and tuple(a), p if p is None else tuple(p))
-                             for a, p in d["destinations"]]
+        d["sources"] = [_member(*_hashable(m)) for m in d["sources"]]
+        d["destinations"] = [_member(*_hashable(m)) for m in d["destinations"]]
         d["services"] = [(proto, _opt(sp, Ports.from_json), _opt(dp, Ports.from_json), code,
                           {name: _path(*p) for name, p in paths.items()})
                          for proto, sp, dp, code, paths in d["services"]]
