@@ -165,7 +165,7 @@ class LineAnalyzer:
         self.heads: dict = {}
         self.fast_flows: dict = {}
         # firewall -> {shape: (counter cell, [(fact key prefix, that ACE's days, its sample,
-        # its service's hash)])
+        # its service's hash, [its left-out connections' fact once known: left_out_fact])])
         # or None where the verdict depends on the initiator's address}; see shape_key
         self.shapes: dict = {}
         self.fast_size = 0
@@ -334,16 +334,23 @@ class LineAnalyzer:
                         entry[0][0] += 1
                         evidence[day] += 1
                         facts = self.facts
-                        for prefix, days, sample, seed in entry[1]:
+                        for prefix, days, sample, seed, out in entry[1]:
                             hashed = crc32(source.encode(), seed)   # connection_hash
                             # Above the threshold a connection is not listed (or listed
                             # only till emit() moves it to its service: counted there now,
-                            # the same sums): one lookup where most are new, not two.
-                            fact = facts.get((prefix, None) if hashed >= sample[1]
-                                             else (prefix, source))
-                            if fact is None:
-                                self.new_fact(prefix, source, 1, when, when, sample, hashed)
+                            # the same sums), and counts where its service's left-out
+                            # connections do: no key to build for most lines.
+                            if hashed >= sample[1]:
+                                fact = out[0]
+                                if fact is None:
+                                    self.leave_out(prefix, 1, when, when, sample)
+                                    out[0] = self.left_out_fact(prefix)
                             else:
+                                fact = facts.get((prefix, source))
+                                if fact is None:
+                                    self.new_fact(prefix, source, 1, when, when, sample,
+                                                  hashed)
+                            if fact is not None:
                                 # the exact path's update, inline like it: a call per fact
                                 # per line is the cost this path exists to avoid
                                 fact[0] += 1
@@ -410,6 +417,14 @@ class LineAnalyzer:
         else:
             fact[0] += count
             _span(first, last, fact)
+
+    def left_out_fact(self, prefix: tuple) -> list:
+        """The fact counting a service's connections its ACE does not list, once one was
+        left out: the service's, or (the service not in its ACE's sample) the rule's. It stays
+        that fact till emit(): a service fact is only removed there, and a service left out
+        of the sample is never taken into it again (its threshold only falls)."""
+        facts = self.facts
+        return facts.get((prefix, None)) or facts[(prefix[:5], None)]
 
     def live_fact(self, prefix: tuple, source: str) -> list:
         """The fact counting a connection now: its own, its service's, or its rule's."""
@@ -576,7 +591,7 @@ class LineAnalyzer:
         if shape not in shapes and _ipv4(connection.source):
             self.fast_size += 1
             # each credit with its service's hash, where a new client's hash continues
-            shapes[shape] = (cell, [(prefix, days, sample, service_hash(*prefix[5:]))
+            shapes[shape] = (cell, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
                                     for prefix, _, days, sample in credited]) \
                 if matcher.source_independent(connection, 4) else None
 

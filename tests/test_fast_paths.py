@@ -59,6 +59,36 @@ def test_fast_paths_give_what_every_line_on_the_general_path_gives():
     assert len(slow) < len(lines) / 3          # (the fast paths took most lines)
 
 
+SERVERS = """
+access-list outside_in extended permit tcp any 172.16.1.0 255.255.255.0
+access-list outside_in extended permit tcp any any
+access-group outside_in in interface outside
+"""
+
+
+def test_fast_paths_give_what_the_general_path_gives_where_lists_and_services_are_sampled():
+    # ever new clients of 60 services, an ACE listing 4: most connections are left out, to
+    # their service's fact or (the service left out too) the rule's
+    rng = random.Random(7)
+    lines = [built("inbound", "TCP", f"outside:198.51.{rng.randrange(8)}.{rng.randrange(250)}"
+                   f"/{rng.randrange(1024, 65536)}",
+                   f"dmz:172.16.{rng.choice((1, 2))}.{rng.randrange(1, 31)}/"
+                   f"{rng.choice((80, 443))}", when=f"Jun 06 2014 14:{n // 60 % 60:02d}:00")
+             for n in range(3000)]
+    fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)            # (no match: it teaches no fast path)
+    assert fast.shapes["fw01"] and not general.shapes   # (the shapes took the lines)
+    mine, theirs = collect(fast.finish()), collect(general.finish())
+    assert all(record.get("sample_below") and record.get("service_below")
+               for record in mine.aces.values())           # (both were sampled)
+    assert mine.counters == theirs.counters
+    assert {k: finish_ace(v, 4) for k, v in mine.aces.items()} == \
+        {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
+
+
 def test_a_line_whose_initiator_port_is_out_of_range_is_malformed_on_the_fast_path_too():
     analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
     for port in ("40000", "40001", "99999"):       # the flow is known when 99999 comes
