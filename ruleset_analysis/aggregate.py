@@ -10,12 +10,14 @@ A connection whose line has no time still proves its rule is used: it is counted
 and ``untimed`` and leaves first/last at the sentinels NO_FIRST/NO_LAST, which sort after and
 before every timestamp, so min/max merging needs no special case.
 
-Three paths for a TCP/UDP connection-built line whose header was seen: a flow of a known
-*shape* — the same but for the initiator's address, on a firewall where no ACL's first match
-depends on that address for it (a web server's ever new clients) — one lookup and the
-connection's fact; the exact flow seen before (one lookup); else the general path
-(``classify``), which teaches the other two. The shape goes first: where shapes are learnt,
-most flows are new, and their exact key would be built only to miss.
+Three paths for a TCP/UDP connection-built line whose header was seen, all through one
+lookup of the flow's *shape* (the flow but for the initiator's address and port): a shape no
+ACL's first match depends on the initiator for (a web server's ever new clients) decides the
+flow, and the connection's fact is counted; else the shape holds its flows by initiator, and
+one seen before is counted (a second lookup, by the initiator's address alone); else the
+general path (``classify``), which teaches the other two. A firewall whose ACLs match mapped
+addresses (before ASA 8.3) keeps its flows by every group of the line but the initiator's
+port instead.
 """
 from __future__ import annotations
 
@@ -158,15 +160,19 @@ class LineAnalyzer:
         self.untimed: dict = {}       # (kind, firewall, acl, line) -> hits without a time
         self.coverage: dict = {}      # firewall -> {"days", "deny_days", "untimed"...}
         self.devices: dict = {}       # unknown device id -> lines
-        # The fast path for TCP/UDP connection-built lines, filled by the slow one:
-        # header text -> (timestamp, day, that firewall's flow table, whether source ports
-        # matter, the firewall's evidence cell for that day);
-        # flow table: regex groups (minus the initiator's port) -> (counter cell, fact lists).
+        # The fast paths for TCP/UDP connection-built lines, filled by the slow one:
+        # header text -> (timestamp, day, the firewall's flow table or None, whether source
+        # ports matter, the firewall's evidence cell for that day, its shape table or None,
+        # what it inherits from the revision before: inheritance()).
+        # A flow: (counter cell, [(fact, that ACE's days)]).
+        # Flow table (ACLs on mapped addresses): regex groups minus the initiator's port -> flow.
         self.heads: dict = {}
         self.fast_flows: dict = {}
-        # firewall -> {shape: (counter cell, [(fact key prefix, that ACE's days, its sample,
-        # its service's hash, [its left-out connections' fact once known: left_out_fact])])
-        # or None where the verdict depends on the initiator's address}; see shape_key
+        # Shape table: shape_key -> either a shared entry, (counter cell, [(fact key prefix,
+        # that ACE's days, its sample, its service's hash, [its left-out connections' fact
+        # once known: left_out_fact])], _Others: {initiator: flow} of initiators not IPv4),
+        # or {initiator's address: flow} (a _ByInitiator once the verdict was found to
+        # depend on it; a plain dict before that was asked).
         self.shapes: dict = {}
         self.fast_size = 0
         # facts: ((kind, firewall, acl, line, rule index, proto, destination, port), source)
@@ -282,10 +288,11 @@ class LineAnalyzer:
         timeline = self.timelines.get(name)
         return 0 if timeline is None else timeline.revision(when)
 
-    def inheritance(self, name: str, when: Optional[str]) -> Optional[tuple]:
-        """For the fast path of a firewall with older revisions: the flow table of the revision
-        before the one in force at ``when``, and the interfaces through which its verdicts hold
-        in this one (``Timeline.inherited``); None: nothing to inherit."""
+    def inheritance(self, name: str, when: Optional[str], by_shape: bool) -> Optional[tuple]:
+        """For the fast path of a firewall with older revisions: the flow table (``by_shape``:
+        the shape table) of the revision before the one in force at ``when``, and the
+        interfaces through which its verdicts hold in this one (``Timeline.inherited``); None:
+        nothing to inherit."""
         timeline = self.timelines.get(name)
         if timeline is None:
             return None
@@ -293,7 +300,8 @@ class LineAnalyzer:
         through = timeline.inherited(revision)
         if through is None or not (through[0] and through[1]):
             return None
-        return (self.fast_flows.setdefault((name, revision - 1), {}),) + through
+        tables = self.shapes if by_shape else self.fast_flows
+        return (tables.setdefault((name, revision - 1), {}),) + through
 
     def table(self, name: str, when: Optional[str]):
         """Which cache a firewall's flow at a time belongs to: its name, and with older
@@ -308,7 +316,7 @@ class LineAnalyzer:
 
     def add(self, line: str) -> None:
         """Account for one line. The hot path: a TCP/UDP connection-built line whose header
-        and flow were seen before costs one regex and two dictionary lookups."""
+        and shape were seen before costs one regex and two or three dictionary lookups."""
         match = BUILT_RE.search(line) if "Built" in line else None
         if match is not None:
             head = self.heads.get(line[:match.start()])
@@ -320,50 +328,65 @@ class LineAnalyzer:
                 if len(port) == 5 and port > "65535":      # not in the keys: read it
                     self.slow_add(line, match)
                     return
-                if shapes:
-                    # A known shape decides the flow whatever its initiator: no exact key to
-                    # build and miss on traffic whose flows are ever new.
-                    entry = shapes.get(shape_key(groups, inbound, keep_port))
-                    if entry is not None:
-                        source = groups[3] if inbound else groups[7]
+                if shapes is not None:
+                    # The flow's shape (shape_key, inline), then its initiator: a known shape
+                    # may decide the flow whatever its initiator (no key to build and miss on
+                    # traffic whose flows are ever new), else it holds the flows by initiator.
+                    key: tuple
+                    if inbound:
+                        source = groups[3]
+                        key = (groups[1], groups[2], groups[6], groups[7], groups[8])
+                    else:
+                        source = groups[7]
+                        key = (groups[1], groups[6], groups[2], groups[3], groups[4])
+                    if keep_port:
+                        key += (port,)
+                    entry = shapes.get(key)
+                    if entry is not None and entry.__class__ is not tuple:
+                        entry = entry.get(source)
+                    elif entry is not None:
                         try:
                             inet_pton(AF_INET, source)   # _ipv4, inline: every such line
                         except (OSError, ValueError):
-                            entry = None    # decided for IPv4 initiators only
-                    if entry is not None:
-                        entry[0][0] += 1
-                        evidence[day] += 1
-                        facts = self.facts
-                        for prefix, days, sample, seed, out in entry[1]:
-                            hashed = crc32(source.encode(), seed)   # connection_hash
-                            # Above the threshold a connection is not listed (or listed
-                            # only till emit() moves it to its service: counted there now,
-                            # the same sums), and counts where its service's left-out
-                            # connections do: no key to build for most lines.
-                            if hashed >= sample[1]:
-                                fact = out[0]
-                                if fact is None:
-                                    self.leave_out(prefix, 1, when, when, sample)
-                                    out[0] = self.left_out_fact(prefix)
-                            else:
-                                fact = facts.get((prefix, source))
-                                if fact is None:
-                                    self.new_fact(prefix, source, 1, when, when, sample,
-                                                  hashed)
-                            if fact is not None:
-                                # the exact path's update, inline like it: a call per fact
-                                # per line is the cost this path exists to avoid
-                                fact[0] += 1
-                                if when < fact[1]:
-                                    fact[1] = when
-                                elif when > fact[2]:
-                                    fact[2] = when
-                            days[day] = days.get(day, 0) + 1
-                        return
-                key = flow_key(groups, keep_port)
-                entry = flows.get(key)
-                if entry is None and inherit is not None:
-                    entry = _inherit(key, groups, inbound, flows, inherit)
+                            # decided for IPv4 initiators only: another's own flow
+                            entry = entry[2].get(source)
+                        else:
+                            entry[0][0] += 1
+                            evidence[day] += 1
+                            facts = self.facts
+                            for prefix, days, sample, seed, out in entry[1]:
+                                hashed = crc32(source.encode(), seed)   # connection_hash
+                                # Above the threshold a connection is not listed (or listed
+                                # only till emit() moves it to its service: counted there now,
+                                # the same sums), and counts where its service's left-out
+                                # connections do: no key to build for most lines.
+                                if hashed >= sample[1]:
+                                    fact = out[0]
+                                    if fact is None:
+                                        self.leave_out(prefix, 1, when, when, sample)
+                                        out[0] = self.left_out_fact(prefix)
+                                else:
+                                    fact = facts.get((prefix, source))
+                                    if fact is None:
+                                        self.new_fact(prefix, source, 1, when, when, sample,
+                                                      hashed)
+                                if fact is not None:
+                                    # the exact path's update, inline like it: a call per fact
+                                    # per line is the cost this path exists to avoid
+                                    fact[0] += 1
+                                    if when < fact[1]:
+                                        fact[1] = when
+                                    elif when > fact[2]:
+                                        fact[2] = when
+                                days[day] = days.get(day, 0) + 1
+                            return
+                    if entry is None and inherit is not None:
+                        entry = _inherit_initiator(key, source, shapes, inherit)
+                else:           # ACLs that match mapped addresses: every group but one
+                    key = flow_key(groups, keep_port)
+                    entry = flows.get(key)
+                    if entry is None and inherit is not None:
+                        entry = _inherit(key, groups, inbound, flows, inherit)
                 if entry is not None:
                     entry[0][0] += 1
                     evidence[day] += 1
@@ -559,13 +582,8 @@ class LineAnalyzer:
         if self.fast_size >= self.flows_limit or len(self.heads) >= HEADS_LIMIT:
             self.forget()
         table = self.table(name, when)
-        flows = self.fast_flows.setdefault(table, {})
         matcher = self.matcher_for(name, when)
         keep_port = matcher.uses_source_port
-        shapes = None if matcher.uses_mapped else self.shapes.setdefault(table, {})
-        self.heads[line[:match.start()]] = (when, when[:10], flows, keep_port,
-                                            evidence["days"], shapes,
-                                            self.inheritance(name, when))
         groups = match.groups()
         # Looked up now, not when counted: a later credit's halving may have left one out.
         counting = []
@@ -574,9 +592,28 @@ class LineAnalyzer:
             if fact is self.facts.get((prefix, source)):
                 self.pinned.add((prefix, source))
             counting.append((fact, days))
-        flows[flow_key(groups, keep_port)] = (cell, counting)
-        if shapes is None:
+        head = line[:match.start()]
+        if matcher.uses_mapped:
+            # A verdict on mapped addresses depends on them too: such flows keep a table of
+            # their own, by every group but the initiator's port.
+            flows = self.fast_flows.setdefault(table, {})
+            self.heads[head] = (when, when[:10], flows, keep_port, evidence["days"], None,
+                                self.inheritance(name, when, False))
+            flows[flow_key(groups, keep_port)] = (cell, counting)
             return
+        shapes = self.shapes.setdefault(table, {})
+        self.heads[head] = (when, when[:10], None, keep_port, evidence["days"], shapes,
+                            self.inheritance(name, when, True))
+        inbound = groups[0] == "inbound"
+        shape = shape_key(groups, inbound, keep_port)
+        initiators = shapes.get(shape)
+        if initiators is None:
+            initiators = shapes[shape] = {}
+        elif initiators.__class__ is tuple:
+            initiators = initiators[2]      # shared, for IPv4 initiators: not this one
+        initiators[groups[3] if inbound else groups[7]] = (cell, counting)
+        if initiators.__class__ is not dict:
+            return      # decided: shared, or its verdict depends on the initiator
         # per revision: each builds its own second index. The lines: the firewall's (every
         # revision's) connection-built lines since the last flush, as its evidence counts them.
         if table not in self.learning:
@@ -587,13 +624,13 @@ class LineAnalyzer:
                 self.general[table] = taught + 1
                 return
             self.learning.add(table)            # from now on
-        shape = shape_key(groups, groups[0] == "inbound", keep_port)
-        if shape not in shapes and _ipv4(connection.source):
-            self.fast_size += 1
-            # each credit with its service's hash, where a new client's hash continues
+        if _ipv4(connection.source):
+            # each credit with its service's hash, where a new client's hash continues; the
+            # flows of initiators other than IPv4 ones kept by initiator
             shapes[shape] = (cell, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
-                                    for prefix, _, days, sample in credited]) \
-                if matcher.source_independent(connection, 4) else None
+                                    for prefix, _, days, sample in credited],
+                             _Others(initiators)) \
+                if matcher.source_independent(connection, 4) else _ByInitiator(initiators)
 
     def unknown_device(self, device: Optional[str]) -> None:
         device = device or "(none)"
@@ -738,6 +775,37 @@ def _inherit(key: tuple, groups: tuple, inbound: bool, flows: dict, inherit: tup
             flows[key] = entry
         return entry
     return None
+
+
+def _inherit_initiator(shape: tuple, source: str, shapes: dict, inherit: tuple):
+    """_inherit for a table of shapes: the previous revision's entry for this initiator's
+    flow of the shape (shared from then on), or None."""
+    before, ingresses, egresses = inherit
+    if shape[1] in ingresses and shape[2] in egresses:
+        initiators = before.get(shape)
+        if initiators is not None:
+            if initiators.__class__ is tuple:
+                initiators = initiators[2]
+            entry = initiators.get(source)
+            if entry is not None:
+                here = shapes.get(shape)
+                if here is None:
+                    here = shapes[shape] = {}
+                elif here.__class__ is tuple:
+                    here = here[2]
+                here[source] = entry
+            return entry
+    return None
+
+
+class _ByInitiator(dict):
+    """A shape's flows by initiator where the shape's verdict was found to depend on it (a
+    plain dict: not decided yet)."""
+
+
+class _Others(dict):
+    """The flows by initiator of a shape whose verdict is shared by its IPv4 initiators:
+    those of the others."""
 
 
 def flow_key(groups: tuple, keep_port: bool) -> tuple:

@@ -131,6 +131,36 @@ def test_a_flow_whose_first_match_depends_on_the_initiator_takes_the_general_pat
     assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 1      # any4 any
 
 
+def test_a_known_flow_of_a_shape_whose_verdict_depends_on_the_initiator_is_counted_at_once():
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
+    for client in ("192.0.2.7", "198.51.100.7"):        # the /24 rule, then any4 any
+        analyzer.add(built("inbound", "TCP", f"outside:{client}/40000", "dmz:172.16.1.11/22"))
+    calls = []
+    general = analyzer.slow_add
+    analyzer.slow_add = lambda *args: calls.append(args) or general(*args)
+    for client in ("192.0.2.7", "198.51.100.7", "192.0.2.8"):
+        analyzer.add(built("inbound", "TCP", f"outside:{client}/40001", "dmz:172.16.1.11/22"))
+    assert len(calls) == 1                      # only the new initiator
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 3)]["hits"] == 3
+    assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 2
+
+
+def test_a_pre_8_3_firewalls_known_flows_are_told_apart_by_their_mapped_addresses():
+    analyzer = LineAnalyzer({"fw01": firewall("""ASA Version 8.2(5)
+access-list outside_in extended permit tcp any host 203.0.113.10 eq https
+access-list outside_in extended permit tcp any host 203.0.113.11 eq https
+access-group outside_in in interface outside
+""")}, "2014")
+    for _ in range(2):          # the same real server behind two mapped addresses
+        for mapped in ("203.0.113.10", "203.0.113.11"):
+            analyzer.add(built("inbound", "TCP", "outside:198.51.100.7/40000",
+                               f"dmz:172.16.1.10/443 ({mapped}/443)"))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 1)]["hits"] == 2
+    assert records[("ace", "fw01", "outside_in", 2)]["hits"] == 2
+
+
 # 900 rules for one client group ahead of the server's: shapes are worth their index after a
 # 90th as many new flows as rules when most lines are new flows, after a 30th otherwise
 MANY_RULES = ("object-group network PARTNERS\n" +
