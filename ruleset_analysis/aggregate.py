@@ -25,6 +25,7 @@ import datetime
 import gc
 import socket
 from socket import AF_INET, inet_pton
+from sys import intern
 from typing import Iterator, Optional, Sequence
 from zlib import crc32
 
@@ -351,10 +352,15 @@ class LineAnalyzer:
                             # decided for IPv4 initiators only: another's own flow
                             entry = entry[2].get(source)
                         else:
-                            entry[0][0] += 1
                             evidence[day] += 1
+                            pending = entry[0]      # its lines and ACEs' days: settle_shape
+                            if pending[0] is day:
+                                pending[1] += 1
+                            else:
+                                settle_shape(entry)
+                                pending[0], pending[1] = day, 1
                             facts = self.facts
-                            for prefix, days, sample, seed, out in entry[1]:
+                            for prefix, _, sample, seed, out in entry[1]:
                                 hashed = crc32(source.encode(), seed)   # connection_hash
                                 # Above the threshold a connection is not listed (or listed
                                 # only till emit() moves it to its service: counted there now,
@@ -378,7 +384,6 @@ class LineAnalyzer:
                                         fact[1] = when
                                     elif when > fact[2]:
                                         fact[2] = when
-                                days[day] = days.get(day, 0) + 1
                             return
                     if entry is None and inherit is not None:
                         entry = _inherit_initiator(key, source, shapes, inherit)
@@ -388,15 +393,17 @@ class LineAnalyzer:
                     if entry is None and inherit is not None:
                         entry = _inherit(key, groups, inbound, flows, inherit)
                 if entry is not None:
-                    entry[0][0] += 1
                     evidence[day] += 1
-                    for fact, days in entry[1]:
-                        fact[0] += 1
-                        if when < fact[1]:
-                            fact[1] = when
-                        elif when > fact[2]:
-                            fact[2] = when
-                        days[day] = days.get(day, 0) + 1
+                    # counted into its facts and days when the day changes: settle_flow
+                    if entry[0] is day:
+                        entry[1] += 1
+                        if when > entry[3]:
+                            entry[3] = when
+                        elif when < entry[2]:
+                            entry[2] = when
+                    else:
+                        settle_flow(entry)
+                        entry[0], entry[1], entry[2], entry[3] = day, 1, when, when
                     return
         else:
             category = no_connection(MESSAGE_RE.search(line))
@@ -593,16 +600,19 @@ class LineAnalyzer:
                 self.pinned.add((prefix, source))
             counting.append((fact, days))
         head = line[:match.start()]
+        day = intern(when[:10])         # one string a day: the fast paths compare by identity
+        flow = [day, 0, when, when, cell, counting]
         if matcher.uses_mapped:
             # A verdict on mapped addresses depends on them too: such flows keep a table of
             # their own, by every group but the initiator's port.
             flows = self.fast_flows.setdefault(table, {})
-            self.heads[head] = (when, when[:10], flows, keep_port, evidence["days"], None,
+            self.heads[head] = (when, day, flows, keep_port, evidence["days"], None,
                                 self.inheritance(name, when, False))
-            flows[flow_key(groups, keep_port)] = (cell, counting)
+            # (a flow known already, met under a new header, keeps its entry and what it holds)
+            flows.setdefault(flow_key(groups, keep_port), flow)
             return
         shapes = self.shapes.setdefault(table, {})
-        self.heads[head] = (when, when[:10], None, keep_port, evidence["days"], shapes,
+        self.heads[head] = (when, day, None, keep_port, evidence["days"], shapes,
                             self.inheritance(name, when, True))
         inbound = groups[0] == "inbound"
         shape = shape_key(groups, inbound, keep_port)
@@ -611,7 +621,7 @@ class LineAnalyzer:
             initiators = shapes[shape] = {}
         elif initiators.__class__ is tuple:
             initiators = initiators[2]      # shared, for IPv4 initiators: not this one
-        initiators[groups[3] if inbound else groups[7]] = (cell, counting)
+        initiators.setdefault(groups[3] if inbound else groups[7], flow)
         if initiators.__class__ is not dict:
             return      # decided: shared, or its verdict depends on the initiator
         # per revision: each builds its own second index. The lines: the firewall's (every
@@ -627,9 +637,9 @@ class LineAnalyzer:
         if _ipv4(connection.source):
             # each credit with its service's hash, where a new client's hash continues; the
             # flows of initiators other than IPv4 ones kept by initiator
-            shapes[shape] = (cell, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
-                                    for prefix, _, days, sample in credited],
-                             _Others(initiators)) \
+            shapes[shape] = ([day, 0], [(prefix, days, sample, service_hash(*prefix[5:]),
+                                         [None]) for prefix, _, days, sample in credited],
+                             _Others(initiators), cell) \
                 if matcher.source_independent(connection, 4) else _ByInitiator(initiators)
 
     def unknown_device(self, device: Optional[str]) -> None:
@@ -638,8 +648,23 @@ class LineAnalyzer:
             device = OTHER_DEVICES
         _tally(self.devices, device)
 
+    def settle(self) -> None:
+        """Count what the fast paths' entries hold (their lines since the day they last
+        changed) into the cells, facts and days."""
+        for table in self.shapes.values():
+            for entry in table.values():
+                if entry.__class__ is tuple:
+                    settle_shape(entry)
+                    entry = entry[2]
+                for flow in entry.values():
+                    settle_flow(flow)
+        for flows in self.fast_flows.values():
+            for flow in flows.values():
+                settle_flow(flow)
+
     def forget(self) -> None:
         """Drop the fast paths' caches (they hold fact lists and tables a flush replaces)."""
+        self.settle()
         self.heads.clear()
         self.fast_flows.clear()
         self.shapes.clear()
@@ -648,6 +673,10 @@ class LineAnalyzer:
 
     def counts(self, firewall: Optional[str] = None) -> dict:
         """Lines per category so far (of one firewall, or of all), and ``lines``."""
+        self.settle()
+        return self._counts(firewall)
+
+    def _counts(self, firewall: Optional[str] = None) -> dict:
         counts: dict = {}
         for (name, category), cell in self.cells.items():
             if cell[0] and (firewall is None or name == firewall):
@@ -657,6 +686,7 @@ class LineAnalyzer:
 
     def emit(self) -> Iterator[tuple]:
         """Yield the aggregated records and forget them (a flush)."""
+        self.settle()                       # before the stale facts move
         for key, sample in self.stale:      # no cached flow counts into them from now on
             count, first, last = self.facts.pop(key)
             self.leave_out(key[0], count, first, last, sample)
@@ -710,12 +740,12 @@ class LineAnalyzer:
         names = {name for name, _ in self.cells} | set(self.coverage)
         for name in sorted(names - {""}):
             evidence = self.evidence(name)
-            evidence["lines"] = self.counts(name)
+            evidence["lines"] = self._counts(name)
             if evidence["lines"]["lines"] or evidence["days"] or evidence["deny_days"]:
                 yield [COVERAGE, name], evidence
         for device, count in sorted(self.devices.items()):
             yield [DEVICE, device], count
-        counts = self.counts()
+        counts = self._counts()
         if counts["lines"]:
             for name, count in sorted(counts.items()):
                 yield [COUNTER, name], count
@@ -796,6 +826,38 @@ def _inherit_initiator(shape: tuple, source: str, shapes: dict, inherit: tuple):
                 here[source] = entry
             return entry
     return None
+
+
+def settle_flow(flow: list) -> None:
+    """A flow entry: [day, its lines that day not counted yet, their first and last time,
+    its counter cell, [(fact, that ACE's days)]]. Its lines counted, as each would have been."""
+    lines = flow[1]
+    if lines:
+        day, first, last = flow[0], flow[2], flow[3]
+        flow[4][0] += lines
+        for fact, days in flow[5]:
+            fact[0] += lines
+            if first < fact[1]:
+                fact[1] = first
+            if last > fact[2]:
+                fact[2] = last
+            days[day] = days.get(day, 0) + lines
+        flow[1] = 0
+
+
+def settle_shape(entry: tuple) -> None:
+    """A shared shape entry: ([day, its lines that day not counted yet], credits, _Others,
+    its counter cell). Those lines counted in the cell and their ACEs' days (their facts are
+    counted line by line: whether one is listed depends on its initiator)."""
+    pending = entry[0]
+    lines = pending[1]
+    if lines:
+        day = pending[0]
+        entry[3][0] += lines
+        for credit in entry[1]:
+            days = credit[1]
+            days[day] = days.get(day, 0) + lines
+        pending[1] = 0
 
 
 class _ByInitiator(dict):

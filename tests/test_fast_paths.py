@@ -2,6 +2,7 @@
 initiator's address) give exactly what the general path gives, line by line."""
 import random
 
+import pytest
 from conftest import built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
@@ -144,6 +145,18 @@ def test_a_known_flow_of_a_shape_whose_verdict_depends_on_the_initiator_is_count
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     assert records[("ace", "fw01", "outside_in", 3)]["hits"] == 3
     assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 2
+
+
+@pytest.mark.parametrize("version", ["", "ASA Version 8.2(5)\n"])
+def test_a_known_flow_whose_line_brings_a_new_header_keeps_the_lines_its_entry_holds(version):
+    analyzer = LineAnalyzer({"fw01": firewall(version + CONFIG)}, "2014")
+    for second in ("35", "35", "35", "36", "36", "37"):   # each new header: the general path
+        analyzer.add(built("inbound", "TCP", "outside:192.0.2.7/40000", "dmz:172.16.1.11/22",
+                           when=f"Jun 06 2014 14:47:{second}"))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 3)]["hits"] == 6
+    assert records[("ace", "fw01", "outside_in", 3)]["days"] == {"2014-06-06": 6}
+    assert records[("counter", "matched")] == 6
 
 
 def test_a_pre_8_3_firewalls_known_flows_are_told_apart_by_their_mapped_addresses():
