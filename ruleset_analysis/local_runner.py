@@ -19,7 +19,7 @@ import zlib
 from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from .aggregate import quiet_collector
-from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, capped_lines, decode_line
+from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, log_lines
 from .database import load_firewalls
 from .model import collector_paused
 from .options import JobOptions
@@ -112,20 +112,20 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES) -> List[Task]
     return [task for _, task in found]
 
 
-def _open_lines(task: Task, where: list) -> Iterator[bytes]:
-    """The task's raw lines; ``where[0]`` is set to a function giving the input bytes (as
-    stored: compressed ones for an archive) read so far."""
+def _open_lines(task: Task, where: list) -> Iterator[str]:
+    """The task's lines (log_lines); ``where[0]`` is set to a function giving the input bytes
+    (as stored: compressed ones for an archive) read so far."""
     from .report.lines import compression, decompressed
     path, start, end = task
     content = compression(path)[0]
     if content != "plain":
         with open(path, "rb") as raw, decompressed(content, raw) as handle:
             where[0] = raw.tell
-            yield from capped_lines(handle)
+            yield from log_lines(handle)
     else:
         with open(path, "rb") as handle:
             where[0] = lambda: handle.tell() - start
-            yield from capped_lines(handle if end is None else byte_range(handle, start, end))
+            yield from log_lines(handle if end is None else byte_range(handle, start, end))
 
 
 def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]:
@@ -156,8 +156,8 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
                 _READ[1] += number - reported_lines
             reported_bytes, reported_lines = position, number
     try:
-        for number, raw in enumerate(_open_lines(task, where), 1):
-            add(decode_line(raw))
+        for number, line in enumerate(_open_lines(task, where), 1):
+            add(line)
             if analyzer.full:
                 keep(analyzer.emit())
             if not number % PROGRESS_EVERY:

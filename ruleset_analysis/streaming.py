@@ -11,7 +11,7 @@ from itertools import groupby
 from typing import Iterable, Iterator, Optional
 
 from .aggregate import quiet_collector
-from .asa.syslog import capped_lines, decode_line
+from .asa.syslog import log_lines
 from .model import collector_paused
 from .options import DEFAULTS, JobOptions
 from .records import decode, encode, reduce_values, string_records
@@ -25,8 +25,8 @@ def map_lines(raw_lines, firewalls: dict, options: JobOptions = DEFAULTS) -> Ite
     with collector_paused():            # as it was again after the task (a test calls this)
         quiet_collector()
         add = analyzer.add
-        for raw in capped_lines(raw_lines):
-            add(decode_line(raw))
+        for line in log_lines(raw_lines):
+            add(line)
             if analyzer.full:
                 yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
         yield from (encode(k, v) for k, v in string_records(analyzer.finish()))

@@ -1,4 +1,5 @@
 """Log lines as devices and relays write them: direction, real vs mapped, headers, categories."""
+import random
 import pytest
 from conftest import built
 
@@ -120,3 +121,19 @@ def test_an_acl_log_line_with_no_new_hits_is_its_own_category():
 
 def test_device_is_none_when_the_header_ends_with_a_time():
     assert header_device("<166>Jan 04 2015 11:24:56:") is None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_lines_read_a_chunk_at_a_time_are_the_lines_read_one_at_a_time(monkeypatch, seed):
+    import io
+
+    from ruleset_analysis.asa import syslog
+    # small chunks and bound: lines, CRs, bad UTF-8 and overlong lines cross every boundary
+    monkeypatch.setattr(syslog, "READ_CHUNK", 7)
+    monkeypatch.setattr(syslog, "MAX_LINE_BYTES", 12)
+    rng = random.Random(seed)
+    pieces = [b"\n", b"\r", b"\r\n", b"a", b"Built ", "é".encode(), b"\xff", b"x" * 13,
+              b"y" * 12, b"z" * 30]
+    data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 60)))
+    one_at_a_time = [syslog.decode_line(raw) for raw in syslog.capped_lines(io.BytesIO(data))]
+    assert list(syslog.log_lines(io.BytesIO(data))) == one_at_a_time

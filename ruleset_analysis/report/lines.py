@@ -7,7 +7,7 @@ import io
 import zlib
 from typing import Any, Callable, Dict, Iterator, Optional
 
-from ..asa.syslog import READ_BUFFER, LogParser, capped_lines, decode_line
+from ..asa.syslog import READ_BUFFER, LogParser, log_lines
 from ..options import DEFAULTS, JobOptions
 from .text import COUNTER_HELP
 
@@ -71,8 +71,8 @@ def read_lines(path: str) -> Iterator[str]:
     try:
         with (open(path, "rb") if content == "plain" else decompressed(content, path)) \
                 as handle:
-            for number, raw in enumerate(capped_lines(handle), 1):  # noqa: B007 (the error
-                yield decode_line(raw)                                # names it)
+            for number, line in enumerate(log_lines(handle), 1):   # noqa: B007 (the error
+                yield line                                           # names it)
     except (EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, LogError):
             raise
