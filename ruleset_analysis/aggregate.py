@@ -165,15 +165,16 @@ class LineAnalyzer:
         # header text -> (timestamp, day, the firewall's flow table or None, whether source
         # ports matter, the firewall's evidence cell for that day, its shape table or None,
         # what it inherits from the revision before: inheritance()).
-        # A flow: (counter cell, [(fact, that ACE's days)]).
+        # A flow: [day, lines, first, last, counter cell, [(fact, that ACE's days)]], its
+        # lines that day counted when the day changes (settle_flow).
         # Flow table (ACLs on mapped addresses): regex groups minus the initiator's port -> flow.
         self.heads: dict = {}
         self.fast_flows: dict = {}
-        # Shape table: shape_key -> either a shared entry, (counter cell, [(fact key prefix,
-        # that ACE's days, its sample, its service's hash, [its left-out connections' fact
-        # once known: left_out_fact])], _Others: {initiator: flow} of initiators not IPv4),
-        # or {initiator's address: flow} (a _ByInitiator once the verdict was found to
-        # depend on it; a plain dict before that was asked).
+        # Shape table: shape_key -> either a shared entry, ([day, lines] (settle_shape),
+        # [(fact key prefix, that ACE's days, its sample, its service's hash, [its left-out
+        # connections' fact once known: left_out_fact])], _Others: {initiator: flow} of
+        # initiators not IPv4, counter cell), or {initiator's address: flow} (a _ByInitiator
+        # once the verdict was found to depend on it; a plain dict before that was asked).
         self.shapes: dict = {}
         self.fast_size = 0
         # facts: ((kind, firewall, acl, line, rule index, proto, destination, port), source)
