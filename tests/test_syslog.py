@@ -1,5 +1,6 @@
 """Log lines as devices and relays write them: direction, real vs mapped, headers, categories."""
 import random
+
 import pytest
 from conftest import built
 
