@@ -478,18 +478,32 @@ class LineAnalyzer:
         no dictionary per listed connection — 9 % of the all-distinct mapper when shared).
         The connections it leaves out join their services now, but for those a cached flow
         still counts into (``pinned``): emit() moves theirs."""
-        facts, pinned = self.facts, self.pinned
+        facts, pinned, stale = self.facts, self.pinned, self.stale
         while sample[0] > self.bound:
             below = sample[1] = sample[1] // 2
-            dropped = [key for hashed, key in sample[2] if hashed >= below]
-            sample[2] = [listed for listed in sample[2] if listed[0] < below]
-            sample[0] = len(sample[2])
-            for key in dropped:
+            kept: list = []
+            moved: dict = {}        # prefix -> the hits of its connections dropped
+            for listed in sample[2]:
+                if listed[0] < below:
+                    kept.append(listed)
+                    continue
+                key = listed[1]
                 if key in pinned:
-                    self.stale.append((key, sample))
+                    stale.append((key, sample))
+                    continue
+                fact = facts.pop(key)
+                # an ACE's dropped connections mostly share a service: summed here, they
+                # join it (or their rule) once
+                total = moved.get(key[0])
+                if total is None:
+                    moved[key[0]] = fact
                 else:
-                    count, first, last = facts.pop(key)
-                    self.leave_out(key[0], count, first, last, sample)
+                    total[0] += fact[0]
+                    _span(fact[1], fact[2], total)
+            sample[2] = kept
+            sample[0] = len(kept)
+            for prefix, (count, first, last) in moved.items():
+                self.leave_out(prefix, count, first, last, sample)
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))
