@@ -173,8 +173,11 @@ class LineAnalyzer:
         # Shape table: shape_key -> either a shared entry, ([day, lines] (settle_shape),
         # [(fact key prefix, that ACE's days, its sample, its service's hash, [its left-out
         # connections' fact once known: left_out_fact])], _Others: {initiator: flow} of
-        # initiators not IPv4, counter cell), or {initiator's address: flow} (a _ByInitiator
-        # once the verdict was found to depend on it; a plain dict before that was asked).
+        # initiators not IPv4, counter cell, the firewall's evidence days: its lines count
+        # there when settled, as in its cell; before that only the learning rule of another
+        # revision reads them, a choice of path, not of result), or {initiator's address:
+        # flow} (a _ByInitiator once the verdict was found to depend on it; a plain dict
+        # before that was asked).
         self.shapes: dict = {}
         self.fast_size = 0
         # facts: ((kind, firewall, acl, line, rule index, proto, destination, port), source)
@@ -353,8 +356,8 @@ class LineAnalyzer:
                             # decided for IPv4 initiators only: another's own flow
                             entry = entry[2].get(source)
                         else:
-                            evidence[day] += 1
-                            pending = entry[0]      # its lines and ACEs' days: settle_shape
+                            # its lines, and the firewall's evidence, counted: settle_shape
+                            pending = entry[0]
                             if pending[0] is day:
                                 pending[1] += 1
                             else:
@@ -654,7 +657,7 @@ class LineAnalyzer:
             # flows of initiators other than IPv4 ones kept by initiator
             shapes[shape] = ([day, 0], [(prefix, days, sample, service_hash(*prefix[5:]),
                                          [None]) for prefix, _, days, sample in credited],
-                             _Others(initiators), cell) \
+                             _Others(initiators), cell, evidence["days"]) \
                 if matcher.source_independent(connection, 4) else _ByInitiator(initiators)
 
     def unknown_device(self, device: Optional[str]) -> None:
@@ -862,13 +865,15 @@ def settle_flow(flow: list) -> None:
 
 def settle_shape(entry: tuple) -> None:
     """A shared shape entry: ([day, its lines that day not counted yet], credits, _Others,
-    its counter cell). Those lines counted in the cell and their ACEs' days (their facts are
-    counted line by line: whether one is listed depends on its initiator)."""
+    its counter cell, its firewall's evidence days). Those lines counted in the cell, the
+    evidence and their ACEs' days (their facts are counted line by line: whether one is
+    listed depends on its initiator)."""
     pending = entry[0]
     lines = pending[1]
     if lines:
         day = pending[0]
         entry[3][0] += lines
+        entry[4][day] += lines
         for credit in entry[1]:
             days = credit[1]
             days[day] = days.get(day, 0) + lines
