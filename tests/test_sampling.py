@@ -188,6 +188,24 @@ def test_the_connections_a_list_leaves_out_are_summed_per_service():
     assert record["omitted_hits"] == sum(services.values())
 
 
+def test_the_connections_a_halving_drops_keep_their_first_and_last_time_in_their_service():
+    # one more client than the bound, three a second at shuffled times (a time's first line
+    # takes the general path, the others a shared shape): the halving at the last line drops
+    # about half of them at once into their service, the only way its fact is made here
+    times = [f"{hour:02d}:{minute:02d}:00" for hour in (9, 12, 17) for minute in (5, 30)]
+    times.append("23:59:00")
+    random.Random(4).shuffle(times)
+    clients = [f"198.51.100.{n + 1}" for n in range(BOUND + 1)]
+    lines = [built("inbound", "TCP", f"outside:{client}/4000", "dmz:172.16.1.10/443",
+                   when=f"Jun 06 2014 {times[n // 3]}") for n, client in enumerate(clients)]
+    record = mapped(lines, SERVERS)
+    listed = {c[1] for c in record["connections"]}
+    dropped = [f"2014-06-06 {times[n // 3]}" for n, client in enumerate(clients)
+               if client not in listed]
+    assert len(set(dropped)) > 2
+    assert [s[3:] for s in record["services"]] == [[len(dropped), min(dropped), max(dropped)]]
+
+
 def test_a_connection_left_out_while_its_flow_is_cached_still_counts_in_its_service():
     lines, _, per_connection = service_traffic()
     # each line twice: the second meets the fast path's entry, made before the list was cut
