@@ -62,6 +62,7 @@ from .records import (
     RULESET,
     SAMPLE_SPACE,
     HashSample,
+    _add,
     _span,
     connection_hash,
     empty_coverage,
@@ -494,15 +495,9 @@ class LineAnalyzer:
                 if key in pinned:
                     stale.append((key, sample))
                     continue
-                fact = facts.pop(key)
                 # an ACE's dropped connections mostly share a service: summed here, they
                 # join it (or their rule) once
-                total = moved.get(key[0])
-                if total is None:
-                    moved[key[0]] = fact
-                else:
-                    total[0] += fact[0]
-                    _span(fact[1], fact[2], total)
+                _add(moved, key[0], *facts.pop(key))
             sample[2] = kept
             sample[0] = len(kept)
             for prefix, (count, first, last) in moved.items():
