@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import gc
 import socket
+from itertools import compress, repeat
 from socket import AF_INET, inet_pton
 from sys import intern
 from typing import Iterator, Optional, Sequence
@@ -62,7 +63,6 @@ from .records import (
     RULESET,
     SAMPLE_SPACE,
     HashSample,
-    _add,
     _span,
     connection_hash,
     empty_coverage,
@@ -80,6 +80,11 @@ TIME_OUTLIER = "time_outlier"          # dated after today: a forged or misdated
 FLOW_CACHE_LIMIT = 1_000_000
 FACTS_FLUSH_LIMIT = 500_000
 HEADS_LIMIT = 65_536
+# A shared shape's lines wait in its buffer (at most SHAPE_BATCH, of one day) and are counted
+# a batch at a time, their hashes computed in C (settle_shape); at most SHAPE_BUFFERS buffers
+# hold lines at once (~250k lines, ~20 MB), so memory stays bounded however many shapes.
+SHAPE_BATCH = 64
+SHAPE_BUFFERS = 4096
 DEVICES_LIMIT = 1_000                  # unknown device ids counted by name; the rest together
 OTHER_DEVICES = "(other device ids)"
 
@@ -171,8 +176,9 @@ class LineAnalyzer:
         # Flow table (ACLs on mapped addresses): regex groups minus the initiator's port -> flow.
         self.heads: dict = {}
         self.fast_flows: dict = {}
-        # Shape table: shape_key -> either a shared entry, ([day, lines] (settle_shape),
-        # [(fact key prefix, that ACE's days, its sample, its service's hash, [its left-out
+        # Shape table: shape_key -> either a shared entry, ([day, its initiators, their
+        # times] buffered till settle_shape (for a shape that credits nothing: [day, None,
+        # lines]), [(fact key prefix, that ACE's days, its sample, its service's hash, [its left-out
         # connections' fact once known: left_out_fact])], _Others: {initiator: flow} of
         # initiators not IPv4, counter cell, the firewall's evidence days: its lines count
         # there when settled, as in its cell; before that only the learning rule of another
@@ -180,6 +186,7 @@ class LineAnalyzer:
         # flow} (a _ByInitiator once the verdict was found to depend on it; a plain dict
         # before that was asked).
         self.shapes: dict = {}
+        self.buffered: list = []      # shared entries whose buffer holds lines (or held)
         self.fast_size = 0
         # facts: ((kind, firewall, acl, line, rule index, proto, destination, port), source)
         # -> [count, first, last]; (that prefix, None): the hits of that service's
@@ -357,38 +364,19 @@ class LineAnalyzer:
                             # decided for IPv4 initiators only: another's own flow
                             entry = entry[2].get(source)
                         else:
-                            # its lines, and the firewall's evidence, counted: settle_shape
+                            # its initiator and time buffered (its lines, evidence, facts
+                            # and days counted a batch at a time: settle_shape)
                             pending = entry[0]
                             if pending[0] is day:
-                                pending[1] += 1
-                            else:
-                                settle_shape(entry)
-                                pending[0], pending[1] = day, 1
-                            facts = self.facts
-                            for prefix, _, sample, seed, out in entry[1]:
-                                hashed = crc32(source.encode(), seed)   # connection_hash
-                                # Above the threshold a connection is not listed (or listed
-                                # only till emit() moves it to its service: counted there now,
-                                # the same sums), and counts where its service's left-out
-                                # connections do: no key to build for most lines.
-                                if hashed >= sample[1]:
-                                    fact = out[0]
-                                    if fact is None:
-                                        self.leave_out(prefix, 1, when, when, sample)
-                                        out[0] = self.left_out_fact(prefix)
-                                else:
-                                    fact = facts.get((prefix, source))
-                                    if fact is None:
-                                        self.new_fact(prefix, source, 1, when, when, sample,
-                                                      hashed)
-                                if fact is not None:
-                                    # the exact path's update, inline like it: a call per fact
-                                    # per line is the cost this path exists to avoid
-                                    fact[0] += 1
-                                    if when < fact[1]:
-                                        fact[1] = when
-                                    elif when > fact[2]:
-                                        fact[2] = when
+                                sources = pending[1]
+                                if sources is None:         # it credits nothing
+                                    pending[2] += 1
+                                    return
+                                if len(sources) < SHAPE_BATCH:
+                                    sources.append(source)
+                                    pending[2].append(when)
+                                    return
+                            self.queue_shape(entry, day, source, when)
                             return
                     if entry is None and inherit is not None:
                         entry = _inherit_initiator(key, source, shapes, inherit)
@@ -485,23 +473,102 @@ class LineAnalyzer:
         facts, pinned, stale = self.facts, self.pinned, self.stale
         while sample[0] > self.bound:
             below = sample[1] = sample[1] // 2
-            kept: list = []
+            listed = sample[2]
+            kept = sample[2] = [entry for entry in listed if entry[0] < below]
+            sample[0] = len(kept)
             moved: dict = {}        # prefix -> the hits of its connections dropped
-            for listed in sample[2]:
-                if listed[0] < below:
-                    kept.append(listed)
+            for hashed, key in listed:
+                if hashed < below:
                     continue
-                key = listed[1]
                 if key in pinned:
                     stale.append((key, sample))
                     continue
-                # an ACE's dropped connections mostly share a service: summed here, they
-                # join it (or their rule) once
-                _add(moved, key[0], *facts.pop(key))
-            sample[2] = kept
-            sample[0] = len(kept)
+                # an ACE's dropped connections mostly share a service: summed here (into
+                # the first one's fact, popped), they join it (or their rule) once
+                fact = facts.pop(key)
+                held = moved.get(key[0])
+                if held is None:
+                    moved[key[0]] = fact
+                else:
+                    held[0] += fact[0]
+                    _span(fact[1], fact[2], held)
             for prefix, (count, first, last) in moved.items():
                 self.leave_out(prefix, count, first, last, sample)
+
+    def queue_shape(self, entry: tuple, day: str, source: str, when: str) -> None:
+        """A shared shape's line that its buffer does not take as it is (of another day, or
+        full): the buffer counted, then this line in it."""
+        pending = entry[0]
+        if pending[1] is None:
+            settle_count(entry)
+            pending[0], pending[2] = day, 1
+            return
+        if pending[1]:
+            self.settle_shape(entry)
+        if len(self.buffered) >= SHAPE_BUFFERS:
+            for held in self.buffered:
+                self.settle_shape(held)
+            self.buffered.clear()
+        self.buffered.append(entry)
+        pending[0] = day
+        pending[1].append(source)
+        pending[2].append(when)
+
+    def settle_shape(self, entry: tuple) -> None:
+        """Count a shared shape's buffered lines (one day's, IPv4 initiators) as the hot path
+        would have one by one: in its cell, the firewall's evidence and its ACEs' days, and
+        per credit in the facts. The connection hashes are computed in C; a connection at or
+        above its ACE's threshold is not listed and counts where its service's left-out
+        connections do, all of them at once; those below are counted one by one, in order
+        (listing one may halve the threshold, leaving the next ones out)."""
+        pending = entry[0]
+        sources = pending[1]
+        if sources is None:
+            settle_count(entry)
+            return
+        lines = len(sources)
+        if not lines:
+            return
+        times = pending[2]
+        day = pending[0]
+        # emptied, and of no day: its next line registers it again (queue_shape)
+        pending[0], pending[1], pending[2] = None, [], []
+        entry[3][0] += lines
+        entry[4][day] += lines
+        facts = self.facts
+        encoded = None
+        for prefix, days, sample, seed, out in entry[1]:
+            days[day] = days.get(day, 0) + lines
+            if encoded is None:
+                encoded = list(map(str.encode, sources))
+            hashes = list(map(crc32, encoded, repeat(seed, lines)))   # connection_hash
+            listed = list(compress(range(lines), map(sample[1].__gt__, hashes)))
+            rest = times
+            if listed:
+                left = [True] * lines
+                for i in listed:
+                    hashed = hashes[i]
+                    if hashed >= sample[1]:
+                        continue                # left out by a halving since
+                    left[i] = False
+                    source, when = sources[i], times[i]
+                    fact = facts.get((prefix, source))
+                    if fact is None:
+                        self.new_fact(prefix, source, 1, when, when, sample, hashed)
+                    else:
+                        fact[0] += 1
+                        _span(when, when, fact)
+                rest = list(compress(times, left))
+                if not rest:
+                    continue
+            count, first, last = len(rest), min(rest), max(rest)
+            fact = out[0]
+            if fact is None:
+                self.leave_out(prefix, count, first, last, sample)
+                out[0] = self.left_out_fact(prefix)
+            else:
+                fact[0] += count
+                _span(first, last, fact)
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))
@@ -650,8 +717,10 @@ class LineAnalyzer:
         if _ipv4(connection.source):
             # each credit with its service's hash, where a new client's hash continues; the
             # flows of initiators other than IPv4 ones kept by initiator
-            shapes[shape] = ([day, 0], [(prefix, days, sample, service_hash(*prefix[5:]),
-                                         [None]) for prefix, _, days, sample in credited],
+            # (no day yet: its first line registers its buffer, queue_shape)
+            pending: list = [None, [], []] if credited else [day, None, 0]
+            shapes[shape] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
+                                       for prefix, _, days, sample in credited],
                              _Others(initiators), cell, evidence["days"]) \
                 if matcher.source_independent(connection, 4) else _ByInitiator(initiators)
 
@@ -667,13 +736,14 @@ class LineAnalyzer:
         for table in self.shapes.values():
             for entry in table.values():
                 if entry.__class__ is tuple:
-                    settle_shape(entry)
+                    self.settle_shape(entry)
                     entry = entry[2]
                 for flow in entry.values():
                     settle_flow(flow)
         for flows in self.fast_flows.values():
             for flow in flows.values():
                 settle_flow(flow)
+        self.buffered.clear()
 
     def forget(self) -> None:
         """Drop the fast paths' caches (they hold fact lists and tables a flush replaces)."""
@@ -858,21 +928,17 @@ def settle_flow(flow: list) -> None:
         flow[1] = 0
 
 
-def settle_shape(entry: tuple) -> None:
-    """A shared shape entry: ([day, its lines that day not counted yet], credits, _Others,
-    its counter cell, its firewall's evidence days). Those lines counted in the cell, the
-    evidence and their ACEs' days (their facts are counted line by line: whether one is
-    listed depends on its initiator)."""
+def settle_count(entry: tuple) -> None:
+    """A shared shape entry that credits nothing: ([day, None, its lines that day not counted
+    yet], [], _Others, its counter cell, its firewall's evidence days). Those lines counted in
+    the cell and the evidence."""
     pending = entry[0]
-    lines = pending[1]
+    lines = pending[2]
     if lines:
         day = pending[0]
         entry[3][0] += lines
         entry[4][day] += lines
-        for credit in entry[1]:
-            days = credit[1]
-            days[day] = days.get(day, 0) + lines
-        pending[1] = 0
+        pending[2] = 0
 
 
 class _ByInitiator(dict):

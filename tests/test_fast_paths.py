@@ -5,8 +5,9 @@ import random
 import pytest
 from conftest import built, firewall
 
+from ruleset_analysis import aggregate
 from ruleset_analysis.aggregate import LineAnalyzer
-from ruleset_analysis.records import collect, finish_ace
+from ruleset_analysis.records import collect, connection_hash, finish_ace
 
 CONFIG = """
 access-list outside_in extended deny tcp host 192.0.2.66 any eq https
@@ -88,6 +89,81 @@ def test_fast_paths_give_what_the_general_path_gives_where_lists_and_services_ar
     assert mine.counters == theirs.counters
     assert {k: finish_ace(v, 4) for k, v in mine.aces.items()} == \
         {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
+
+
+def shared_shape_lines(seed: int, lines: int, days: int) -> list:
+    """Ever new clients of 60 services at times out of order, the days going back and forth
+    (a shape's buffer is counted when its day changes, when full, and before any record is
+    read)."""
+    rng = random.Random(seed)
+    return [built("inbound", "TCP", f"outside:198.51.{rng.randrange(8)}.{rng.randrange(250)}"
+                  f"/{rng.randrange(1024, 65536)}",
+                  f"dmz:172.16.{rng.choice((1, 2))}.{rng.randrange(1, 31)}/"
+                  f"{rng.choice((80, 443))}",
+                  when=f"Jun {1 + rng.randrange(days):02d} 2014 14:{rng.randrange(60):02d}:"
+                       f"{rng.randrange(60):02d}")
+            for _ in range(lines)]
+
+
+def test_a_shapes_lines_counted_a_batch_at_a_time_give_what_the_general_path_gives():
+    # more lines per shape and day than a buffer holds, days interleaved, lists and services
+    # sampled: the batch's listed connections, its halvings and its left-out sums are exact
+    lines = shared_shape_lines(11, 6000, 3)
+    fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)
+    assert fast.buffered                        # (the shapes' buffers took the lines)
+    mine, theirs = collect(fast.finish()), collect(general.finish())
+    assert mine.counters == theirs.counters
+    assert mine.coverage == theirs.coverage     # evidence per day, counted from the buffers
+    assert {k: finish_ace(v, 4) for k, v in mine.aces.items()} == \
+        {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
+
+
+def test_the_lines_waiting_in_shape_buffers_stay_bounded_however_many_shapes(monkeypatch):
+    monkeypatch.setattr(aggregate, "SHAPE_BATCH", 4)
+    monkeypatch.setattr(aggregate, "SHAPE_BUFFERS", 3)
+    lines = shared_shape_lines(12, 3000, 2)
+    fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    waiting = []
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)
+        waiting.append(sum(len(entry[0][1]) for entry in fast.shapes["fw01"].values()
+                           if entry.__class__ is tuple))
+    assert 0 < max(waiting) <= 4 * 3
+    mine, theirs = collect(fast.finish()), collect(general.finish())
+    assert mine.counters == theirs.counters
+    assert {k: finish_ace(v, 4) for k, v in mine.aces.items()} == \
+        {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
+
+
+def test_a_batchs_listed_connections_keep_their_times_out_of_their_services(monkeypatch):
+    # a client every sample keeps comes first and again last, under the first line's header
+    # (its time the earliest), in a batch with connections left out: its time is its own,
+    # not its service's first
+    monkeypatch.setattr(aggregate, "SHAPE_BATCH", 8)
+    kept = next(f"198.51.100.{n}" for n in range(1, 255)
+                if connection_hash("tcp", f"198.51.100.{n}", "172.16.1.5", 80) < 2 ** 32 // 512)
+    rng = random.Random(13)
+    clients = [kept] + [f"203.0.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                        for _ in range(500)] + [kept]
+    lines = [built("inbound", "TCP", f"outside:{client}/{40000 + n}", "dmz:172.16.1.5/80",
+                   when=f"Jun 06 2014 14:00:{(n + 9) // 10 % 51:02d}")    # 0, 1-50, 0
+             for n, client in enumerate(clients)]
+    fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=20)
+    general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=20)
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)
+    mine, theirs = collect(fast.finish()), collect(general.finish())
+    listed = {c[1]: c for record in theirs.aces.values() for c in record["connections"]}
+    assert listed[kept][4:] == [2, "2014-06-06 14:00:00", "2014-06-06 14:00:00"]
+    assert {k: finish_ace(v, 20) for k, v in mine.aces.items()} == \
+        {k: finish_ace(v, 20) for k, v in theirs.aces.items()}
 
 
 def test_a_line_whose_initiator_port_is_out_of_range_is_malformed_on_the_fast_path_too():
