@@ -11,7 +11,7 @@ from itertools import groupby
 from typing import Iterable, Iterator, Optional
 
 from .aggregate import quiet_collector
-from .asa.syslog import log_lines
+from .asa.syslog import log_chunks
 from .model import collector_paused
 from .options import DEFAULTS, JobOptions
 from .records import decode, encode, reduce_values, string_records
@@ -24,9 +24,9 @@ def map_lines(raw_lines, firewalls: dict, options: JobOptions = DEFAULTS) -> Ite
     analyzer = options.analyzer(firewalls, path)
     with collector_paused():            # as it was again after the task (a test calls this)
         quiet_collector()
-        add = analyzer.add
-        for line in log_lines(raw_lines):
-            add(line)
+        add_lines = analyzer.add_lines
+        for chunk in log_chunks(raw_lines):
+            add_lines(chunk)
             if analyzer.full:
                 yield from (encode(k, v) for k, v in string_records(analyzer.emit()))
         yield from (encode(k, v) for k, v in string_records(analyzer.finish()))

@@ -200,17 +200,18 @@ def _peak_rss_mb() -> float:
 
 def measure_mapper(db: str, log: str) -> dict:
     from ruleset_analysis.aggregate import LineAnalyzer, quiet_collector
+    from ruleset_analysis.asa.syslog import log_chunks
     from ruleset_analysis.database import load_firewalls
     analyzer = LineAnalyzer(load_firewalls(db), "2014")
     quiet_collector()               # as every map task does
-    add = analyzer.add
+    add_lines = analyzer.add_lines
     lines = 0
     output = 0
     started = time.process_time()
-    with open(log) as handle:       # streamed, as a map task reads its split
-        for line in handle:
-            add(line[:-1])
-            lines += 1
+    with open(log, "rb") as handle:     # streamed, as a map task reads its split
+        for chunk in log_chunks(handle):
+            add_lines(chunk)
+            lines += len(chunk)
             if analyzer.full:       # a flush, as the job's mapper does
                 output += sum(len(json.dumps(k)) + len(json.dumps(v)) + 2
                               for k, v in analyzer.emit())
@@ -222,24 +223,24 @@ def measure_mapper(db: str, log: str) -> dict:
 
 
 def measure_floor(log: str) -> dict:
-    """The same line loop with the same field extraction as the mapper's hot path (prefilter,
-    message regex, header slice and lookup, regex groups), and nothing else."""
-    from ruleset_analysis.asa.syslog import BUILT_RE, MESSAGE_RE
+    """The same reading and line loop with the same field extraction as the mapper's hot path
+    (prefilter, message regex, header slice and lookup, regex groups), and nothing else."""
+    from ruleset_analysis.asa.syslog import BUILT_RE, MESSAGE_RE, log_chunks
     headers: dict = {}
     lines = 0
     started = time.process_time()
-    with open(log) as handle:
-        for line in handle:
-            line = line[:-1]
-            lines += 1
-            match = BUILT_RE.search(line) if "Built" in line else None
-            if match is None:
-                MESSAGE_RE.search(line)
-                continue
-            header = line[:match.start()]
-            if headers.get(header) is None:
-                headers[header] = header
-            match.groups()
+    with open(log, "rb") as handle:
+        for chunk in log_chunks(handle):
+            lines += len(chunk)
+            for line in chunk:
+                match = BUILT_RE.search(line) if "Built" in line else None
+                if match is None:
+                    MESSAGE_RE.search(line)
+                    continue
+                header = line[:match.start()]
+                if headers.get(header) is None:
+                    headers[header] = header
+                match.groups()
     elapsed = time.process_time() - started
     return {"lines": lines, "lines_per_s": lines / elapsed, "rss_mb": _peak_rss_mb()}
 
