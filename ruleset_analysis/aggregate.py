@@ -171,8 +171,9 @@ class LineAnalyzer:
         # header text -> (timestamp, day, the firewall's flow table or None, whether source
         # ports matter, the firewall's evidence cell for that day, its shape table or None,
         # what it inherits from the revision before: inheritance()).
-        # A flow: [day, lines, first, last, counter cell, [(fact, that ACE's days)]], its
-        # lines that day counted when the day changes (settle_flow).
+        # A flow: [day, lines, first, last, counter cell, [(fact, that ACE's days)], its
+        # protocol's days in the evidence], its lines that day counted when the day changes
+        # (settle_flow).
         # Flow table (ACLs on mapped addresses): regex groups minus the initiator's port -> flow.
         self.heads: dict = {}
         self.fast_flows: dict = {}
@@ -182,7 +183,8 @@ class LineAnalyzer:
         # connections' fact once known: left_out_fact])], _Others: {initiator: flow} of
         # initiators not IPv4, counter cell, the firewall's evidence days: its lines count
         # there when settled, as in its cell; before that only the learning rule of another
-        # revision reads them, a choice of path, not of result), or {initiator's address:
+        # revision reads them, a choice of path, not of result; and its protocol's days there,
+        # marked when settled), or {initiator's address:
         # flow} (a _ByInitiator once the verdict was found to depend on it; a plain dict
         # before that was asked).
         self.shapes: dict = {}
@@ -544,6 +546,7 @@ class LineAnalyzer:
         pending[0], pending[1], pending[2] = None, [], []
         entry[3][0] += lines
         entry[4][day] += lines
+        entry[5][day] = 1
         facts = self.facts
         encoded = None
         for prefix, days, sample, seed, out in entry[1]:
@@ -631,11 +634,11 @@ class LineAnalyzer:
                 elif kind != "undirected":       # it shows no ACE's use of its protocol
                     # Which protocols the firewall logs built connections of, and on which
                     # days: `no logging message 302015` leaves UDP rules without evidence.
-                    # Seen on the slow path only (a new flow, or one whose fast-path entry
-                    # was dropped: at the latest every HEADS_LIMIT headers), so kept off the
-                    # hot path; a day missed can only turn "unused" into "no data". A day is
-                    # marked, not counted: how many lines take the slow path depends on how
-                    # the input was split, and every runner must give the same results.
+                    # Marked here, and for the lines of the fast paths by their entries when
+                    # they count them (settle_flow, settle_shape: once per entry and day, off
+                    # the hot path), so every connection-built line marks its day whichever
+                    # path takes it: the marks do not depend on how the input was split or
+                    # when a task flushed (every runner gives the same results).
                     protocol = "icmp" if connection.protocol == "icmp6" else connection.protocol
                     evidence["protocols"].setdefault(protocol, {})[when[:10]] = 1
         if verdict is None:
@@ -690,7 +693,8 @@ class LineAnalyzer:
             counting.append((fact, days))
         head = line[:match.start()]
         day = intern(when[:10])         # one string a day: the fast paths compare by identity
-        flow = [day, 0, when, when, cell, counting]
+        marks = evidence["protocols"].setdefault(connection.protocol, {})   # tcp or udp
+        flow = [day, 0, when, when, cell, counting, marks]
         if matcher.uses_mapped:
             # A verdict on mapped addresses depends on them too: such flows keep a table of
             # their own, by every group but the initiator's port.
@@ -730,7 +734,7 @@ class LineAnalyzer:
             pending: list = [None, [], []] if credited else [day, None, 0]
             shapes[shape] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
                                        for prefix, _, days, sample in credited],
-                             _Others(initiators), cell, evidence["days"]) \
+                             _Others(initiators), cell, evidence["days"], marks) \
                 if matcher.source_independent(connection, 4) else _ByInitiator(initiators)
 
     def unknown_device(self, device: Optional[str]) -> None:
@@ -922,11 +926,13 @@ def _inherit_initiator(shape: tuple, source: str, shapes: dict, inherit: tuple):
 
 def settle_flow(flow: list) -> None:
     """A flow entry: [day, its lines that day not counted yet, their first and last time,
-    its counter cell, [(fact, that ACE's days)]]. Its lines counted, as each would have been."""
+    its counter cell, [(fact, that ACE's days)], its protocol's days in the firewall's
+    evidence]. Its lines counted, as each would have been."""
     lines = flow[1]
     if lines:
         day, first, last = flow[0], flow[2], flow[3]
         flow[4][0] += lines
+        flow[6][day] = 1
         for fact, days in flow[5]:
             fact[0] += lines
             if first < fact[1]:
@@ -939,14 +945,15 @@ def settle_flow(flow: list) -> None:
 
 def settle_count(entry: tuple) -> None:
     """A shared shape entry that credits nothing: ([day, None, its lines that day not counted
-    yet], [], _Others, its counter cell, its firewall's evidence days). Those lines counted in
-    the cell and the evidence."""
+    yet], [], _Others, its counter cell, its firewall's evidence days, its protocol's days
+    there). Those lines counted in the cell and the evidence."""
     pending = entry[0]
     lines = pending[2]
     if lines:
         day = pending[0]
         entry[3][0] += lines
         entry[4][day] += lines
+        entry[5][day] = 1
         pending[2] = 0
 
 

@@ -19,6 +19,11 @@ access-list dmz_out extended permit tcp any any
 access-group outside_in in interface outside
 access-group dmz_out out interface dmz
 """
+CONFIG_UDP = """
+access-list outside_in extended permit udp any any eq domain
+access-list outside_in extended permit tcp any any
+access-group outside_in in interface outside
+"""
 SOURCES = [f"192.0.2.{n}" for n in range(1, 10)] + ["192.0.2.66", "198.51.100.7",
                                                     "2001:db8::5", "foo", "192.0.2.300"]
 SERVICES = [("172.16.1.10", 443), ("172.16.1.11", 22), ("172.16.1.12", 80),
@@ -164,6 +169,30 @@ def test_a_batchs_listed_connections_keep_their_times_out_of_their_services(monk
     assert listed[kept][4:] == [2, "2014-06-06 14:00:00", "2014-06-06 14:00:00"]
     assert {k: finish_ace(v, 20) for k, v in mine.aces.items()} == \
         {k: finish_ace(v, 20) for k, v in theirs.aces.items()}
+
+
+@pytest.mark.parametrize("initiators", [("198.51.100.7", "198.51.100.7"),    # its flow
+                                        ("198.51.100.7", "203.0.113.9")])    # its shape
+def test_a_day_of_a_protocol_is_marked_by_a_line_the_fast_paths_take(initiators):
+    # the UDP flow is known from the 5th; on the 6th a TCP line teaches the header and the UDP
+    # line of the same second takes a fast path: the 6th shows UDP connections all the same
+    # (else whether a day shows them depends on which lines take the general path: on how
+    # the input was split, or when a task flushed)
+    udp = [built("inbound", "UDP", f"outside:{source}/40000", "dmz:172.16.1.12/53",
+                 when=f"Jun 0{day} 2014 14:00:00")
+           for day, source in zip((5, 6), initiators)]
+    tcp = built("inbound", "TCP", "outside:192.0.2.9/40001", "dmz:172.16.1.12/80",
+                when="Jun 06 2014 14:00:00")
+    analyzer = LineAnalyzer({"fw01": firewall(CONFIG_UDP)}, "2014")
+    analyzer.add(udp[0])
+    analyzer.add(tcp)
+    general = analyzer.slow_add
+    slow = []
+    analyzer.slow_add = lambda *args: slow.append(1) or general(*args)
+    analyzer.add(udp[1])
+    assert slow == []
+    coverage = collect(analyzer.finish()).coverage["fw01"]
+    assert coverage["protocols"]["udp"] == {"2014-06-05": 1, "2014-06-06": 1}
 
 
 def test_a_line_whose_initiator_port_is_out_of_range_is_malformed_on_the_fast_path_too():
