@@ -83,8 +83,8 @@ HEADS_LIMIT = 65_536
 # A shared shape's lines wait in its buffer (at most SHAPE_BATCH, of one day) and are counted
 # a batch at a time, their hashes computed in C (settle_shape); at most SHAPE_BUFFERS buffers
 # hold lines at once (~250k lines, ~20 MB), so memory stays bounded however many shapes.
-SHAPE_BATCH = 64
-SHAPE_BUFFERS = 4096
+SHAPE_BATCH = 128
+SHAPE_BUFFERS = 2048
 DEVICES_LIMIT = 1_000                  # unknown device ids counted by name; the rest together
 OTHER_DEVICES = "(other device ids)"
 
