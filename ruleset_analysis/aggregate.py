@@ -179,14 +179,13 @@ class LineAnalyzer:
         self.fast_flows: dict = {}
         # Shape table: shape_key -> either a shared entry, ([day, its initiators, their
         # times] buffered till settle_shape (for a shape that credits nothing: [day, None,
-        # lines]), [(fact key prefix, that ACE's days, its sample, its service's hash, [its left-out
-        # connections' fact once known: left_out_fact])], _Others: {initiator: flow} of
-        # initiators not IPv4, counter cell, the firewall's evidence days: its lines count
+        # lines]), [(fact key prefix, that ACE's days, its sample, its service's hash, [its
+        # left-out connections' fact once known: left_out_fact])], _Others: {initiator: flow}
+        # of initiators not IPv4, counter cell, the firewall's evidence days: its lines count
         # there when settled, as in its cell; before that only the learning rule of another
-        # revision reads them, a choice of path, not of result; and its protocol's days there,
-        # marked when settled), or {initiator's address:
-        # flow} (a _ByInitiator once the verdict was found to depend on it; a plain dict
-        # before that was asked).
+        # revision reads them, a choice of path, not of result; and its protocol's days
+        # there, marked when settled), or {initiator's address: flow} (a _ByInitiator once
+        # the verdict was found to depend on it; a plain dict before that was asked).
         self.shapes: dict = {}
         self.buffered: list = []      # shared entries whose buffer holds lines (or held)
         self.fast_size = 0
@@ -417,6 +416,16 @@ class LineAnalyzer:
                     continue
             self.slow_add(line, match)
 
+    def count_connection(self, prefix: tuple, source: str, count: int, first: str, last: str,
+                         sample: list, hashed: Optional[int] = None) -> None:
+        """Count hits of a connection into its fact, or a new one (new_fact)."""
+        fact = self.facts.get((prefix, source))
+        if fact is None:
+            self.new_fact(prefix, source, count, first, last, sample, hashed)
+        else:
+            fact[0] += count
+            _span(first, last, fact)
+
     def new_fact(self, prefix: tuple, source: str, count: int, first: str, last: str,
                  sample: list, hashed: Optional[int] = None) -> None:
         """Count a connection its ACE has not listed yet: listed while the list is within
@@ -547,7 +556,6 @@ class LineAnalyzer:
         entry[3][0] += lines
         entry[4][day] += lines
         entry[5][day] = 1
-        facts = self.facts
         encoded = None
         for prefix, days, sample, seed, out in entry[1]:
             days[day] = days.get(day, 0) + lines
@@ -563,13 +571,8 @@ class LineAnalyzer:
                     if hashed >= sample[1]:
                         continue                # left out by a halving since
                     left[i] = False
-                    source, when = sources[i], times[i]
-                    fact = facts.get((prefix, source))
-                    if fact is None:
-                        self.new_fact(prefix, source, 1, when, when, sample, hashed)
-                    else:
-                        fact[0] += 1
-                        _span(when, when, fact)
+                    when = times[i]
+                    self.count_connection(prefix, sources[i], 1, when, when, sample, hashed)
                 rest = list(compress(times, left))
                 if not rest:
                     continue
@@ -665,12 +668,7 @@ class LineAnalyzer:
                 sample = self.samples.get(ace)
                 if sample is None:
                     sample = self.samples[ace] = [0, SAMPLE_SPACE, [], HashSample(self.bound)]
-                fact = self.facts.get((prefix, source))
-                if fact is None:
-                    self.new_fact(prefix, source, count, first, last, sample)
-                else:
-                    fact[0] += count
-                    _span(first, last, fact)
+                self.count_connection(prefix, source, count, first, last, sample)
                 credited.append((prefix, source, days, sample))
         if match is None or kind != "built" or when is None or verdict.against \
                 or match.start() > HEADER_CACHE_LENGTH or early:
