@@ -7,8 +7,8 @@ and end-to-end scaling of `analyze`.
     scripts/benchmark.py --quick              # smaller workload, for a quick look
 
 Workloads: a seeded generator writes large ASA configs with nested object-groups (the smaller
-configs are prefixes of the larger ones) and three logs whose connections are spread over all
-rules of the largest one, ~90% connection-built lines, timestamps at ~1,000 lines per second:
+configs are prefixes of the larger ones) and, for each config, three logs whose connections
+are spread over all its rules, ~90% connection-built lines, timestamps at ~1,000 lines a second:
 "zipf" (flows repeat with a Zipf-like skew), "distinct" (every flow new: ever new clients of
 the servers the rules admit) and "90% distinct" (10% of the lines repeat a flow). Speeds are
 CPU time of the measured process (a shared machine's wall time varies far more). Every
@@ -182,6 +182,20 @@ def make_log(path: str, firewall, lines: int, seed: int = 11, distinct: float = 
                         f"({dst}/{port}) to {ingress}:{src}/{sport} (203.0.113.2/{sport})")
             handle.write(f"{when} bench : %ASA-6-{'302013' if proto == 'TCP' else '302015'}: "
                          f"{body}\n")
+
+
+def make_logs(config: str, lines: int, workdir: str) -> dict:
+    """The three workloads' logs for a config, beside it: workload -> path."""
+    from ruleset_analysis.preprocess import read_config
+    firewall = read_config(config)
+    stem = os.path.splitext(config)[0]
+    made = {}
+    for workload, distinct in WORKLOADS:
+        made[workload] = f"{stem}-{workload.replace(' ', '-').replace('%', '')}.log"
+        make_log(made[workload], firewall, lines, distinct=distinct)
+        print(f"{os.path.basename(made[workload])}: {lines} lines, "
+              f"{os.path.getsize(made[workload]) / 1e6:.0f} MB", flush=True)
+    return made
 
 
 # -- measurements, each in its own process -------------------------------------------------
@@ -378,7 +392,6 @@ def main() -> None:
     parser.add_argument("--keep", default=None, help="keep the workload in this directory")
     args = parser.parse_args()
     lines = args.lines or (300_000 if args.quick else 2_000_000)
-    # a million rules (the full run): the same logs, made for the 100,000-rule config
     sizes = [100, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     workdir = args.keep or tempfile.mkdtemp(prefix="ruleset-bench-")
     os.makedirs(workdir, exist_ok=True)
@@ -396,14 +409,17 @@ def main() -> None:
         save_firewalls(dbs[size], [read])
         print(f"config {size}: {sum(len(a.rules) for a in read.aces())} expanded rules",
               flush=True)
-        if size == 100_000:
-            firewall = read
+    # Each config meets logs made for it. A config that permits little of a log measures
+    # another path (a built connection nothing permits: a disagreement, no credit): with the
+    # 120,000-rule config's logs, the 100-rule one matched none of the connections and the
+    # 10,000-rule one a tenth.
+    with multiprocessing.get_context("spawn").Pool(min(os.cpu_count() or 1, len(sizes))) as pool:
+        made = pool.starmap(make_logs, [(configs[size], lines, workdir) for size in sizes])
+    logs = dict(zip(sizes, made))
     rows = []
-    for workload, distinct in WORKLOADS:
-        log = os.path.join(workdir, f"{workload.replace(' ', '-').replace('%', '')}.log")
-        make_log(log, firewall, lines, distinct=distinct)
-        print(f"{workload} log: {lines} lines, {os.path.getsize(log) / 1e6:.0f} MB", flush=True)
+    for workload, _ in WORKLOADS:
         for size in sizes:
+            log = logs[size][workload]
             # A shared machine's speed drifts by tens of percent within minutes: each run's
             # floor is the mean of one measured right before it and one right after.
             result, floor = bracketed(partial(in_process, measure_mapper, dbs[size], log),
@@ -414,7 +430,7 @@ def main() -> None:
                          f"{result['output_bytes'] / result['input_bytes']:.4%}",
                          f"{result['rss_mb']:.0f} MB"])
             print(" | ".join(rows[-1]), flush=True)
-    log = os.path.join(workdir, "zipf.log")
+    log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12
     # revisions over its span, beside the single revision (10,000 rules).
     history_db = os.path.join(workdir, "bench-history.db")
