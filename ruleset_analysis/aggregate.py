@@ -556,6 +556,19 @@ class LineAnalyzer:
         entry[3][0] += lines
         entry[4][day] += lines
         entry[5][day] = 1
+        if lines == 1:
+            # Where shapes are many and each rare (a million rules), a buffer mostly holds
+            # one line when settled: counted directly, the batch's lists cost more than it.
+            source, when = sources[0], times[0]
+            encoded = source.encode()
+            for prefix, days, sample, seed, out in entry[1]:
+                days[day] = days.get(day, 0) + 1
+                hashed = crc32(encoded, seed)                   # connection_hash
+                if hashed < sample[1]:
+                    self.count_connection(prefix, source, 1, when, when, sample, hashed)
+                else:
+                    self.count_left_out(prefix, 1, when, when, sample, out)
+            return
         encoded = None
         for prefix, days, sample, seed, out in entry[1]:
             days[day] = days.get(day, 0) + lines
@@ -576,14 +589,19 @@ class LineAnalyzer:
                 rest = list(compress(times, left))
                 if not rest:
                     continue
-            count, first, last = len(rest), min(rest), max(rest)
-            fact = out[0]
-            if fact is None:
-                self.leave_out(prefix, count, first, last, sample)
-                out[0] = self.left_out_fact(prefix)
-            else:
-                fact[0] += count
-                _span(first, last, fact)
+            self.count_left_out(prefix, len(rest), min(rest), max(rest), sample, out)
+
+    def count_left_out(self, prefix: tuple, count: int, first: str, last: str, sample: list,
+                       out: list) -> None:
+        """Count a shared shape's connections its ACE does not list into the fact of its
+        service's left-out connections, found once (``out``: left_out_fact)."""
+        fact = out[0]
+        if fact is None:
+            self.leave_out(prefix, count, first, last, sample)
+            out[0] = self.left_out_fact(prefix)
+        else:
+            fact[0] += count
+            _span(first, last, fact)
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))

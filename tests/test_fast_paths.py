@@ -127,6 +127,25 @@ def test_a_shapes_lines_counted_a_batch_at_a_time_give_what_the_general_path_giv
         {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
 
 
+def test_shapes_whose_buffers_hold_one_line_when_counted_give_what_the_general_path_gives(
+        monkeypatch):
+    # shapes many and each rare (a million rules): a buffer mostly holds a lone line when
+    # counted, which is counted without the batch's lists
+    monkeypatch.setattr(aggregate, "SHAPE_BATCH", 1)
+    lines = shared_shape_lines(14, 3000, 3)
+    fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)
+    assert fast.buffered
+    mine, theirs = collect(fast.finish()), collect(general.finish())
+    assert mine.counters == theirs.counters
+    assert mine.coverage == theirs.coverage
+    assert {k: finish_ace(v, 4) for k, v in mine.aces.items()} == \
+        {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
+
+
 def test_the_lines_waiting_in_shape_buffers_stay_bounded_however_many_shapes(monkeypatch):
     monkeypatch.setattr(aggregate, "SHAPE_BATCH", 4)
     monkeypatch.setattr(aggregate, "SHAPE_BUFFERS", 3)
