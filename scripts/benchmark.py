@@ -184,7 +184,7 @@ def make_log(path: str, firewall, lines: int, seed: int = 11, distinct: float = 
                          f"{body}\n")
 
 
-def make_logs(config: str, lines: int, workdir: str) -> dict:
+def make_logs(config: str, lines: int) -> dict:
     """The three workloads' logs for a config, beside it: workload -> path."""
     from ruleset_analysis.preprocess import read_config
     firewall = read_config(config)
@@ -414,7 +414,7 @@ def main() -> None:
     # 120,000-rule config's logs, the 100-rule one matched none of the connections and the
     # 10,000-rule one a tenth.
     with multiprocessing.get_context("spawn").Pool(min(os.cpu_count() or 1, len(sizes))) as pool:
-        made = pool.starmap(make_logs, [(configs[size], lines, workdir) for size in sizes])
+        made = pool.starmap(make_logs, [(configs[size], lines) for size in sizes])
     logs = dict(zip(sizes, made))
     rows = []
     for workload, _ in WORKLOADS:

@@ -37,6 +37,20 @@ def test_generated_config_parses_without_warnings_and_log_traffic_hits_its_rules
     assert len(used) > 50                  # spread over the ruleset, not the first rules
 
 
+def test_each_config_gets_logs_of_every_workload_whose_traffic_it_permits(tmp_path):
+    # a config meeting a log made for another measures built connections nothing permits
+    from ruleset_analysis.preprocess import read_config
+    config = tmp_path / "bench-200.cfg"
+    config.write_text(benchmark.make_config(200))
+    logs = benchmark.make_logs(str(config), 1000)
+    assert sorted(logs) == sorted(name for name, _ in benchmark.WORKLOADS)
+    for path in logs.values():
+        analyzer = LineAnalyzer({"bench": read_config(str(config))}, "2014")
+        analyzer.add_lines(open(path).read().splitlines())
+        counts = analyzer.counts()
+        assert counts["lines"] == 1000 and counts["matched"] >= 0.95 * 900
+
+
 def test_the_distinct_workload_has_no_repeated_flows(tmp_path):
     firewall = expand_config(parse_config(benchmark.make_config(200), "bench.cfg"))
     log = tmp_path / "bench.log"
