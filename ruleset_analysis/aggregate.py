@@ -849,6 +849,9 @@ class LineAnalyzer:
             if sample[3].below < SAMPLE_SPACE:
                 record["service_below"] = sample[3].below
             yield list(key), record
+        # freed before the collection below, which would scan every list they hold (0.6 s of
+        # a flush of 500,000 facts at 1.2M rules, against 0.1 s)
+        aces.clear()
         names = {name for name, _ in self.cells} | set(self.coverage)
         for name in sorted(names - {""}):
             evidence = self.evidence(name)
