@@ -553,27 +553,23 @@ class LineAnalyzer:
         day = pending[0]
         # emptied, and of no day: its next line registers it again (queue_shape)
         pending[0], pending[1], pending[2] = None, [], []
-        entry[3][0] += lines
-        entry[4][day] += lines
-        entry[5][day] = 1
+        count_lines(entry, day, lines)
         if lines == 1:
             # Where shapes are many and each rare (a million rules), a buffer mostly holds
             # one line when settled: counted directly, the batch's lists cost more than it.
             source, when = sources[0], times[0]
-            encoded = source.encode()
+            raw = source.encode()
             for prefix, days, sample, seed, out in entry[1]:
                 days[day] = days.get(day, 0) + 1
-                hashed = crc32(encoded, seed)                   # connection_hash
+                hashed = crc32(raw, seed)                       # connection_hash
                 if hashed < sample[1]:
                     self.count_connection(prefix, source, 1, when, when, sample, hashed)
                 else:
                     self.count_left_out(prefix, 1, when, when, sample, out)
             return
-        encoded = None
+        encoded = list(map(str.encode, sources))      # (a shape with a buffer credits)
         for prefix, days, sample, seed, out in entry[1]:
             days[day] = days.get(day, 0) + lines
-            if encoded is None:
-                encoded = list(map(str.encode, sources))
             hashes = list(map(crc32, encoded, repeat(seed, lines)))   # connection_hash
             listed = list(compress(range(lines), map(sample[1].__gt__, hashes)))
             rest = times
@@ -967,13 +963,17 @@ def settle_count(entry: tuple) -> None:
     yet], [], _Others, its counter cell, its firewall's evidence days, its protocol's days
     there). Those lines counted in the cell and the evidence."""
     pending = entry[0]
-    lines = pending[2]
-    if lines:
-        day = pending[0]
-        entry[3][0] += lines
-        entry[4][day] += lines
-        entry[5][day] = 1
+    if pending[2]:
+        count_lines(entry, pending[0], pending[2])
         pending[2] = 0
+
+
+def count_lines(entry: tuple, day: str, lines: int) -> None:
+    """A shared shape's lines of a day counted in its cell and its firewall's evidence (and
+    that day marked for its protocol)."""
+    entry[3][0] += lines
+    entry[4][day] += lines
+    entry[5][day] = 1
 
 
 class _ByInitiator(dict):
