@@ -188,6 +188,11 @@ class LineAnalyzer:
         # the verdict was found to depend on it; a plain dict before that was asked).
         self.shapes: dict = {}
         self.buffered: list = []      # shared entries whose buffer holds lines (or held)
+        # A shared shape's first line in an epoch (SHAPE_BUFFERS such lines) is counted at
+        # once, its entry marked with the epoch (queue_shape): only a shape met again is
+        # buffered.
+        self.epoch = 0
+        self.lone = 0
         self.fast_size = 0
         # facts: ((kind, firewall, acl, line, rule index, proto, destination, port), source)
         # -> [count, first, last]; (that prefix, None): the hits of that service's
@@ -525,6 +530,17 @@ class LineAnalyzer:
             return
         if pending[1]:
             self.settle_shape(entry)
+        elif pending[0] != self.epoch:
+            # Its first line since the epoch began: counted at once, no buffer. Where shapes
+            # are many and each rare (a million rules) a buffer would mostly hold this line
+            # alone when settled; a shape met again within the epoch is buffered.
+            self.count_shape_line(entry, day, source, when)
+            pending[0] = self.epoch
+            self.lone += 1
+            if self.lone >= SHAPE_BUFFERS:
+                self.lone = 0
+                self.epoch += 1
+            return
         if len(self.buffered) >= SHAPE_BUFFERS:
             for held in self.buffered:
                 self.settle_shape(held)
@@ -553,20 +569,10 @@ class LineAnalyzer:
         day = pending[0]
         # emptied, and of no day: its next line registers it again (queue_shape)
         pending[0], pending[1], pending[2] = None, [], []
-        count_lines(entry, day, lines)
-        if lines == 1:
-            # Where shapes are many and each rare (a million rules), a buffer mostly holds
-            # one line when settled: counted directly, the batch's lists cost more than it.
-            source, when = sources[0], times[0]
-            raw = source.encode()
-            for prefix, days, sample, seed, out in entry[1]:
-                days[day] = days.get(day, 0) + 1
-                hashed = crc32(raw, seed)                       # connection_hash
-                if hashed < sample[1]:
-                    self.count_connection(prefix, source, 1, when, when, sample, hashed)
-                else:
-                    self.count_left_out(prefix, 1, when, when, sample, out)
+        if lines == 1:      # the batch's lists cost more than one line
+            self.count_shape_line(entry, day, sources[0], times[0])
             return
+        count_lines(entry, day, lines)
         encoded = list(map(str.encode, sources))      # (a shape with a buffer credits)
         for prefix, days, sample, seed, out in entry[1]:
             days[day] = days.get(day, 0) + lines
@@ -587,6 +593,19 @@ class LineAnalyzer:
                     continue
             self.count_left_out(prefix, len(rest), min(rest), max(rest), sample, out)
 
+    def count_shape_line(self, entry: tuple, day: str, source: str, when: str) -> None:
+        """Count one line of a shared shape (an IPv4 initiator) as settle_shape counts a
+        batch."""
+        count_lines(entry, day, 1)
+        raw = source.encode()
+        for prefix, days, sample, seed, out in entry[1]:
+            days[day] = days.get(day, 0) + 1
+            hashed = crc32(raw, seed)                       # connection_hash
+            if hashed < sample[1]:
+                self.count_connection(prefix, source, 1, when, when, sample, hashed)
+            else:
+                self.count_left_out(prefix, 1, when, when, sample, out)
+
     def count_left_out(self, prefix: tuple, count: int, first: str, last: str, sample: list,
                        out: list) -> None:
         """Count a shared shape's connections its ACE does not list into the fact of its
@@ -598,6 +617,10 @@ class LineAnalyzer:
         else:
             fact[0] += count
             _span(first, last, fact)
+
+    def new_sample(self, ace: tuple) -> list:
+        sample = self.samples[ace] = [0, SAMPLE_SPACE, [], HashSample(self.bound)]
+        return sample
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))
@@ -679,9 +702,7 @@ class LineAnalyzer:
                     _tally(days, day, count)
                 prefix = ace + (hit.rule_index, connection.protocol, destination,
                                 connection.destination_port)
-                sample = self.samples.get(ace)
-                if sample is None:
-                    sample = self.samples[ace] = [0, SAMPLE_SPACE, [], HashSample(self.bound)]
+                sample = self.samples.get(ace) or self.new_sample(ace)
                 self.count_connection(prefix, source, count, first, last, sample)
                 credited.append((prefix, source, days, sample))
         if match is None or kind != "built" or when is None or verdict.against \
@@ -742,7 +763,7 @@ class LineAnalyzer:
         if _ipv4(connection.source):
             # each credit with its service's hash, where a new client's hash continues; the
             # flows of initiators other than IPv4 ones kept by initiator
-            # (no day yet: its first line registers its buffer, queue_shape)
+            # (no day yet: its first line is counted at once, queue_shape)
             pending: list = [None, [], []] if credited else [day, None, 0]
             shapes[shape] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
                                        for prefix, _, days, sample in credited],

@@ -110,26 +110,52 @@ def shared_shape_lines(seed: int, lines: int, days: int) -> list:
             for _ in range(lines)]
 
 
-@pytest.mark.parametrize("batch", [aggregate.SHAPE_BATCH, 1], ids=["batches", "lone lines"])
+@pytest.mark.parametrize("batch, buffers", [(aggregate.SHAPE_BATCH, aggregate.SHAPE_BUFFERS),
+                                            (1, aggregate.SHAPE_BUFFERS), (8, 1)],
+                         ids=["batches", "lone lines", "at once"])
 def test_a_shapes_lines_counted_from_its_buffer_give_what_the_general_path_gives(monkeypatch,
-                                                                                batch):
+                                                                                batch,
+                                                                                buffers):
     # more lines per shape and day than a buffer holds, days interleaved, lists and services
     # sampled: the batch's listed connections, its halvings and its left-out sums are exact;
-    # and where a buffer holds one line when counted (shapes many and each rare, a million
-    # rules), that line is counted without the batch's lists, as exactly
+    # where a buffer holds one line when counted (shapes many and each rare, a million
+    # rules), that line is counted without the batch's lists, as exactly; and so is a line
+    # counted at once, its shape not met since the epoch began (an epoch of one line: all)
     monkeypatch.setattr(aggregate, "SHAPE_BATCH", batch)
+    monkeypatch.setattr(aggregate, "SHAPE_BUFFERS", buffers)
     lines = shared_shape_lines(11, 6000, 3)
     fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
     general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
     for text in lines:
         fast.add(text)
         general.slow_add(text, None)
-    assert fast.buffered                        # (the shapes' buffers took the lines)
+    assert bool(fast.buffered) == (buffers > 1)     # (which way the shapes took the lines)
     mine, theirs = collect(fast.finish()), collect(general.finish())
     assert mine.counters == theirs.counters
     assert mine.coverage == theirs.coverage     # evidence per day, counted from the buffers
     assert {k: finish_ace(v, 4) for k, v in mine.aces.items()} == \
         {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
+
+
+def test_a_shape_met_once_in_an_epoch_is_counted_at_once_and_one_met_again_is_buffered():
+    analyzer = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014")
+    for n in range(1, 901):         # (the general path: till shapes are learnt)
+        analyzer.add(built("inbound", "TCP", f"outside:198.51.100.{n % 250 + 1}/4000",
+                           f"dmz:172.16.1.{n % 30 + 1}/80"))
+    shape = analyzer.shapes["fw01"][("TCP", "outside", "dmz", "172.16.1.7", "80")]
+    assert shape.__class__ is tuple
+    analyzer.settle()               # (its buffer counted)
+    analyzer.epoch += 1             # (an epoch begins)
+    hits = shape[1][0][1]
+    before = sum(hits.values())
+    analyzer.add(built("inbound", "TCP", "outside:203.0.113.1/4000", "dmz:172.16.1.7/80"))
+    assert sum(hits.values()) == before + 1                     # counted
+    assert not any(entry is shape for entry in analyzer.buffered)
+    analyzer.add(built("inbound", "TCP", "outside:203.0.113.2/4000", "dmz:172.16.1.7/80"))
+    assert sum(hits.values()) == before + 1                     # waiting
+    assert any(entry is shape for entry in analyzer.buffered)
+    analyzer.settle()
+    assert sum(hits.values()) == before + 2
 
 
 def test_the_lines_waiting_in_shape_buffers_stay_bounded_however_many_shapes(monkeypatch):
