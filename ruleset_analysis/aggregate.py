@@ -792,13 +792,41 @@ class LineAnalyzer:
         self.buffered.clear()
 
     def forget(self) -> None:
-        """Drop the fast paths' caches (they hold fact lists and tables a flush replaces)."""
+        """Drop the fast paths' caches, at their bounds (a flush keeps the shared shapes:
+        rebind_shapes)."""
         self.settle()
         self.heads.clear()
         self.fast_flows.clear()
         self.shapes.clear()
         self.pinned.clear()
         self.fast_size = 0
+
+    def rebind_shapes(self, cells: dict, coverage: dict) -> None:
+        """After a flush, the shared shapes kept and bound to the new tables (what they
+        count into: cell, evidence, ACE days and sample), their flows by initiator dropped
+        (those hold facts): a shape's verdict is the ruleset's, learnt again at a slow path's
+        cost (at a million rules, a shape of the all-distinct log had a line every ~8k)."""
+        category = {id(cell): key for key, cell in cells.items()}
+        protocol = {id(marks): (name, kind) for name, evidence in coverage.items()
+                    for kind, marks in evidence["protocols"].items()}
+        for table, shapes in self.shapes.items():
+            name = table if table.__class__ is str else table[0]
+            days = self.evidence(name)["days"]
+            for key, entry in list(shapes.items()):
+                if entry.__class__ is not tuple:
+                    if entry.__class__ is _ByInitiator:
+                        entry.clear()           # its verdict depends on the initiator
+                    else:
+                        del shapes[key]         # not decided
+                    continue
+                pending, credits, others, cell, _, marks = entry
+                if credits:
+                    credits = [(prefix, self.daily.setdefault(prefix[:4], {}),
+                                self.samples.get(prefix[:4]) or self.new_sample(prefix[:4]),
+                                seed, [None]) for prefix, _, _, seed, _ in credits]
+                firewall, kind = protocol[id(marks)]
+                shapes[key] = (pending, credits, _Others(), self.cell(*category[id(cell)]),
+                               days, self.evidence(firewall)["protocols"].setdefault(kind, {}))
 
     def counts(self, firewall: Optional[str] = None) -> dict:
         """Lines per category so far (of one firewall, or of all), and ``lines``."""
@@ -881,14 +909,18 @@ class LineAnalyzer:
         if counts["lines"]:
             for name, count in sorted(counts.items()):
                 yield [COUNTER, name], count
+        cells, coverage = self.cells, self.coverage
         self.facts.clear()
         self.samples = {}
         self.daily = {}
         self.untimed = {}
         self.coverage = {}
         self.devices = {}
-        self.cells.clear()
-        self.forget()
+        self.cells = {}
+        self.heads.clear()
+        self.fast_flows.clear()
+        self.pinned.clear()
+        self.rebind_shapes(cells, coverage)
         self.full = False
         if not gc.isenabled():          # a map task's (quiet_collector): collect per flush,
             gc.collect()                # then freeze what stays (the index subtrees built

@@ -7,7 +7,13 @@ from conftest import built, firewall
 
 from ruleset_analysis import aggregate
 from ruleset_analysis.aggregate import LineAnalyzer
-from ruleset_analysis.records import collect, connection_hash, finish_ace
+from ruleset_analysis.records import (
+    collect,
+    connection_hash,
+    finish_ace,
+    reduce_values,
+    string_records,
+)
 
 CONFIG = """
 access-list outside_in extended deny tcp host 192.0.2.66 any eq https
@@ -156,6 +162,69 @@ def test_a_shape_met_once_in_an_epoch_is_counted_at_once_and_one_met_again_is_bu
     assert any(entry is shape for entry in analyzer.buffered)
     analyzer.settle()
     assert sum(hits.values()) == before + 2
+
+
+FLUSHED = """
+access-list outside_in extended permit tcp 198.51.100.0 255.255.255.128 host 172.16.2.5 eq ssh
+access-list outside_in extended permit tcp any 172.16.1.0 255.255.255.0
+access-list outside_in extended permit tcp any any
+access-group outside_in in interface outside
+"""
+
+
+def flushed_lines(seed: int, lines: int) -> list:
+    """Clients old and new, some not IPv4, of services whose verdict is shared by every
+    initiator or depends on it, under few headers, over three days."""
+    rng = random.Random(seed)
+    sources = [f"198.51.100.{n}" for n in range(1, 255)] + ["2001:db8::5", "foo"]
+    return [built("inbound", "TCP", f"outside:{rng.choice(sources)}/{rng.randrange(1024, 65536)}",
+                  f"dmz:172.16.{rng.choice((1, 2))}.{rng.randrange(1, 9)}/"
+                  f"{rng.choice((22, 80, 443))}",
+                  when=f"Jun 0{rng.randrange(1, 4)} 2014 14:00:0{rng.randrange(3)}")
+            for _ in range(lines)]
+
+
+def test_a_task_that_flushes_often_gives_what_the_general_path_gives():
+    # the shapes learnt are kept through a flush, rebound to the tables after it
+    lines = flushed_lines(21, 4000)
+    fast = LineAnalyzer({"fw01": firewall(FLUSHED)}, "2014", max_connections=20, facts_limit=30)
+    general = LineAnalyzer({"fw01": firewall(FLUSHED)}, "2014", max_connections=20)
+    records = []
+    flushes = 0
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)
+        if fast.full:
+            records += list(fast.emit())
+            flushes += 1
+    assert flushes > 50
+    records += list(fast.finish())
+    assert reduced(records, 20) == reduced(general.finish(), 20)
+
+
+def reduced(records, bound: int) -> dict:
+    """What the reducer makes of a task's records, by key."""
+    values: dict = {}
+    for key, value in string_records(records):
+        values.setdefault(key, []).append(value)
+    return {key: reduce_values(key, found, bound, finish=True) for key, found in values.items()}
+
+
+def test_a_flush_keeps_the_shapes_learnt_so_a_new_initiator_takes_no_general_path():
+    analyzer = LineAnalyzer({"fw01": firewall(FLUSHED)}, "2014")
+    for text in flushed_lines(22, 600):
+        analyzer.add(text)
+    list(analyzer.emit())
+    general = analyzer.slow_add
+    slow = []
+    analyzer.slow_add = lambda *args: slow.append(1) or general(*args)
+    for n in range(1, 9):           # (the first line teaches its header again)
+        analyzer.add(built("inbound", "TCP", f"outside:203.0.113.{n}/4000",
+                           f"dmz:172.16.1.{n}/80", when="Jun 04 2014 14:00:00"))
+    assert len(slow) == 1
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 2)]["hits"] == 8
+    assert records[("coverage", "fw01")]["days"] == {"2014-06-04": 8}
 
 
 def test_the_lines_waiting_in_shape_buffers_stay_bounded_however_many_shapes(monkeypatch):
