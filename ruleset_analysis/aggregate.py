@@ -78,7 +78,11 @@ ACL_LOG_PERMITS = ("acl_permit",) + FTD_KINDS
 OUTSIDE_PERIOD = "outside_period"      # a connection before --since or after --until
 TIME_OUTLIER = "time_outlier"          # dated after today: a forged or misdated line
 FLOW_CACHE_LIMIT = 1_000_000
-FACTS_FLUSH_LIMIT = 500_000
+# A flush keeps the shapes learnt (rebind_shapes), so it costs little: at 1.2M rules on
+# all-distinct traffic (every line a fact) 100k facts peak at 289 MB and 0.90-0.93 of the
+# speed of 500k (496 MB), the output 14% larger (317 against 529 MB on 90% distinct). The
+# benchmark's other logs do not reach the bound.
+FACTS_FLUSH_LIMIT = 100_000
 HEADS_LIMIT = 65_536
 # A shared shape's lines wait in its buffer (at most SHAPE_BATCH, of one day) and are counted
 # a batch at a time, their hashes computed in C (settle_shape); at most SHAPE_BUFFERS buffers
