@@ -25,7 +25,7 @@ from .asa.config import ConfigError
 from .database import DatabaseError, load_captures, load_firewalls, save_firewalls
 from .options import CHECKS, DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date
 from .preprocess import read_firewalls, summary
-from .records import ResultsError
+from .records import ResultsError, read_results, results_of_lines
 from .report.build import Filters
 from .report.safe import printable
 from .revisions import split_spec
@@ -474,8 +474,8 @@ def report(results, db, fmt, output, top, min_hits, filters):
     from .report.render import render_report
     check_outputs([output], list(results) + [db])
     filters.min_hits = min_hits
-    text, warnings = render_report(load_firewalls(db), results, fmt, top, filters,
-                                   progress_stream(), load_captures(db))
+    text, warnings = render_report(load_firewalls(db), read_results(results), fmt, top,
+                                   filters, progress_stream(), load_captures(db))
     echo_warnings(warnings)
     write_output(output, text)
 
@@ -522,7 +522,7 @@ def prune_command(results, db, output, filters):
     """
     from .report.render import render_report
     check_outputs([output], list(results) + [db])
-    text, warnings = render_report(load_firewalls(db), results, "prune",
+    text, warnings = render_report(load_firewalls(db), read_results(results), "prune",
                                    DEFAULT_MAX_CONNECTIONS, filters, captures=load_captures(db))
     echo_warnings(warnings)
     write_output(output, text)
@@ -568,10 +568,11 @@ def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output,
         if progress is not None:
             progress.write(f"preprocess: {time.monotonic() - started:.1f} s\n")
         lines = run_job(logs, db, runner, job, progress=progress)
-        results_path = results_path or os.path.join(workdir, "results")
-        write_output(results_path, "".join(line + "\n" for line in lines))
-        text, warnings = render_report(load_firewalls(db), [results_path], fmt, top, filters,
-                                       progress, load_captures(db))
+        if results_path:
+            write_output(results_path, "".join(line + "\n" for line in lines))
+        # read from memory, not from a temporary copy: temp disk is the database alone
+        text, warnings = render_report(load_firewalls(db), results_of_lines(lines), fmt, top,
+                                       filters, progress, load_captures(db))
         echo_warnings(warnings)
         write_output(output, text)
     finally:

@@ -387,13 +387,14 @@ def read_results(paths: Iterable[str]) -> Results:
         except OSError as exc:
             raise ResultsError(f"{path}: cannot read results: {exc.strerror}") from None
         with handle:
-            for number, raw in enumerate(handle, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    collector.add(*decode(raw.decode("utf-8")))
-                except (ValueError, IndexError, TypeError, KeyError, AttributeError) as exc:
-                    raise ResultsError(f"{path}:{number}: not a results line ({exc})") from None
+            collector.add_lines(path, handle)
+    return collector.results()
+
+
+def results_of_lines(lines: Iterable[str], name: str = "the job's results") -> Results:
+    """The records of results lines held in memory (a job's output), merged."""
+    collector = _Collector()
+    collector.add_lines(name, lines)
     return collector.results()
 
 
@@ -431,6 +432,17 @@ class _Collector:
         else:
             raise ValueError(f"unknown record {kind!r}")
         self.values.setdefault((kind, name), []).append(value)
+
+    def add_lines(self, name: str, lines: Iterable[Union[bytes, str]]) -> None:
+        """Results lines (bytes as read from a file, or text); ``name`` where they come from,
+        for the error of a line that is not a record."""
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                self.add(*decode(raw.decode("utf-8") if isinstance(raw, bytes) else raw))
+            except (ValueError, IndexError, TypeError, KeyError, AttributeError) as exc:
+                raise ResultsError(f"{name}:{number}: not a results line ({exc})") from None
 
     def results(self) -> Results:
         results = Results(input_errors=self.input_errors)

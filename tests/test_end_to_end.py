@@ -299,6 +299,23 @@ def test_a_failing_job_step_is_one_clear_line(analyzed, tmp_path, monkeypatch):
     assert "Traceback" not in result.output
 
 
+def test_analyze_leaves_in_its_temporary_directory_the_database_alone(tmp_path, monkeypatch):
+    # its results are reported from memory (with --results, written there too): temp disk
+    # stays the database's size, however many lines
+    import shutil
+    import tempfile
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(shutil, "rmtree", lambda *args, **kwargs: None)    # (left to look at)
+    result = cli("analyze", *[a for c in SAMPLE_CONFIGS for a in ("-c", c)], *SAMPLE_LOGS,
+                 "--format", "json", "-o", tmp_path / "report.json")
+    assert result.exit_code == 0, result.output
+    (workdir,) = scratch.iterdir()
+    assert sorted(p.name for p in workdir.iterdir()) == ["accesslists.db", "accesslists.db.lock"]
+    assert json.loads((tmp_path / "report.json").read_text())["rules"]
+
+
 def test_analyze_on_this_machine_does_not_load_mrjob(tmp_path):
     # importing mrjob took 0.4 s, an eighth of analyze's fixed cost; only its runners need it
     script = ("import sys; from ruleset_analysis.cli import main\n"

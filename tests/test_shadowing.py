@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.matcher import I_EXTRA, X_ACE, compile_rules
-from ruleset_analysis.records import collect
+from ruleset_analysis.records import collect, read_results
 from ruleset_analysis.report import Filters
 from ruleset_analysis.report.build import make_report
 from ruleset_analysis.report.render import render_report
@@ -182,7 +182,7 @@ def test_the_reports_time_and_its_shadowings_go_to_the_progress_stream_not_the_r
     results = tmp_path / "results"
     results.write_text("")
     shown = io.StringIO()
-    text, _ = render_report({"fw01": firewall(COVERED)}, [str(results)], "json", 10,
+    text, _ = render_report({"fw01": firewall(COVERED)}, read_results([str(results)]), "json", 10,
                             Filters(), shown)
     assert re.fullmatch(r"report: \d+\.\d s \(shadowing \d+\.\d s\)\n", shown.getvalue())
     assert "seconds" not in json.loads(text) and "shadowing" not in json.loads(text)

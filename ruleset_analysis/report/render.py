@@ -6,9 +6,9 @@ report goes to a file are returned with it.
 from __future__ import annotations
 
 import time
-from typing import List, Optional, Sequence, TextIO, Tuple
+from typing import List, Optional, TextIO, Tuple
 
-from ..records import read_results
+from ..records import Results
 from . import csv_report, html_report, json_report, prune, text
 from .build import Filters, make_report
 
@@ -17,7 +17,7 @@ RENDERERS = {"text": text, "json": json_report, "csv": csv_report, "html": html_
              "prune": prune}
 
 
-def render_report(firewalls: dict, results: Sequence[str], fmt: str, top: int,
+def render_report(firewalls: dict, results: Results, fmt: str, top: int,
                   filters: Filters, progress: Optional[TextIO] = None,
                   captures: Optional[dict] = None) -> Tuple[str, List[str]]:
     """-> (the rendered report, warnings for standard error). ``progress``: where the
@@ -25,7 +25,7 @@ def render_report(firewalls: dict, results: Sequence[str], fmt: str, top: int,
     captures."""
     started = time.monotonic()
     filters.check(firewalls)
-    report = make_report(firewalls, read_results(results), top, filters, captures)
+    report = make_report(firewalls, results, top, filters, captures)
     warnings = [f"warning: {entry.firewall}: no data: {entry.reason}; none of its ACEs "
                 "is judged unused" for entry in report.firewalls if entry.status == "no data"]
     if report.unknown_results:
