@@ -7,6 +7,7 @@ from conftest import built, firewall
 
 from ruleset_analysis import aggregate
 from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.history import build_history
 from ruleset_analysis.records import (
     collect,
     connection_hash,
@@ -184,11 +185,26 @@ def flushed_lines(seed: int, lines: int) -> list:
             for _ in range(lines)]
 
 
-def test_a_task_that_flushes_often_gives_what_the_general_path_gives():
-    # the shapes learnt are kept through a flush, rebound to the tables after it
+def flushed_history():
+    """FLUSHED from the 2nd on; before, an ACE in front of it takes part of its traffic."""
+    newest, _ = build_history([
+        ("2014-06-01 00:00:00", "rev0.cfg", firewall(FLUSHED.replace(
+            "access-list", "access-list outside_in extended permit tcp any host 172.16.1.3\n"
+            "access-list", 1))),
+        ("2014-06-02 00:00:00", "rev1.cfg", firewall(FLUSHED))])
+    return newest
+
+
+@pytest.mark.parametrize("revisions", [1, 2])
+def test_a_task_that_flushes_often_gives_what_the_general_path_gives(revisions):
+    # the shapes learnt are kept through a flush, rebound to the tables after it (with a
+    # history, a table per revision)
     lines = flushed_lines(21, 4000)
-    fast = LineAnalyzer({"fw01": firewall(FLUSHED)}, "2014", max_connections=20, facts_limit=30)
-    general = LineAnalyzer({"fw01": firewall(FLUSHED)}, "2014", max_connections=20)
+
+    def made():
+        return firewall(FLUSHED) if revisions == 1 else flushed_history()
+    fast = LineAnalyzer({"fw01": made()}, "2014", max_connections=20, facts_limit=30)
+    general = LineAnalyzer({"fw01": made()}, "2014", max_connections=20)
     records = []
     flushes = 0
     for text in lines:
@@ -198,6 +214,7 @@ def test_a_task_that_flushes_often_gives_what_the_general_path_gives():
             records += list(fast.emit())
             flushes += 1
     assert flushes > 50
+    assert len(fast.shapes) == revisions
     records += list(fast.finish())
     assert reduced(records, 20) == reduced(general.finish(), 20)
 
