@@ -227,6 +227,23 @@ def reduced(records, bound: int) -> dict:
     return {key: reduce_values(key, found, bound, finish=True) for key, found in values.items()}
 
 
+def test_after_a_flush_an_ace_lists_only_connections_below_the_threshold_it_had_reached():
+    # else every flush made each ACE list up to --max-connections anew: output and flushes
+    # grow where many ACEs each see many clients
+    analyzer = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
+
+    def clients(first: int, count: int) -> dict:
+        for n in range(first, first + count):
+            analyzer.add(built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
+                               "dmz:172.16.1.5/80"))
+        return dict((tuple(k), v) for k, v in analyzer.emit())[("ace", "fw01", "outside_in", 1)]
+    before = clients(0, 200)
+    after = clients(1000, 40)       # (fresh, a list of 4 would hold 4 of them)
+    assert after["hits"] == 40 and after["sample_below"] == before["sample_below"]
+    assert len(after["connections"]) < 4
+    assert all(connection_hash(*c[:4]) < after["sample_below"] for c in after["connections"])
+
+
 def test_a_flush_keeps_the_shapes_learnt_so_a_new_initiator_takes_no_general_path():
     analyzer = LineAnalyzer({"fw01": firewall(FLUSHED)}, "2014")
     for text in flushed_lines(22, 600):
