@@ -82,7 +82,10 @@ FLOW_CACHE_LIMIT = 1_000_000
 # A flush keeps the shapes learnt (rebind_shapes), so it costs little: at 1.2M rules on
 # all-distinct traffic (every line a fact) 100k facts peak at 289 MB and 0.90-0.93 of the
 # speed of 500k (496 MB), the output 14% larger (317 against 529 MB on 90% distinct). The
-# benchmark's other logs do not reach the bound.
+# benchmark's other logs do not reach the bound. Below a task's working set (each ACE's
+# listed connections and the facts of its services, which every flush emits again) each
+# flush re-emits it: at 120k rules on all-distinct traffic (~60k facts) a 50k bound gave 27%
+# output and 1.37x the time, against 1.6%.
 FACTS_FLUSH_LIMIT = 100_000
 HEADS_LIMIT = 65_536
 # A shared shape's lines wait in its buffer (at most SHAPE_BATCH, of one day) and are counted
@@ -935,9 +938,9 @@ class LineAnalyzer:
         # An ACE's thresholds outlive a flush: its next records list only what falls below
         # them. Still exact (records.merge_ace): a threshold reached on part of a task's
         # connections is never below the one all of them need, and each record lists every
-        # connection of its own below its threshold. Reset, an ACE met by a thousand busy
-        # services relisted ~100 connections after every flush: at 120k rules with facts
-        # flushed at 50,000, 27% output and 1.37x the time against 1.6%.
+        # connection of its own below its threshold. Reset, each ACE listed up to
+        # --max-connections anew after every flush (1,500 single-service ACEs, 1.5M distinct
+        # clients, facts flushed at 100k: 34.6 MB of output against 31.3 MB).
         for ace, sample in self.samples.items():
             if sample[1] < SAMPLE_SPACE or sample[3].below < SAMPLE_SPACE:
                 self.thresholds[ace] = (sample[1], sample[3].below)
