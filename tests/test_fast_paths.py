@@ -11,10 +11,11 @@ from ruleset_analysis.history import build_history
 from ruleset_analysis.records import (
     collect,
     connection_hash,
+    encode,
     finish_ace,
-    reduce_values,
     string_records,
 )
+from ruleset_analysis.streaming import reduce_lines
 
 CONFIG = """
 access-list outside_in extended deny tcp host 192.0.2.66 any eq https
@@ -219,12 +220,10 @@ def test_a_task_that_flushes_often_gives_what_the_general_path_gives(revisions):
     assert reduced(records, 20) == reduced(general.finish(), 20)
 
 
-def reduced(records, bound: int) -> dict:
-    """What the reducer makes of a task's records, by key."""
-    values: dict = {}
-    for key, value in string_records(records):
-        values.setdefault(key, []).append(value)
-    return {key: reduce_values(key, found, bound, finish=True) for key, found in values.items()}
+def reduced(records, bound: int) -> list:
+    """What the reducer (the cat-pipe's) makes of a task's records."""
+    return list(reduce_lines(sorted(encode(key, value) for key, value in string_records(records)),
+                             bound))
 
 
 def test_after_a_flush_an_ace_lists_only_connections_below_the_threshold_it_had_reached():
