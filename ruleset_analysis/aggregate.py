@@ -812,11 +812,16 @@ class LineAnalyzer:
         """Drop the fast paths' caches, at their bounds (a flush keeps the shared shapes:
         rebind_shapes)."""
         self.settle()
+        self.drop_flows()
+        self.shapes.clear()
+        self.fast_size = 0
+
+    def drop_flows(self) -> None:
+        """Drop the cached headers (they hold the evidence a flush replaces) and the flow
+        entries (they hold its facts)."""
         self.heads.clear()
         self.fast_flows.clear()
-        self.shapes.clear()
         self.pinned.clear()
-        self.fast_size = 0
 
     def rebind_shapes(self, cells: dict, coverage: dict) -> None:
         """After a flush, the shared shapes kept and bound to the new tables (what they
@@ -950,9 +955,7 @@ class LineAnalyzer:
         self.coverage = {}
         self.devices = {}
         self.cells = {}
-        self.heads.clear()
-        self.fast_flows.clear()
-        self.pinned.clear()
+        self.drop_flows()
         self.rebind_shapes(cells, coverage)
         self.full = False
         if not gc.isenabled():          # a map task's (quiet_collector)
