@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime
 import gc
+import os
 import socket
+import sys
 import time
 from itertools import compress, repeat
 from socket import AF_INET, inet_pton
@@ -85,8 +87,18 @@ FLOW_CACHE_LIMIT = 1_000_000
 # benchmark's other logs do not reach the bound. Below a task's working set (each ACE's
 # listed connections and the facts of its services, which every flush emits again) each
 # flush re-emits it: at 120k rules on all-distinct traffic (~60k facts) a 50k bound gave 27%
-# output and 1.37x the time, against 1.6%.
+# output and 1.37x the time, against 1.6%. So the bound grows (emit) toward twice the
+# working set of the ACEs a flush finds busy, up to FACTS_CEILING_FACTOR times where it
+# started and while the task's memory stays within MEMORY_BUDGET (a fact takes ~0.55 KB):
+# distinct clients to 3,000 single-service ACEs gave 60% output at 100k facts (105 MB) and
+# 5.8% growing to 400k (160 MB); at 1.2M rules the budget keeps it where it is.
 FACTS_FLUSH_LIMIT = 100_000
+FACTS_CEILING_FACTOR = 4
+# the 300 MB target less room for what grows after a flush (the index's subtrees: 272 -> 314
+# MB over the 1.2M-rule 90% distinct log); a fact measured ~0.55 KB, counted with a margin
+MEMORY_BUDGET = 256 * 2**20
+FACT_BYTES = 600
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 HEADS_LIMIT = 65_536
 # A shared shape's lines wait in its buffer (at most SHAPE_BATCH, of one day) and are counted
 # a batch at a time, their hashes computed in C (settle_shape); at most SHAPE_BUFFERS buffers
@@ -97,6 +109,22 @@ COLLECT_SHARE = 0.02                   # of a map task's CPU time, at most, for 
 UNSAMPLED = (SAMPLE_SPACE, SAMPLE_SPACE)
 DEVICES_LIMIT = 1_000                  # unknown device ids counted by name; the rest together
 OTHER_DEVICES = "(other device ids)"
+
+
+def resident_bytes() -> Optional[int]:
+    """This process's resident memory now (Linux), else its peak (ru_maxrss; a forked
+    child's starts at its parent's, an overestimate), or None where neither is known."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def quiet_collector() -> bool:
@@ -130,7 +158,8 @@ class LineAnalyzer:
     def __init__(self, firewalls: dict, year: Optional[str] = None,
                  firewall: Optional[str] = None, path: Optional[str] = None,
                  permits_from: str = "built", facts_limit: int = FACTS_FLUSH_LIMIT,
-                 flows_limit: int = FLOW_CACHE_LIMIT, since: Optional[str] = None,
+                 flows_limit: int = FLOW_CACHE_LIMIT, facts_ceiling: Optional[int] = None,
+                 since: Optional[str] = None,
                  until: Optional[str] = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  matching: Optional[tuple] = None):
         self.parser = LogParser(year)
@@ -168,9 +197,12 @@ class LineAnalyzer:
         # A line dated after today (a day's slack for time zones) cannot be evidence: one
         # forged line would otherwise move a firewall's window and every "unused since".
         self.latest = f"{datetime.date.today() + datetime.timedelta(days=1)} 23:59:59"
-        # Memory stays bounded: facts are flushed (emitted) at facts_limit, and the flow
-        # caches are dropped when they reach flows_limit entries.
+        # Memory stays bounded: facts are flushed (emitted) at facts_limit, which may grow
+        # to facts_ceiling (default FACTS_CEILING_FACTOR times it), and the flow caches are
+        # dropped when they reach flows_limit entries.
         self.facts_limit, self.flows_limit = facts_limit, flows_limit
+        self.facts_ceiling = max(facts_limit, facts_ceiling if facts_ceiling is not None
+                                 else FACTS_CEILING_FACTOR * facts_limit)
         self.flows: dict = {}
         self.facts: dict = {}
         self.daily: dict = {}         # (kind, firewall, acl, line) -> {YYYY-MM-DD: hits}
@@ -903,7 +935,13 @@ class LineAnalyzer:
             parts[3] = (parts[3] or 0) + count     # connections left out of a sampled list
             if len(prefix) > 5 and prefix[5:] in self.samples[ace][3].kept:  # by service
                 parts[2].append(list(prefix[5:]) + [count, first, last])
+        # An ACE listing an eighth of its bound or more is busy: each flush made before its
+        # list fills (and its threshold falls) sends its connections again. Twice their
+        # working set (lists and services full) leaves room for the other ACEs.
+        busy, listed = 0, self.bound // 8 or 1
         for key, (rules, connections, services, omitted) in aces.items():
+            if len(connections) >= listed:
+                busy += self.bound + len(services)
             record = {"hits": sum(rule[0] for rule in rules.values()),
                       "first": min(rule[1] for rule in rules.values()),
                       "last": max(rule[2] for rule in rules.values()),
@@ -957,9 +995,19 @@ class LineAnalyzer:
         self.cells = {}
         self.drop_flows()
         self.rebind_shapes(cells, coverage)
+        if 2 * busy > self.facts_limit < self.facts_ceiling:
+            self.grow(2 * busy)
         self.full = False
         if not gc.isenabled():          # a map task's (quiet_collector)
             self.collect()
+
+    def grow(self, wanted: int) -> None:
+        """Raise the facts' bound toward ``wanted``, within its ceiling and as far as the
+        memory budget leaves room for (none where the task's memory is unknown)."""
+        resident = resident_bytes()
+        if resident is not None:
+            room = max(0, (MEMORY_BUDGET - resident) // FACT_BYTES)
+            self.facts_limit = min(self.facts_ceiling, wanted, self.facts_limit + room)
 
     def collect(self) -> None:
         """At a flush of a map task (the collector off): collect, then freeze what stays (the

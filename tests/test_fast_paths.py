@@ -204,7 +204,8 @@ def test_a_task_that_flushes_often_gives_what_the_general_path_gives(revisions):
 
     def made():
         return firewall(FLUSHED) if revisions == 1 else flushed_history()
-    fast = LineAnalyzer({"fw01": made()}, "2014", max_connections=20, facts_limit=30)
+    fast = LineAnalyzer({"fw01": made()}, "2014", max_connections=20, facts_limit=30,
+                        facts_ceiling=30)
     general = LineAnalyzer({"fw01": made()}, "2014", max_connections=20)
     records = []
     flushes = 0

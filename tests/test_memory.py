@@ -9,7 +9,8 @@ import weakref
 import pytest
 from conftest import OUTSIDE_DMZ, ROOT, SAMPLE_LOGS, built, firewall
 
-from ruleset_analysis.aggregate import LineAnalyzer, quiet_collector
+from ruleset_analysis import aggregate
+from ruleset_analysis.aggregate import FACT_BYTES, MEMORY_BUDGET, LineAnalyzer, quiet_collector
 from ruleset_analysis.local_runner import run_local
 from ruleset_analysis.model import collector_paused
 from ruleset_analysis.options import JobOptions
@@ -32,7 +33,7 @@ firewall = expand_config(parse_config(config, "many.cfg"))
 limit = int(sys.argv[2])
 # the largest lists a user may ask for: the flushes, not the lists' bound, keep memory bounded
 analyzer = LineAnalyzer({"fw01": firewall}, "2014", facts_limit=limit, flows_limit=limit,
-                        max_connections=10_000)
+                        facts_ceiling=limit, max_connections=10_000)
 
 
 def rss_mb():              # the current resident set, not the high-water mark
@@ -73,6 +74,79 @@ def test_memory_stays_bounded_when_every_line_is_a_new_connection():
     assert result["growth_mb"] < 60, result
     assert result["records"] > 60            # it flushed many times
     assert result["hits"] == 300000           # every line credited, none lost
+
+
+BUSY = OUTSIDE_DMZ + "".join(
+    f"access-list outside_in extended permit tcp any host 172.16.1.{n} eq 80\n"
+    for n in range(1, 201)) + "access-group outside_in in interface outside\n"
+
+
+def flushing(servers: int, lines: int, **bounds) -> tuple:
+    """A task of ``lines`` distinct clients to ``servers`` single-service ACEs in turn, its
+    facts flushed at 20 (lists of 16): its records and the facts' bound after each flush."""
+    analyzer = LineAnalyzer({"fw01": firewall(BUSY)}, "2014", max_connections=16,
+                            facts_limit=20, **bounds)
+    records, limits = [], []
+    for n in range(lines):
+        analyzer.add(built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
+                           f"dmz:172.16.1.{n % servers + 1}/80"))
+        if analyzer.full:
+            records += analyzer.emit()
+            limits.append(analyzer.facts_limit)
+    return records + list(analyzer.finish()), limits
+
+
+@pytest.fixture
+def memory(monkeypatch):
+    """Sets what the task's memory reads (bytes, or None: not known)."""
+    def resident(value):
+        monkeypatch.setattr(aggregate, "resident_bytes", lambda: value)
+    resident(0)
+    return resident
+
+
+def test_the_facts_bound_grows_to_twice_the_working_set_of_the_busy_aces(memory):
+    # at its first flush each of the 8 ACEs lists an eighth of its 16 or more: each holds
+    # up to 16 connections and the fact of its service's left-out ones
+    _, limits = flushing(8, 2000, facts_ceiling=1000)
+    assert limits == [2 * 8 * (16 + 1)]        # no flush after it
+
+
+def test_a_task_whose_facts_bound_grew_gives_what_one_that_kept_it_gives(memory):
+    from test_fast_paths import reduced
+    grown, _ = flushing(8, 20000, facts_ceiling=1000)
+    kept, limits = flushing(8, 20000, facts_ceiling=20)
+    assert len(limits) > 10
+    assert reduced(grown, 16) == reduced(kept, 16)
+    assert len(json.dumps(grown)) < len(json.dumps(kept)) / 3     # not sent again and again
+
+
+def test_the_facts_bound_grows_up_to_its_ceiling(memory):
+    _, limits = flushing(8, 2000)
+    assert limits[0] == 4 * 20
+
+
+def test_the_facts_bound_does_not_grow_for_aces_that_list_few_connections(memory):
+    # 200 ACEs in turn: a flush finds 20 with a connection each, none busy
+    _, limits = flushing(200, 2000, facts_ceiling=1000)
+    assert len(limits) > 10 and set(limits) == {20}
+
+
+@pytest.mark.parametrize("resident, limit", [
+    (MEMORY_BUDGET - 10 * FACT_BYTES, 30),      # room for ten more facts
+    (MEMORY_BUDGET, 20),
+    (MEMORY_BUDGET + 2**20, 20),
+    (None, 20),                                 # the platform does not tell
+], ids=["room for ten facts", "at the budget", "over it", "not known"])
+def test_the_facts_bound_grows_only_as_far_as_the_memory_budget_leaves_room(memory, resident,
+                                                                             limit):
+    memory(resident)
+    _, limits = flushing(8, 2000, facts_ceiling=1000)
+    assert limits[0] == limit
+
+
+def test_the_task_memory_is_read_on_this_platform():
+    assert 2**20 < aggregate.resident_bytes() < 2**40
 
 
 class Node:
