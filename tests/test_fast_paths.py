@@ -118,26 +118,29 @@ def shared_shape_lines(seed: int, lines: int, days: int) -> list:
             for _ in range(lines)]
 
 
-@pytest.mark.parametrize("batch, buffers", [(aggregate.SHAPE_BATCH, aggregate.SHAPE_BUFFERS),
-                                            (1, aggregate.SHAPE_BUFFERS), (8, 1)],
-                         ids=["batches", "lone lines", "at once"])
+@pytest.mark.parametrize("batch, epoch, held", [
+    (aggregate.SHAPE_BATCH, aggregate.SHAPE_EPOCH, aggregate.SHAPE_LINES),
+    (1, aggregate.SHAPE_EPOCH, aggregate.SHAPE_LINES), (8, 1, aggregate.SHAPE_LINES),
+    (8, aggregate.SHAPE_EPOCH, 5)], ids=["batches", "lone lines", "at once", "all at once"])
 def test_a_shapes_lines_counted_from_its_buffer_give_what_the_general_path_gives(monkeypatch,
-                                                                                batch,
-                                                                                buffers):
+                                                                                batch, epoch,
+                                                                                held):
     # more lines per shape and day than a buffer holds, days interleaved, lists and services
     # sampled: the batch's listed connections, its halvings and its left-out sums are exact;
     # where a buffer holds one line when counted (shapes many and each rare, a million
     # rules), that line is counted without the batch's lists, as exactly; and so is a line
-    # counted at once, its shape not met since the epoch began (an epoch of one line: all)
+    # counted at once, its shape not met since the epoch began (an epoch of one line: all);
+    # and every buffer counted at once when they hold a bound of lines
     monkeypatch.setattr(aggregate, "SHAPE_BATCH", batch)
-    monkeypatch.setattr(aggregate, "SHAPE_BUFFERS", buffers)
+    monkeypatch.setattr(aggregate, "SHAPE_EPOCH", epoch)
+    monkeypatch.setattr(aggregate, "SHAPE_LINES", held)
     lines = shared_shape_lines(11, 6000, 3)
     fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
     general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
     for text in lines:
         fast.add(text)
         general.slow_add(text, None)
-    assert bool(fast.buffered) == (buffers > 1)     # (which way the shapes took the lines)
+    assert bool(fast.buffered) == (epoch > 1)       # (which way the shapes took the lines)
     mine, theirs = collect(fast.finish()), collect(general.finish())
     assert mine.counters == theirs.counters
     assert mine.coverage == theirs.coverage     # evidence per day, counted from the buffers
@@ -263,7 +266,7 @@ def test_a_flush_keeps_the_shapes_learnt_so_a_new_initiator_takes_no_general_pat
 
 def test_the_lines_waiting_in_shape_buffers_stay_bounded_however_many_shapes(monkeypatch):
     monkeypatch.setattr(aggregate, "SHAPE_BATCH", 4)
-    monkeypatch.setattr(aggregate, "SHAPE_BUFFERS", 3)
+    monkeypatch.setattr(aggregate, "SHAPE_LINES", 12)
     lines = shared_shape_lines(12, 3000, 2)
     fast = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
     general = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014", max_connections=4)
@@ -273,11 +276,27 @@ def test_the_lines_waiting_in_shape_buffers_stay_bounded_however_many_shapes(mon
         general.slow_add(text, None)
         waiting.append(sum(len(entry[0][1]) for entry in fast.shapes["fw01"].values()
                            if entry.__class__ is tuple))
-    assert 0 < max(waiting) <= 4 * 3
+    assert 0 < max(waiting) <= 12
     mine, theirs = collect(fast.finish()), collect(general.finish())
     assert mine.counters == theirs.counters
     assert {k: finish_ace(v, 4) for k, v in mine.aces.items()} == \
         {k: finish_ace(v, 4) for k, v in theirs.aces.items()}
+
+
+def test_shapes_wait_in_their_buffers_however_many_are_busy_the_bound_is_on_their_lines():
+    # 3,000 busy services: a bound of 2,048 buffers counted them a line or two at a time
+    analyzer = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014")
+    for round in range(3):
+        for n in range(3000):
+            for client in (1, 2):       # (met again within the epoch: buffered)
+                analyzer.add(built("inbound", "TCP", f"outside:198.51.{round}.{client}/4000",
+                                   f"dmz:172.16.{2 + n // 250}.{n % 250 + 1}/80"))
+    for client in range(3, 203):        # one more than a buffer holds: it is counted
+        analyzer.add(built("inbound", "TCP", f"outside:198.51.2.{client}/4000",
+                           "dmz:172.16.2.1/80"))
+    waiting = [entry for entry in analyzer.shapes["fw01"].values() if entry[0][1]]
+    assert len(waiting) == 3000 == len({id(entry) for entry in analyzer.buffered})
+    assert analyzer.held == sum(len(entry[0][1]) for entry in waiting) < aggregate.SHAPE_LINES
 
 
 def test_a_batchs_listed_connections_keep_their_times_out_of_their_services(monkeypatch):
