@@ -10,7 +10,8 @@ Workloads: a seeded generator writes large ASA configs with nested object-groups
 configs are prefixes of the larger ones) and, for each config, three logs whose connections
 are spread over all its rules, ~90% connection-built lines, timestamps at ~1,000 lines a second:
 "zipf" (flows repeat with a Zipf-like skew), "distinct" (every flow new: ever new clients of
-the servers the rules admit) and "90% distinct" (10% of the lines repeat a flow). Speeds are
+the servers the rules admit) and "90% distinct" (10% of the lines repeat a flow); and ever new
+clients of 3,000 web servers, an ACE each, whose lists fill many times over. Speeds are
 CPU time of the measured process (a shared machine's wall time varies far more). Every
 measurement runs in a fresh process, so each peak RSS is its own.
 """
@@ -41,6 +42,7 @@ GROUPS = 3000
 WORKLOADS = (("zipf", 0.0), ("distinct", 1.0), ("90% distinct", 0.9))    # (name, distinct share)
 LOG_START = 1401580800                   # 2014-06-01 00:00:00 UTC
 REVISIONS = 12
+BUSY_SERVICES = 3000
 
 
 def _host(rng, interface):
@@ -52,13 +54,18 @@ def _host(rng, interface):
            f"{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
 
-def make_config(aces: int, seed: int = 7) -> str:
-    """An ASA config whose first ``aces`` ACEs are the same for every size."""
+def _interfaces() -> list:
     out = ["ASA Version 9.8(4)", "hostname bench"]
     for name, net in (("outside", "203.0.113.2 255.255.255.0"),
                       ("dmz", "172.16.0.1 255.240.0.0"), ("inside", "10.0.0.1 255.0.0.0")):
         out += [f"interface Gi0/{SECURITY[name]}", f" nameif {name}",
                 f" security-level {SECURITY[name]}", f" ip address {net}"]
+    return out
+
+
+def make_config(aces: int, seed: int = 7) -> str:
+    """An ASA config whose first ``aces`` ACEs are the same for every size."""
+    out = _interfaces()
     for g in range(GROUPS):
         rng = random.Random(f"{seed}-g{g}")
         side = ("inside", "dmz", "outside")[g % 3]
@@ -182,6 +189,35 @@ def make_log(path: str, firewall, lines: int, seed: int = 11, distinct: float = 
                         f"({dst}/{port}) to {ingress}:{src}/{sport} (203.0.113.2/{sport})")
             handle.write(f"{when} bench : %ASA-6-{'302013' if proto == 'TCP' else '302015'}: "
                          f"{body}\n")
+
+
+def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES) -> tuple:
+    """Ever new clients of ``services`` web servers, an ACE each: every ACE's list of
+    --max-connections fills many times over in a task, so the facts' flush bound must hold
+    them all (else every flush sends them again). Its config and log: (config, log)."""
+    config = os.path.join(workdir, f"busy-{services}.cfg")
+    with open(config, "w") as handle:
+        handle.write("\n".join(_interfaces() + [
+            f"access-list outside_in extended permit tcp any host 172.16.{n // 250}."
+            f"{n % 250 + 1} eq https" for n in range(services)] +
+            ["access-group outside_in in interface outside"]) + "\n")
+    log = os.path.join(workdir, f"busy-{services}.log")
+    rng = random.Random(13)
+    with open(log, "w") as handle:
+        for n in range(lines):
+            when = time.strftime("%b %d %Y %H:%M:%S", time.gmtime(LOG_START + n // 1000))
+            if n % 10 == 9:
+                handle.write(f"{when} bench : %ASA-6-302014: Teardown TCP connection {n} for "
+                             f"outside:192.0.2.1/443 to dmz:172.16.0.1/5000 duration 0:00:01 "
+                             "bytes 100 TCP FINs\n")
+                continue
+            server = rng.randrange(services)
+            dst = f"172.16.{server // 250}.{server % 250 + 1}"
+            src, sport = _host(rng, "outside"), rng.randrange(1024, 65536)
+            handle.write(f"{when} bench : %ASA-6-302013: Built inbound TCP connection {n} for "
+                         f"outside:{src}/{sport} ({src}/{sport}) to dmz:{dst}/443 "
+                         f"({dst}/443)\n")
+    return config, log
 
 
 def make_logs(config: str, lines: int) -> dict:
@@ -466,6 +502,18 @@ def main() -> None:
                          f"{result['output_bytes'] / result['input_bytes']:.4%}",
                          f"{result['rss_mb']:.0f} MB"])
             print(" | ".join(rows[-1]), flush=True)
+    config, log = make_busy(workdir, lines)
+    busy_db = os.path.join(workdir, f"busy-{BUSY_SERVICES}.db")
+    if os.path.exists(busy_db):
+        os.unlink(busy_db)
+    save_firewalls(busy_db, [read_config(config)])
+    result, floor = paired(partial(in_process, measure_mapper, busy_db, log), measure_floor, log)
+    rows.append([f"mapper, distinct clients of {BUSY_SERVICES:,} services", f"{BUSY_SERVICES:,}",
+                 f"{result['lines']:,}", f"{result['lines_per_s']:,.0f}", f"{floor:,.0f}",
+                 f"{result['lines_per_s'] / floor:.2f}",
+                 f"{result['output_bytes'] / result['input_bytes']:.4%}",
+                 f"{result['rss_mb']:.0f} MB"])
+    print(" | ".join(rows[-1]), flush=True)
     log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12
     # revisions over its span, beside the single revision (10,000 rules).

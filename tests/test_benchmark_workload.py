@@ -88,3 +88,25 @@ def test_the_reducer_benchmarks_task_records_are_what_a_mapper_emits():
     assert sorted(record["connections"]) == sorted(made["connections"])
     assert [record[k] for k in ("sample_below", "omitted_hits", "services")] == \
         [made[k] for k in ("sample_below", "omitted_hits", "services")]
+
+
+def test_the_busy_services_log_spreads_ever_new_clients_over_every_services_ace(tmp_path):
+    config, log = benchmark.make_busy(str(tmp_path), 20_000, services=30)
+    with open(config) as handle:
+        firewall = expand_config(parse_config(handle.read(), "busy.cfg"))
+    assert firewall.warnings == [] and len(firewall.acls["outside_in"].entries) == 30
+    analyzer = LineAnalyzer({"bench": firewall}, "2014")
+    with open(log) as handle:
+        lines = handle.read().splitlines()
+    for line in lines:
+        analyzer.add(line)
+    counts = analyzer.counts()
+    assert counts["lines"] == 20_000 and counts["matched"] == 18_000
+    clients = {re.search(r"for outside:([\d.]+/\d+)", line).group(1) for line in lines
+               if "Built" in line}
+    assert len(clients) > 17_900           # (a few repeat by chance)
+    aces = {tuple(key): value for key, value in analyzer.emit() if key[0] == "ace"}
+    assert len(aces) == 30 and all(value["hits"] > 500 for value in aces.values())
+    # every list of 100 filled and was sampled down (the flush bound's working set)
+    assert all(50 <= len(value["connections"]) <= 100 and "sample_below" in value
+               for value in aces.values())
