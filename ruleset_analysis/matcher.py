@@ -236,10 +236,10 @@ class _Pending:
 
 
 def build_index(rules: list, dimensions=DIMENSIONS):
-    """A decision tree over the rules (kept in index order everywhere); leaves are lists.
+    """A decision tree over the rules (kept in index order everywhere); leaves are tuples.
     Only its top node is built here: its children are _Pending until a lookup needs them."""
     if len(rules) <= LEAF_SIZE or not dimensions:
-        return rules
+        return tuple(rules)
     (lo, hi, position, (space_lo, space_hi)), rest = dimensions[0], dimensions[1:]
     specific: list = []
     wild: list = []
@@ -293,9 +293,9 @@ def build_index(rules: list, dimensions=DIMENSIONS):
     wild.sort(key=lambda r: r[I_INDEX])
     # a bucket of a leaf's size is its leaf (build_index would return it): no _Pending to
     # make now and build later (most of a large tree's nodes are such leaves)
-    children = [(b if len(b) <= LEAF_SIZE else _Pending(b, rest)) if b else None
+    children = [(tuple(b) if len(b) <= LEAF_SIZE else _Pending(tuple(b), rest)) if b else None
                 for b in buckets]
-    return _Node(position, points, children, _Pending(wild, rest) if wild else None)
+    return _Node(position, points, children, _Pending(tuple(wild), rest) if wild else None)
 
 
 def hit_of(rule: tuple, source) -> Hit:
@@ -326,7 +326,7 @@ def _scan(rules: list, values: tuple, code):
 
 def _lookup(node, values: tuple, code):
     """The lowest-index rule under ``node`` that the flow matches, or None."""
-    if node.__class__ is list:
+    if node.__class__ is tuple:
         return _scan(node, values, code)
     best = None
     i = bisect_right(node.points, values[node.position]) - 1

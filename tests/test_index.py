@@ -141,7 +141,8 @@ def test_a_rule_its_scattered_source_members_share_is_indexed_where_they_are():
         value = 4 << 128 | int(ipaddress.ip_address(host))
         bucket = node.children[bisect_right(node.points, value) - 1]
         rules = bucket.rules if bucket.__class__ is _Pending else bucket
-        assert rules == [rule for rule, members in zip(matcher.rules, hosts) if host in members]
+        assert rules == tuple(rule for rule, members in zip(matcher.rules, hosts)
+                              if host in members)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
