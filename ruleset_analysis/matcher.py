@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from bisect import bisect_right
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .asa.config import ftd_rule_ids
 from .asa.literals import PROTOCOLS
@@ -228,14 +228,14 @@ class _Pending:
     a map task's start-up (seconds at a million rules) for subtrees no flow ever reached."""
     __slots__ = ("rules", "dimensions")
 
-    def __init__(self, rules: list, dimensions: tuple):
+    def __init__(self, rules: Sequence, dimensions: tuple):
         self.rules, self.dimensions = rules, dimensions
 
     def build(self):
         return build_index(self.rules, self.dimensions)
 
 
-def build_index(rules: list, dimensions=DIMENSIONS):
+def build_index(rules: Sequence, dimensions=DIMENSIONS):
     """A decision tree over the rules (kept in index order everywhere); leaves are tuples.
     Only its top node is built here: its children are _Pending until a lookup needs them."""
     if len(rules) <= LEAF_SIZE or not dimensions:
@@ -308,7 +308,7 @@ def hit_of(rule: tuple, source) -> Hit:
     return Hit(acl, line, index, action, logged)
 
 
-def _scan(rules: list, values: tuple, code):
+def _scan(rules: Sequence, values: tuple, code):
     # r[n], x[n]: the positions I_*, X_* above, as literals (the innermost loop of the mapper)
     dst, src, dport, proto, sport, ingress, egress = values
     for r in rules:
