@@ -6,7 +6,7 @@ from conftest import firewall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruleset_analysis.matcher import SMALL_SOURCES, AclMatcher, _Node, _Pending
+from ruleset_analysis.matcher import SMALL_SOURCES, AclMatcher, _Node, _Pending, leaf_rules
 
 # A small address and port space, so random rules overlap and shadow each other often.
 HOSTS = [f"10.0.{a}.{b}" for a in range(4) for b in (1, 2, 130)] + ["2001:db8::1",
@@ -140,7 +140,7 @@ def test_a_rule_its_scattered_source_members_share_is_indexed_where_they_are():
     for host in {host for members in hosts for host in members}:
         value = 4 << 128 | int(ipaddress.ip_address(host))
         bucket = node.children[bisect_right(node.points, value) - 1]
-        rules = bucket.rules if bucket.__class__ is _Pending else bucket
+        rules = bucket.rules if bucket.__class__ is _Pending else leaf_rules(bucket)
         assert rules == tuple(rule for rule, members in zip(matcher.rules, hosts)
                               if host in members)
 
