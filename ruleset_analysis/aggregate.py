@@ -87,11 +87,12 @@ FLOW_CACHE_LIMIT = 1_000_000
 # benchmark's other logs do not reach the bound. Below a task's working set (each ACE's
 # listed connections and the facts of its services, which every flush emits again) each
 # flush re-emits it: at 120k rules on all-distinct traffic (~60k facts) a 50k bound gave 27%
-# output and 1.37x the time, against 1.6%. So the bound grows (emit) toward twice the
-# working set of the ACEs a flush finds busy, up to FACTS_CEILING_FACTOR times where it
-# started and while the task's memory stays within MEMORY_BUDGET (a fact takes ~0.55 KB):
-# distinct clients to 3,000 single-service ACEs gave 60% output at 100k facts (105 MB) and
-# 5.8% growing to 400k (160 MB); at 1.2M rules the budget keeps it where it is.
+# output and 1.37x the time, against 1.6%. So, reached, the bound grows rather than flush
+# (grow) toward twice the working set of the busy ACEs, up to FACTS_CEILING_FACTOR times
+# where it started and while the task's memory stays within MEMORY_BUDGET (a fact takes
+# ~0.55 KB): distinct clients to 3,000 single-service ACEs gave 60% output at 100k facts (105
+# MB) and 3.8% growing to 400k (163 MB; 6.5% when it grew at the first flush instead of
+# it); at 1.2M rules the budget keeps it where it is.
 FACTS_FLUSH_LIMIT = 100_000
 FACTS_CEILING_FACTOR = 4
 # the 300 MB target less room for what grows after a flush (the index's subtrees: 272 -> 314
@@ -502,7 +503,8 @@ class LineAnalyzer:
         sample[2].append((hashed, key))
         if sample[0] > self.bound:
             self.halve(sample)
-        self.full = len(self.facts) >= self.facts_limit
+        if len(self.facts) >= self.facts_limit and not self.full:
+            self.full = not self.grow()
 
     def leave_out(self, prefix: tuple, count: int, first: str, last: str,
                   sample: list) -> None:
@@ -953,13 +955,7 @@ class LineAnalyzer:
             parts[3] = (parts[3] or 0) + count     # connections left out of a sampled list
             if len(prefix) > 5 and prefix[5:] in self.samples[ace][3].kept:  # by service
                 parts[2].append(list(prefix[5:]) + [count, first, last])
-        # An ACE listing an eighth of its bound or more is busy: each flush made before its
-        # list fills (and its threshold falls) sends its connections again. Twice their
-        # working set (lists and services full) leaves room for the other ACEs.
-        busy, listed = 0, self.bound // 8 or 1
         for key, (rules, connections, services, omitted) in aces.items():
-            if len(connections) >= listed:
-                busy += self.bound + len(services)
             record = {"hits": sum(rule[0] for rule in rules.values()),
                       "first": min(rule[1] for rule in rules.values()),
                       "last": max(rule[2] for rule in rules.values()),
@@ -1013,19 +1009,30 @@ class LineAnalyzer:
         self.cells = {}
         self.drop_flows()
         self.rebind_shapes(cells, coverage)
-        if 2 * busy > self.facts_limit < self.facts_ceiling:
-            self.grow(2 * busy)
         self.full = False
         if not gc.isenabled():          # a map task's (quiet_collector)
             self.collect()
 
-    def grow(self, wanted: int) -> None:
-        """Raise the facts' bound toward ``wanted``, within its ceiling and as far as the
-        memory budget leaves room for (none where the task's memory is unknown)."""
-        resident = resident_bytes()
-        if resident is not None:
-            room = max(0, (MEMORY_BUDGET - resident) // FACT_BYTES)
-            self.facts_limit = min(self.facts_ceiling, wanted, self.facts_limit + room)
+    def grow(self) -> bool:
+        """At the facts' bound: raise it, rather than flush, toward twice the working set
+        of the busy ACEs (listing an eighth of their bound or more: a flush before their
+        lists fill and their thresholds fall would only have them list anew), within its
+        ceiling and as far as MEMORY_BUDGET leaves room for (none where the task's memory is
+        not known). Whether it grew past the facts held."""
+        if self.facts_limit >= self.facts_ceiling:
+            return False
+        listed = self.bound // 8 or 1
+        busy = sum(self.bound + len(sample[3].kept) for sample in self.samples.values()
+                   if sample[0] >= listed)
+        resident = resident_bytes() if 2 * busy > self.facts_limit else None
+        if resident is None:
+            return False
+        room = max(0, (MEMORY_BUDGET - resident) // FACT_BYTES)
+        limit = min(self.facts_ceiling, 2 * busy, self.facts_limit + room)
+        if limit < self.facts_limit * 5 // 4:     # not by dribs: each try reads every sample
+            return False
+        self.facts_limit = limit
+        return True
 
     def collect(self) -> None:
         """At a flush of a map task (the collector off): collect, then freeze what stays (the

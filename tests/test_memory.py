@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import weakref
+from unittest import mock
 
 import pytest
 from conftest import OUTSIDE_DMZ, ROOT, SAMPLE_LOGS, built, firewall
@@ -81,68 +82,66 @@ BUSY = OUTSIDE_DMZ + "".join(
     for n in range(1, 201)) + "access-group outside_in in interface outside\n"
 
 
-def flushing(servers: int, lines: int, **bounds) -> tuple:
+def flushing(servers: int, lines: int, bound: int = 16, memory=lambda analyzer: 0,
+             **bounds) -> tuple:
     """A task of ``lines`` distinct clients to ``servers`` single-service ACEs in turn, its
-    facts flushed at 20 (lists of 16): its records and the facts' bound after each flush."""
-    analyzer = LineAnalyzer({"fw01": firewall(BUSY)}, "2014", max_connections=16,
+    facts' bound 20, lists of ``bound``, its memory read as ``memory`` of it: its records,
+    flushes and facts' bound at the end."""
+    analyzer = LineAnalyzer({"fw01": firewall(BUSY)}, "2014", max_connections=bound,
                             facts_limit=20, **bounds)
-    records, limits = [], []
-    for n in range(lines):
-        analyzer.add(built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
-                           f"dmz:172.16.1.{n % servers + 1}/80"))
-        if analyzer.full:
-            records += analyzer.emit()
-            limits.append(analyzer.facts_limit)
-    return records + list(analyzer.finish()), limits
+    records, flushes = [], 0
+    with mock.patch.object(aggregate, "resident_bytes", lambda: memory(analyzer)):
+        for n in range(lines):
+            analyzer.add(built("inbound", "TCP",
+                               f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
+                               f"dmz:172.16.1.{n % servers + 1}/80"))
+            if analyzer.full:
+                records += analyzer.emit()
+                flushes += 1
+        return records + list(analyzer.finish()), flushes, analyzer.facts_limit
 
 
-@pytest.fixture
-def memory(monkeypatch):
-    """Sets what the task's memory reads (bytes, or None: not known)."""
-    def resident(value):
-        monkeypatch.setattr(aggregate, "resident_bytes", lambda: value)
-    resident(0)
-    return resident
+def test_the_facts_bound_grows_to_twice_the_working_set_of_the_busy_aces_instead_of_a_flush():
+    # reached, each of the 8 ACEs lists an eighth of its 16 or more (none has left a
+    # connection out yet): each will hold up to 16
+    _, flushes, limit = flushing(8, 2000, facts_ceiling=1000)
+    assert flushes == 0 and limit == 2 * 8 * 16
 
 
-def test_the_facts_bound_grows_to_twice_the_working_set_of_the_busy_aces(memory):
-    # at its first flush each of the 8 ACEs lists an eighth of its 16 or more: each holds
-    # up to 16 connections and the fact of its service's left-out ones
-    _, limits = flushing(8, 2000, facts_ceiling=1000)
-    assert limits == [2 * 8 * (16 + 1)]        # no flush after it
-
-
-def test_a_task_whose_facts_bound_grew_gives_what_one_that_kept_it_gives(memory):
+def test_a_task_whose_facts_bound_grew_gives_what_one_that_kept_it_gives():
     from test_fast_paths import reduced
-    grown, _ = flushing(8, 20000, facts_ceiling=1000)
-    kept, limits = flushing(8, 20000, facts_ceiling=20)
-    assert len(limits) > 10
+    grown, _, _ = flushing(8, 20000, facts_ceiling=1000)
+    kept, flushes, _ = flushing(8, 20000, facts_ceiling=20)
+    assert flushes > 10
     assert reduced(grown, 16) == reduced(kept, 16)
     assert len(json.dumps(grown)) < len(json.dumps(kept)) / 3     # not sent again and again
 
 
-def test_the_facts_bound_grows_up_to_its_ceiling(memory):
-    _, limits = flushing(8, 2000)
-    assert limits[0] == 4 * 20
+def test_the_facts_bound_grows_up_to_its_ceiling_then_flushes():
+    _, flushes, limit = flushing(8, 20000)
+    assert limit == 4 * 20 and flushes > 0
 
 
-def test_the_facts_bound_does_not_grow_for_aces_that_list_few_connections(memory):
-    # 200 ACEs in turn: a flush finds 20 with a connection each, none busy
-    _, limits = flushing(200, 2000, facts_ceiling=1000)
-    assert len(limits) > 10 and set(limits) == {20}
+def test_the_facts_bound_does_not_grow_for_aces_that_list_few_connections():
+    # 200 ACEs in turn, 10 connections each: none lists an eighth of its 100
+    _, flushes, limit = flushing(200, 2000, bound=100, facts_ceiling=1000)
+    assert flushes > 10 and limit == 20
 
 
-@pytest.mark.parametrize("resident, limit", [
-    (MEMORY_BUDGET - 10 * FACT_BYTES, 30),      # room for ten more facts
-    (MEMORY_BUDGET, 20),
-    (MEMORY_BUDGET + 2**20, 20),
-    (None, 20),                                 # the platform does not tell
-], ids=["room for ten facts", "at the budget", "over it", "not known"])
-def test_the_facts_bound_grows_only_as_far_as_the_memory_budget_leaves_room(memory, resident,
-                                                                             limit):
-    memory(resident)
-    _, limits = flushing(8, 2000, facts_ceiling=1000)
-    assert limits[0] == limit
+def room_for(facts: int):
+    """A task's memory, read, that leaves room for ``facts`` facts in all."""
+    return lambda analyzer: MEMORY_BUDGET - (facts - len(analyzer.facts)) * FACT_BYTES
+
+
+@pytest.mark.parametrize("memory, limit", [
+    (room_for(30), 30),                         # room for ten more facts when it is reached
+    (room_for(24), 20),                         # four: not worth a try at every fact
+    (lambda analyzer: MEMORY_BUDGET, 20),
+    (lambda analyzer: MEMORY_BUDGET + 2**20, 20),
+    (lambda analyzer: None, 20),                # the platform does not tell
+], ids=["room for ten facts", "for four", "at the budget", "over it", "not known"])
+def test_the_facts_bound_grows_only_as_far_as_the_memory_budget_leaves_room(memory, limit):
+    assert flushing(8, 2000, memory=memory, facts_ceiling=1000)[2] == limit
 
 
 def test_the_task_memory_is_read_on_this_platform():
