@@ -236,8 +236,9 @@ class _Pending:
 
 
 def build_index(rules: Sequence, dimensions=DIMENSIONS):
-    """A decision tree over the rules (kept in index order everywhere); leaves are tuples.
-    Only its top node is built here: its children are _Pending until a lookup needs them."""
+    """A decision tree over the rules (kept in index order everywhere); leaves are tuples
+    (_leaf; leaf_rules reads one). Only its top node is built here: its children are
+    _Pending until a lookup needs them."""
     if len(rules) <= LEAF_SIZE or not dimensions:
         return _leaf(rules)
     (lo, hi, position, (space_lo, space_hi)), rest = dimensions[0], dimensions[1:]
@@ -325,8 +326,8 @@ def _scan(rules: Sequence, values: tuple, code):
 
 
 def _leaf(rules: Sequence) -> tuple:
-    """A leaf: its rules, or its one rule itself (most leaves at a million rules: a tuple
-    of one took 14 of the 38 MB an index grew by over a 2M-line log)."""
+    """A leaf: its rules, or its one rule itself (most leaves at a million rules; the
+    fully built index there took 67.8 MB so, 75.9 with a tuple of one, 91.5 with lists)."""
     return rules[0] if len(rules) == 1 else tuple(rules)
 
 
