@@ -148,6 +148,76 @@ def test_the_task_memory_is_read_on_this_platform():
     assert 2**20 < aggregate.resident_bytes() < 2**40
 
 
+# A pre-8.3 firewall's ACLs match mapped addresses: every new flow takes the general path,
+# its verdict cached and the flow taught (the facts' bound fixed: the caches alone measured)
+PRE_8_3_SCRIPT = r'''
+import json, resource, sys
+sys.path.insert(0, sys.argv[1])
+from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.asa.config import parse_config
+from ruleset_analysis.expand import expand_config
+
+rules = "".join(f"access-list outside_in extended permit tcp any host 172.16.0.{i + 1} eq 443\n"
+                for i in range(200))
+config = ("ASA Version 8.2(5)\nhostname fw01\ninterface Gi0/0\n nameif outside\n"
+          " security-level 0\n ip address 203.0.113.2 255.255.255.0\ninterface Gi0/1\n"
+          " nameif dmz\n security-level 50\n ip address 172.16.0.1 255.255.0.0\n" + rules +
+          "access-group outside_in in interface outside\n")
+analyzer = LineAnalyzer({"fw01": expand_config(parse_config(config, "pix.cfg"))}, "2014",
+                        facts_limit=5000, facts_ceiling=5000)
+
+
+def rss_mb():
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+before = peak = rss_mb()
+matched = 0
+for i in range(120000):       # every line a new flow
+    src = f"{1 + i % 200}.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+    dst = f"172.16.0.{i % 200 + 1}"
+    analyzer.add(f"Jun 06 2014 14:{i // 60000 % 60:02d}:{i // 1000 % 60:02d} fw01 : "
+                 f"%ASA-6-302013: Built inbound TCP connection {i} for outside:{src}/4000 "
+                 f"({src}/4000) to dmz:{dst}/443 ({dst}/443)")
+    if analyzer.full:
+        matched += sum(v for k, v in analyzer.emit() if k == ["counter", "matched"])
+    if i % 10000 == 0:
+        peak = max(peak, rss_mb())
+matched += sum(v for k, v in analyzer.emit() if k == ["counter", "matched"])
+print(json.dumps({"growth_mb": max(peak, rss_mb()) - before, "matched": matched}))
+'''
+
+
+def test_memory_stays_bounded_on_a_pre_8_3_firewall_when_every_line_is_a_new_flow():
+    # each flow's cached verdict and taught entry took ~1 KB, kept up to a million of each:
+    # 140 MB for these lines, a gigabyte for a million
+    out = subprocess.run([sys.executable, "-c", PRE_8_3_SCRIPT, ROOT], check=True,
+                         capture_output=True, text=True).stdout
+    result = json.loads(out)
+    assert result["matched"] == 120000
+    assert result["growth_mb"] < 100, result
+
+
+def test_connections_a_list_left_out_move_to_their_service_when_the_caches_are_dropped():
+    # a cached flow counts into its connection's fact, so a halving leaves that fact in place
+    # (stale) till no cached flow does: on a pre-8.3 firewall every flow is cached, and the
+    # facts outgrew every list until a flush
+    config = OUTSIDE_DMZ.replace("9.8(4)", "8.2(5)") + (
+        "access-list outside_in extended permit tcp any host 172.16.1.5 eq 80\n"
+        "access-group outside_in in interface outside\n")
+    analyzer = LineAnalyzer({"fw01": firewall(config)}, "2014", max_connections=4,
+                            flows_limit=50)
+    for n in range(49):
+        analyzer.add(built("inbound", "TCP", f"outside:198.51.100.{n + 1}/4000",
+                           "dmz:172.16.1.5/80"))
+    assert len(analyzer.stale) > 4          # (listed, then left out, while cached)
+    analyzer.add(built("inbound", "TCP", "outside:198.51.100.200/4000", "dmz:172.16.1.5/80"))
+    assert analyzer.stale == [] and len(analyzer.facts) <= 4 + 1     # the list, the service
+    ace = dict((tuple(k), v) for k, v in analyzer.emit())[("ace", "fw01", "outside_in", 1)]
+    assert ace["hits"] == 50 and len(ace["connections"]) <= 4
+
+
 class Node:
     pass
 
