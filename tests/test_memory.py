@@ -18,6 +18,36 @@ from ruleset_analysis.options import JobOptions
 from ruleset_analysis.runner import run_job
 from ruleset_analysis.streaming import map_lines
 
+MEASURE = r'''
+def rss_mb():              # the current resident set, not the high-water mark
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+before = peak = rss_mb()
+emitted = hits = matched = 0
+
+
+def take(records):              # the mapper writes these out
+    global emitted, hits, matched
+    for key, value in records:
+        emitted += 1
+        hits += value["hits"] if key[0] == "ace" else 0
+        matched += value if key == ["counter", "matched"] else 0
+
+
+for i in range(LINES):
+    analyzer.add(line(i))
+    if analyzer.full:
+        take(analyzer.emit())
+    if i % 10000 == 0:
+        peak = max(peak, rss_mb())
+take(analyzer.emit())
+print(json.dumps({"growth_mb": max(peak, rss_mb()) - before, "records": emitted,
+                  "hits": hits, "matched": matched}))
+'''
+# the same tail after each script's head: its analyzer, line(i) and LINES
+
 SCRIPT = r'''
 import json, resource, sys
 sys.path.insert(0, sys.argv[1])
@@ -37,31 +67,16 @@ analyzer = LineAnalyzer({"fw01": firewall}, "2014", facts_limit=limit, flows_lim
                         facts_ceiling=limit, max_connections=10_000)
 
 
-def rss_mb():              # the current resident set, not the high-water mark
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-before = peak = rss_mb()
-emitted = hits = 0
-for i in range(300000):       # every line a new flow and a new connection
+def line(i):                  # every line a new flow and a new connection
     src = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
     dst = f"198.{i & 255}.{i >> 8 & 255}.{i >> 16 & 255}"
-    analyzer.add(f"Jun 06 2014 14:{i // 60000 % 60:02d}:{i // 1000 % 60:02d} fw01 : "
-                 f"%ASA-6-302013: Built outbound TCP connection {i} for outside:{dst}/443 "
-                 f"({dst}/443) to inside:{src}/{40000 + i % 20000} (203.0.113.2/5000)")
-    if analyzer.full:
-        for key, value in analyzer.emit():             # the mapper writes these out
-            emitted += 1
-            hits += value["hits"] if key[0] == "ace" else 0
-    if i % 10000 == 0:
-        peak = max(peak, rss_mb())
-for key, value in analyzer.emit():
-    emitted += 1
-    hits += value["hits"] if key[0] == "ace" else 0
-print(json.dumps({"growth_mb": max(peak, rss_mb()) - before, "records": emitted,
-                  "hits": hits}))
-'''
+    return (f"Jun 06 2014 14:{i // 60000 % 60:02d}:{i // 1000 % 60:02d} fw01 : "
+            f"%ASA-6-302013: Built outbound TCP connection {i} for outside:{dst}/443 "
+            f"({dst}/443) to inside:{src}/{40000 + i % 20000} (203.0.113.2/5000)")
+
+
+LINES = 300000
+''' + MEASURE
 
 
 def run(limit):
@@ -167,26 +182,16 @@ analyzer = LineAnalyzer({"fw01": expand_config(parse_config(config, "pix.cfg"))}
                         facts_limit=5000, facts_ceiling=5000)
 
 
-def rss_mb():
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-before = peak = rss_mb()
-matched = 0
-for i in range(120000):       # every line a new flow
+def line(i):                  # every line a new flow
     src = f"{1 + i % 200}.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
     dst = f"172.16.0.{i % 200 + 1}"
-    analyzer.add(f"Jun 06 2014 14:{i // 60000 % 60:02d}:{i // 1000 % 60:02d} fw01 : "
-                 f"%ASA-6-302013: Built inbound TCP connection {i} for outside:{src}/4000 "
-                 f"({src}/4000) to dmz:{dst}/443 ({dst}/443)")
-    if analyzer.full:
-        matched += sum(v for k, v in analyzer.emit() if k == ["counter", "matched"])
-    if i % 10000 == 0:
-        peak = max(peak, rss_mb())
-matched += sum(v for k, v in analyzer.emit() if k == ["counter", "matched"])
-print(json.dumps({"growth_mb": max(peak, rss_mb()) - before, "matched": matched}))
-'''
+    return (f"Jun 06 2014 14:{i // 60000 % 60:02d}:{i // 1000 % 60:02d} fw01 : "
+            f"%ASA-6-302013: Built inbound TCP connection {i} for outside:{src}/4000 "
+            f"({src}/4000) to dmz:{dst}/443 ({dst}/443)")
+
+
+LINES = 120000
+''' + MEASURE
 
 
 def test_memory_stays_bounded_on_a_pre_8_3_firewall_when_every_line_is_a_new_flow():
