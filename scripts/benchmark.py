@@ -166,29 +166,41 @@ def make_log(path: str, firewall, lines: int, seed: int = 11, distinct: float = 
     # new flows come from rules that admit many clients (any, or a network)
     wide = [(i, r) for i, r in rules if r.source is None or r.source.last > r.source.first] \
         or rules
-    start = LOG_START                        # ~1,000 lines/s
     with open(path, "w") as handle:
         for n in range(lines):
-            when = time.strftime("%b %d %Y %H:%M:%S", time.gmtime(start + n // 1000))
             if n % 10 == 9:                  # 10%: teardowns and other messages
-                handle.write(f"{when} bench : %ASA-6-302014: Teardown TCP connection {n} for "
-                             f"outside:192.0.2.1/443 to inside:10.0.0.5/5000 duration 0:00:01 "
-                             "bytes 100 TCP FINs\n")
+                handle.write(_teardown(n))
                 continue
             if distinct and rng.random() < distinct:
                 proto, ingress, src, egress, dst, port = _flow(rng, wide, routing)
             else:
                 index = min(int(rng.paretovariate(0.6)) - 1, len(flows) - 1)
                 proto, ingress, src, egress, dst, port = flows[index]
-            sport = rng.randrange(1024, 65536)
-            if SECURITY[ingress] < SECURITY[egress]:
-                body = (f"Built inbound {proto} connection {n} for {ingress}:{src}/{sport} "
-                        f"({src}/{sport}) to {egress}:{dst}/{port} ({dst}/{port})")
-            else:
-                body = (f"Built outbound {proto} connection {n} for {egress}:{dst}/{port} "
-                        f"({dst}/{port}) to {ingress}:{src}/{sport} (203.0.113.2/{sport})")
-            handle.write(f"{when} bench : %ASA-6-{'302013' if proto == 'TCP' else '302015'}: "
-                         f"{body}\n")
+            handle.write(_built(n, proto, ingress, src, rng.randrange(1024, 65536), egress,
+                                dst, port))
+
+
+def _when(n: int) -> str:
+    return time.strftime("%b %d %Y %H:%M:%S", time.gmtime(LOG_START + n // 1000))
+
+
+def _teardown(n: int) -> str:
+    """Line ``n`` of a log (~1,000 lines a second): a teardown, which shows no rule."""
+    return (f"{_when(n)} bench : %ASA-6-302014: Teardown TCP connection {n} for "
+            "outside:192.0.2.1/443 to inside:10.0.0.5/5000 duration 0:00:01 bytes 100 TCP FINs\n")
+
+
+def _built(n: int, proto: str, ingress: str, src: str, sport: int, egress: str, dst: str,
+           port: int) -> str:
+    """Line ``n`` of a log: a connection from ``src`` on ``ingress`` built (inbound when it
+    comes from the less secure side, as the firewall says it)."""
+    if SECURITY[ingress] < SECURITY[egress]:
+        body = (f"Built inbound {proto} connection {n} for {ingress}:{src}/{sport} "
+                f"({src}/{sport}) to {egress}:{dst}/{port} ({dst}/{port})")
+    else:
+        body = (f"Built outbound {proto} connection {n} for {egress}:{dst}/{port} "
+                f"({dst}/{port}) to {ingress}:{src}/{sport} (203.0.113.2/{sport})")
+    return f"{_when(n)} bench : %ASA-6-{'302013' if proto == 'TCP' else '302015'}: {body}\n"
 
 
 def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES) -> tuple:
@@ -205,18 +217,13 @@ def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES) -> tuple:
     rng = random.Random(13)
     with open(log, "w") as handle:
         for n in range(lines):
-            when = time.strftime("%b %d %Y %H:%M:%S", time.gmtime(LOG_START + n // 1000))
             if n % 10 == 9:
-                handle.write(f"{when} bench : %ASA-6-302014: Teardown TCP connection {n} for "
-                             f"outside:192.0.2.1/443 to dmz:172.16.0.1/5000 duration 0:00:01 "
-                             "bytes 100 TCP FINs\n")
+                handle.write(_teardown(n))
                 continue
             server = rng.randrange(services)
-            dst = f"172.16.{server // 250}.{server % 250 + 1}"
             src, sport = _host(rng, "outside"), rng.randrange(1024, 65536)
-            handle.write(f"{when} bench : %ASA-6-302013: Built inbound TCP connection {n} for "
-                         f"outside:{src}/{sport} ({src}/{sport}) to dmz:{dst}/443 "
-                         f"({dst}/443)\n")
+            handle.write(_built(n, "TCP", "outside", src, sport, "dmz",
+                                f"172.16.{server // 250}.{server % 250 + 1}", 443))
     return config, log
 
 
@@ -455,6 +462,14 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str) -> dict:
             "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
+def mapper_row(label: str, rules: int, result: dict, floor: float) -> list:
+    """A table row of a mapper's measure_mapper result against its floor (lines/s)."""
+    return [label, f"{rules:,}", f"{result['lines']:,}", f"{result['lines_per_s']:,.0f}",
+            f"{floor:,.0f}", f"{result['lines_per_s'] / floor:.2f}",
+            f"{result['output_bytes'] / result['input_bytes']:.4%}",
+            f"{result['rss_mb']:.0f} MB"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller, faster workload")
@@ -496,11 +511,7 @@ def main() -> None:
             # floor is measured beside it, over and over till it ends.
             result, floor = paired(partial(in_process, measure_mapper, dbs[size], log),
                                    measure_floor, log)
-            rows.append([f"mapper, {workload}", f"{size:,}", f"{result['lines']:,}",
-                         f"{result['lines_per_s']:,.0f}", f"{floor:,.0f}",
-                         f"{result['lines_per_s'] / floor:.2f}",
-                         f"{result['output_bytes'] / result['input_bytes']:.4%}",
-                         f"{result['rss_mb']:.0f} MB"])
+            rows.append(mapper_row(f"mapper, {workload}", size, result, floor))
             print(" | ".join(rows[-1]), flush=True)
     config, log = make_busy(workdir, lines)
     busy_db = os.path.join(workdir, f"busy-{BUSY_SERVICES}.db")
@@ -508,11 +519,8 @@ def main() -> None:
         os.unlink(busy_db)
     save_firewalls(busy_db, [read_config(config)])
     result, floor = paired(partial(in_process, measure_mapper, busy_db, log), measure_floor, log)
-    rows.append([f"mapper, distinct clients of {BUSY_SERVICES:,} services", f"{BUSY_SERVICES:,}",
-                 f"{result['lines']:,}", f"{result['lines_per_s']:,.0f}", f"{floor:,.0f}",
-                 f"{result['lines_per_s'] / floor:.2f}",
-                 f"{result['output_bytes'] / result['input_bytes']:.4%}",
-                 f"{result['rss_mb']:.0f} MB"])
+    rows.append(mapper_row(f"mapper, distinct clients of {BUSY_SERVICES:,} services",
+                           BUSY_SERVICES, result, floor))
     print(" | ".join(rows[-1]), flush=True)
     log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12

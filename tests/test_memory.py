@@ -19,9 +19,11 @@ from ruleset_analysis.runner import run_job
 from ruleset_analysis.streaming import map_lines
 
 MEASURE = r'''
+from ruleset_analysis.aggregate import resident_bytes
+
+
 def rss_mb():              # the current resident set, not the high-water mark
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+    return resident_bytes() / 2**20
 
 
 before = peak = rss_mb()
@@ -49,7 +51,7 @@ print(json.dumps({"growth_mb": max(peak, rss_mb()) - before, "records": emitted,
 # the same tail after each script's head: its analyzer, line(i) and LINES
 
 SCRIPT = r'''
-import json, resource, sys
+import json, sys
 sys.path.insert(0, sys.argv[1])
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.config import parse_config
@@ -166,7 +168,7 @@ def test_the_task_memory_is_read_on_this_platform():
 # A pre-8.3 firewall's ACLs match mapped addresses: every new flow takes the general path,
 # its verdict cached and the flow taught (the facts' bound fixed: the caches alone measured)
 PRE_8_3_SCRIPT = r'''
-import json, resource, sys
+import json, sys
 sys.path.insert(0, sys.argv[1])
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.config import parse_config
