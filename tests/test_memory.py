@@ -323,5 +323,6 @@ def test_a_flush_holds_little_more_than_the_facts_it_sends():
     finally:
         tracemalloc.stop()
     # nothing here (CPython 3.11); 37% of what the facts took when each connection was a
-    # new list beside its fact and the ACEs' lists of listed keys were kept to the end
+    # new list beside its fact, the facts and the ACEs' lists of listed keys all kept to
+    # the end of the flush
     assert peak - full < (full - empty) / 8, ((peak - full) / 2**20, (full - empty) / 2**20)
