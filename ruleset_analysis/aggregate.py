@@ -96,15 +96,19 @@ FLOW_CACHE_LIMIT = 50_000
 # output and 1.37x the time, against 1.6%. So, reached, the bound grows rather than flush
 # (grow) toward twice the working set of the busy ACEs, up to FACTS_CEILING_FACTOR times
 # where it started and while the task's memory stays within MEMORY_BUDGET (a fact takes
-# ~0.55 KB): distinct clients to 3,000 single-service ACEs gave 60% output at 100k facts (105
-# MB) and 3.8% growing to 400k (163 MB; 6.5% when it grew at the first flush instead of
-# it); at 1.2M rules the budget keeps it where it is.
+# 0.2-0.3 KB): distinct clients to 3,000 single-service ACEs gave 60% output at 100k facts
+# (105 MB) and 3.8% growing to 400k (163 MB; 6.5% when it grew at the first flush instead
+# of it); at 1.2M rules the budget keeps it where it is.
 FACTS_FLUSH_LIMIT = 100_000
 FACTS_CEILING_FACTOR = 4
-# the 300 MB target less room for what grows after a flush (the index's subtrees: 272 -> 314
-# MB over the 1.2M-rule 90% distinct log); a fact measured ~0.55 KB, counted with a margin
+# the 300 MB target less room for what grows after a flush (the index's subtrees: 262 -> 283
+# MB over the 1.2M-rule 90% distinct log); a fact measured 0.2 KB of the resident memory
+# (distinct clients of 3,000 services: 66.6 MB at 50k facts, 137.1 at 400k) and 0.27 KB
+# traced at 1.2M rules (0.55 KB before 2cc753f), counted with a margin. Behind a pre-8.3
+# firewall, whose flow caches take their share, that task grew to 266k facts at 400
+# (14% output, 289 MB), to 211k at 600 (58%, 255 MB).
 MEMORY_BUDGET = 256 * 2**20
-FACT_BYTES = 600
+FACT_BYTES = 400
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 HEADS_LIMIT = 65_536
 # A shared shape's lines wait in its buffer (at most SHAPE_BATCH, of one day) and are counted
