@@ -105,8 +105,8 @@ FACTS_CEILING_FACTOR = 4
 # MB over the 1.2M-rule 90% distinct log); a fact measured 0.2 KB of the resident memory
 # (distinct clients of 3,000 services: 66.6 MB at 50k facts, 137.1 at 400k) and 0.27 KB
 # traced at 1.2M rules (0.55 KB before 2cc753f), counted with a margin. Behind a pre-8.3
-# firewall, whose flow caches take their share, that task grew to 266k facts at 400
-# (14% output, 289 MB), to 211k at 600 (58%, 255 MB).
+# firewall, whose flow caches take their share, that task grew to 267k facts at 400 (3.8%
+# output over 3M lines, 290 MB), to 211k at 600 (58% over 1M lines, 255 MB).
 MEMORY_BUDGET = 256 * 2**20
 FACT_BYTES = 400
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

@@ -302,20 +302,38 @@ def test_members_port_sets_and_names_many_aces_repeat_are_loaded_once(tmp_path):
     assert first.acl is second.acl and first.groups[0] is second.groups[0]
 
 
+def listed_facts(tracemalloc) -> tuple:
+    """An analyzer holding 40,000 listed connections of 200 ACEs, traced from before its
+    first line: (it, the memory traced then, now)."""
+    analyzer = LineAnalyzer({"fw01": firewall(BUSY)}, "2014", max_connections=1000,
+                            facts_limit=100000, facts_ceiling=100000)
+    empty = tracemalloc.get_traced_memory()[0]
+    for n in range(40000):          # distinct clients, every one listed
+        analyzer.add(built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
+                           f"dmz:172.16.1.{n % 200 + 1}/80"))
+    analyzer.settle()               # the lines its shapes' buffers hold, counted
+    assert len(analyzer.facts) == 40000
+    return analyzer, empty, tracemalloc.get_traced_memory()[0]
+
+
+def test_a_fact_takes_no_more_memory_than_the_bound_s_growth_counts():
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        analyzer, empty, full = listed_facts(tracemalloc)
+    finally:
+        tracemalloc.stop()
+    # 258 bytes here (CPython 3.11), the ACEs' samples, days and shapes included; 341
+    # when an ACE listed (hash, key) tuples
+    assert (full - empty) / len(analyzer.facts) < FACT_BYTES
+
+
 def test_a_flush_holds_little_more_than_the_facts_it_sends():
     # the task's peak is at a flush: the records it makes beside the facts they come from
     import tracemalloc
-    analyzer = LineAnalyzer({"fw01": firewall(BUSY)}, "2014", max_connections=1000,
-                            facts_limit=100000, facts_ceiling=100000)
     tracemalloc.start()
     try:
-        empty = tracemalloc.get_traced_memory()[0]
-        for n in range(40000):          # distinct clients of 200 ACEs, every one listed
-            analyzer.add(built("inbound", "TCP",
-                               f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
-                               f"dmz:172.16.1.{n % 200 + 1}/80"))
-        analyzer.settle()               # the lines its shapes' buffers hold, counted
-        full = tracemalloc.get_traced_memory()[0]
+        analyzer, empty, full = listed_facts(tracemalloc)
         tracemalloc.reset_peak()
         for key, value in analyzer.emit():
             json.dumps([key, value])     # written out, as the job does, one at a time
