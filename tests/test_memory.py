@@ -316,7 +316,7 @@ def listed_facts(tracemalloc) -> tuple:
     return analyzer, empty, tracemalloc.get_traced_memory()[0]
 
 
-def test_a_fact_takes_no_more_memory_than_the_bound_s_growth_counts():
+def test_a_listed_fact_takes_less_memory_than_the_growth_of_the_facts_bound_counts():
     import tracemalloc
     tracemalloc.start()
     try:
