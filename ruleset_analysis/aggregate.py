@@ -560,8 +560,9 @@ class LineAnalyzer:
 
     def halve(self, sample: list) -> None:
         """Halve an ACE's threshold until its list is within the bound, as records.HashSample
-        does (kept apart here, on the path of every new connection: a list of (hash, key),
-        no dictionary per listed connection — 9 % of the all-distinct mapper when shared).
+        does (kept apart here, on the path of every new connection: the keys listed and an
+        array of their hashes, no dictionary per listed connection — 9 % of the
+        all-distinct mapper when shared).
         The connections it leaves out join their services now, but for those a cached flow
         still counts into (``pinned``): emit() moves theirs."""
         facts, pinned, stale = self.facts, self.pinned, self.stale
