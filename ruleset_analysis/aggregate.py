@@ -1023,7 +1023,6 @@ class LineAnalyzer:
             for name, count in sorted(counts.items()):
                 yield [COUNTER, name], count
         cells, coverage = self.cells, self.coverage
-        self.facts.clear()
         # An ACE's thresholds outlive a flush: its next records list only what falls below
         # them. Still exact (records.merge_ace): a threshold reached on part of a task's
         # connections is never below the one all of them need, and each record lists every

@@ -4,6 +4,7 @@ import gc
 import json
 import subprocess
 import sys
+import tracemalloc
 import weakref
 from unittest import mock
 
@@ -255,8 +256,6 @@ def test_a_map_task_in_this_process_turns_the_collector_on_again(sample_db, run)
 
 
 def test_loading_a_million_rules_holds_little_more_than_the_loaded_ruleset(tmp_path):
-    import tracemalloc
-
     from ruleset_analysis.asa.config import parse_config
     from ruleset_analysis.database import load_firewalls, save_firewalls
     from ruleset_analysis.expand import expand_config
@@ -302,7 +301,7 @@ def test_members_port_sets_and_names_many_aces_repeat_are_loaded_once(tmp_path):
     assert first.acl is second.acl and first.groups[0] is second.groups[0]
 
 
-def listed_facts(tracemalloc) -> tuple:
+def listed_facts() -> tuple:
     """An analyzer holding 40,000 listed connections of 200 ACEs, traced from before its
     first line: (it, the memory traced then, now)."""
     analyzer = LineAnalyzer({"fw01": firewall(BUSY)}, "2014", max_connections=1000,
@@ -317,10 +316,9 @@ def listed_facts(tracemalloc) -> tuple:
 
 
 def test_a_listed_fact_takes_less_memory_than_the_growth_of_the_facts_bound_counts():
-    import tracemalloc
     tracemalloc.start()
     try:
-        analyzer, empty, full = listed_facts(tracemalloc)
+        analyzer, empty, full = listed_facts()
     finally:
         tracemalloc.stop()
     # 258 bytes here (CPython 3.11), the ACEs' samples, days and shapes included; 341
@@ -330,10 +328,9 @@ def test_a_listed_fact_takes_less_memory_than_the_growth_of_the_facts_bound_coun
 
 def test_a_flush_holds_little_more_than_the_facts_it_sends():
     # the task's peak is at a flush: the records it makes beside the facts they come from
-    import tracemalloc
     tracemalloc.start()
     try:
-        analyzer, empty, full = listed_facts(tracemalloc)
+        analyzer, empty, full = listed_facts()
         tracemalloc.reset_peak()
         for key, value in analyzer.emit():
             json.dumps([key, value])     # written out, as the job does, one at a time
