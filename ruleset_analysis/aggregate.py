@@ -16,8 +16,9 @@ ACL's first match depends on the initiator for (a web server's ever new clients)
 flow, and the connection's fact is counted; else the shape holds its flows by initiator, and
 one seen before is counted (a second lookup, by the initiator's address alone); else the
 general path (``classify``), which teaches the other two. A firewall whose ACLs match mapped
-addresses (before ASA 8.3) keeps its flows by every group of the line but the initiator's
-port instead.
+addresses (before ASA 8.3) adds the mapped destination to the shape, for the initiators NAT
+leaves as they are (both chains then see the logged one); it keeps the flows of those NAT
+maps by every group of the line but the initiator's port instead.
 """
 from __future__ import annotations
 
@@ -82,10 +83,11 @@ FTD_KINDS = ("ftd_start", "ftd_end")
 ACL_LOG_PERMITS = ("acl_permit",) + FTD_KINDS
 OUTSIDE_PERIOD = "outside_period"      # a connection before --since or after --until
 TIME_OUTLIER = "time_outlier"          # dated after today: a forged or misdated line
-# Where lines take the general path (a pre-8.3 firewall's mapped addresses, IPv6 or
+# Where lines take the general path (a pre-8.3 firewall's initiators mapped by NAT, IPv6 or
 # initiator-dependent verdicts, ACL messages), each new flow's verdict is cached (~1.4 KB:
 # its key, the connection's strings, the verdict) and a taught flow kept: on all-distinct
-# traffic to a pre-8.3 firewall 300k lines held 530 MB at 1,000,000 entries, 160 MB at 30,000.
+# traffic to a pre-8.3 firewall (before its shapes) 300k lines held 530 MB at 1,000,000
+# entries, 160 MB at 30,000.
 FLOW_CACHE_LIMIT = 50_000
 # A flush keeps the shapes learnt (rebind_shapes), so it costs little: at 1.2M rules on
 # all-distinct traffic (every line a fact) 100k facts peak at 289 MB and 0.90-0.93 of the
@@ -225,9 +227,10 @@ class LineAnalyzer:
         self.coverage: dict = {}      # firewall -> {"days", "deny_days", "untimed"...}
         self.devices: dict = {}       # unknown device id -> lines
         # The fast paths for TCP/UDP connection-built lines, filled by the slow one:
-        # header text -> (timestamp, day, the firewall's flow table or None, whether source
-        # ports matter, the firewall's evidence cell for that day, its shape table or None,
-        # what it inherits from the revision before: inheritance()).
+        # header text -> (timestamp, day, the firewall's flow table (ACLs on mapped
+        # addresses) or None, whether source ports matter, the firewall's evidence cell for
+        # that day, its shape table, what its shapes and what its flows inherit from the
+        # revision before: inheritance()).
         # A flow: [day, lines, first, last, counter cell, [(fact, that ACE's days)], its
         # protocol's days in the evidence], its lines that day counted when the day changes
         # (settle_flow).
@@ -412,14 +415,17 @@ class LineAnalyzer:
             if match is not None:
                 head = heads.get(line[:match.start()])
                 if head is not None:
-                    when, day, flows, keep_port, evidence, shapes, inherit = head
+                    when, day, flows, keep_port, evidence, shapes, inherit, inherit_flows = head
                     groups = match.groups()
                     inbound = groups[0] == "inbound"
                     port = groups[FOR_PORT] if inbound else groups[TO_PORT]
                     if len(port) == 5 and port > "65535":      # not in the keys: read it
                         self.slow_add(line, match)
                         continue
-                    if shapes is not None:
+                    # Before 8.3 (flows) a shape holds the initiators NAT leaves as they are
+                    # (inbound internet clients): the others' flows by every group.
+                    if flows is None or ((groups[3] == groups[5]) if inbound
+                                         else (groups[7] == groups[9])):
                         # The flow's shape (shape_key, inline), then its initiator: a known shape
                         # may decide the flow whatever its initiator (no key to build and miss on
                         # traffic whose flows are ever new), else it holds the flows by initiator.
@@ -432,6 +438,8 @@ class LineAnalyzer:
                             key = (groups[1], groups[6], groups[2], groups[3], groups[4])
                         if keep_port:
                             key += (port,)
+                        if flows is not None:
+                            key += (groups[9] if inbound else groups[5],)
                         entry = shapes.get(key)
                         if entry is not None and entry.__class__ is not tuple:
                             entry = entry.get(source)
@@ -462,8 +470,8 @@ class LineAnalyzer:
                     else:           # ACLs that match mapped addresses: every group but one
                         key = flow_key(groups, keep_port)
                         entry = flows.get(key)
-                        if entry is None and inherit is not None:
-                            entry = _inherit(key, groups, inbound, flows, inherit)
+                        if entry is None and inherit_flows is not None:
+                            entry = _inherit(key, groups, inbound, flows, inherit_flows)
                     if entry is not None:
                         evidence[day] += 1
                         # counted into its facts and days when the day changes: settle_flow
@@ -802,20 +810,26 @@ class LineAnalyzer:
         day = intern(when[:10])         # one string a day: the fast paths compare by identity
         marks = evidence["protocols"].setdefault(connection.protocol, {})   # tcp or udp
         flow = [day, 0, when, when, cell, counting, marks]
-        if matcher.uses_mapped:
-            # A verdict on mapped addresses depends on them too: such flows keep a table of
-            # their own, by every group but the initiator's port.
-            flows = self.fast_flows.setdefault(table, {})
-            self.heads[head] = (when, day, flows, keep_port, evidence["days"], None,
-                                self.inheritance(name, when, False))
-            # (a flow known already, met under a new header, keeps its entry and what it holds)
-            flows.setdefault(flow_key(groups, keep_port), flow)
-            return
         shapes = self.shapes.setdefault(table, {})
-        self.heads[head] = (when, day, None, keep_port, evidence["days"], shapes,
-                            self.inheritance(name, when, True))
         inbound = groups[0] == "inbound"
-        shape = shape_key(groups, inbound, keep_port)
+        mapped = matcher.uses_mapped
+        if mapped:
+            # A verdict on mapped addresses depends on them too: such flows keep a table of
+            # their own, by every group but the initiator's port, but for those of initiators
+            # NAT leaves as they are, whose shapes add the mapped destination.
+            flows = self.fast_flows.setdefault(table, {})
+            self.heads[head] = (when, day, flows, keep_port, evidence["days"], shapes,
+                                self.inheritance(name, when, True),
+                                self.inheritance(name, when, False))
+            if (groups[3] != groups[5]) if inbound else (groups[7] != groups[9]):
+                # (a flow known already, met under a new header, keeps its entry and what it
+                # holds)
+                flows.setdefault(flow_key(groups, keep_port), flow)
+                return
+        else:
+            self.heads[head] = (when, day, None, keep_port, evidence["days"], shapes,
+                                self.inheritance(name, when, True), None)
+        shape = shape_key(groups, inbound, keep_port, mapped)
         initiators = shapes.get(shape)
         if initiators is None:
             initiators = shapes[shape] = {}
@@ -1090,14 +1104,15 @@ def _tally(table: dict, key, count: int = 1) -> None:
     table[key] = table.get(key, 0) + count
 
 
-def shape_key(groups: tuple, inbound: bool, keep_port: bool) -> tuple:
+def shape_key(groups: tuple, inbound: bool, keep_port: bool, mapped: bool = False) -> tuple:
     """A BUILT_RE match without the initiator's address (and port, unless a rule filters on
-    it) and the mapped addresses: (proto, ingress, egress, destination, port[, sport])."""
+    it) and the mapped addresses (but the destination's where ACLs match mapped ones):
+    (proto, ingress, egress, destination, port[, sport][, mapped destination])."""
     if inbound:
         return (groups[1], groups[2], groups[6], groups[7], groups[8]) + \
-            ((groups[4],) if keep_port else ())
+            ((groups[4],) if keep_port else ()) + ((groups[9],) if mapped else ())
     return (groups[1], groups[6], groups[2], groups[3], groups[4]) + \
-        ((groups[8],) if keep_port else ())
+        ((groups[8],) if keep_port else ()) + ((groups[5],) if mapped else ())
 
 
 def _ipv4(text: str) -> bool:

@@ -523,22 +523,26 @@ class FirewallMatcher:
     def source_independent(self, c: Connection, src_version: int) -> bool:
         """Whether every ACL evaluating ``c`` has the same first match for every source
         address of ``src_version``: then ``evaluate`` gives every such connection the same
-        verdict, up to the source it names. Only for real-address (8.3+) matching, where both
-        chains see the logged source."""
-        if self.uses_mapped or not c.ingress:
+        verdict, up to the source it names. Before 8.3 the chains see different addresses
+        (``evaluate``): the inbound one the mapped destination, and each its own source, so
+        the answer holds for every pair of real and mapped sources of that version."""
+        if not c.ingress:
             return False
         dst = self.address(c.destination)
-        if dst is None:
+        in_dst = self.address(c.mapped_destination or c.destination) if self.uses_mapped \
+            else dst
+        if dst is None or in_dst is None:
             return False
         number = _protocol_number(c.protocol)
-        for chain in ((self.inbound.get(c.ingress), self.global_acl),
-                      (self.outbound.get(c.egress),)):
+        for chain, (dst_version, dst_value) in (
+                ((self.inbound.get(c.ingress), self.global_acl), in_dst),
+                ((self.outbound.get(c.egress),), dst)):
             for acl in chain:
                 if acl is None:
                     continue
                 hit, every = acl.first_match_any_source(
-                    number, src_version, c.source_port, dst[0], dst[1], c.destination_port,
-                    c.icmp_code, c.ingress, c.egress)
+                    number, src_version, c.source_port, dst_version, dst_value,
+                    c.destination_port, c.icmp_code, c.ingress, c.egress)
                 if not every:
                     return False
                 if hit is not None:

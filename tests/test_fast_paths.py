@@ -463,3 +463,108 @@ def test_shapes_are_learnt_early_when_most_lines_are_new_flows():
 
 def test_shapes_are_learnt_late_when_most_lines_repeat_a_flow():
     assert general_path_lines(repeats=3) == 901 // 30 + 1
+
+
+# Before 8.3 an interface's ACL sees the addresses on its side of NAT: outside_in the mapped
+# servers (203.0.113.x), dmz_out the mapped clients (10.99.0.x), dmz_in the real ones.
+PRE_8_3 = """ASA Version 8.2(5)
+access-list outside_in extended deny tcp host 192.0.2.66 any eq https
+access-list outside_in extended permit tcp any host 203.0.113.10 eq https
+access-list outside_in extended permit tcp 192.0.2.0 255.255.255.0 host 203.0.113.11 eq ssh
+access-list outside_in extended permit tcp any 203.0.113.0 255.255.255.0
+access-list outside_in extended permit tcp any any
+access-list dmz_out extended permit tcp 10.99.0.0 255.255.255.0 any eq https
+access-list dmz_out extended permit tcp any host 172.16.1.10
+access-list dmz_out extended permit tcp any any
+access-list dmz_in extended permit tcp 172.16.1.0 255.255.255.128 any eq www
+access-list dmz_in extended permit tcp any any
+access-group outside_in in interface outside
+access-group dmz_out out interface dmz
+access-group dmz_in in interface dmz
+"""
+PRE_8_3_SERVERS = [("172.16.1.10", "203.0.113.10"), ("172.16.1.11", "203.0.113.11"),
+                   ("172.16.1.12", "172.16.1.12"), ("172.16.1.10", "203.0.113.12")]
+
+
+def pre_8_3_lines(seed: int, lines: int) -> list:
+    """Clients old and ever new, some not IPv4, a third of them mapped by NAT, of servers
+    behind mapped addresses or none, inbound; and dmz hosts, some mapped, connecting out;
+    over three days under few headers."""
+    rng = random.Random(seed)
+    known = [f"192.0.2.{n}" for n in range(1, 10)] + ["192.0.2.66", "2001:db8::5", "foo"]
+    found = []
+    for n in range(lines):
+        when = f"Jun 0{rng.randrange(1, 4)} 2014 14:00:0{rng.randrange(3)}"
+        client = rng.choice(known) if rng.random() < 0.5 else f"198.18.{n // 250}.{n % 250}"
+        mapped = f"10.99.0.{rng.randrange(1, 255)}" if rng.random() < 0.3 else client
+        port = rng.randrange(1024, 65536)
+        if rng.random() < 0.8:
+            real, server = rng.choice(PRE_8_3_SERVERS)
+            found.append(built("inbound", "TCP", f"outside:{client}/{port} ({mapped}/{port})",
+                               f"dmz:{real}/{rng.choice((22, 80, 443))} ({server}/0)",
+                               when=when))
+        else:
+            host = f"172.16.1.{rng.choice((5, 200))}"
+            found.append(built("outbound", "TCP", f"outside:198.51.100.80/"
+                               f"{rng.choice((80, 443))}", f"dmz:{host}/{port} ({mapped}/{port})",
+                               when=when))
+    return found
+
+
+@pytest.mark.parametrize("options", [
+    {"max_connections": 1000}, {"max_connections": 4},
+    {"max_connections": 20, "facts_limit": 30, "facts_ceiling": 30}],
+    ids=["listed", "sampled", "flushing"])
+@pytest.mark.parametrize("revisions", [1, 2])
+def test_a_pre_8_3_firewalls_fast_paths_give_what_the_general_path_gives(options, revisions):
+    # initiators NAT leaves as they are share their shape (its key with the mapped
+    # destination); a mapped one's flow is cached by every group (dmz_out sees its mapping)
+    lines = pre_8_3_lines(5, 4000)
+
+    def made():
+        if revisions == 1:
+            return firewall(PRE_8_3)
+        # dmz_in changed on the 2nd: the shapes and flows through outside are inherited
+        newest, _ = build_history([
+            ("2014-06-01 00:00:00", "rev0.cfg", firewall(PRE_8_3.replace(
+                "eq www", "eq https"))),
+            ("2014-06-02 00:00:00", "rev1.cfg", firewall(PRE_8_3))])
+        return newest
+    bound = options["max_connections"]
+    fast = LineAnalyzer({"fw01": made()}, "2014", **options)
+    general = LineAnalyzer({"fw01": made()}, "2014", max_connections=bound)
+    taken = fast.slow_add
+    slow = []
+    fast.slow_add = lambda *args: slow.append(1) or taken(*args)
+    records = []
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)            # (no match: it teaches no fast path)
+        if fast.full:
+            records += list(fast.emit())
+    assert any(entry.__class__ is tuple for shapes in fast.shapes.values()
+               for entry in shapes.values())    # (shared shapes took lines)
+    records += list(fast.finish())
+    assert reduced(records, bound) == reduced(general.finish(), bound)
+
+
+@pytest.mark.parametrize("mapped, general_lines", [(False, 1), (True, 250)],
+                         ids=["as they are", "mapped by NAT"])
+def test_a_pre_8_3_firewalls_ever_new_clients_share_their_shape_unless_nat_maps_them(
+        mapped, general_lines):
+    # a shape decides the verdict of every initiator whose address both chains see as
+    # logged; a mapped one's flow is cached by its groups, its verdict found on the general
+    # path (dmz_out sees its mapping)
+    analyzer = LineAnalyzer({"fw01": firewall(PRE_8_3)}, "2014")
+    taken = analyzer.slow_add
+    slow = []
+    analyzer.slow_add = lambda *args: slow.append(1) or taken(*args)
+    for n in range(250):
+        client = f"198.18.0.{n + 1}"
+        seen = f"10.99.0.{n + 1}" if mapped else client
+        analyzer.add(built("inbound", "TCP", f"outside:{client}/4000 ({seen}/4000)",
+                           "dmz:172.16.1.10/80 (203.0.113.10/80)"))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 250
+    assert records[("ace", "fw01", "dmz_out", 2)]["hits"] == 250
+    assert len(slow) == general_lines

@@ -166,8 +166,9 @@ def test_the_task_memory_is_read_on_this_platform():
     assert 2**20 < aggregate.resident_bytes() < 2**40
 
 
-# A pre-8.3 firewall's ACLs match mapped addresses: every new flow takes the general path,
-# its verdict cached and the flow taught (the facts' bound fixed: the caches alone measured)
+# A pre-8.3 firewall's ACLs match mapped addresses: every new flow of an initiator NAT maps
+# takes the general path, its verdict cached and the flow taught (the facts' bound fixed: the
+# caches alone measured)
 PRE_8_3_SCRIPT = r'''
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -190,7 +191,7 @@ def line(i):                  # every line a new flow
     dst = f"172.16.0.{i % 200 + 1}"
     return (f"Jun 06 2014 14:{i // 60000 % 60:02d}:{i // 1000 % 60:02d} fw01 : "
             f"%ASA-6-302013: Built inbound TCP connection {i} for outside:{src}/4000 "
-            f"({src}/4000) to dmz:{dst}/443 ({dst}/443)")
+            f"(10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}/4000) to dmz:{dst}/443 ({dst}/443)")
 
 
 LINES = 120000
@@ -209,18 +210,19 @@ def test_memory_stays_bounded_on_a_pre_8_3_firewall_when_every_line_is_a_new_flo
 
 def test_connections_a_list_left_out_move_to_their_service_when_the_caches_are_dropped():
     # a cached flow counts into its connection's fact, so a halving leaves that fact in place
-    # (stale) till no cached flow does: on a pre-8.3 firewall every flow is cached, and the
-    # facts outgrew every list until a flush
+    # (stale) till no cached flow does: on a pre-8.3 firewall every flow of an initiator NAT
+    # maps is cached, and the facts outgrew every list until a flush
     config = OUTSIDE_DMZ.replace("9.8(4)", "8.2(5)") + (
         "access-list outside_in extended permit tcp any host 172.16.1.5 eq 80\n"
         "access-group outside_in in interface outside\n")
     analyzer = LineAnalyzer({"fw01": firewall(config)}, "2014", max_connections=4,
                             flows_limit=50)
     for n in range(49):
-        analyzer.add(built("inbound", "TCP", f"outside:198.51.100.{n + 1}/4000",
-                           "dmz:172.16.1.5/80"))
+        analyzer.add(built("inbound", "TCP", f"outside:198.51.100.{n + 1}/4000 "
+                           f"(10.99.0.{n + 1}/4000)", "dmz:172.16.1.5/80"))
     assert len(analyzer.stale) > 4          # (listed, then left out, while cached)
-    analyzer.add(built("inbound", "TCP", "outside:198.51.100.200/4000", "dmz:172.16.1.5/80"))
+    analyzer.add(built("inbound", "TCP", "outside:198.51.100.200/4000 (10.99.0.200/4000)",
+                       "dmz:172.16.1.5/80"))
     assert analyzer.stale == [] and len(analyzer.facts) <= 4 + 1     # the list, the service
     ace = dict((tuple(k), v) for k, v in analyzer.emit())[("ace", "fw01", "outside_in", 1)]
     assert ace["hits"] == 50 and len(ace["connections"]) <= 4
