@@ -11,7 +11,8 @@ configs are prefixes of the larger ones) and, for each config, three logs whose 
 are spread over all its rules, ~90% connection-built lines, timestamps at ~1,000 lines a second:
 "zipf" (flows repeat with a Zipf-like skew), "distinct" (every flow new: ever new clients of
 the servers the rules admit) and "90% distinct" (10% of the lines repeat a flow); and ever new
-clients of 3,000 web servers, an ACE each, whose lists fill many times over. Speeds are
+clients of 3,000 web servers, an ACE each, whose lists fill many times over (behind an 8.3+
+firewall and a pre-8.3 one, whose ACLs match mapped addresses). Speeds are
 CPU time of the measured process (a shared machine's wall time varies far more). Every
 measurement runs in a fresh process, so each peak RSS is its own.
 """
@@ -520,6 +521,20 @@ def main() -> None:
     save_firewalls(busy_db, [read_config(config)])
     result, floor = paired(partial(in_process, measure_mapper, busy_db, log), measure_floor, log)
     rows.append(mapper_row(f"mapper, distinct clients of {BUSY_SERVICES:,} services",
+                           BUSY_SERVICES, result, floor))
+    print(" | ".join(rows[-1]), flush=True)
+    # The same behind a pre-8.3 firewall (ACLs on mapped addresses; the clients not mapped
+    # by NAT, as inbound internet clients are not): until 63b1cc5 every line a general path.
+    pre_8_3 = os.path.join(workdir, f"busy-{BUSY_SERVICES}-pre-8.3.cfg")
+    with open(config) as source, open(pre_8_3, "w") as handle:
+        handle.write(source.read().replace("ASA Version 9.8(4)", "ASA Version 8.2(5)", 1))
+    pre_8_3_db = os.path.join(workdir, f"busy-{BUSY_SERVICES}-pre-8.3.db")
+    if os.path.exists(pre_8_3_db):
+        os.unlink(pre_8_3_db)
+    save_firewalls(pre_8_3_db, [read_config(pre_8_3)])
+    result, floor = paired(partial(in_process, measure_mapper, pre_8_3_db, log), measure_floor,
+                           log)
+    rows.append(mapper_row(f"mapper, distinct clients of {BUSY_SERVICES:,} services, pre-8.3",
                            BUSY_SERVICES, result, floor))
     print(" | ".join(rows[-1]), flush=True)
     log = logs[10_000]["zipf"]
