@@ -124,6 +124,7 @@ SHAPE_LINES = 65_536
 SHAPE_EPOCH = 2048
 COLLECT_SHARE = 0.02                   # of a map task's CPU time, at most, for collections
 UNSAMPLED = (SAMPLE_SPACE, SAMPLE_SPACE)
+IPV6 = (6,)     # a shape's key + IPV6: its entry for IPv6 initiators (no key holds an int)
 DEVICES_LIMIT = 1_000                  # unknown device ids counted by name; the rest together
 OTHER_DEVICES = "(other device ids)"
 
@@ -465,8 +466,11 @@ class LineAnalyzer:
                                         continue
                                 self.queue_shape(entry, day, source, when)
                                 continue
-                        if entry is None and inherit is not None:
-                            entry = _inherit_initiator(key, source, shapes, inherit)
+                        if entry is None:
+                            if self.add_ipv6(shapes, key, day, source, when):
+                                continue
+                            if inherit is not None:
+                                entry = _inherit_initiator(key, source, shapes, inherit)
                     else:           # ACLs that match mapped addresses: every group but one
                         key = flow_key(groups, keep_port)
                         entry = flows.get(key)
@@ -836,8 +840,16 @@ class LineAnalyzer:
         elif initiators.__class__ is tuple:
             initiators = initiators[2]      # shared, for IPv4 initiators: not this one
         initiators.setdefault(groups[3] if inbound else groups[7], flow)
-        if initiators.__class__ is not dict:
-            return      # decided: shared, or its verdict depends on the initiator
+        # What is left to decide: the shape for IPv4 initiators, or its IPv6 entry for an
+        # IPv6 one (a verdict of its own: any4, any6 and IPv4-only sources ahead of a rule).
+        if _ipv4(connection.source):
+            if initiators.__class__ is not dict:
+                return      # decided: shared, or its verdict depends on the initiator
+            version, deciding = 4, shape
+        elif shape + IPV6 not in shapes and _ipv6(connection.source):
+            version, deciding = 6, shape + IPV6
+        else:
+            return
         # per revision: each builds its own second index. The lines: the firewall's (every
         # revision's) connection-built lines since the last flush, as its evidence counts them.
         if table not in self.learning:
@@ -848,15 +860,38 @@ class LineAnalyzer:
                 self.general[table] = taught + 1
                 return
             self.learning.add(table)            # from now on
-        if _ipv4(connection.source):
-            # each credit with its service's hash, where a new client's hash continues; the
-            # flows of initiators other than IPv4 ones kept by initiator
-            # (no day yet: its first line is counted at once, queue_shape)
-            pending: list = [None, [], []] if credited else [day, None, 0]
-            shapes[shape] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
-                                       for prefix, _, days, sample in credited],
-                             _Others(initiators), cell, evidence["days"], marks) \
-                if matcher.source_independent(connection, 4) else _ByInitiator(initiators)
+        if not matcher.source_independent(connection, version):
+            # by initiator (IPv6 ones in the shape's table: an empty marker here)
+            shapes[deciding] = _ByInitiator(initiators if version == 4 else ())
+            return
+        # each credit with its service's hash, where a new client's hash continues; the
+        # flows of initiators of another version kept by initiator (an IPv6 entry's: none)
+        # (no day yet: its first line is counted at once, queue_shape)
+        pending: list = [None, [], []] if credited else [day, None, 0]
+        shapes[deciding] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
+                                      for prefix, _, days, sample in credited],
+                            _Others(initiators if version == 4 else ()), cell, evidence["days"],
+                            marks)
+
+    def add_ipv6(self, shapes: dict, shape: tuple, day: str, source: str, when: str) -> bool:
+        """Count a line of an initiator no flow holds by its shape's IPv6 entry, if that is
+        shared and the initiator IPv6 (as the hot path counts an IPv4 one): whether it did."""
+        entry = shapes.get(shape + IPV6)
+        if entry.__class__ is not tuple or not _ipv6(source):
+            return False
+        pending = entry[0]
+        if pending[0] is day:
+            sources = pending[1]
+            if sources is None:                 # it credits nothing
+                pending[2] += 1
+                return True
+            if len(sources) < SHAPE_BATCH:
+                sources.append(source)
+                pending[2].append(when)
+                self.held += 1
+                return True
+        self.queue_shape(entry, day, source, when)
+        return True
 
     def unknown_device(self, device: Optional[str]) -> None:
         device = device or "(none)"
@@ -1113,6 +1148,15 @@ def shape_key(groups: tuple, inbound: bool, keep_port: bool, mapped: bool = Fals
             ((groups[4],) if keep_port else ()) + ((groups[9],) if mapped else ())
     return (groups[1], groups[6], groups[2], groups[3], groups[4]) + \
         ((groups[8],) if keep_port else ()) + ((groups[5],) if mapped else ())
+
+
+def _ipv6(text: str) -> bool:
+    """Whether ``text`` is an address the matcher reads as IPv6 (not IPv4: _ipv4 first)."""
+    try:
+        socket.inet_pton(socket.AF_INET6, text)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _ipv4(text: str) -> bool:

@@ -568,3 +568,84 @@ def test_a_pre_8_3_firewalls_ever_new_clients_share_their_shape_unless_nat_maps_
     assert records[("ace", "fw01", "outside_in", 4)]["hits"] == 250
     assert records[("ace", "fw01", "dmz_out", 2)]["hits"] == 250
     assert len(slow) == general_lines
+
+
+# IPv6 clients of dual-stack servers: rules for IPv4 sources only and for an IPv6 prefix
+# ahead of rules for every source, any4 and any6 apart (for IPv4 initiators the 8443 service
+# does not depend on the source, for IPv6 ones it does).
+DUAL_STACK = """
+access-list outside_in extended deny tcp 192.0.2.0 255.255.255.0 any eq https
+access-list outside_in extended permit tcp 2001:db8:bad::/48 any eq ssh
+access-list outside_in extended permit tcp any4 any eq https
+access-list outside_in extended permit tcp any6 any eq https
+access-list outside_in extended permit tcp any4 any eq 8443
+access-list outside_in extended permit tcp 2001:db8:bad::/48 any eq 8443
+access-list outside_in extended permit tcp any any
+access-list dmz_out extended permit tcp any6 host 2001:db8:16::10
+access-list dmz_out extended permit tcp any any
+access-group outside_in in interface outside
+access-group dmz_out out interface dmz
+"""
+DUAL_STACK_SERVERS = [("2001:db8:16::10", 443), ("2001:db8:16::11", 22), ("2001:db8:16::12", 80),
+                      ("2001:db8:16::13", 8443), ("172.16.1.10", 443), ("172.16.1.11", 22),
+                      ("172.16.1.13", 8443)]
+
+
+def dual_stack_lines(seed: int, lines: int) -> list:
+    """Clients old and ever new, IPv6 (some in the /48 an ACE names, some written in other
+    forms) and IPv4, of IPv6 and IPv4 servers, over three days under few headers."""
+    rng = random.Random(seed)
+    known = ["2001:db8:bad::7", "2001:db8:bad:1::9", "2001:db8::5", "::ffff:198.51.100.7",
+             "fe80::1%eth0", "foo", "192.0.2.9", "198.51.100.9"]
+    found = []
+    for n in range(lines):
+        server, port = rng.choice(DUAL_STACK_SERVERS)
+        if rng.random() < 0.4:
+            client = rng.choice(known)
+        elif ":" in server:
+            client = f"2a00:{rng.randrange(4):x}::{n:x}" if rng.random() < 0.8 else \
+                f"2001:db8:bad:{n % 7:x}::{n:x}"
+        else:
+            client = f"198.18.{n // 250}.{n % 250}"
+        found.append(built("inbound", "TCP", f"outside:{client}/{rng.randrange(1024, 65536)}",
+                           f"dmz:{server}/{port}",
+                           when=f"Jun 0{rng.randrange(1, 4)} 2014 14:00:0{rng.randrange(3)}"))
+    return found
+
+
+@pytest.mark.parametrize("options", [
+    {"max_connections": 1000}, {"max_connections": 4},
+    {"max_connections": 20, "facts_limit": 30, "facts_ceiling": 30}],
+    ids=["listed", "sampled", "flushing"])
+def test_ipv6_initiators_fast_paths_give_what_the_general_path_gives(options):
+    lines = dual_stack_lines(9, 4000)
+    bound = options["max_connections"]
+    fast = LineAnalyzer({"fw01": firewall(DUAL_STACK)}, "2014", **options)
+    general = LineAnalyzer({"fw01": firewall(DUAL_STACK)}, "2014", max_connections=bound)
+    records = []
+    for text in lines:
+        fast.add(text)
+        general.slow_add(text, None)            # (no match: it teaches no fast path)
+        if fast.full:
+            records += list(fast.emit())
+    assert any(key[-1] == 6 and entry.__class__ is tuple for key, entry in
+               fast.shapes["fw01"].items())     # (IPv6 entries took lines)
+    records += list(fast.finish())
+    assert reduced(records, bound) == reduced(general.finish(), bound)
+
+
+@pytest.mark.parametrize("server, port, general_lines", [
+    ("2001:db8:16::12", 80, 1), ("2001:db8:16::11", 22, 250), ("2001:db8:16::13", 8443, 250)],
+    ids=["any source", "an IPv6 prefix's rule ahead", "behind any4, an IPv6 prefix's rule"])
+def test_ever_new_ipv6_clients_share_their_shape_unless_a_rule_tells_them_apart(
+        server, port, general_lines):
+    analyzer = LineAnalyzer({"fw01": firewall(DUAL_STACK)}, "2014")
+    taken = analyzer.slow_add
+    slow = []
+    analyzer.slow_add = lambda *args: slow.append(1) or taken(*args)
+    for n in range(250):
+        analyzer.add(built("inbound", "TCP", f"outside:2a00:1::{n + 1:x}/4000",
+                           f"dmz:{server}/{port}"))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 7)]["hits"] == 250
+    assert len(slow) == general_lines
