@@ -12,7 +12,7 @@ are spread over all its rules, ~90% connection-built lines, timestamps at ~1,000
 "zipf" (flows repeat with a Zipf-like skew), "distinct" (every flow new: ever new clients of
 the servers the rules admit) and "90% distinct" (10% of the lines repeat a flow); and ever new
 clients of 3,000 web servers, an ACE each, whose lists fill many times over (behind an 8.3+
-firewall and a pre-8.3 one, whose ACLs match mapped addresses). Speeds are
+firewall and a pre-8.3 one, whose ACLs match mapped addresses; and IPv6 ones). Speeds are
 CPU time of the measured process (a shared machine's wall time varies far more). Every
 measurement runs in a fresh process, so each peak RSS is its own.
 """
@@ -204,17 +204,22 @@ def _built(n: int, proto: str, ingress: str, src: str, sport: int, egress: str, 
     return f"{_when(n)} bench : %ASA-6-{'302013' if proto == 'TCP' else '302015'}: {body}\n"
 
 
-def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES) -> tuple:
+def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES,
+              ipv6: bool = False) -> tuple:
     """Ever new clients of ``services`` web servers, an ACE each: every ACE's list of
     --max-connections fills many times over in a task, so the facts' flush bound must hold
-    them all (else every flush sends them again). Its config and log: (config, log)."""
-    config = os.path.join(workdir, f"busy-{services}.cfg")
+    them all (else every flush sends them again). ``ipv6``: IPv6 servers and clients. Its
+    config and log: (config, log)."""
+    def server_address(n: int) -> str:
+        return f"2001:db8:16:{n // 250:x}::{n % 250 + 1:x}" if ipv6 else \
+            f"172.16.{n // 250}.{n % 250 + 1}"
+    stem = os.path.join(workdir, f"busy-{services}{'-ipv6' if ipv6 else ''}")
+    config = stem + ".cfg"
     with open(config, "w") as handle:
         handle.write("\n".join(_interfaces() + [
-            f"access-list outside_in extended permit tcp any host 172.16.{n // 250}."
-            f"{n % 250 + 1} eq https" for n in range(services)] +
-            ["access-group outside_in in interface outside"]) + "\n")
-    log = os.path.join(workdir, f"busy-{services}.log")
+            f"access-list outside_in extended permit tcp any host {server_address(n)} eq https"
+            for n in range(services)] + ["access-group outside_in in interface outside"]) + "\n")
+    log = stem + ".log"
     rng = random.Random(13)
     with open(log, "w") as handle:
         for n in range(lines):
@@ -222,9 +227,10 @@ def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES) -> tuple:
                 handle.write(_teardown(n))
                 continue
             server = rng.randrange(services)
-            src, sport = _host(rng, "outside"), rng.randrange(1024, 65536)
-            handle.write(_built(n, "TCP", "outside", src, sport, "dmz",
-                                f"172.16.{server // 250}.{server % 250 + 1}", 443))
+            src = f"2a00:{rng.randrange(65536):x}:{rng.randrange(65536):x}::" \
+                f"{rng.randrange(1, 65536):x}" if ipv6 else _host(rng, "outside")
+            handle.write(_built(n, "TCP", "outside", src, rng.randrange(1024, 65536), "dmz",
+                                server_address(server), 443))
     return config, log
 
 
@@ -535,6 +541,16 @@ def main() -> None:
     result, floor = paired(partial(in_process, measure_mapper, pre_8_3_db, log), measure_floor,
                            log)
     rows.append(mapper_row(f"mapper, distinct clients of {BUSY_SERVICES:,} services, pre-8.3",
+                           BUSY_SERVICES, result, floor))
+    print(" | ".join(rows[-1]), flush=True)
+    # IPv6 clients of IPv6 servers: until 23230e7 every new client a general path.
+    config, log = make_busy(workdir, lines, ipv6=True)
+    ipv6_db = os.path.join(workdir, f"busy-{BUSY_SERVICES}-ipv6.db")
+    if os.path.exists(ipv6_db):
+        os.unlink(ipv6_db)
+    save_firewalls(ipv6_db, [read_config(config)])
+    result, floor = paired(partial(in_process, measure_mapper, ipv6_db, log), measure_floor, log)
+    rows.append(mapper_row(f"mapper, distinct IPv6 clients of {BUSY_SERVICES:,} services",
                            BUSY_SERVICES, result, floor))
     print(" | ".join(rows[-1]), flush=True)
     log = logs[10_000]["zipf"]
