@@ -33,6 +33,10 @@ LOG_DIRS = [os.path.join(ROOT, "sample_logs", fw) for fw in ("fw01", "fw02", "fw
 # The client must know it talks to a MiniCluster: then its tasks get this JVM's classpath
 # (a real cluster has Hadoop installed on its nodes instead).
 CLIENT_PROPERTIES = {"yarn.is.minicluster": "true"}
+# YARN gives no container while a disk is over 90% full (its default): on a developer's
+# nearly full disk the first job waited 11 minutes, till the disk was freed (at 10%, checked,
+# a job hangs on any disk).
+DISK_LIMIT = "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage"
 START_TIMEOUT = 240
 
 
@@ -86,7 +90,7 @@ class MiniCluster:
             [os.path.join(LAUNCHER_DIR, "hadoop"), "jar", tests_jar, "minicluster", "-format",
              "-nnport", str(namenode), "-rmport", str(resourcemanager),
              "-jhsport", str(history), "-D", "mapreduce.framework.name=yarn",
-             "-D", "yarn.log-aggregation-enable=true",
+             "-D", "yarn.log-aggregation-enable=true", "-D", f"{DISK_LIMIT}=100",
              "-writeConfig", written, "-writeDetails", details],
             cwd=work, env=launch_env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
