@@ -520,39 +520,28 @@ def main() -> None:
                                    measure_floor, log)
             rows.append(mapper_row(f"mapper, {workload}", size, result, floor))
             print(" | ".join(rows[-1]), flush=True)
+
+    def busy_row(row: str, config: str, log: str) -> None:
+        db = os.path.splitext(config)[0] + ".db"
+        if os.path.exists(db):
+            os.unlink(db)
+        save_firewalls(db, [read_config(config)])
+        result, floor = paired(partial(in_process, measure_mapper, db, log), measure_floor,
+                               log)
+        rows.append(mapper_row(row, BUSY_SERVICES, result, floor))
+        print(" | ".join(rows[-1]), flush=True)
+
+    busy = f"mapper, distinct clients of {BUSY_SERVICES:,} services"
     config, log = make_busy(workdir, lines)
-    busy_db = os.path.join(workdir, f"busy-{BUSY_SERVICES}.db")
-    if os.path.exists(busy_db):
-        os.unlink(busy_db)
-    save_firewalls(busy_db, [read_config(config)])
-    result, floor = paired(partial(in_process, measure_mapper, busy_db, log), measure_floor, log)
-    rows.append(mapper_row(f"mapper, distinct clients of {BUSY_SERVICES:,} services",
-                           BUSY_SERVICES, result, floor))
-    print(" | ".join(rows[-1]), flush=True)
+    busy_row(busy, config, log)
     # The same behind a pre-8.3 firewall (ACLs on mapped addresses; the clients not mapped
     # by NAT, as inbound internet clients are not): until 63b1cc5 every line a general path.
     pre_8_3 = os.path.join(workdir, f"busy-{BUSY_SERVICES}-pre-8.3.cfg")
     with open(config) as source, open(pre_8_3, "w") as handle:
         handle.write(source.read().replace("ASA Version 9.8(4)", "ASA Version 8.2(5)", 1))
-    pre_8_3_db = os.path.join(workdir, f"busy-{BUSY_SERVICES}-pre-8.3.db")
-    if os.path.exists(pre_8_3_db):
-        os.unlink(pre_8_3_db)
-    save_firewalls(pre_8_3_db, [read_config(pre_8_3)])
-    result, floor = paired(partial(in_process, measure_mapper, pre_8_3_db, log), measure_floor,
-                           log)
-    rows.append(mapper_row(f"mapper, distinct clients of {BUSY_SERVICES:,} services, pre-8.3",
-                           BUSY_SERVICES, result, floor))
-    print(" | ".join(rows[-1]), flush=True)
+    busy_row(busy + ", pre-8.3", pre_8_3, log)
     # IPv6 clients of IPv6 servers: until 23230e7 every new client a general path.
-    config, log = make_busy(workdir, lines, ipv6=True)
-    ipv6_db = os.path.join(workdir, f"busy-{BUSY_SERVICES}-ipv6.db")
-    if os.path.exists(ipv6_db):
-        os.unlink(ipv6_db)
-    save_firewalls(ipv6_db, [read_config(config)])
-    result, floor = paired(partial(in_process, measure_mapper, ipv6_db, log), measure_floor, log)
-    rows.append(mapper_row(f"mapper, distinct IPv6 clients of {BUSY_SERVICES:,} services",
-                           BUSY_SERVICES, result, floor))
-    print(" | ".join(rows[-1]), flush=True)
+    busy_row(busy.replace("distinct", "distinct IPv6"), *make_busy(workdir, lines, ipv6=True))
     log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12
     # revisions over its span, beside the single revision (10,000 rules).

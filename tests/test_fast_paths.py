@@ -530,22 +530,28 @@ def test_a_pre_8_3_firewalls_fast_paths_give_what_the_general_path_gives(options
                 "eq www", "eq https"))),
             ("2014-06-02 00:00:00", "rev1.cfg", firewall(PRE_8_3))])
         return newest
+    shapes, mine, theirs = fast_and_general(made, lines, options)
+    assert any(entry.__class__ is tuple for table in shapes.values()
+               for entry in table.values())     # (shared shapes took lines)
+    assert mine == theirs
+
+
+def fast_and_general(made, lines: list, options: dict) -> tuple:
+    """One task on the fast paths (flushing when full) and one whose every line takes the
+    general path, over ``lines``: (the fast one's shapes at the end, what the reducer makes
+    of each one's records)."""
     bound = options["max_connections"]
     fast = LineAnalyzer({"fw01": made()}, "2014", **options)
     general = LineAnalyzer({"fw01": made()}, "2014", max_connections=bound)
-    taken = fast.slow_add
-    slow = []
-    fast.slow_add = lambda *args: slow.append(1) or taken(*args)
     records = []
     for text in lines:
         fast.add(text)
         general.slow_add(text, None)            # (no match: it teaches no fast path)
         if fast.full:
             records += list(fast.emit())
-    assert any(entry.__class__ is tuple for shapes in fast.shapes.values()
-               for entry in shapes.values())    # (shared shapes took lines)
+    shapes = {table: dict(entries) for table, entries in fast.shapes.items()}
     records += list(fast.finish())
-    assert reduced(records, bound) == reduced(general.finish(), bound)
+    return shapes, reduced(records, bound), reduced(general.finish(), bound)
 
 
 @pytest.mark.parametrize("mapped, general_lines", [(False, 1), (True, 250)],
@@ -618,20 +624,11 @@ def dual_stack_lines(seed: int, lines: int) -> list:
     {"max_connections": 20, "facts_limit": 30, "facts_ceiling": 30}],
     ids=["listed", "sampled", "flushing"])
 def test_ipv6_initiators_fast_paths_give_what_the_general_path_gives(options):
-    lines = dual_stack_lines(9, 4000)
-    bound = options["max_connections"]
-    fast = LineAnalyzer({"fw01": firewall(DUAL_STACK)}, "2014", **options)
-    general = LineAnalyzer({"fw01": firewall(DUAL_STACK)}, "2014", max_connections=bound)
-    records = []
-    for text in lines:
-        fast.add(text)
-        general.slow_add(text, None)            # (no match: it teaches no fast path)
-        if fast.full:
-            records += list(fast.emit())
-    assert any(key[-1] == 6 and entry.__class__ is tuple for key, entry in
-               fast.shapes["fw01"].items())     # (IPv6 entries took lines)
-    records += list(fast.finish())
-    assert reduced(records, bound) == reduced(general.finish(), bound)
+    shapes, mine, theirs = fast_and_general(lambda: firewall(DUAL_STACK),
+                                            dual_stack_lines(9, 4000), options)
+    assert any(key[-1] == 6 and entry.__class__ is tuple
+               for key, entry in shapes["fw01"].items())    # (IPv6 entries took lines)
+    assert mine == theirs
 
 
 @pytest.mark.parametrize("server, port, general_lines", [
