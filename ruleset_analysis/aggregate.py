@@ -603,9 +603,20 @@ class LineAnalyzer:
                 self.leave_out(prefix, count, first, last, sample)
 
     def queue_shape(self, entry: tuple, day: str, source: str, when: str) -> None:
-        """A shared shape's line that its buffer does not take as it is (of another day, or
-        full): the buffer counted, then this line in it."""
+        """A shared shape's line (an IPv4 initiator's that its buffer does not take as it is
+        in add_lines, inline: of another day, or full; an IPv6 one's): in the buffer if it
+        takes it, else the buffer counted, then this line in it."""
         pending = entry[0]
+        if pending[0] is day:
+            sources = pending[1]
+            if sources is None:                 # it credits nothing
+                pending[2] += 1
+                return
+            if len(sources) < SHAPE_BATCH:
+                sources.append(source)
+                pending[2].append(when)
+                self.held += 1
+                return
         if pending[1] is None:
             settle_count(entry)
             pending[0], pending[2] = day, 1
@@ -817,22 +828,18 @@ class LineAnalyzer:
         shapes = self.shapes.setdefault(table, {})
         inbound = groups[0] == "inbound"
         mapped = matcher.uses_mapped
-        if mapped:
-            # A verdict on mapped addresses depends on them too: such flows keep a table of
-            # their own, by every group but the initiator's port, but for those of initiators
-            # NAT leaves as they are, whose shapes add the mapped destination.
-            flows = self.fast_flows.setdefault(table, {})
-            self.heads[head] = (when, day, flows, keep_port, evidence["days"], shapes,
-                                self.inheritance(name, when, True),
-                                self.inheritance(name, when, False))
-            if (groups[3] != groups[5]) if inbound else (groups[7] != groups[9]):
-                # (a flow known already, met under a new header, keeps its entry and what it
-                # holds)
-                flows.setdefault(flow_key(groups, keep_port), flow)
-                return
-        else:
-            self.heads[head] = (when, day, None, keep_port, evidence["days"], shapes,
-                                self.inheritance(name, when, True), None)
+        # A verdict on mapped addresses depends on them too: such flows keep a table of their
+        # own, by every group but the initiator's port, but for those of initiators NAT
+        # leaves as they are, whose shapes add the mapped destination.
+        flows = self.fast_flows.setdefault(table, {}) if mapped else None
+        self.heads[head] = (when, day, flows, keep_port, evidence["days"], shapes,
+                            self.inheritance(name, when, True),
+                            self.inheritance(name, when, False) if mapped else None)
+        if flows is not None and ((groups[3] != groups[5]) if inbound
+                                  else (groups[7] != groups[9])):
+            # (a flow known already, met under a new header, keeps its entry and what it holds)
+            flows.setdefault(flow_key(groups, keep_port), flow)
+            return
         shape = shape_key(groups, inbound, keep_port, mapped)
         initiators = shapes.get(shape)
         if initiators is None:
@@ -846,10 +853,10 @@ class LineAnalyzer:
             if initiators.__class__ is not dict:
                 return      # decided: shared, or its verdict depends on the initiator
             version, deciding = 4, shape
-        elif shape + IPV6 not in shapes and _ipv6(connection.source):
-            version, deciding = 6, shape + IPV6
         else:
-            return
+            version, deciding = 6, shape + IPV6
+            if deciding in shapes or not _ipv6(connection.source):
+                return
         # per revision: each builds its own second index. The lines: the firewall's (every
         # revision's) connection-built lines since the last flush, as its evidence counts them.
         if table not in self.learning:
@@ -879,17 +886,6 @@ class LineAnalyzer:
         entry = shapes.get(shape + IPV6)
         if entry.__class__ is not tuple or not _ipv6(source):
             return False
-        pending = entry[0]
-        if pending[0] is day:
-            sources = pending[1]
-            if sources is None:                 # it credits nothing
-                pending[2] += 1
-                return True
-            if len(sources) < SHAPE_BATCH:
-                sources.append(source)
-                pending[2].append(when)
-                self.held += 1
-                return True
         self.queue_shape(entry, day, source, when)
         return True
 
