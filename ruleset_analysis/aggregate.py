@@ -452,7 +452,8 @@ class LineAnalyzer:
                                 entry = entry[2].get(source)
                             else:
                                 # its initiator and time buffered (its lines, evidence, facts
-                                # and days counted a batch at a time: settle_shape)
+                                # and days counted a batch at a time: settle_shape); queue_shape
+                                # inline, as far as a line the buffer takes (a call a line)
                                 pending = entry[0]
                                 if pending[0] is day:
                                     sources = pending[1]
