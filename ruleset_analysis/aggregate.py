@@ -10,15 +10,19 @@ A connection whose line has no time still proves its rule is used: it is counted
 and ``untimed`` and leaves first/last at the sentinels NO_FIRST/NO_LAST, which sort after and
 before every timestamp, so min/max merging needs no special case.
 
-Three paths for a TCP/UDP connection-built line whose header was seen, all through one
-lookup of the flow's *shape* (the flow but for the initiator's address and port): a shape no
-ACL's first match depends on the initiator for (a web server's ever new clients) decides the
-flow, and the connection's fact is counted; else the shape holds its flows by initiator, and
-one seen before is counted (a second lookup, by the initiator's address alone); else the
-general path (``classify``), which teaches the other two. A firewall whose ACLs match mapped
-addresses (before ASA 8.3) adds the mapped destination to the shape, for the initiators NAT
-leaves as they are (both chains then see the logged one); it keeps the flows of those NAT
-maps by every group of the line but the initiator's port instead.
+Four paths for a TCP/UDP connection-built line whose header was seen, the first three
+through one lookup of the flow's *shape* (the flow but for the initiator's address and port):
+a shape no ACL's first match depends on the initiator for (a web server's ever new clients)
+decides the flow, and the connection's fact is counted; else the shape holds its flows by
+initiator, and one seen before is counted (a second lookup, by the initiator's address alone);
+else, where no flow holds it, the flow's *reach* (the flow but for the destination): one no
+ACL's first match depends on the destination for, outside the few ranges rules ahead name
+(inside users to ever new internet servers), decides it too; else the general path
+(``classify``), which teaches the others. A firewall whose ACLs match mapped addresses (before
+ASA 8.3) adds the mapped destination to the shape, for the initiators NAT leaves as they are
+(both chains then see the logged one); it keeps the flows of those NAT maps by every group of
+the line but the initiator's port instead; its reaches add the mapped initiator and hold the
+destinations NAT leaves as they are.
 """
 from __future__ import annotations
 
@@ -29,9 +33,10 @@ import socket
 import sys
 import time
 from array import array
+from bisect import bisect_right
 from itertools import compress, repeat
 from operator import not_
-from socket import AF_INET, inet_pton
+from socket import AF_INET, AF_INET6, inet_pton
 from sys import intern
 from typing import Iterable, Iterator, Optional, Sequence
 from zlib import crc32
@@ -125,6 +130,7 @@ SHAPE_EPOCH = 2048
 COLLECT_SHARE = 0.02                   # of a map task's CPU time, at most, for collections
 UNSAMPLED = (SAMPLE_SPACE, SAMPLE_SPACE)
 IPV6 = (6,)     # a shape's key + IPV6: its entry for IPv6 initiators (no key holds an int)
+IPV4_BASE, IPV6_BASE = 4 << 128, 6 << 128   # an address's version, as the matcher's bounds
 DEVICES_LIMIT = 1_000                  # unknown device ids counted by name; the rest together
 OTHER_DEVICES = "(other device ids)"
 
@@ -248,6 +254,16 @@ class LineAnalyzer:
         # there, marked when settled), or {initiator's address: flow} (a _ByInitiator once
         # the verdict was found to depend on it; a plain dict before that was asked).
         self.shapes: dict = {}
+        # Reach table: reach_key -> how often the general path met it (not asked yet), None
+        # (its verdict depends on the destination), or a shared entry: (its credits: [(fact
+        # key prefix to the rule index, protocol, port, the source credited, its bytes, that
+        # ACE's days, its sample)], counter cell, its protocol's days in the evidence, the
+        # starts and ends of the destination ranges it does not decide). For an initiator
+        # reaching ever new destinations (inside users to the internet) under a verdict no
+        # destination outside a few rules' changes: each line counted at once (add_reach),
+        # no shape to learn per destination. Dropped with the flows (a flush, their bound).
+        self.reaches: dict = {}
+        self.reach_repeats: dict = {}   # flow cache table -> known reaches the general path met
         self.buffered: list = []      # shared entries whose buffer holds lines (or held)
         self.held = 0                 # lines in those buffers (within a chunk, about)
         # A shared shape's first line in an epoch (SHAPE_EPOCH such lines) is counted at
@@ -416,7 +432,8 @@ class LineAnalyzer:
             if match is not None:
                 head = heads.get(line[:match.start()])
                 if head is not None:
-                    when, day, flows, keep_port, evidence, shapes, inherit, inherit_flows = head
+                    (when, day, flows, keep_port, evidence, shapes, inherit, inherit_flows,
+                     reaches) = head
                     groups = match.groups()
                     inbound = groups[0] == "inbound"
                     port = groups[FOR_PORT] if inbound else groups[TO_PORT]
@@ -477,6 +494,11 @@ class LineAnalyzer:
                         entry = flows.get(key)
                         if entry is None and inherit_flows is not None:
                             entry = _inherit(key, groups, inbound, flows, inherit_flows)
+                    # a new destination of a known reach (a call: met on a miss only)
+                    if entry is None and reaches and self.add_reach(
+                            reaches, groups, inbound, keep_port, flows is not None, evidence,
+                            day, when):
+                        continue
                     if entry is not None:
                         evidence[day] += 1
                         # counted into its facts and days when the day changes: settle_flow
@@ -532,14 +554,15 @@ class LineAnalyzer:
             self.full = not self.grow()
 
     def leave_out(self, prefix: tuple, count: int, first: str, last: str,
-                  sample: list) -> None:
+                  sample: list, hashed: Optional[int] = None) -> None:
         """Count a connection the list does not hold: in its service, while the ACE's
-        services are within the bound or this one is in their sample; else in the rule's."""
+        services are within the bound or this one is in their sample; else in the rule's.
+        ``hashed``: its service_hash, if known."""
         fact = self.facts.get((prefix, None))
         if fact is None:
             service, services = prefix[5:], sample[3]
             if service not in services.kept:
-                services.add(service, service_hash(*service))
+                services.add(service, service_hash(*service) if hashed is None else hashed)
                 if service not in services.kept:
                     self.omit(prefix[:5], count, first, last)
                     return
@@ -835,7 +858,10 @@ class LineAnalyzer:
         flows = self.fast_flows.setdefault(table, {}) if mapped else None
         self.heads[head] = (when, day, flows, keep_port, evidence["days"], shapes,
                             self.inheritance(name, when, True),
-                            self.inheritance(name, when, False) if mapped else None)
+                            self.inheritance(name, when, False) if mapped else None,
+                            self.reaches.setdefault(table, {}))
+        self.learn_reach(name, table, matcher, connection, groups, inbound, keep_port, credited,
+                         cell, marks)
         if flows is not None and ((groups[3] != groups[5]) if inbound
                                   else (groups[7] != groups[9])):
             # (a flow known already, met under a new header, keeps its entry and what it holds)
@@ -890,6 +916,89 @@ class LineAnalyzer:
         self.queue_shape(entry, day, source, when)
         return True
 
+    def add_reach(self, reaches: dict, groups: tuple, inbound: bool, keep_port: bool,
+                  mapped: bool, evidence: dict, day: str, when: str) -> bool:
+        """Count a line no flow or shape holds by its reach's shared entry, if it has one for
+        its destination's IP version: whether it did. Each credit's connection is counted at
+        once, as the general path would (no buffer: its service is new each time)."""
+        found = reach_key(groups, inbound, keep_port, mapped)
+        if found is None:
+            return False
+        key, destination = found
+        try:
+            packed = inet_pton(AF_INET, destination)
+            version = IPV4_BASE
+        except (OSError, ValueError):
+            try:
+                packed = inet_pton(AF_INET6, destination)
+            except (OSError, ValueError):
+                return False
+            key += IPV6
+            version = IPV6_BASE
+        entry = reaches.get(key)
+        if entry.__class__ is not tuple:
+            return False
+        credits, cell, marks, starts, ends = entry
+        if starts:          # a destination a rule ahead may decide: the general path's
+            value = version | int.from_bytes(packed, "big")
+            i = bisect_right(starts, value)
+            if i and value <= ends[i - 1]:
+                return False
+        cell[0] += 1
+        evidence[day] += 1
+        marks[day] = 1
+        for prefix, protocol, port, source, raw, days, sample in credits:
+            days[day] = days.get(day, 0) + 1
+            seed = service_hash(protocol, destination, port)
+            hashed = crc32(raw, seed)                       # connection_hash
+            if hashed < sample[1]:
+                self.count_connection(prefix + (protocol, destination, port), source, 1, when,
+                                      when, sample, hashed)
+            else:
+                self.leave_out(prefix + (protocol, destination, port), 1, when, when, sample,
+                               seed)
+        return True
+
+    def learn_reach(self, name: str, table, matcher, connection: Connection, groups: tuple,
+                    inbound: bool, keep_port: bool, credited: list, cell: list,
+                    marks: dict) -> None:
+        """Note a general-path flow of a built line in its reach. Met again, the reach is
+        asked whether its verdict holds for every destination of the version (then shared:
+        add_reach) — once the table has met known reaches a 90th as often as its firewall
+        has compiled rules (shapes_after), the cost of the index that answers
+        (first_match_any_destination); a reach met once (ever new clients) asks nothing."""
+        mapped = matcher.uses_mapped
+        found = reach_key(groups, inbound, keep_port, mapped)
+        if found is None:
+            return
+        key, destination = found
+        value = _versioned(destination)
+        if value is None:
+            return
+        version = value >> 128
+        if version == 6:
+            key += IPV6
+        reaches = self.reaches.setdefault(table, {})
+        met = reaches.get(key, 0)
+        if met.__class__ is not int:
+            return                          # asked already
+        if not met or self.reach_repeats.get(table, 0) < self.shapes_after[name][0]:
+            if met:
+                self.reach_repeats[table] = self.reach_repeats.get(table, 0) + 1
+            reaches[key] = met + 1
+            return
+        exceptions = matcher.destination_exceptions(connection, version)
+        if exceptions is None:
+            reaches[key] = None
+            return
+        starts, ends = exceptions
+        i = bisect_right(starts, value)
+        if i and value <= ends[i - 1]:
+            return          # its verdict is not the shared one: asked again next time
+        reaches[key] = ([(prefix[:5], prefix[5], prefix[7], source, source.encode(), days,
+                          sample) for prefix, source, days, sample in credited], cell, marks,
+                        starts, ends)
+
     def unknown_device(self, device: Optional[str]) -> None:
         device = device or "(none)"
         if device not in self.devices and len(self.devices) >= DEVICES_LIMIT:
@@ -941,9 +1050,10 @@ class LineAnalyzer:
 
     def drop_flows(self) -> None:
         """Drop the cached headers (they hold the evidence a flush replaces) and the flow
-        entries (they hold its facts)."""
+        and reach entries (they hold its facts)."""
         self.heads.clear()
         self.fast_flows.clear()
+        self.reaches.clear()
         self.pinned.clear()
 
     def rebind_shapes(self, cells: dict, coverage: dict) -> None:
@@ -1145,6 +1255,37 @@ def shape_key(groups: tuple, inbound: bool, keep_port: bool, mapped: bool = Fals
             ((groups[4],) if keep_port else ()) + ((groups[9],) if mapped else ())
     return (groups[1], groups[6], groups[2], groups[3], groups[4]) + \
         ((groups[8],) if keep_port else ()) + ((groups[5],) if mapped else ())
+
+
+def reach_key(groups: tuple, inbound: bool, keep_port: bool, mapped: bool = False):
+    """A BUILT_RE match without the responder's address (and the initiator's port, unless a
+    rule filters on it): (proto, ingress, egress, initiator, port[, sport][, mapped
+    initiator]), and the destination; None where ACLs match mapped addresses and NAT maps the
+    destination (the chains would see it apart)."""
+    if inbound:
+        if mapped and groups[9] != groups[7]:
+            return None
+        key: tuple = (groups[1], groups[2], groups[6], groups[3], groups[8])
+        if keep_port:
+            key += (groups[4],)
+        return (key + (groups[5],) if mapped else key), groups[7]
+    if mapped and groups[5] != groups[3]:
+        return None
+    key = (groups[1], groups[6], groups[2], groups[7], groups[4])
+    if keep_port:
+        key += (groups[8],)
+    return (key + (groups[9],) if mapped else key), groups[3]
+
+
+def _versioned(text: str) -> Optional[int]:
+    """An address as add_reach reads it (IPv4, else IPv6: as the matcher does), versioned as
+    the matcher's bounds (IPV4_BASE | address); None if neither."""
+    for family, base in ((AF_INET, IPV4_BASE), (AF_INET6, IPV6_BASE)):
+        try:
+            return base | int.from_bytes(inet_pton(family, text), "big")
+        except (OSError, ValueError):
+            pass
+    return None
 
 
 def _ipv6(text: str) -> bool:

@@ -102,9 +102,13 @@ DIMENSIONS = ((I_DST_LO, I_DST_HI, 0, ADDRESS_SPACE), (I_SRC_LO, I_SRC_HI, 1, AD
               (I_DPORT_LO, I_DPORT_HI, 2, PORT_SPACE), (I_PROTO_LO, I_PROTO_HI, 3, PROTOCOL_SPACE),
               (I_SPORT_LO, I_SPORT_HI, 4, PORT_SPACE))
 WITHOUT_SOURCE = tuple(d for d in DIMENSIONS if d[2] != 1)
+WITHOUT_DESTINATION = tuple(d for d in DIMENSIONS if d[2] != 0)
 ALL_HOSTS = {4: (1 << 32) - 1, 6: (1 << 128) - 1}     # the host bits of each IP version
 LEAF_SIZE = 8          # nodes this small are scanned
 WIDE = 8               # a rule spanning more intervals than this is a wildcard for the dimension
+# Destination ranges, at most, ahead of the rule a source's service reaches every other
+# destination by (first_match_any_destination): beyond, its verdict is said to depend on it.
+EXCEPTIONS_LIMIT = 64
 
 
 def _address_range(address) -> tuple:
@@ -133,9 +137,9 @@ class _Sources:
         self.firsts: list = []
 
     def first(self, value) -> Optional[int]:
-        """The position of the first member containing ``value`` (0 for ANY_SOURCE: the rule
+        """The position of the first member containing ``value`` (0 for ANY_ADDRESS: the rule
         of the first member is the one a lookup ignoring the source finds), or None."""
-        if value.__class__ is _AnySource:
+        if value.__class__ is _AnyAddress:
             return 0
         if len(self.ranges) <= SMALL_SOURCES:
             for position, (lo, hi) in enumerate(self.ranges):
@@ -361,11 +365,30 @@ def _lookup(node, values: tuple, code):
     return best
 
 
-class _AnySource:
-    """A flow value inside every range: with it for the source, _lookup on an index without
-    the source dimension finds the first rule that matches every other field (a rule whose
-    source set is empty counts too, which can only make an answer "depends on the source",
-    the safe side)."""
+def _collect(node, values: tuple, code, found: list) -> None:
+    """Every rule under ``node`` that the flow matches, appended to ``found`` (in no order)."""
+    if node.__class__ is tuple:
+        found.extend(r for r in leaf_rules(node) if _scan((r,), values, code) is not None)
+        return
+    i = bisect_right(node.points, values[node.position]) - 1
+    children = node.children
+    if 0 <= i < len(children) and children[i] is not None:
+        if children[i].__class__ is _Pending:
+            with collector_paused():
+                children[i] = children[i].build()
+        _collect(children[i], values, code, found)
+    if node.wild is not None:
+        if node.wild.__class__ is _Pending:
+            with collector_paused():
+                node.wild = node.wild.build()
+        _collect(node.wild, values, code, found)
+
+
+class _AnyAddress:
+    """A flow value inside every range: with it for the source (the destination), _lookup on
+    an index without that dimension finds the first rule that matches every other field (a
+    rule whose source set is empty counts too, which can only make an answer "depends on the
+    source", the safe side)."""
 
     def __le__(self, other) -> bool:
         return True
@@ -373,7 +396,7 @@ class _AnySource:
     __ge__ = __le__
 
 
-ANY_SOURCE = _AnySource()
+ANY_ADDRESS = _AnyAddress()
 
 
 def _in_ports(value: int, ranges) -> bool:
@@ -397,6 +420,7 @@ class AclMatcher:
         self.index = build_index(rules)
         self.rules = rules
         self.index_any_source = None      # built on first use (first_match_any_source)
+        self.index_any_destination = None     # (first_match_any_destination)
 
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
                     dst_version: int, dst: int, dport: int, icmp_code: Optional[int] = None,
@@ -418,7 +442,7 @@ class AclMatcher:
         if self.index_any_source is None:
             with collector_paused():
                 self.index_any_source = build_index(self.rules, WITHOUT_SOURCE)
-        values = (dst_version << 128 | dst, ANY_SOURCE, dport, protocol, sport, ingress, egress)
+        values = (dst_version << 128 | dst, ANY_ADDRESS, dport, protocol, sport, ingress, egress)
         found = _lookup(self.index_any_source, values, icmp_code)
         if found is None:
             return None, True
@@ -426,7 +450,43 @@ class AclMatcher:
         table = found[I_EXTRA][X_SOURCES]
         lo, hi = (found[I_SRC_LO], found[I_SRC_HI]) if table is None else table.ranges[0]
         every = lo <= base and hi >= base | ALL_HOSTS[src_version]
-        return hit_of(found, ANY_SOURCE), every
+        return hit_of(found, ANY_ADDRESS), every
+
+    def first_match_any_destination(self, protocol: int, src_version: int, src: int,
+                                    sport: int, dst_version: int, dport: int,
+                                    icmp_code: Optional[int] = None, ingress: str = "",
+                                    egress: str = "") -> Optional[tuple]:
+        """With the destination unknown: (the first rule matching every other field that
+        admits every ``dst_version`` destination, or None if none does; the destination ranges
+        of that version, in config order, of the rules ahead of it that match every other
+        field). A destination outside those ranges has that first match. None: more ranges
+        than EXCEPTIONS_LIMIT."""
+        if self.index_any_destination is None:
+            with collector_paused():
+                self.index_any_destination = build_index(self.rules, WITHOUT_DESTINATION)
+        values = (ANY_ADDRESS, src_version << 128 | src, dport, protocol, sport, ingress,
+                  egress)
+        base = dst_version << 128
+        top = base | ALL_HOSTS[dst_version]
+        found = _lookup(self.index_any_destination, values, icmp_code)
+        if found is None:
+            return None, ()
+        if found[I_DST_LO] <= base and found[I_DST_HI] >= top:
+            return hit_of(found, values[1]), ()
+        matching: list = []             # a rule ahead of the one for every destination
+        _collect(self.index_any_destination, values, icmp_code, matching)
+        matching.sort(key=lambda r: r[I_INDEX])
+        ranges: list = []
+        for rule in matching:
+            lo, hi = rule[I_DST_LO], rule[I_DST_HI]
+            if lo <= base and hi >= top:
+                return hit_of(rule, values[1]), tuple(ranges)
+            lo, hi = max(lo, base), min(hi, top)
+            if lo <= hi:
+                if len(ranges) == EXCEPTIONS_LIMIT:
+                    return None
+                ranges.append((lo, hi))
+        return None, tuple(ranges)
 
 
 class FirewallMatcher:
@@ -548,6 +608,46 @@ class FirewallMatcher:
                 if hit is not None:
                     break
         return True
+
+    def destination_exceptions(self, c: Connection, dst_version: int) -> Optional[tuple]:
+        """Where ``evaluate`` gives ``c``'s verdict, up to the destination it names, to every
+        destination address of ``dst_version``: all but those in the ranges returned
+        ((starts, ends), sorted, disjoint; versioned as the compiled rules' bounds), each
+        ACL's first match then that for every destination outside them. None: it depends
+        on more of them (EXCEPTIONS_LIMIT an ACL). Before 8.3 the outbound chain sees the
+        mapped source; the answer holds for a destination NAT leaves as it is (both chains
+        see it as logged)."""
+        if not c.ingress:
+            return None
+        src = self.address(c.source)
+        out_src = self.address(c.mapped_source or c.source) if self.uses_mapped else src
+        if src is None or out_src is None:
+            return None
+        number = _protocol_number(c.protocol)
+        ranges: list = []
+        for chain, (src_version, src_value) in (
+                ((self.inbound.get(c.ingress), self.global_acl), src),
+                ((self.outbound.get(c.egress),), out_src)):
+            for acl in chain:
+                if acl is None:
+                    continue
+                found = acl.first_match_any_destination(
+                    number, src_version, src_value, c.source_port, dst_version,
+                    c.destination_port, c.icmp_code, c.ingress, c.egress)
+                if found is None:
+                    return None
+                ranges += found[1]
+                if found[0] is not None:
+                    break
+        starts: list = []
+        ends: list = []
+        for lo, hi in sorted(ranges):
+            if ends and lo <= ends[-1] + 1:
+                ends[-1] = max(ends[-1], hi)
+            else:
+                starts.append(lo)
+                ends.append(hi)
+        return starts, ends
 
     def evaluate_named(self, c: Connection) -> Optional[Verdict]:
         """An ACL message (106100, 106023): the first match in the ACL it names, on the
@@ -751,6 +851,7 @@ class _TranslatedMatcher:
         self.source_port_acls = inner.source_port_acls
         self.uses_mapped = inner.uses_mapped
         self.source_independent = inner.source_independent
+        self.destination_exceptions = inner.destination_exceptions
 
     def _hit(self, found: tuple) -> tuple:
         hit = found[0]

@@ -1,5 +1,6 @@
 """The mapper's fast paths (a flow seen before; a flow whose verdict does not depend on the
-initiator's address) give exactly what the general path gives, line by line."""
+initiator's address, or on its destination) give exactly what the general path gives, line by
+line."""
 import random
 
 import pytest
@@ -285,11 +286,13 @@ def test_the_lines_waiting_in_shape_buffers_stay_bounded_however_many_shapes(mon
 
 def test_shapes_wait_in_their_buffers_however_many_are_busy_the_bound_is_on_their_lines():
     # 3,000 busy services: a bound of 2,048 buffers counted them a line or two at a time
+    # (each client of one service only: a client of many would share its reach instead)
     analyzer = LineAnalyzer({"fw01": firewall(SERVERS)}, "2014")
     for round in range(3):
         for n in range(3000):
             for client in (1, 2):       # (met again within the epoch: buffered)
-                analyzer.add(built("inbound", "TCP", f"outside:198.51.{round}.{client}/4000",
+                analyzer.add(built("inbound", "TCP", f"outside:198.{51 + round}.{n // 125}."
+                                   f"{n % 125 * 2 + client}/4000",
                                    f"dmz:172.16.{2 + n // 250}.{n % 250 + 1}/80"))
     for client in range(3, 203):        # one more than a buffer holds: it is counted
         analyzer.add(built("inbound", "TCP", f"outside:198.51.2.{client}/4000",
@@ -530,7 +533,7 @@ def test_a_pre_8_3_firewalls_fast_paths_give_what_the_general_path_gives(options
                 "eq www", "eq https"))),
             ("2014-06-02 00:00:00", "rev1.cfg", firewall(PRE_8_3))])
         return newest
-    shapes, mine, theirs = fast_and_general(made, lines, options)
+    shapes, _, mine, theirs = fast_and_general(made, lines, options)
     assert any(entry.__class__ is tuple for table in shapes.values()
                for entry in table.values())     # (shared shapes took lines)
     assert mine == theirs
@@ -538,11 +541,14 @@ def test_a_pre_8_3_firewalls_fast_paths_give_what_the_general_path_gives(options
 
 def fast_and_general(made, lines: list, options: dict) -> tuple:
     """One task on the fast paths (flushing when full) and one whose every line takes the
-    general path, over ``lines``: (the fast one's shapes at the end, what the reducer makes
-    of each one's records)."""
+    general path, over ``lines``: (the fast one's shapes at the end, how many lines its
+    reaches took, what the reducer makes of each one's records)."""
     bound = options["max_connections"]
     fast = LineAnalyzer({"fw01": made()}, "2014", **options)
     general = LineAnalyzer({"fw01": made()}, "2014", max_connections=bound)
+    taken = fast.add_reach
+    reached = []
+    fast.add_reach = lambda *args: taken(*args) and reached.append(1) is None
     records = []
     for text in lines:
         fast.add(text)
@@ -551,7 +557,7 @@ def fast_and_general(made, lines: list, options: dict) -> tuple:
             records += list(fast.emit())
     shapes = {table: dict(entries) for table, entries in fast.shapes.items()}
     records += list(fast.finish())
-    return shapes, reduced(records, bound), reduced(general.finish(), bound)
+    return shapes, len(reached), reduced(records, bound), reduced(general.finish(), bound)
 
 
 @pytest.mark.parametrize("mapped, general_lines", [(False, 1), (True, 250)],
@@ -624,7 +630,7 @@ def dual_stack_lines(seed: int, lines: int) -> list:
     {"max_connections": 20, "facts_limit": 30, "facts_ceiling": 30}],
     ids=["listed", "sampled", "flushing"])
 def test_ipv6_initiators_fast_paths_give_what_the_general_path_gives(options):
-    shapes, mine, theirs = fast_and_general(lambda: firewall(DUAL_STACK),
+    shapes, _, mine, theirs = fast_and_general(lambda: firewall(DUAL_STACK),
                                             dual_stack_lines(9, 4000), options)
     assert any(key[-1] == 6 and entry.__class__ is tuple
                for key, entry in shapes["fw01"].items())    # (IPv6 entries took lines)
@@ -645,4 +651,103 @@ def test_ever_new_ipv6_clients_share_their_shape_unless_a_rule_tells_them_apart(
                            f"dmz:{server}/{port}"))
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     assert records[("ace", "fw01", "outside_in", 7)]["hits"] == 250
+    assert len(slow) == general_lines
+
+
+# Inside users to the internet: proxies and a partner's hosts (destination ranges ahead of the
+# rule for every destination), a user denied, a network's rule for any4 and one for any6, an
+# `out` ACL on the egress interface with rules for a network, and (before 8.3, as it sees the
+# users' PAT address) the PAT address to another, ahead of its own catch-all.
+OUTBOUND = """
+object-group network PROXIES
+ network-object host 198.51.100.80
+ network-object 203.0.113.0 255.255.255.0
+ network-object host 2001:db8:80::80
+access-list inside_in extended permit tcp any object-group PROXIES eq https
+access-list inside_in extended deny tcp host 10.1.1.66 any eq https
+access-list inside_in extended permit tcp 10.1.1.0 255.255.255.0 host 192.0.2.10 eq ssh
+access-list inside_in extended permit tcp 10.1.0.0 255.255.0.0 any4 eq https
+access-list inside_in extended permit tcp 2001:db8:1::/48 any6 eq https
+access-list inside_in extended permit tcp any any eq www
+access-list inside_in extended permit udp any any eq domain
+access-list outside_out extended permit tcp any 192.0.2.0 255.255.255.0
+access-list outside_out extended permit tcp host 192.0.2.200 151.0.0.0 255.0.0.0 eq https
+access-list outside_out extended permit ip any any
+access-group inside_in in interface inside
+access-group outside_out out interface outside
+"""
+OUTBOUND_PRE_8_3 = "ASA Version 8.2(5)\n" + OUTBOUND
+
+
+def outbound_lines(seed: int, lines: int) -> list:
+    """Few inside users (IPv4 and IPv6, one denied, one in no rule's network, some mapped by
+    PAT) to ever new destinations, proxies and partners among them, a few seen through NAT
+    as a proxy, over three days under few headers."""
+    rng = random.Random(seed)
+    users = ["10.1.1.5", "10.1.1.6", "10.1.2.7", "10.1.1.66", "10.2.0.5", "2001:db8:1::5",
+             "2001:db8:2::5", "foo"]
+    found = []
+    for n in range(lines):
+        user = rng.choice(users)
+        six = ":" in user
+        roll = rng.random()
+        if roll < 0.1:
+            destination = rng.choice(["2001:db8:80::80", "2001:db8:80::81"] if six else
+                                     ["198.51.100.80", "203.0.113.7", "192.0.2.10",
+                                      "192.0.2.11", "bar"])
+        else:
+            destination = f"2a00:{n % 97:x}::{n:x}" if six else \
+                f"{rng.choice((93, 151))}.{n // 250 % 250}.{n % 250}.{rng.randrange(1, 255)}"
+        port = rng.choice((443, 443, 80, 22))
+        sport = rng.randrange(1024, 65536)
+        mapped = "192.0.2.200" if rng.random() < 0.5 and not six else user
+        proto = "UDP" if rng.random() < 0.1 else "TCP"
+        port = 53 if proto == "UDP" else port
+        seen = "198.51.100.80" if rng.random() < 0.05 and not six else destination
+        found.append(built("outbound", proto, f"outside:{destination}/{port} ({seen}/{port})",
+                           f"inside:{user}/{sport} ({mapped}/{sport})",
+                           when=f"Jun 0{rng.randrange(1, 4)} 2014 14:00:0{rng.randrange(3)}"))
+    return found
+
+
+@pytest.mark.parametrize("options", [
+    {"max_connections": 1000}, {"max_connections": 4},
+    {"max_connections": 20, "facts_limit": 200, "facts_ceiling": 200}],
+    ids=["listed", "sampled", "flushing"])
+@pytest.mark.parametrize("config", [OUTBOUND, OUTBOUND_PRE_8_3], ids=["8.3+", "pre-8.3"])
+@pytest.mark.parametrize("revisions", [1, 2])
+def test_ever_new_destinations_fast_paths_give_what_the_general_path_gives(options, config,
+                                                                           revisions):
+    def made():
+        if revisions == 1:
+            return firewall(config)
+        # the web rule changed on the 2nd: each revision learns its own reaches
+        newest, _ = build_history([
+            ("2014-06-01 00:00:00", "rev0.cfg", firewall(config.replace(
+                "any any eq www", "any any eq 8080"))),
+            ("2014-06-02 00:00:00", "rev1.cfg", firewall(config))])
+        return newest
+    lines = outbound_lines(11, 4000)
+    _, reached, mine, theirs = fast_and_general(made, lines, options)
+    assert reached > len(lines) / 4         # (the reaches took many lines)
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("destination, general_lines", [
+    ("93.184.{}.1", 2), ("203.0.113.{}", 250), ("2a00:1::{:x}", 2)],
+    ids=["the internet", "a proxy network a rule ahead names", "the IPv6 internet"])
+def test_a_users_ever_new_destinations_share_its_reach_unless_a_rule_ahead_names_them(
+        destination, general_lines):
+    # the general path twice (a reach is asked when met again), then none
+    analyzer = LineAnalyzer({"fw01": firewall(OUTBOUND)}, "2014")
+    taken = analyzer.slow_add
+    slow = []
+    analyzer.slow_add = lambda *args: slow.append(1) or taken(*args)
+    user = "2001:db8:1::5" if ":" in destination else "10.1.1.5"
+    for n in range(250):
+        analyzer.add(built("outbound", "TCP", f"outside:{destination.format(n + 1)}/443",
+                           f"inside:{user}/4000"))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    line = 1 if destination.startswith("203") else 5 if ":" in destination else 4
+    assert records[("ace", "fw01", "inside_in", line)]["hits"] == 250
     assert len(slow) == general_lines

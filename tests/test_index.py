@@ -6,7 +6,14 @@ from conftest import firewall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruleset_analysis.matcher import SMALL_SOURCES, AclMatcher, _Node, _Pending, leaf_rules
+from ruleset_analysis.matcher import (
+    EXCEPTIONS_LIMIT,
+    SMALL_SOURCES,
+    AclMatcher,
+    _Node,
+    _Pending,
+    leaf_rules,
+)
 
 # A small address and port space, so random rules overlap and shadow each other often.
 HOSTS = [f"10.0.{a}.{b}" for a in range(4) for b in (1, 2, 130)] + ["2001:db8::1",
@@ -65,8 +72,13 @@ flow = st.tuples(st.sampled_from([6, 17, 1, 47, 50]),
 
 def first_rule(acl, protocol, src, sport, dst, dport, code):
     """The reference: every rule in config order, through the model's own predicates; a
-    source of None matches every rule's source."""
-    s, d = src and ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    source (destination) of None matches every rule's source (destination)."""
+    return next(matching_rules(acl, protocol, src, sport, dst, dport, code), None)
+
+
+def matching_rules(acl, protocol, src, sport, dst, dport, code):
+    """(entry, rule) of every rule the flow matches, in config order."""
+    s, d = src and ipaddress.ip_address(src), dst and ipaddress.ip_address(dst)
     for entry in acl.entries:
         if not entry.matchable:
             continue
@@ -75,7 +87,7 @@ def first_rule(acl, protocol, src, sport, dst, dport, code):
                 continue
             if s and rule.source is not None and not rule.source.contains(s.version, int(s)):
                 continue
-            if rule.destination is not None and \
+            if d and rule.destination is not None and \
                     not rule.destination.contains(d.version, int(d)):
                 continue
             if rule.source_port is not None and not rule.source_port.contains(sport):
@@ -85,8 +97,7 @@ def first_rule(acl, protocol, src, sport, dst, dport, code):
                 continue
             if rule.icmp_code is not None and rule.icmp_code != code:
                 continue
-            return entry, rule
-    return None
+            yield entry, rule
 
 
 def brute_force(acl, protocol, src, sport, dst, dport, code):
@@ -198,6 +209,40 @@ def test_a_first_match_is_source_independent_exactly_when_the_first_rule_ignorin
                 if s.version == version:
                     assert brute_force(acl, protocol, src, sport, dst, dport, code) == \
                         (entry.line, rule.index)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ace(), min_size=1, max_size=60), st.lists(flow, min_size=1, max_size=40),
+       st.sampled_from([4, 6]))
+def test_without_the_destination_the_first_match_is_the_first_rule_for_every_destination_and_the_ranges_ahead_of_it_are_the_exceptions(  # noqa: E501
+        aces, flows, version):
+    config = DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)
+    acl = firewall(config).acls["acl"]
+    matcher = AclMatcher(acl)
+    base, everyone = version << 128, (1 << (32 if version == 4 else 128)) - 1
+    for protocol, src, sport, _, dport, code in flows:
+        s = ipaddress.ip_address(src)
+        found = matcher.first_match_any_destination(protocol, s.version, int(s), sport,
+                                                    version, dport, code)
+        expected, ahead = None, []
+        for entry, rule in matching_rules(acl, protocol, src, sport, None, dport, code):
+            d = rule.destination
+            if d is None or (d.version == version and d.first == 0 and d.last == everyone):
+                expected = (entry.line, rule.index)
+                break
+            if d.version == version:
+                ahead.append((base | d.first, base | d.last))
+        if found is None:
+            assert len(ahead) > EXCEPTIONS_LIMIT
+            continue
+        hit, ranges = found
+        assert (hit and (hit.ace_line, hit.rule_index)) == expected
+        assert list(ranges) == ahead
+        # and every destination of that version outside them gets that first match
+        for dst in HOSTS + ["10.0.0.150", "10.0.3.9", "192.0.2.1", "2001:db8::9"]:
+            d = ipaddress.ip_address(dst)
+            if d.version == version and not any(lo <= base | int(d) <= hi for lo, hi in ranges):
+                assert brute_force(acl, protocol, src, sport, dst, dport, code) == expected
 
 
 def _built(node) -> int:
