@@ -12,7 +12,8 @@ are spread over all its rules, ~90% connection-built lines, timestamps at ~1,000
 "zipf" (flows repeat with a Zipf-like skew), "distinct" (every flow new: ever new clients of
 the servers the rules admit) and "90% distinct" (10% of the lines repeat a flow); and ever new
 clients of 3,000 web servers, an ACE each, whose lists fill many times over (behind an 8.3+
-firewall and a pre-8.3 one, whose ACLs match mapped addresses; and IPv6 ones). Speeds are
+firewall and a pre-8.3 one, whose ACLs match mapped addresses; and IPv6 ones); and 2,000
+inside users browsing ever new internet servers (10,000 rules). Speeds are
 CPU time of the measured process (a shared machine's wall time varies far more). Every
 measurement runs in a fresh process, so each peak RSS is its own.
 """
@@ -44,6 +45,7 @@ WORKLOADS = (("zipf", 0.0), ("distinct", 1.0), ("90% distinct", 0.9))    # (name
 LOG_START = 1401580800                   # 2014-06-01 00:00:00 UTC
 REVISIONS = 12
 BUSY_SERVICES = 3000
+OUTBOUND_USERS = 2000
 
 
 def _host(rng, interface):
@@ -231,6 +233,34 @@ def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES,
                 f"{rng.randrange(1, 65536):x}" if ipv6 else _host(rng, "outside")
             handle.write(_built(n, "TCP", "outside", src, rng.randrange(1024, 65536), "dmz",
                                 server_address(server), 443))
+    return config, log
+
+
+def make_outbound(workdir: str, lines: int, users: int = OUTBOUND_USERS) -> tuple:
+    """``users`` inside hosts browsing ever new internet servers (https, some http), behind
+    the 10,000-rule config with the usual last rules of its inside ACL (the inside network
+    to any on those ports; the config's own rules for any source to one server on https come
+    first): every flow's shape new, each user's verdict the same for every server but those.
+    Its config and log: (config, log)."""
+    stem = os.path.join(workdir, f"outbound-{users}")
+    config = stem + ".cfg"
+    rows = make_config(aces_for(10_000)).splitlines()
+    at = rows.index("access-group outside_in in interface outside")
+    rows[at:at] = [f"access-list inside_in extended permit tcp 10.0.0.0 255.0.0.0 any eq {port}"
+                   for port in ("https", "www")]
+    with open(config, "w") as handle:
+        handle.write("\n".join(rows) + "\n")
+    rng = random.Random(17)
+    hosts = [_host(rng, "inside") for _ in range(users)]
+    log = stem + ".log"
+    with open(log, "w") as handle:
+        for n in range(lines):
+            if n % 10 == 9:
+                handle.write(_teardown(n))
+                continue
+            handle.write(_built(n, "TCP", "inside", rng.choice(hosts), rng.randrange(1024, 65536),
+                                "outside", _host(rng, "outside"),
+                                443 if rng.random() < 0.8 else 80))
     return config, log
 
 
@@ -521,14 +551,14 @@ def main() -> None:
             rows.append(mapper_row(f"mapper, {workload}", size, result, floor))
             print(" | ".join(rows[-1]), flush=True)
 
-    def busy_row(row: str, config: str, log: str) -> None:
+    def busy_row(row: str, config: str, log: str, rules: int = BUSY_SERVICES) -> None:
         db = os.path.splitext(config)[0] + ".db"
         if os.path.exists(db):
             os.unlink(db)
         save_firewalls(db, [read_config(config)])
         result, floor = paired(partial(in_process, measure_mapper, db, log), measure_floor,
                                log)
-        rows.append(mapper_row(row, BUSY_SERVICES, result, floor))
+        rows.append(mapper_row(row, rules, result, floor))
         print(" | ".join(rows[-1]), flush=True)
 
     busy = f"mapper, distinct clients of {BUSY_SERVICES:,} services"
@@ -542,6 +572,9 @@ def main() -> None:
     busy_row(busy + ", pre-8.3", pre_8_3, log)
     # IPv6 clients of IPv6 servers: until 23230e7 every new client a general path.
     busy_row(busy.replace("distinct", "distinct IPv6"), *make_busy(workdir, lines, ipv6=True))
+    # Inside users to ever new internet servers: until 8907a72 every line a general path.
+    busy_row(f"mapper, ever new destinations of {OUTBOUND_USERS:,} users",
+             *make_outbound(workdir, lines), rules=10_000)
     log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12
     # revisions over its span, beside the single revision (10,000 rules).

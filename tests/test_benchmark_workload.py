@@ -110,3 +110,26 @@ def test_the_busy_services_log_spreads_ever_new_clients_over_every_services_ace(
     # every list of 100 filled and was sampled down (the flush bound's working set)
     assert all(50 <= len(value["connections"]) <= 100 and "sample_below" in value
                for value in aces.values())
+
+
+def test_the_outbound_log_sends_few_users_to_ever_new_servers_through_the_inside_acls_last_rules(
+        tmp_path):
+    config, log = benchmark.make_outbound(str(tmp_path), 20_000, users=50)
+    with open(config) as handle:
+        firewall = expand_config(parse_config(handle.read(), "outbound.cfg"))
+    assert firewall.warnings == []
+    last = len(firewall.acls["inside_in"].entries)
+    analyzer = LineAnalyzer({"bench": firewall}, "2014")
+    with open(log) as handle:
+        lines = handle.read().splitlines()
+    for line in lines:
+        analyzer.add(line)
+    counts = analyzer.counts()
+    assert counts["lines"] == 20_000 and counts["matched"] == 18_000
+    built = [re.search(r"for outside:([\d.]+)/\d+ .* to inside:([\d.]+)/", line).groups()
+             for line in lines if "Built" in line]
+    assert len({user for _, user in built}) == 50
+    assert len({server for server, _ in built}) > 17_900       # (a few repeat by chance)
+    hits = {key[3]: value["hits"] for key, value in analyzer.emit()
+            if key[0] == "ace" and key[2] == "inside_in"}
+    assert hits[last - 1] + hits[last] > 17_900 and hits[last - 1] > hits[last] > 0
