@@ -485,7 +485,8 @@ class LineAnalyzer:
                                 self.queue_shape(entry, day, source, when)
                                 continue
                         if entry is None:
-                            if self.add_ipv6(shapes, key, day, source, when):
+                            # (an IPv6 address has a colon: an IPv4 one asks no IPv6 entry)
+                            if ":" in source and self.add_ipv6(shapes, key, day, source, when):
                                 continue
                             if inherit is not None:
                                 entry = _inherit_initiator(key, source, shapes, inherit)
@@ -947,16 +948,30 @@ class LineAnalyzer:
         cell[0] += 1
         evidence[day] += 1
         marks[day] = 1
+        facts = self.facts
         for prefix, protocol, port, source, raw, days, sample in credits:
             days[day] = days.get(day, 0) + 1
-            seed = service_hash(protocol, destination, port)
-            hashed = crc32(raw, seed)                       # connection_hash
+            seed = crc32(f"{protocol} {destination} {port}".encode())    # service_hash
+            hashed = crc32(raw, seed)                                     # connection_hash
             if hashed < sample[1]:
                 self.count_connection(prefix + (protocol, destination, port), source, 1, when,
                                       when, sample, hashed)
+                continue
+            service = prefix + (protocol, destination, port)
+            if seed < sample[3].below or (service, None) in facts:
+                self.leave_out(service, 1, when, when, sample, seed)
+                continue
+            # leave_out's commonest case, inline: a service its ACE's sample cannot hold,
+            # counted where the rule's left-out services are (omit)
+            fact = facts.get((prefix, None))
+            if fact is None:
+                facts[(prefix, None)] = [1, when, when]
             else:
-                self.leave_out(prefix + (protocol, destination, port), 1, when, when, sample,
-                               seed)
+                fact[0] += 1
+                if when < fact[1]:
+                    fact[1] = when
+                elif when > fact[2]:
+                    fact[2] = when
         return True
 
     def learn_reach(self, name: str, table, matcher, connection: Connection, groups: tuple,
