@@ -751,3 +751,22 @@ def test_a_users_ever_new_destinations_share_its_reach_unless_a_rule_ahead_names
     line = 1 if destination.startswith("203") else 5 if ":" in destination else 4
     assert records[("ace", "fw01", "inside_in", line)]["hits"] == 250
     assert len(slow) == general_lines
+
+
+def test_a_reachs_lines_its_ace_lists_no_connection_or_service_of_keep_their_times():
+    # one connection and one service listed: the others are counted where the rule's
+    # left-out services are, first and last as the lines' own (each header's first line is
+    # another ACE's, which teaches the header: the reach counts every other line)
+    analyzer = LineAnalyzer({"fw01": firewall(OUTBOUND)}, "2014", max_connections=1)
+    for second in range(100):
+        when = f"Jun 0{1 + second // 50} 2014 14:00:{second % 50:02d}"
+        analyzer.add(built("outbound", "TCP", "outside:198.51.100.9/80", "inside:10.1.1.5/4000",
+                           when=when))
+        for n in range(4 * second, 4 * second + 4):
+            analyzer.add(built("outbound", "TCP", f"outside:93.184.{n // 250}.{n % 250}/443",
+                               "inside:10.1.1.5/4000", when=when))
+    record = dict((tuple(k), v) for k, v in analyzer.emit())[("ace", "fw01", "inside_in", 4)]
+    assert (record["hits"], record["first"], record["last"]) == \
+        (400, "2014-06-01 14:00:00", "2014-06-02 14:00:49")
+    assert record["omitted_hits"] >= 390 and record["days"] == {"2014-06-01": 200,
+                                                                 "2014-06-02": 200}
