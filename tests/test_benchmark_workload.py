@@ -90,16 +90,22 @@ def test_the_reducer_benchmarks_task_records_are_what_a_mapper_emits():
         [made[k] for k in ("sample_below", "omitted_hits", "services")]
 
 
-def test_the_busy_services_log_spreads_ever_new_clients_over_every_services_ace(tmp_path):
-    config, log = benchmark.make_busy(str(tmp_path), 20_000, services=30)
+def analysed(config: str, log: str) -> tuple:
+    """A generated config and log: (its firewall, an analyzer that read the log, its lines)."""
     with open(config) as handle:
-        firewall = expand_config(parse_config(handle.read(), "busy.cfg"))
-    assert firewall.warnings == [] and len(firewall.acls["outside_in"].entries) == 30
+        firewall = expand_config(parse_config(handle.read(), os.path.basename(config)))
     analyzer = LineAnalyzer({"bench": firewall}, "2014")
     with open(log) as handle:
         lines = handle.read().splitlines()
     for line in lines:
         analyzer.add(line)
+    return firewall, analyzer, lines
+
+
+def test_the_busy_services_log_spreads_ever_new_clients_over_every_services_ace(tmp_path):
+    firewall, analyzer, lines = analysed(*benchmark.make_busy(str(tmp_path), 20_000,
+                                                              services=30))
+    assert firewall.warnings == [] and len(firewall.acls["outside_in"].entries) == 30
     counts = analyzer.counts()
     assert counts["lines"] == 20_000 and counts["matched"] == 18_000
     clients = {re.search(r"for outside:([\d.]+/\d+)", line).group(1) for line in lines
@@ -114,16 +120,10 @@ def test_the_busy_services_log_spreads_ever_new_clients_over_every_services_ace(
 
 def test_the_outbound_log_sends_few_users_to_ever_new_servers_through_the_inside_acls_last_rules(
         tmp_path):
-    config, log = benchmark.make_outbound(str(tmp_path), 20_000, users=50)
-    with open(config) as handle:
-        firewall = expand_config(parse_config(handle.read(), "outbound.cfg"))
+    firewall, analyzer, lines = analysed(*benchmark.make_outbound(str(tmp_path), 20_000,
+                                                                  users=50))
     assert firewall.warnings == []
     last = len(firewall.acls["inside_in"].entries)
-    analyzer = LineAnalyzer({"bench": firewall}, "2014")
-    with open(log) as handle:
-        lines = handle.read().splitlines()
-    for line in lines:
-        analyzer.add(line)
     counts = analyzer.counts()
     assert counts["lines"] == 20_000 and counts["matched"] == 18_000
     built = [re.search(r"for outside:([\d.]+)/\d+ .* to inside:([\d.]+)/", line).groups()

@@ -52,6 +52,14 @@ def log(seed: int, lines: int) -> list:
     return found
 
 
+def watch_general_path(analyzer) -> list:
+    """A list that gets an item each time ``analyzer`` takes a line on the general path."""
+    taken = analyzer.slow_add
+    slow: list = []
+    analyzer.slow_add = lambda *args: slow.append(args) or taken(*args)
+    return slow
+
+
 def results(records):
     found = collect(records)
     aces = {key: finish_ace(record, 1000) for key, record in found.aces.items()}
@@ -61,9 +69,7 @@ def results(records):
 def test_fast_paths_give_what_every_line_on_the_general_path_gives():
     lines = log(3, 3000)
     whole = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
-    general = whole.slow_add
-    slow = []
-    whole.slow_add = lambda *args: slow.append(1) or general(*args)
+    slow = watch_general_path(whole)
     for text in lines:
         whole.add(text)
     per_line = []
@@ -253,9 +259,7 @@ def test_a_flush_keeps_the_shapes_learnt_so_a_new_initiator_takes_no_general_pat
     for text in flushed_lines(22, 600):
         analyzer.add(text)
     list(analyzer.emit())
-    general = analyzer.slow_add
-    slow = []
-    analyzer.slow_add = lambda *args: slow.append(1) or general(*args)
+    slow = watch_general_path(analyzer)
     for n in range(1, 9):           # (the first line teaches its header again)
         analyzer.add(built("inbound", "TCP", f"outside:203.0.113.{n}/4000",
                            f"dmz:172.16.1.{n}/80", when="Jun 04 2014 14:00:00"))
@@ -342,9 +346,7 @@ def test_a_day_of_a_protocol_is_marked_by_a_line_the_fast_paths_take(initiators)
     analyzer = LineAnalyzer({"fw01": firewall(CONFIG_UDP)}, "2014")
     analyzer.add(udp[0])
     analyzer.add(tcp)
-    general = analyzer.slow_add
-    slow = []
-    analyzer.slow_add = lambda *args: slow.append(1) or general(*args)
+    slow = watch_general_path(analyzer)
     analyzer.add(udp[1])
     assert slow == []
     coverage = collect(analyzer.finish()).coverage["fw01"]
@@ -397,9 +399,7 @@ def test_a_known_flow_of_a_shape_whose_verdict_depends_on_the_initiator_is_count
     analyzer = LineAnalyzer({"fw01": firewall(CONFIG)}, "2014")
     for client in ("192.0.2.7", "198.51.100.7"):        # the /24 rule, then any4 any
         analyzer.add(built("inbound", "TCP", f"outside:{client}/40000", "dmz:172.16.1.11/22"))
-    calls = []
-    general = analyzer.slow_add
-    analyzer.slow_add = lambda *args: calls.append(args) or general(*args)
+    calls = watch_general_path(analyzer)
     for client in ("192.0.2.7", "198.51.100.7", "192.0.2.8"):
         analyzer.add(built("inbound", "TCP", f"outside:{client}/40001", "dmz:172.16.1.11/22"))
     assert len(calls) == 1                      # only the new initiator
@@ -449,9 +449,7 @@ def general_path_lines(repeats: int) -> int:
     """Lines of 300 ever new clients of one server, each ``repeats`` times, that took the
     general path."""
     analyzer = LineAnalyzer({"fw01": firewall(MANY_RULES)}, "2014")
-    general = analyzer.slow_add
-    slow = []
-    analyzer.slow_add = lambda *args: slow.append(1) or general(*args)
+    slow = watch_general_path(analyzer)
     for n in range(300):
         for _ in range(repeats):
             analyzer.add(built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
@@ -466,6 +464,15 @@ def test_shapes_are_learnt_early_when_most_lines_are_new_flows():
 
 def test_shapes_are_learnt_late_when_most_lines_repeat_a_flow():
     assert general_path_lines(repeats=3) == 901 // 30 + 1
+
+
+def task_options(flush_at: int = 30):
+    """The tasks an equivalence test runs, as ``options``: every connection listed, lists and
+    services sampled, facts flushed every ``flush_at``."""
+    return pytest.mark.parametrize("options", [
+        {"max_connections": 1000}, {"max_connections": 4},
+        {"max_connections": 20, "facts_limit": flush_at, "facts_ceiling": flush_at}],
+        ids=["listed", "sampled", "flushing"])
 
 
 # Before 8.3 an interface's ACL sees the addresses on its side of NAT: outside_in the mapped
@@ -514,29 +521,30 @@ def pre_8_3_lines(seed: int, lines: int) -> list:
     return found
 
 
-@pytest.mark.parametrize("options", [
-    {"max_connections": 1000}, {"max_connections": 4},
-    {"max_connections": 20, "facts_limit": 30, "facts_ceiling": 30}],
-    ids=["listed", "sampled", "flushing"])
+@task_options()
 @pytest.mark.parametrize("revisions", [1, 2])
 def test_a_pre_8_3_firewalls_fast_paths_give_what_the_general_path_gives(options, revisions):
     # initiators NAT leaves as they are share their shape (its key with the mapped
     # destination); a mapped one's flow is cached by every group (dmz_out sees its mapping)
-    lines = pre_8_3_lines(5, 4000)
-
-    def made():
-        if revisions == 1:
-            return firewall(PRE_8_3)
-        # dmz_in changed on the 2nd: the shapes and flows through outside are inherited
-        newest, _ = build_history([
-            ("2014-06-01 00:00:00", "rev0.cfg", firewall(PRE_8_3.replace(
-                "eq www", "eq https"))),
-            ("2014-06-02 00:00:00", "rev1.cfg", firewall(PRE_8_3))])
-        return newest
-    shapes, _, mine, theirs = fast_and_general(made, lines, options)
+    # (2 revisions: dmz_in changed on the 2nd, the shapes and flows through outside inherited)
+    made = history_of(PRE_8_3, revisions, "eq www", "eq https")
+    shapes, _, mine, theirs = fast_and_general(made, pre_8_3_lines(5, 4000), options)
     assert any(entry.__class__ is tuple for table in shapes.values()
                for entry in table.values())     # (shared shapes took lines)
     assert mine == theirs
+
+
+def history_of(config: str, revisions: int, text: str, before: str):
+    """What makes the firewall of ``config`` (``revisions`` 1), or of its history (2): on 1
+    June with ``text`` read ``before``, from 2 June as it is."""
+    def made():
+        if revisions == 1:
+            return firewall(config)
+        newest, _ = build_history([
+            ("2014-06-01 00:00:00", "rev0.cfg", firewall(config.replace(text, before))),
+            ("2014-06-02 00:00:00", "rev1.cfg", firewall(config))])
+        return newest
+    return made
 
 
 def fast_and_general(made, lines: list, options: dict) -> tuple:
@@ -568,9 +576,7 @@ def test_a_pre_8_3_firewalls_ever_new_clients_share_their_shape_unless_nat_maps_
     # logged; a mapped one's flow is cached by its groups, its verdict found on the general
     # path (dmz_out sees its mapping)
     analyzer = LineAnalyzer({"fw01": firewall(PRE_8_3)}, "2014")
-    taken = analyzer.slow_add
-    slow = []
-    analyzer.slow_add = lambda *args: slow.append(1) or taken(*args)
+    slow = watch_general_path(analyzer)
     for n in range(250):
         client = f"198.18.0.{n + 1}"
         seen = f"10.99.0.{n + 1}" if mapped else client
@@ -625,10 +631,7 @@ def dual_stack_lines(seed: int, lines: int) -> list:
     return found
 
 
-@pytest.mark.parametrize("options", [
-    {"max_connections": 1000}, {"max_connections": 4},
-    {"max_connections": 20, "facts_limit": 30, "facts_ceiling": 30}],
-    ids=["listed", "sampled", "flushing"])
+@task_options()
 def test_ipv6_initiators_fast_paths_give_what_the_general_path_gives(options):
     shapes, _, mine, theirs = fast_and_general(lambda: firewall(DUAL_STACK),
                                             dual_stack_lines(9, 4000), options)
@@ -643,9 +646,7 @@ def test_ipv6_initiators_fast_paths_give_what_the_general_path_gives(options):
 def test_ever_new_ipv6_clients_share_their_shape_unless_a_rule_tells_them_apart(
         server, port, general_lines):
     analyzer = LineAnalyzer({"fw01": firewall(DUAL_STACK)}, "2014")
-    taken = analyzer.slow_add
-    slow = []
-    analyzer.slow_add = lambda *args: slow.append(1) or taken(*args)
+    slow = watch_general_path(analyzer)
     for n in range(250):
         analyzer.add(built("inbound", "TCP", f"outside:2a00:1::{n + 1:x}/4000",
                            f"dmz:{server}/{port}"))
@@ -710,23 +711,13 @@ def outbound_lines(seed: int, lines: int) -> list:
     return found
 
 
-@pytest.mark.parametrize("options", [
-    {"max_connections": 1000}, {"max_connections": 4},
-    {"max_connections": 20, "facts_limit": 200, "facts_ceiling": 200}],
-    ids=["listed", "sampled", "flushing"])
+@task_options(flush_at=200)   # (a flush drops the reaches)
 @pytest.mark.parametrize("config", [OUTBOUND, OUTBOUND_PRE_8_3], ids=["8.3+", "pre-8.3"])
 @pytest.mark.parametrize("revisions", [1, 2])
 def test_ever_new_destinations_fast_paths_give_what_the_general_path_gives(options, config,
                                                                            revisions):
-    def made():
-        if revisions == 1:
-            return firewall(config)
-        # the web rule changed on the 2nd: each revision learns its own reaches
-        newest, _ = build_history([
-            ("2014-06-01 00:00:00", "rev0.cfg", firewall(config.replace(
-                "any any eq www", "any any eq 8080"))),
-            ("2014-06-02 00:00:00", "rev1.cfg", firewall(config))])
-        return newest
+    # (2 revisions: the web rule changed on the 2nd, each revision learns its own reaches)
+    made = history_of(config, revisions, "any any eq www", "any any eq 8080")
     lines = outbound_lines(11, 4000)
     _, reached, mine, theirs = fast_and_general(made, lines, options)
     assert reached > len(lines) / 4         # (the reaches took many lines)
@@ -740,9 +731,7 @@ def test_a_users_ever_new_destinations_share_its_reach_unless_a_rule_ahead_names
         destination, general_lines):
     # the general path twice (a reach is asked when met again), then none
     analyzer = LineAnalyzer({"fw01": firewall(OUTBOUND)}, "2014")
-    taken = analyzer.slow_add
-    slow = []
-    analyzer.slow_add = lambda *args: slow.append(1) or taken(*args)
+    slow = watch_general_path(analyzer)
     user = "2001:db8:1::5" if ":" in destination else "10.1.1.5"
     for n in range(250):
         analyzer.add(built("outbound", "TCP", f"outside:{destination.format(n + 1)}/443",

@@ -100,6 +100,12 @@ def matching_rules(acl, protocol, src, sport, dst, dport, code):
             yield entry, rule
 
 
+def acl_of(aces: list):
+    """The ACL of ``aces`` (random ones: ace()), with the objects they may name."""
+    return firewall(DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)).acls[
+        "acl"]
+
+
 def brute_force(acl, protocol, src, sport, dst, dport, code):
     found = first_rule(acl, protocol, src, sport, dst, dport, code)
     return found and (found[0].line, found[1].index)
@@ -118,8 +124,7 @@ def assert_answers_as_brute_force(acl, flows):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ace(), min_size=1, max_size=60), st.lists(flow, min_size=1, max_size=40))
 def test_index_agrees_with_brute_force(aces, flows):
-    config = DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)
-    acl = firewall(config).acls["acl"]
+    acl = acl_of(aces)
     assert_answers_as_brute_force(acl, flows)
 
 
@@ -186,8 +191,7 @@ def test_large_rulesets_are_split_into_small_leaves():
        st.sampled_from([4, 6]))
 def test_a_first_match_is_source_independent_exactly_when_the_first_rule_ignoring_the_source_admits_every_source(  # noqa: E501
         aces, flows, version):
-    config = DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)
-    acl = firewall(config).acls["acl"]
+    acl = acl_of(aces)
     matcher = AclMatcher(acl)
     everyone = (1 << (32 if version == 4 else 128)) - 1
     for protocol, _, sport, dst, dport, code in flows:
@@ -216,8 +220,7 @@ def test_a_first_match_is_source_independent_exactly_when_the_first_rule_ignorin
        st.sampled_from([4, 6]))
 def test_without_the_destination_the_first_match_is_the_first_rule_for_every_destination_and_the_ranges_ahead_of_it_are_the_exceptions(  # noqa: E501
         aces, flows, version):
-    config = DEFINITIONS + "".join(f"access-list acl extended {a}\n" for a in aces)
-    acl = firewall(config).acls["acl"]
+    acl = acl_of(aces)
     matcher = AclMatcher(acl)
     base, everyone = version << 128, (1 << (32 if version == 4 else 128)) - 1
     for protocol, src, sport, _, dport, code in flows:
