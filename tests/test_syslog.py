@@ -1,4 +1,5 @@
 """Log lines as devices and relays write them: direction, real vs mapped, headers, categories."""
+import ipaddress
 import random
 
 import pytest
@@ -138,3 +139,19 @@ def test_lines_read_a_chunk_at_a_time_are_the_lines_read_one_at_a_time(monkeypat
     data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 60)))
     one_at_a_time = [syslog.decode_line(raw) for raw in syslog.capped_lines(io.BytesIO(data))]
     assert list(syslog.log_lines(io.BytesIO(data))) == one_at_a_time
+
+
+def test_an_endpoints_address_is_what_ipaddress_reads_the_dotted_quads_checked_in_c_first():
+    from ruleset_analysis.asa.syslog import _is_ip
+
+    def reads(text):
+        try:
+            ipaddress.ip_address(text)
+            return True
+        except ValueError:
+            return False
+    tricky = ["10.1.2.3", "010.1.2.3", "10.1.2", "10.1.2.3.4", "256.1.1.1", " 10.1.2.3",
+              "10.1.2.3 ", "0x0a.1.2.3", "10.1.2.3\x00", "", "10..2.3", "+10.1.2.3",
+              "10.1.2.3%eth0", "0.0.0.0", "255.255.255.255", "2001:db8::1", "fe80::1%eth0",
+              "::ffff:10.1.2.3", "2001:db8::1::2", "outside", "١٠.1.2.3"]
+    assert [_is_ip(text) for text in tricky] == [reads(text) for text in tricky]
