@@ -12,8 +12,9 @@ are spread over all its rules, ~90% connection-built lines, timestamps at ~1,000
 "zipf" (flows repeat with a Zipf-like skew), "distinct" (every flow new: ever new clients of
 the servers the rules admit) and "90% distinct" (10% of the lines repeat a flow); and ever new
 clients of 3,000 web servers, an ACE each, whose lists fill many times over (behind an 8.3+
-firewall and a pre-8.3 one, whose ACLs match mapped addresses; and IPv6 ones); and 2,000
-inside users browsing ever new internet servers (10,000 rules). Speeds are
+firewall and a pre-8.3 one, whose ACLs match mapped addresses; and IPv6 ones); 2,000
+inside users browsing ever new internet servers (10,000 rules); and ever new internet
+sources the outside ACL denies (106023 lines, 10,000 rules). Speeds are
 CPU time of the measured process (a shared machine's wall time varies far more). Every
 measurement runs in a fresh process, so each peak RSS is its own.
 """
@@ -264,6 +265,25 @@ def make_outbound(workdir: str, lines: int, users: int = OUTBOUND_USERS) -> tupl
     return config, log
 
 
+def make_denied(workdir: str, lines: int) -> str:
+    """Internet scanners' connections the bench configs' outside ACL denies (106023 lines: ever
+    new sources, inside and dmz hosts, common ports; nothing there permits them but by
+    chance), 10% teardowns: an internet-facing firewall that logs its denies. Its log."""
+    rng = random.Random(19)
+    log = os.path.join(workdir, "denied.log")
+    with open(log, "w") as handle:
+        for n in range(lines):
+            if n % 10 == 9:
+                handle.write(_teardown(n))
+                continue
+            egress = rng.choice(("inside", "dmz"))
+            handle.write(f"{_when(n)} bench : %ASA-4-106023: Deny tcp src outside:"
+                         f"{_host(rng, 'outside')}/{rng.randrange(1024, 65536)} dst {egress}:"
+                         f"{_host(rng, egress)}/{rng.choice(PORTS)} by access-group "
+                         '"outside_in" [0x0, 0x0]\n')
+    return log
+
+
 def make_logs(config: str, lines: int) -> dict:
     """The three workloads' logs for a config, beside it: workload -> path."""
     from ruleset_analysis.preprocess import read_config
@@ -318,8 +338,9 @@ def measure_mapper(db: str, log: str) -> dict:
 
 def measure_floor(log: str) -> dict:
     """The same reading and line loop with the same field extraction as the mapper's hot path
-    (prefilter, message regex, header slice and lookup, regex groups), and nothing else."""
-    from ruleset_analysis.asa.syslog import BUILT_RE, MESSAGE_RE, log_chunks
+    (prefilter, message regex, header slice and lookup, regex groups), and nothing else; of
+    a deny line (106023), its regex and groups the same way."""
+    from ruleset_analysis.asa.syslog import BUILT_RE, DENY_RE, MESSAGE_RE, log_chunks
     headers: dict = {}
     lines = 0
     started = time.process_time()
@@ -329,8 +350,11 @@ def measure_floor(log: str) -> dict:
             for line in chunk:
                 match = BUILT_RE.search(line) if "Built" in line else None
                 if match is None:
-                    MESSAGE_RE.search(line)
-                    continue
+                    message = MESSAGE_RE.search(line)
+                    if message is not None and message.group(1) == "106023":
+                        match = DENY_RE.match(line, message.start())
+                    if match is None:
+                        continue
                 header = line[:match.start()]
                 if headers.get(header) is None:
                     headers[header] = header
@@ -575,6 +599,12 @@ def main() -> None:
     # Inside users to ever new internet servers: until 8907a72 every line a general path.
     busy_row(f"mapper, ever new destinations of {OUTBOUND_USERS:,} users",
              *make_outbound(workdir, lines), rules=10_000)
+    # Denied internet scanners: every line a general path (no fast path reads 106023 yet).
+    log = make_denied(workdir, lines)
+    result, floor = paired(partial(in_process, measure_mapper, dbs[10_000], log),
+                           measure_floor, log)
+    rows.append(mapper_row("mapper, ever new sources denied", 10_000, result, floor))
+    print(" | ".join(rows[-1]), flush=True)
     log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12
     # revisions over its span, beside the single revision (10,000 rules).

@@ -133,3 +133,18 @@ def test_the_outbound_log_sends_few_users_to_ever_new_servers_through_the_inside
     hits = {key[3]: value["hits"] for key, value in analyzer.emit()
             if key[0] == "ace" and key[2] == "inside_in"}
     assert hits[last - 1] + hits[last] > 17_900 and hits[last - 1] > hits[last] > 0
+
+
+def test_the_denied_log_is_ever_new_internet_sources_the_outside_acl_denies(tmp_path):
+    firewall = expand_config(parse_config(benchmark.make_config(200), "bench.cfg"))
+    log = benchmark.make_denied(str(tmp_path), 20_000)
+    analyzer = LineAnalyzer({"bench": firewall}, "2014")
+    with open(log) as handle:
+        lines = handle.read().splitlines()
+    analyzer.add_lines(lines)
+    counts = analyzer.counts()
+    assert counts["lines"] == 20_000 and counts["not_relevant"] == 2_000
+    assert counts["denied_implicit"] > 17_900          # (a few a rule permits, by chance)
+    sources = {re.search(r"src outside:([\d.]+)/", line).group(1) for line in lines
+               if "Deny" in line}
+    assert len(sources) > 17_900
