@@ -44,6 +44,7 @@ from zlib import crc32
 from .asa.syslog import (
     BOX_INTERFACES,
     BUILT_RE,
+    DENY_RE,
     DIRECTION_UNKNOWN,
     FOR_PORT,
     FTD_CONNECTION_EVENT,
@@ -127,6 +128,7 @@ HEADS_LIMIT = 65_536
 SHAPE_BATCH = 128
 SHAPE_LINES = 65_536
 SHAPE_EPOCH = 2048
+DENY_TRIAL = 16_384   # general-path deny lines a table's deny shapes are judged on (learn_deny)
 COLLECT_SHARE = 0.02                   # of a map task's CPU time, at most, for collections
 UNSAMPLED = (SAMPLE_SPACE, SAMPLE_SPACE)
 IPV6 = (6,)     # a shape's key + IPV6: its entry for IPv6 initiators (no key holds an int)
@@ -264,6 +266,23 @@ class LineAnalyzer:
         # no shape to learn per destination. Dropped with the flows (a flush, their bound).
         self.reaches: dict = {}
         self.reach_repeats: dict = {}   # flow cache table -> known reaches the general path met
+        # Deny lines (106023): header text -> (day, timestamp, the table's deny shapes, the
+        # ACLs that filter on source ports); deny shapes: table -> {deny_key: how often the
+        # general path met it (not asked yet), None (its first match depends on the source),
+        # or a shared shape entry (as above; its days the evidence's deny days, no protocol
+        # marked: a deny shows which rules deny, not which connections are logged)}. For
+        # ever new sources of a denied service (internet scanners): counted as a shape's
+        # lines (queue_shape). Dropped with the flows (a flush, their bound).
+        self.deny_heads: dict = {}
+        self.deny_shapes: dict = {}
+        # Learning them costs the general path a fifth more where no deny shape repeats
+        # (sources and destinations all new: a sweep): per table, [deny lines it met, of
+        # known shapes, deny_fast when they began]; after DENY_TRIAL of them, if those of
+        # known shapes and the lines the shared ones took (deny_fast, of every table) are
+        # fewer than a 16th of them, it is turned off till the next flush.
+        self.deny_trials: dict = {}
+        self.deny_off: set = set()
+        self.deny_fast = 0
         self.buffered: list = []      # shared entries whose buffer holds lines (or held)
         self.held = 0                 # lines in those buffers (within a chunk, about)
         # A shared shape's first line in an epoch (SHAPE_EPOCH such lines) is counted at
@@ -324,10 +343,11 @@ class LineAnalyzer:
             return self.by_path
         return self.only if device is None else None
 
-    def classify(self, line: str) -> tuple:
+    def classify(self, line: str, match=None) -> tuple:
         """What the job makes of one line: (category, Connection or None, firewall or None,
-        Verdict or None). Every line gets exactly one category."""
-        connection = self.parser.parse(line)
+        Verdict or None). Every line gets exactly one category. ``match``: its BUILT_RE or
+        DENY_RE match, if made."""
+        connection = self.parser.parse(line, match)
         if isinstance(connection, str):
             return connection, None, None, None
         name = self.firewall_of(connection)
@@ -425,7 +445,7 @@ class LineAnalyzer:
         two or three dictionary lookups. A loop here, not a call per line (6-10% of the
         mapper); the caller checks ``full`` after a chunk (the facts may pass their bound
         by a chunk's)."""
-        heads, search = self.heads, BUILT_RE.search
+        heads, search, deny_heads = self.heads, BUILT_RE.search, self.deny_heads
         held = 0                      # lines buffered (self.held)
         for line in lines:
             match = search(line) if "Built" in line else None
@@ -514,11 +534,18 @@ class LineAnalyzer:
                             entry[0], entry[1], entry[2], entry[3] = day, 1, when, when
                         continue
             else:
-                category = no_connection(MESSAGE_RE.search(line))
+                message = MESSAGE_RE.search(line)
+                category = no_connection(message)
                 if category is not None:          # teardowns and the like: settled at once
                     cell = self.cells.get(("", category)) or self.cell("", category)
                     cell[0] += 1
                     continue
+                # a deny of a known header and shape (a call: met where the general path was);
+                # else its match saves learn_deny a second one
+                if deny_heads and message is not None and message.group(1) == "106023":
+                    match = DENY_RE.match(line, message.start())
+                    if match is not None and self.add_deny(line, match):
+                        continue
             self.slow_add(line, match)
         self.held += held
         if self.held >= SHAPE_LINES:
@@ -760,7 +787,7 @@ class LineAnalyzer:
         return found
 
     def slow_add(self, line: str, match) -> None:
-        category, connection, name, verdict = self.classify(line)
+        category, connection, name, verdict = self.classify(line, match)
         cell = self.cell(name or "", category)
         cell[0] += 1
         if category == UNKNOWN_FIREWALL:
@@ -827,6 +854,8 @@ class LineAnalyzer:
                 sample = self.samples.get(ace) or self.new_sample(ace)
                 self.count_connection(prefix, source, count, first, last, sample)
                 credited.append((prefix, source, days, sample))
+        if kind == "acl_deny" and when is not None and not verdict.against and not early:
+            self.learn_deny(line, match, connection, name, when, credited, cell, evidence)
         if match is None or kind != "built" or when is None or verdict.against \
                 or match.start() > HEADER_CACHE_LENGTH or early:
             return
@@ -1014,6 +1043,85 @@ class LineAnalyzer:
                           sample) for prefix, source, days, sample in credited], cell, marks,
                         starts, ends)
 
+    def add_deny(self, line: str, match) -> bool:
+        """Count a deny line (106023; ``match``, its DENY_RE match) of a known header by its
+        shape's shared entry, if it has one and the source is IPv4: whether it did."""
+        head = self.deny_heads.get(line[:match.start()])
+        if head is None:
+            return False
+        day, when, shapes, port_acls = head
+        found = deny_key(match, port_acls)
+        if found is None:
+            return False
+        key, source = found
+        entry = shapes.get(key)
+        if entry.__class__ is not tuple or not _ipv4(source):
+            return False
+        self.deny_fast += 1
+        self.queue_shape(entry, day, source, when)
+        return True
+
+    def learn_deny(self, line: str, match, connection: Connection, name: str, when: str,
+                   credited: list, cell: list, evidence: dict) -> None:
+        """Teach the deny fast path a general-path deny line's header (``match``: its
+        DENY_RE match, if the hot path made it), and its shape: met again, the named ACL is
+        asked whether its first match depends on the source (the any-source index shapes
+        use); if not, the shape is shared (add_deny)."""
+        table = self.table(name, when)
+        if table in self.deny_off:
+            return
+        if match is None:
+            message = MESSAGE_RE.search(line)
+            match = message and DENY_RE.match(line, message.start())
+        if not match or match.start() > HEADER_CACHE_LENGTH:
+            return
+        header = line[:match.start()]
+        matcher = self.matcher_for(name, when)
+        found = deny_key(match, matcher.source_port_acls)
+        if found is None or not _ipv4(found[1]):
+            return
+        shapes = self.deny_shapes.setdefault(table, {})
+        if len(shapes) >= self.flows_limit:     # their bound, the flows': counted, dropped
+            self.drop_deny_shapes(shapes)
+        if len(self.deny_heads) >= HEADS_LIMIT:
+            self.deny_heads.clear()
+        day = intern(when[:10])
+        self.deny_heads[header] = (day, when, shapes, matcher.source_port_acls)
+        key = found[0]
+        met = shapes.get(key, 0)
+        if met.__class__ is not int:
+            return                          # asked already
+        trial = self.deny_trials.get(table) or \
+            self.deny_trials.setdefault(table, [0, 0, self.deny_fast])
+        trial[0] += 1
+        trial[1] += bool(met)
+        if trial[0] >= DENY_TRIAL:
+            if 16 * (trial[1] + self.deny_fast - trial[2]) < trial[0]:
+                self.drop_deny_shapes(shapes)
+                self.deny_off.add(table)
+                return
+            trial[:] = [0, 0, self.deny_fast]
+        if not met:
+            shapes[key] = 1                 # a scanner's one probe asks nothing
+            return
+        if not matcher.named_source_independent(connection, 4):
+            shapes[key] = None
+            return
+        # (its first line is counted at once, queue_shape; one that credits nothing: a day)
+        pending: list = [None, [], []] if credited else [day, None, 0]
+        shapes[key] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
+                                 for prefix, _, days, sample in credited],
+                       _Others(), cell, evidence["deny_days"], None)
+
+    def drop_deny_shapes(self, shapes: dict) -> None:
+        """A table's deny shapes counted and dropped, and the headers that lead to it."""
+        for entry in shapes.values():
+            if entry.__class__ is tuple:
+                self.settle_shape(entry)
+        shapes.clear()
+        for header in [h for h, head in self.deny_heads.items() if head[2] is shapes]:
+            del self.deny_heads[header]
+
     def unknown_device(self, device: Optional[str]) -> None:
         device = device or "(none)"
         if device not in self.devices and len(self.devices) >= DEVICES_LIMIT:
@@ -1033,6 +1141,10 @@ class LineAnalyzer:
         for flows in self.fast_flows.values():
             for flow in flows.values():
                 settle_flow(flow)
+        for table in self.deny_shapes.values():
+            for entry in table.values():
+                if entry.__class__ is tuple:
+                    self.settle_shape(entry)
         self.buffered.clear()
         self.held = 0
 
@@ -1064,11 +1176,15 @@ class LineAnalyzer:
         self.stale = []
 
     def drop_flows(self) -> None:
-        """Drop the cached headers (they hold the evidence a flush replaces) and the flow
-        and reach entries (they hold its facts)."""
+        """Drop the cached headers (they hold the evidence a flush replaces) and the flow,
+        reach and deny shape entries (they hold its facts; settled before)."""
         self.heads.clear()
         self.fast_flows.clear()
         self.reaches.clear()
+        self.deny_heads.clear()
+        self.deny_shapes.clear()
+        self.deny_trials.clear()
+        self.deny_off.clear()
         self.pinned.clear()
 
     def rebind_shapes(self, cells: dict, coverage: dict) -> None:
@@ -1292,6 +1408,26 @@ def reach_key(groups: tuple, inbound: bool, keep_port: bool, mapped: bool = Fals
     return (key + (groups[9],) if mapped else key), groups[3]
 
 
+def deny_key(match, port_acls: frozenset) -> Optional[tuple]:
+    """A DENY_RE match without the source's address (and port, unless the ACL it names
+    filters on source ports): (protocol, source interface, the text from the destination to
+    the hashes), and that address; None unless the source is written ``IF:ADDRESS/PORT``
+    with neither a colon in the address (IPv6, a prefixed interface), a user nor a space,
+    the port in range (the general path reads the rest)."""
+    src = match.group(2)
+    if "(" in src or " " in src:
+        return None
+    interface, _, rest = src.partition(":")
+    address, slash, port = rest.rpartition("/")
+    if not slash or not interface or not address or ":" in address or not port.isdigit() \
+            or len(port) > 5 or (len(port) == 5 and port > "65535"):
+        return None
+    key: tuple = (match.group(1), interface, match.string[match.start(3):match.end()])
+    if port_acls and match.group(8) in port_acls:
+        key += (port,)
+    return key, address
+
+
 def _versioned(text: str) -> Optional[int]:
     """An address as add_reach reads it (IPv4, else IPv6: as the matcher does), versioned as
     the matcher's bounds (IPV4_BASE | address); None if neither."""
@@ -1390,7 +1526,8 @@ def count_lines(entry: tuple, day: str, lines: int) -> None:
     that day marked for its protocol)."""
     entry[3][0] += lines
     entry[4][day] += lines
-    entry[5][day] = 1
+    if entry[5] is not None:            # (a deny shape's: none)
+        entry[5][day] = 1
 
 
 class _ByInitiator(dict):

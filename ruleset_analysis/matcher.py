@@ -649,6 +649,18 @@ class FirewallMatcher:
                 ends.append(hi)
         return starts, ends
 
+    def named_source_independent(self, c: Connection, src_version: int) -> bool:
+        """Whether the ACL an ACL message names (``evaluate_named`` run on it before) has
+        the same first match for ``c`` from every source address of ``src_version``: then
+        its verdict is the same, up to the source it names (the hashes' too)."""
+        acl = self.acls.get(c.acl)
+        dst = self.address(c.destination)
+        if acl is None or dst is None:
+            return False
+        return acl.first_match_any_source(
+            _protocol_number(c.protocol), src_version, c.source_port, dst[0], dst[1],
+            c.destination_port, c.icmp_code, c.ingress, c.egress)[1]
+
     def evaluate_named(self, c: Connection) -> Optional[Verdict]:
         """An ACL message (106100, 106023): the first match in the ACL it names, on the
         addresses it shows (those the ACL saw). None when an address cannot be read."""
@@ -852,6 +864,7 @@ class _TranslatedMatcher:
         self.uses_mapped = inner.uses_mapped
         self.source_independent = inner.source_independent
         self.destination_exceptions = inner.destination_exceptions
+        self.named_source_independent = inner.named_source_independent
 
     def _hit(self, found: tuple) -> tuple:
         hit = found[0]

@@ -547,16 +547,16 @@ def history_of(config: str, revisions: int, text: str, before: str):
     return made
 
 
-def fast_and_general(made, lines: list, options: dict) -> tuple:
+def fast_and_general(made, lines: list, options: dict, watched: str = "add_reach") -> tuple:
     """One task on the fast paths (flushing when full) and one whose every line takes the
     general path, over ``lines``: (the fast one's shapes at the end, how many lines its
-    reaches took, what the reducer makes of each one's records)."""
+    ``watched`` fast path took, what the reducer makes of each one's records)."""
     bound = options["max_connections"]
     fast = LineAnalyzer({"fw01": made()}, "2014", **options)
     general = LineAnalyzer({"fw01": made()}, "2014", max_connections=bound)
-    taken = fast.add_reach
+    taken = getattr(fast, watched)
     reached = []
-    fast.add_reach = lambda *args: taken(*args) and reached.append(1) is None
+    setattr(fast, watched, lambda *args: taken(*args) and reached.append(1) is None)
     records = []
     for text in lines:
         fast.add(text)
@@ -759,3 +759,102 @@ def test_a_reachs_lines_its_ace_lists_no_connection_or_service_of_keep_their_tim
         (400, "2014-06-01 14:00:00", "2014-06-02 14:00:49")
     assert record["omitted_hits"] >= 390 and record["days"] == {"2014-06-01": 200,
                                                                  "2014-06-02": 200}
+
+
+# Scanners: an ACE denying a network's ssh ahead (its verdict depends on the source), an
+# explicit deny for one service and a logged one for any, a permit a deny message
+# contradicts; another ACL with an ACE on source ports (its shapes keep the port) ahead of
+# its explicit deny of everything.
+DENIES = """
+access-list outside_in extended deny tcp 192.0.2.0 255.255.255.0 any eq ssh
+access-list outside_in extended deny tcp any host 203.0.113.5 eq telnet
+access-list outside_in extended permit tcp any host 203.0.113.10 eq https
+access-list outside_in extended deny udp any any eq 1900 log
+access-list dmz_in extended deny tcp any range 1 1023 host 203.0.113.6
+access-list dmz_in extended deny ip any any
+access-group outside_in in interface outside
+access-group dmz_in in interface dmz
+"""
+
+
+def denied_lines(seed: int, lines: int) -> list:
+    """Deny lines (106023) of ever new and known sources, some written in forms only the
+    general path reads (IPv6, a name, a user, a space, a port out of range, ICMP), to a few
+    services, with and without hashes, over three days under few headers."""
+    rng = random.Random(seed)
+    known = ["192.0.2.7", "192.0.2.8", "198.51.100.7", "2001:db8::5", "foo"]
+    found = []
+    for n in range(lines):
+        when = f"Jun 0{rng.randrange(1, 4)} 2014 14:00:0{rng.randrange(3)}"
+        source = rng.choice(known) if rng.random() < 0.3 else f"198.18.{n // 250}.{n % 250}"
+        sport = rng.choice([rng.randrange(1, 1024), rng.randrange(1024, 65536), 70000])
+        src = rng.choice([f"outside:{source}/{sport}"] * 8 + [
+            f"outside:{source}/{sport}(LOCAL\\bob)", f"outside: {source}/{sport}"])
+        proto, port = rng.choice([("tcp", 22), ("tcp", 23), ("tcp", 443), ("udp", 1900),
+                                  ("tcp", 80)])
+        dst = f"203.0.113.{rng.choice((5, 6, 10, 77))}"
+        acl, src = ("dmz_in", src.replace("outside:", "dmz:")) if rng.random() < 0.2 else \
+            ("outside_in", src)
+        hashes = rng.choice([" [0x0, 0x0]", "", " [0x1234, 0x0]"])
+        if rng.random() < 0.05:
+            found.append(f'{when} fw01 : %ASA-4-106023: Deny icmp src {src.split("/")[0]} '
+                         f'dst inside:{dst} (type 8, code 0) by access-group "{acl}"{hashes}')
+            continue
+        found.append(f'{when} fw01 : %ASA-4-106023: Deny {proto} src {src} dst inside:'
+                     f'{dst}/{port} by access-group "{acl}"{hashes}')
+    return found
+
+
+@task_options(flush_at=200)   # (a flush drops the deny shapes)
+@pytest.mark.parametrize("revisions", [1, 2])
+def test_denied_sources_fast_paths_give_what_the_general_path_gives(options, revisions):
+    # (2 revisions: the telnet deny on the 2nd only, each revision learns its own shapes)
+    made = history_of(DENIES, revisions, "eq telnet", "eq 2323")
+    lines = denied_lines(13, 4000)
+    _, denied, mine, theirs = fast_and_general(made, lines, options, watched="add_deny")
+    assert denied > len(lines) / 5          # (the deny shapes took many lines)
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("port, category, general_lines", [
+    (80, "denied_implicit", 2), (23, "denied", 2), (22, "denied_implicit", 250)],
+    ids=["the implicit deny", "a deny for every source", "a network's deny ahead"])
+def test_ever_new_sources_of_a_denied_service_share_its_shape_unless_a_rule_ahead_names_some(
+        port, category, general_lines):
+    # the general path twice (a shape is asked when met again), then none
+    analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
+    slow = watch_general_path(analyzer)
+    for n in range(250):
+        analyzer.add(f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:'
+                     f'198.18.0.{n + 1}/{4000 + n} dst inside:203.0.113.5/{port} by '
+                     f'access-group "outside_in" [0x0, 0x0]')
+    assert analyzer.counts()[category] == 250
+    assert len(slow) == general_lines
+
+
+def probe(n: int, port: int) -> str:
+    """A scanner's deny line, its source new for each ``n``."""
+    return (f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:198.18.'
+            f'{n // 250 % 250}.{n % 250}/4000 dst inside:203.0.113.{n % 7}/{port} by '
+            f'access-group "outside_in" [0x0, 0x0]')
+
+
+def test_a_sweep_whose_deny_shapes_never_repeat_stops_learning_them(monkeypatch):
+    monkeypatch.setattr(aggregate, "DENY_TRIAL", 64)
+    analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
+    for n in range(200):
+        analyzer.add(probe(n, 10_000 + n))              # every port new
+    assert analyzer.deny_off == {"fw01"} and not analyzer.deny_heads
+    assert analyzer.counts()["denied_implicit"] == 200
+
+
+def test_deny_shapes_that_take_the_lines_stay_learnt_though_the_rest_never_repeat(monkeypatch):
+    # the general path then meets the unrepeated fifth only: the shapes' own lines count
+    monkeypatch.setattr(aggregate, "DENY_TRIAL", 64)
+    analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
+    slow = watch_general_path(analyzer)
+    for n in range(2000):
+        analyzer.add(probe(n, 10_000 + n if n % 5 == 0 else 80))
+    assert analyzer.deny_off == set()
+    assert analyzer.counts()["denied_implicit"] == 2000
+    assert len(slow) < 2000 / 5 + 20

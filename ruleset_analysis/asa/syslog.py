@@ -236,11 +236,16 @@ class LogParser:
         self.year_of = year_rule(year)
         self.headers: dict = {}
 
-    def parse(self, line: str) -> Union[Connection, str]:
-        """A ``Connection`` (source = initiator) or the line's category."""
-        match = BUILT_RE.search(line) if "Built" in line else None
+    def parse(self, line: str, match=None) -> Union[Connection, str]:
+        """A ``Connection`` (source = initiator) or the line's category. ``match``: the
+        line's BUILT_RE or DENY_RE match, if the caller made it (not made again)."""
         if match is None:
-            return self.other(line)
+            match = BUILT_RE.search(line) if "Built" in line else None
+            if match is None:
+                return self.other(line)
+        elif match.re is DENY_RE:
+            firewall, timestamp = self.header(line[:match.start()])
+            return MALFORMED if timestamp is BAD_TIME else _deny(match, firewall, timestamp)
         direction, proto, if1, real1, port1, mapped1, if2, real2, port2, mapped2 = \
             match.groups()
         # A line without a time (an export, a SIEM dump) still shows a connection.
