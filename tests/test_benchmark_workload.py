@@ -135,7 +135,8 @@ def test_the_outbound_log_sends_few_users_to_ever_new_servers_through_the_inside
     assert hits[last - 1] + hits[last] > 17_900 and hits[last - 1] > hits[last] > 0
 
 
-def test_the_denied_log_is_ever_new_internet_sources_the_outside_acl_denies(tmp_path):
+def test_the_denied_log_is_ever_new_internet_sources_probing_public_addresses_the_outside_acl_denies(  # noqa: E501
+        tmp_path):
     firewall = expand_config(parse_config(benchmark.make_config(200), "bench.cfg"))
     log = benchmark.make_denied(str(tmp_path), 20_000)
     analyzer = LineAnalyzer({"bench": firewall}, "2014")
@@ -145,6 +146,7 @@ def test_the_denied_log_is_ever_new_internet_sources_the_outside_acl_denies(tmp_
     counts = analyzer.counts()
     assert counts["lines"] == 20_000 and counts["not_relevant"] == 2_000
     assert counts["denied_implicit"] > 17_900          # (a few a rule permits, by chance)
-    sources = {re.search(r"src outside:([\d.]+)/", line).group(1) for line in lines
-               if "Deny" in line}
-    assert len(sources) > 17_900
+    probes = [re.search(r"src outside:([\d.]+)/\d+ dst inside:(203\.0\.113\.\d+/\d+) ",
+                        line).groups() for line in lines if "Deny" in line]
+    assert len({source for source, _ in probes}) > 17_900
+    assert len({service for _, service in probes}) < 9_000     # (probed again and again)
