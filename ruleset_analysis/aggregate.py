@@ -928,14 +928,9 @@ class LineAnalyzer:
             # by initiator (IPv6 ones in the shape's table: an empty marker here)
             shapes[deciding] = _ByInitiator(initiators if version == 4 else ())
             return
-        # each credit with its service's hash, where a new client's hash continues; the
-        # flows of initiators of another version kept by initiator (an IPv6 entry's: none)
-        # (no day yet: its first line is counted at once, queue_shape)
-        pending: list = [None, [], []] if credited else [day, None, 0]
-        shapes[deciding] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
-                                      for prefix, _, days, sample in credited],
-                            _Others(initiators if version == 4 else ()), cell, evidence["days"],
-                            marks)
+        # the flows of initiators of another version kept by initiator (an IPv6 entry's: none)
+        shapes[deciding] = shared_shape(day, credited, _Others(initiators if version == 4 else ()),
+                                        cell, evidence["days"], marks)
 
     def add_ipv6(self, shapes: dict, shape: tuple, day: str, source: str, when: str) -> bool:
         """Count a line of an initiator no flow holds by its shape's IPv6 entry, if that is
@@ -955,7 +950,7 @@ class LineAnalyzer:
         if found is None:
             return False
         key, destination = found
-        try:
+        try:                # (_versioned, inline: the address's int made only if needed)
             packed = inet_pton(AF_INET, destination)
             version = IPV4_BASE
         except (OSError, ValueError):
@@ -982,11 +977,10 @@ class LineAnalyzer:
             days[day] = days.get(day, 0) + 1
             seed = crc32(f"{protocol} {destination} {port}".encode())    # service_hash
             hashed = crc32(raw, seed)                                     # connection_hash
-            if hashed < sample[1]:
-                self.count_connection(prefix + (protocol, destination, port), source, 1, when,
-                                      when, sample, hashed)
-                continue
             service = prefix + (protocol, destination, port)
+            if hashed < sample[1]:
+                self.count_connection(service, source, 1, when, when, sample, hashed)
+                continue
             if seed < sample[3].below or (service, None) in facts:
                 self.leave_out(service, 1, when, when, sample, seed)
                 continue
@@ -1107,17 +1101,11 @@ class LineAnalyzer:
         if not matcher.named_source_independent(connection, 4):
             shapes[key] = None
             return
-        # (its first line is counted at once, queue_shape; one that credits nothing: a day)
-        pending: list = [None, [], []] if credited else [day, None, 0]
-        shapes[key] = (pending, [(prefix, days, sample, service_hash(*prefix[5:]), [None])
-                                 for prefix, _, days, sample in credited],
-                       _Others(), cell, evidence["deny_days"], None)
+        shapes[key] = shared_shape(day, credited, _Others(), cell, evidence["deny_days"], None)
 
     def drop_deny_shapes(self, shapes: dict) -> None:
         """A table's deny shapes counted and dropped, and the headers that lead to it."""
-        for entry in shapes.values():
-            if entry.__class__ is tuple:
-                self.settle_shape(entry)
+        self.settle_shared(shapes)
         shapes.clear()
         for header in [h for h, head in self.deny_heads.items() if head[2] is shapes]:
             del self.deny_heads[header]
@@ -1142,11 +1130,16 @@ class LineAnalyzer:
             for flow in flows.values():
                 settle_flow(flow)
         for table in self.deny_shapes.values():
-            for entry in table.values():
-                if entry.__class__ is tuple:
-                    self.settle_shape(entry)
+            self.settle_shared(table)
         self.buffered.clear()
         self.held = 0
+
+    def settle_shared(self, shapes: dict) -> None:
+        """Count the buffered lines of a table's shared entries (its other entries hold
+        none)."""
+        for entry in shapes.values():
+            if entry.__class__ is tuple:
+                self.settle_shape(entry)
 
     def settle_buffers(self) -> None:
         """Count every shared shape's buffered lines (at SHAPE_LINES)."""
@@ -1519,6 +1512,17 @@ def settle_count(entry: tuple) -> None:
     if pending[2]:
         count_lines(entry, pending[0], pending[2])
         pending[2] = 0
+
+
+def shared_shape(day: str, credited: list, others: _Others, cell: list, days: dict,
+                 marks: Optional[dict]) -> tuple:
+    """A shared shape entry (see LineAnalyzer.shapes) from a general-path line's credits
+    ([(fact key prefix, source, that ACE's days, its sample)]): each credit with its
+    service's hash, where a new source's hash continues; no day yet (its first line is
+    counted at once, queue_shape), or, crediting nothing, this line's day."""
+    pending: list = [None, [], []] if credited else [day, None, 0]
+    return (pending, [(prefix, ace_days, sample, service_hash(*prefix[5:]), [None])
+                      for prefix, _, ace_days, sample in credited], others, cell, days, marks)
 
 
 def count_lines(entry: tuple, day: str, lines: int) -> None:

@@ -236,7 +236,8 @@ class _Pending:
         self.rules, self.dimensions = rules, dimensions
 
     def build(self):
-        return build_index(self.rules, self.dimensions)
+        with collector_paused():
+            return build_index(self.rules, self.dimensions)
 
 
 def build_index(rules: Sequence, dimensions=DIMENSIONS):
@@ -351,14 +352,12 @@ def _lookup(node, values: tuple, code):
         child = children[i]
         if child is not None:
             if child.__class__ is _Pending:
-                with collector_paused():
-                    child = children[i] = child.build()
+                child = children[i] = child.build()
             best = _lookup(child, values, code)
     wild = node.wild
     if wild is not None and (best is None or node.wild_min < best[I_INDEX]):
         if wild.__class__ is _Pending:
-            with collector_paused():
-                wild = node.wild = wild.build()
+            wild = node.wild = wild.build()
         other = _lookup(wild, values, code)
         if other is not None and (best is None or other[I_INDEX] < best[I_INDEX]):
             best = other
@@ -374,13 +373,11 @@ def _collect(node, values: tuple, code, found: list) -> None:
     children = node.children
     if 0 <= i < len(children) and children[i] is not None:
         if children[i].__class__ is _Pending:
-            with collector_paused():
-                children[i] = children[i].build()
+            children[i] = children[i].build()
         _collect(children[i], values, code, found)
     if node.wild is not None:
         if node.wild.__class__ is _Pending:
-            with collector_paused():
-                node.wild = node.wild.build()
+            node.wild = node.wild.build()
         _collect(node.wild, values, code, found)
 
 

@@ -244,8 +244,7 @@ class LogParser:
             if match is None:
                 return self.other(line)
         elif match.re is DENY_RE:
-            firewall, timestamp = self.header(line[:match.start()])
-            return MALFORMED if timestamp is BAD_TIME else _deny(match, firewall, timestamp)
+            return self.read(line, match, _deny)
         direction, proto, if1, real1, port1, mapped1, if2, real2, port2, mapped2 = \
             match.groups()
         # A line without a time (an export, a SIEM dump) still shows a connection.
@@ -270,10 +269,15 @@ class LogParser:
         match = reader[0].match(line, message.start())
         if match is None:
             return MALFORMED
-        firewall, timestamp = self.header(line[:message.start()])
+        return self.read(line, match, reader[1])
+
+    def read(self, line: str, match, reader) -> Union[Connection, str]:
+        """A message's ``match`` (of a regex starting at its PREFIX) read by ``reader`` with
+        the line's header, or MALFORMED if its time cannot be read."""
+        firewall, timestamp = self.header(line[:match.start()])
         if timestamp is BAD_TIME:
             return MALFORMED
-        return reader[1](match, firewall, timestamp)
+        return reader(match, firewall, timestamp)
 
     def header(self, header: str) -> Tuple[Optional[str], Optional[str]]:
         cached = self.headers.get(header)
