@@ -171,18 +171,22 @@ def make_log(path: str, firewall, lines: int, seed: int = 11, distinct: float = 
     # new flows come from rules that admit many clients (any, or a network)
     wide = [(i, r) for i, r in rules if r.source is None or r.source.last > r.source.first] \
         or rules
+    def line(n: int) -> str:
+        if distinct and rng.random() < distinct:
+            proto, ingress, src, egress, dst, port = _flow(rng, wide, routing)
+        else:
+            index = min(int(rng.paretovariate(0.6)) - 1, len(flows) - 1)
+            proto, ingress, src, egress, dst, port = flows[index]
+        return _built(n, proto, ingress, src, rng.randrange(1024, 65536), egress, dst, port)
+    _write_log(path, lines, line)
+
+
+def _write_log(path: str, lines: int, line) -> None:
+    """A log of ``lines`` lines: a teardown every tenth (which shows no rule), ``line(n)``
+    the others."""
     with open(path, "w") as handle:
         for n in range(lines):
-            if n % 10 == 9:                  # 10%: teardowns and other messages
-                handle.write(_teardown(n))
-                continue
-            if distinct and rng.random() < distinct:
-                proto, ingress, src, egress, dst, port = _flow(rng, wide, routing)
-            else:
-                index = min(int(rng.paretovariate(0.6)) - 1, len(flows) - 1)
-                proto, ingress, src, egress, dst, port = flows[index]
-            handle.write(_built(n, proto, ingress, src, rng.randrange(1024, 65536), egress,
-                                dst, port))
+            handle.write(_teardown(n) if n % 10 == 9 else line(n))
 
 
 def _when(n: int) -> str:
@@ -223,19 +227,16 @@ def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES,
         handle.write("\n".join(_interfaces() + [
             f"access-list outside_in extended permit tcp any host {server_address(n)} eq https"
             for n in range(services)] + ["access-group outside_in in interface outside"]) + "\n")
-    log = stem + ".log"
     rng = random.Random(13)
-    with open(log, "w") as handle:
-        for n in range(lines):
-            if n % 10 == 9:
-                handle.write(_teardown(n))
-                continue
-            server = rng.randrange(services)
-            src = f"2a00:{rng.randrange(65536):x}:{rng.randrange(65536):x}::" \
-                f"{rng.randrange(1, 65536):x}" if ipv6 else _host(rng, "outside")
-            handle.write(_built(n, "TCP", "outside", src, rng.randrange(1024, 65536), "dmz",
-                                server_address(server), 443))
-    return config, log
+
+    def line(n: int) -> str:
+        server = rng.randrange(services)
+        src = f"2a00:{rng.randrange(65536):x}:{rng.randrange(65536):x}::" \
+            f"{rng.randrange(1, 65536):x}" if ipv6 else _host(rng, "outside")
+        return _built(n, "TCP", "outside", src, rng.randrange(1024, 65536), "dmz",
+                      server_address(server), 443)
+    _write_log(stem + ".log", lines, line)
+    return config, stem + ".log"
 
 
 def make_outbound(workdir: str, lines: int, users: int = OUTBOUND_USERS) -> tuple:
@@ -254,16 +255,10 @@ def make_outbound(workdir: str, lines: int, users: int = OUTBOUND_USERS) -> tupl
         handle.write("\n".join(rows) + "\n")
     rng = random.Random(17)
     hosts = [_host(rng, "inside") for _ in range(users)]
-    log = stem + ".log"
-    with open(log, "w") as handle:
-        for n in range(lines):
-            if n % 10 == 9:
-                handle.write(_teardown(n))
-                continue
-            handle.write(_built(n, "TCP", "inside", rng.choice(hosts), rng.randrange(1024, 65536),
-                                "outside", _host(rng, "outside"),
-                                443 if rng.random() < 0.8 else 80))
-    return config, log
+    _write_log(stem + ".log", lines, lambda n: _built(
+        n, "TCP", "inside", rng.choice(hosts), rng.randrange(1024, 65536), "outside",
+        _host(rng, "outside"), 443 if rng.random() < 0.8 else 80))
+    return config, stem + ".log"
 
 
 def make_denied(workdir: str, lines: int) -> str:
@@ -272,17 +267,15 @@ def make_denied(workdir: str, lines: int) -> str:
     rest on any port; 10% teardowns: an internet-facing firewall that logs its denies. Its
     log."""
     rng = random.Random(19)
+
+    def line(n: int) -> str:
+        port = rng.choice(PORTS) if rng.random() < 0.8 else rng.randrange(1, 65536)
+        return (f"{_when(n)} bench : %ASA-4-106023: Deny tcp src outside:"
+                f"{_host(rng, 'outside')}/{rng.randrange(1024, 65536)} dst inside:"
+                f"203.0.113.{rng.randrange(1, 255)}/{port} by access-group "
+                '"outside_in" [0x0, 0x0]\n')
     log = os.path.join(workdir, "denied.log")
-    with open(log, "w") as handle:
-        for n in range(lines):
-            if n % 10 == 9:
-                handle.write(_teardown(n))
-                continue
-            port = rng.choice(PORTS) if rng.random() < 0.8 else rng.randrange(1, 65536)
-            handle.write(f"{_when(n)} bench : %ASA-4-106023: Deny tcp src outside:"
-                         f"{_host(rng, 'outside')}/{rng.randrange(1024, 65536)} dst inside:"
-                         f"203.0.113.{rng.randrange(1, 255)}/{port} by access-group "
-                         '"outside_in" [0x0, 0x0]\n')
+    _write_log(log, lines, line)
     return log
 
 
@@ -567,25 +560,25 @@ def main() -> None:
         made = pool.starmap(make_logs, [(configs[size], lines) for size in sizes])
     logs = dict(zip(sizes, made))
     rows = []
+
+    def measured_row(row: str, rules: int, db: str, log: str) -> None:
+        # A shared machine's speed drifts by tens of percent within minutes: each run's
+        # floor is measured beside it, over and over till it ends.
+        result, floor = paired(partial(in_process, measure_mapper, db, log), measure_floor,
+                               log)
+        rows.append(mapper_row(row, rules, result, floor))
+        print(" | ".join(rows[-1]), flush=True)
+
     for workload, _ in WORKLOADS:
         for size in sizes:
-            log = logs[size][workload]
-            # A shared machine's speed drifts by tens of percent within minutes: each run's
-            # floor is measured beside it, over and over till it ends.
-            result, floor = paired(partial(in_process, measure_mapper, dbs[size], log),
-                                   measure_floor, log)
-            rows.append(mapper_row(f"mapper, {workload}", size, result, floor))
-            print(" | ".join(rows[-1]), flush=True)
+            measured_row(f"mapper, {workload}", size, dbs[size], logs[size][workload])
 
     def busy_row(row: str, config: str, log: str, rules: int = BUSY_SERVICES) -> None:
         db = os.path.splitext(config)[0] + ".db"
         if os.path.exists(db):
             os.unlink(db)
         save_firewalls(db, [read_config(config)])
-        result, floor = paired(partial(in_process, measure_mapper, db, log), measure_floor,
-                               log)
-        rows.append(mapper_row(row, rules, result, floor))
-        print(" | ".join(rows[-1]), flush=True)
+        measured_row(row, rules, db, log)
 
     busy = f"mapper, distinct clients of {BUSY_SERVICES:,} services"
     config, log = make_busy(workdir, lines)
@@ -601,12 +594,9 @@ def main() -> None:
     # Inside users to ever new internet servers: until 8907a72 every line a general path.
     busy_row(f"mapper, ever new destinations of {OUTBOUND_USERS:,} users",
              *make_outbound(workdir, lines), rules=10_000)
-    # Denied internet scanners: until this row's commit every line a general path.
-    log = make_denied(workdir, lines)
-    result, floor = paired(partial(in_process, measure_mapper, dbs[10_000], log),
-                           measure_floor, log)
-    rows.append(mapper_row("mapper, ever new sources denied", 10_000, result, floor))
-    print(" | ".join(rows[-1]), flush=True)
+    # Denied internet scanners: until ce00a31 every line a general path.
+    measured_row("mapper, ever new sources denied", 10_000, dbs[10_000],
+                 make_denied(workdir, lines))
     log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12
     # revisions over its span, beside the single revision (10,000 rules).
