@@ -22,10 +22,10 @@ hashable keys; ASA names never contain whitespace). The kinds:
   coverage     FIREWALL           {"days", "deny_days": {YYYY-MM-DD: LINES}, "untimed",
                                    "deny_untimed", "lines": {CATEGORY: LINES},
                                    "protocols": {tcp|udp|icmp: {YYYY-MM-DD: 1}},
-                                   "acl_log_days": {YYYY-MM-DD: LINES}, "acl_log_mode": N}
+                                   "acl_log_days": {YYYY-MM-DD: LINES}, "acl_log_mode": 0|1}
                                    (the days with built lines, by protocol; 106100 permits
                                    and FTD events counted with --permits-from acl-log, which
-                                   N > 0 says;
+                                   acl_log_mode 1 says;
                                    "before_first": lines dated before the first revision of a
                                    firewall with a history, matched against it)
   counter      NAME               lines of a category, all firewalls together
@@ -183,7 +183,8 @@ def merge_coverage(values: Iterable[Record]) -> Record:
             merged["protocols"].setdefault(protocol, {}).update(dict.fromkeys(days, 1))
         merged["untimed"] += value.get("untimed", 0)
         merged["deny_untimed"] += value.get("deny_untimed", 0)
-        merged["acl_log_mode"] += value.get("acl_log_mode", 0)
+        # a mode, not a count: 1 whatever the number of tasks and flushes that wrote it
+        merged["acl_log_mode"] = max(merged["acl_log_mode"], value.get("acl_log_mode", 0))
         if value.get("before_first"):            # only firewalls with a history have it
             merged["before_first"] = merged.get("before_first", 0) + value["before_first"]
     for part in ("days", "deny_days", "lines", "acl_log_days"):

@@ -4,7 +4,7 @@ import random
 from conftest import built, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
-from ruleset_analysis.records import finish_ace, merge_ace
+from ruleset_analysis.records import finish_ace, merge_ace, merge_coverage
 
 CONFIG = """
 access-list outside_in extended permit tcp any host 172.16.1.10 eq https
@@ -76,6 +76,16 @@ def test_merge_is_exact_however_the_input_is_split():
         merged = finish_ace(merge_ace(combined), 1000)
         expected = finish_ace(merge_ace([whole[key]]), 1000)
         assert merged == expected
+
+
+def test_the_evidence_of_acl_log_mode_is_the_same_however_many_tasks_and_flushes_wrote_it():
+    # a mode, not a count: results must not depend on how the input was split
+    lines = [line(f"192.0.2.{n}") for n in range(1, 10)]
+    whole = analyze(lines, permits_from="acl-log")[("coverage", "fw01")]
+    parts = [analyze(lines[start:start + 3], permits_from="acl-log")[("coverage", "fw01")]
+             for start in range(0, 9, 3)]
+    assert merge_coverage(parts) == merge_coverage([whole])
+    assert merge_coverage(parts)["acl_log_mode"] == 1
 
 
 def test_truncation_keeps_the_most_used_connections_and_exact_totals():
