@@ -42,6 +42,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 from zlib import crc32
 
 from .asa.syslog import (
+    ACL_LOG_RE,
     BOX_INTERFACES,
     BUILT_RE,
     DENY_RE,
@@ -128,7 +129,10 @@ HEADS_LIMIT = 65_536
 SHAPE_BATCH = 128
 SHAPE_LINES = 65_536
 SHAPE_EPOCH = 2048
-DENY_TRIAL = 16_384   # general-path deny lines a table's deny shapes are judged on (learn_deny)
+# general-path ACL messages a table's ACL-message shapes are judged on (learn_message)
+MESSAGE_TRIAL = 16_384
+# The ACL messages whose ever new sources share a shape (message_key): denies and ACL-log lines
+SHAPED_MESSAGES = {"106023": DENY_RE, "106100": ACL_LOG_RE}
 COLLECT_SHARE = 0.02                   # of a map task's CPU time, at most, for collections
 UNSAMPLED = (SAMPLE_SPACE, SAMPLE_SPACE)
 IPV6 = (6,)     # a shape's key + IPV6: its entry for IPv6 initiators (no key holds an int)
@@ -266,23 +270,26 @@ class LineAnalyzer:
         # no shape to learn per destination. Dropped with the flows (a flush, their bound).
         self.reaches: dict = {}
         self.reach_repeats: dict = {}   # flow cache table -> known reaches the general path met
-        # Deny lines (106023): header text -> (day, timestamp, the table's deny shapes, the
-        # ACLs that filter on source ports); deny shapes: table -> {deny_key: how often the
-        # general path met it (not asked yet), None (its first match depends on the source),
-        # or a shared shape entry (as above; its days the evidence's deny days, no protocol
-        # marked: a deny shows which rules deny, not which connections are logged)}. For
-        # ever new sources of a denied service (internet scanners): counted as a shape's
-        # lines (queue_shape). Dropped with the flows (a flush, their bound).
-        self.deny_heads: dict = {}
-        self.deny_shapes: dict = {}
-        # Learning them costs the general path a fifth more where no deny shape repeats
-        # (sources and destinations all new: a sweep): per table, [deny lines it met, of
-        # known shapes, deny_fast when they began]; after DENY_TRIAL of them, if those of
-        # known shapes and the lines the shared ones took (deny_fast, of every table) are
+        # ACL messages that credit (SHAPED_MESSAGES: 106023 denies; 106100 first hits, denied,
+        # or permitted where they count, --permits-from acl-log): header text -> (day,
+        # timestamp, the table's message shapes, the ACLs that filter on source ports);
+        # message shapes: table -> {message_key: how often the general path met it (not
+        # asked yet), None (its first match depends on the source), or a shared shape entry
+        # (as above; its days the evidence's deny days, or its days and ACL-log days; no
+        # protocol marked: an ACL message shows which rules matched, not which connections
+        # are logged)}. For ever new sources of a denied service (internet scanners), or of
+        # a permitted one where 106100 lines are the evidence: counted as a shape's lines
+        # (queue_shape). Dropped with the flows (a flush, their bound).
+        self.message_heads: dict = {}
+        self.message_shapes: dict = {}
+        # Learning them costs the general path a fifth more where no shape repeats (sources
+        # and destinations all new: a sweep): per table, [ACL messages it met, of known
+        # shapes, message_fast when they began]; after MESSAGE_TRIAL of them, if those of
+        # known shapes and the lines the shared ones took (message_fast, of every table) are
         # fewer than a 16th of them, it is turned off till the next flush.
-        self.deny_trials: dict = {}
-        self.deny_off: set = set()
-        self.deny_fast = 0
+        self.message_trials: dict = {}
+        self.message_off: set = set()
+        self.message_fast = 0
         self.buffered: list = []      # shared entries whose buffer holds lines (or held)
         self.held = 0                 # lines in those buffers (within a chunk, about)
         # A shared shape's first line in an epoch (SHAPE_EPOCH such lines) is counted at
@@ -445,7 +452,7 @@ class LineAnalyzer:
         two or three dictionary lookups. A loop here, not a call per line (6-10% of the
         mapper); the caller checks ``full`` after a chunk (the facts may pass their bound
         by a chunk's)."""
-        heads, search, deny_heads = self.heads, BUILT_RE.search, self.deny_heads
+        heads, search, message_heads = self.heads, BUILT_RE.search, self.message_heads
         held = 0                      # lines buffered (self.held)
         for line in lines:
             match = search(line) if "Built" in line else None
@@ -540,12 +547,15 @@ class LineAnalyzer:
                     cell = self.cells.get(("", category)) or self.cell("", category)
                     cell[0] += 1
                     continue
-                # a deny of a known header and shape (a call: met where the general path was);
-                # else its match saves learn_deny a second one
-                if deny_heads and message is not None and message.group(1) == "106023":
-                    match = DENY_RE.match(line, message.start())
-                    if match is not None and self.add_deny(line, match):
-                        continue
+                # an ACL message (a deny, an ACL-log line) of a known header and shape (a
+                # call: met where the general path was); else its match saves the parser
+                # and learn_message a second one
+                if message_heads and message is not None:
+                    shaped = SHAPED_MESSAGES.get(message.group(1))
+                    if shaped is not None:
+                        match = shaped.match(line, message.start())
+                        if match is not None and self.add_message(line, match):
+                            continue
             self.slow_add(line, match)
         self.held += held
         if self.held >= SHAPE_LINES:
@@ -854,8 +864,9 @@ class LineAnalyzer:
                 sample = self.samples.get(ace) or self.new_sample(ace)
                 self.count_connection(prefix, source, count, first, last, sample)
                 credited.append((prefix, source, days, sample))
-        if kind == "acl_deny" and when is not None and not verdict.against and not early:
-            self.learn_deny(line, match, connection, name, when, credited, cell, evidence)
+        if (kind == "acl_deny" or kind == "acl_permit" and self.from_acl_log) and \
+                when is not None and not verdict.against and not early:
+            self.learn_message(line, match, connection, name, when, credited, cell, evidence)
         if match is None or kind != "built" or when is None or verdict.against \
                 or match.start() > HEADER_CACHE_LENGTH or early:
             return
@@ -1037,78 +1048,84 @@ class LineAnalyzer:
                           sample) for prefix, source, days, sample in credited], cell, marks,
                         starts, ends)
 
-    def add_deny(self, line: str, match) -> bool:
-        """Count a deny line (106023; ``match``, its DENY_RE match) of a known header by its
-        shape's shared entry, if it has one and the source is IPv4: whether it did."""
-        head = self.deny_heads.get(line[:match.start()])
+    def add_message(self, line: str, match) -> bool:
+        """Count an ACL message (``match``: its DENY_RE or ACL_LOG_RE match) of a known header
+        by its shape's shared entry, if it has one and the source is IPv4: whether it did."""
+        head = self.message_heads.get(line[:match.start()])
         if head is None:
             return False
         day, when, shapes, port_acls = head
-        found = deny_key(match, port_acls)
+        found = message_key(match, port_acls)
         if found is None:
             return False
         key, source = found
         entry = shapes.get(key)
         if entry.__class__ is not tuple or not _ipv4(source):
             return False
-        self.deny_fast += 1
+        self.message_fast += 1
         self.queue_shape(entry, day, source, when)
         return True
 
-    def learn_deny(self, line: str, match, connection: Connection, name: str, when: str,
-                   credited: list, cell: list, evidence: dict) -> None:
-        """Teach the deny fast path a general-path deny line's header (``match``: its
-        DENY_RE match, if the hot path made it), and its shape: met again, the named ACL is
-        asked whether its first match depends on the source (the any-source index shapes
-        use); if not, the shape is shared (add_deny)."""
+    def learn_message(self, line: str, match, connection: Connection, name: str, when: str,
+                      credited: list, cell: list, evidence: dict) -> None:
+        """Teach the ACL messages' fast path a general-path ACL message's header (``match``:
+        its DENY_RE or ACL_LOG_RE match, if the hot path made it), and its shape: met again,
+        the named ACL is asked whether its first match depends on the source (the
+        any-source index shapes use); if not, the shape is shared (add_message)."""
         table = self.table(name, when)
-        if table in self.deny_off:
+        if table in self.message_off:
             return
         if match is None:
             message = MESSAGE_RE.search(line)
-            match = message and DENY_RE.match(line, message.start())
+            shaped = SHAPED_MESSAGES.get(message.group(1)) if message else None
+            match = shaped.match(line, message.start()) if shaped and message else None
         if not match or match.start() > HEADER_CACHE_LENGTH:
             return
         header = line[:match.start()]
         matcher = self.matcher_for(name, when)
-        found = deny_key(match, matcher.source_port_acls)
+        found = message_key(match, matcher.source_port_acls)
         if found is None or not _ipv4(found[1]):
             return
-        shapes = self.deny_shapes.setdefault(table, {})
+        shapes = self.message_shapes.setdefault(table, {})
         if len(shapes) >= self.flows_limit:     # their bound, the flows': counted, dropped
-            self.drop_deny_shapes(shapes)
-        if len(self.deny_heads) >= HEADS_LIMIT:
-            self.deny_heads.clear()
+            self.drop_message_shapes(shapes)
+        if len(self.message_heads) >= HEADS_LIMIT:
+            self.message_heads.clear()
         day = intern(when[:10])
-        self.deny_heads[header] = (day, when, shapes, matcher.source_port_acls)
+        self.message_heads[header] = (day, when, shapes, matcher.source_port_acls)
         key = found[0]
         met = shapes.get(key, 0)
         if met.__class__ is not int:
             return                          # asked already
-        trial = self.deny_trials.get(table) or \
-            self.deny_trials.setdefault(table, [0, 0, self.deny_fast])
+        trial = self.message_trials.get(table) or \
+            self.message_trials.setdefault(table, [0, 0, self.message_fast])
         trial[0] += 1
         trial[1] += bool(met)
-        if trial[0] >= DENY_TRIAL:
-            if 16 * (trial[1] + self.deny_fast - trial[2]) < trial[0]:
-                self.drop_deny_shapes(shapes)
-                self.deny_off.add(table)
+        if trial[0] >= MESSAGE_TRIAL:
+            if 16 * (trial[1] + self.message_fast - trial[2]) < trial[0]:
+                self.drop_message_shapes(shapes)
+                self.message_off.add(table)
                 return
-            trial[:] = [0, 0, self.deny_fast]
+            trial[:] = [0, 0, self.message_fast]
         if not met:
             shapes[key] = 1                 # a scanner's one probe asks nothing
             return
         if not matcher.named_source_independent(connection, 4):
             shapes[key] = None
             return
-        shapes[key] = shared_shape(day, credited, _Others(), cell, evidence["deny_days"], None)
+        # a deny shows which rules deny, an ACL-log permit that counts which permit (its
+        # evidence: the ACL-log days too); neither which connections are logged
+        shapes[key] = shared_shape(day, credited, _Others(), cell, evidence["deny_days"], None) \
+            if connection.kind == "acl_deny" else \
+            shared_shape(day, credited, _Others(), cell, evidence["days"], None,
+                         evidence["acl_log_days"])
 
-    def drop_deny_shapes(self, shapes: dict) -> None:
-        """A table's deny shapes counted and dropped, and the headers that lead to it."""
+    def drop_message_shapes(self, shapes: dict) -> None:
+        """A table's message shapes counted and dropped, and the headers that lead to it."""
         self.settle_shared(shapes)
         shapes.clear()
-        for header in [h for h, head in self.deny_heads.items() if head[2] is shapes]:
-            del self.deny_heads[header]
+        for header in [h for h, head in self.message_heads.items() if head[2] is shapes]:
+            del self.message_heads[header]
 
     def unknown_device(self, device: Optional[str]) -> None:
         device = device or "(none)"
@@ -1129,7 +1146,7 @@ class LineAnalyzer:
         for flows in self.fast_flows.values():
             for flow in flows.values():
                 settle_flow(flow)
-        for table in self.deny_shapes.values():
+        for table in self.message_shapes.values():
             self.settle_shared(table)
         self.buffered.clear()
         self.held = 0
@@ -1170,14 +1187,14 @@ class LineAnalyzer:
 
     def drop_flows(self) -> None:
         """Drop the cached headers (they hold the evidence a flush replaces) and the flow,
-        reach and deny shape entries (they hold its facts; settled before)."""
+        reach and message shape entries (they hold its facts; settled before)."""
         self.heads.clear()
         self.fast_flows.clear()
         self.reaches.clear()
-        self.deny_heads.clear()
-        self.deny_shapes.clear()
-        self.deny_trials.clear()
-        self.deny_off.clear()
+        self.message_heads.clear()
+        self.message_shapes.clear()
+        self.message_trials.clear()
+        self.message_off.clear()
         self.pinned.clear()
 
     def rebind_shapes(self, cells: dict, coverage: dict) -> None:
@@ -1199,7 +1216,7 @@ class LineAnalyzer:
                     else:
                         del shapes[key]         # not decided
                     continue
-                pending, credits, others, cell, _, marks = entry
+                pending, credits, others, cell, _, marks, _ = entry
                 if credits:
                     credits = [(prefix, self.daily.setdefault(prefix[:4], {}),
                                 self.samples.get(prefix[:4]) or self.new_sample(prefix[:4]),
@@ -1212,7 +1229,7 @@ class LineAnalyzer:
                     firewall, kind = protocol[id(marks)]
                     new_marks = successors[id(marks)] = \
                         self.evidence(firewall)["protocols"].setdefault(kind, {})
-                shapes[key] = (pending, credits, _Others(), new_cell, days, new_marks)
+                shapes[key] = (pending, credits, _Others(), new_cell, days, new_marks, None)
 
     def counts(self, firewall: Optional[str] = None) -> dict:
         """Lines per category so far (of one firewall, or of all), and ``lines``."""
@@ -1401,6 +1418,29 @@ def reach_key(groups: tuple, inbound: bool, keep_port: bool, mapped: bool = Fals
     return (key + (groups[9],) if mapped else key), groups[3]
 
 
+def message_key(match, port_acls: frozenset) -> Optional[tuple]:
+    """An ACL message's shape key and source address: deny_key or acl_log_key."""
+    return deny_key(match, port_acls) if match.re is DENY_RE else acl_log_key(match, port_acls)
+
+
+def acl_log_key(match, port_acls: frozenset) -> Optional[tuple]:
+    """An ACL_LOG_RE match of a TCP or UDP flow's first hit (``hit-cnt 1``) without the
+    source's address (and port, unless the ACL it names filters on source ports): (106100,
+    ACL, verdict, protocol, source interface, the text from the destination to the hashes),
+    and that address; None for the rest (ICMP's parentheses hold type and code; a count
+    above one is that many flows; an IPv6 source; a port out of range: the general path
+    reads them)."""
+    acl, verdict, protocol, interface, address, port = match.group(1, 2, 3, 4, 5, 6)
+    if protocol not in ("tcp", "udp") or match.group(10) != "1" or ":" in address \
+            or (len(port) == 5 and port > "65535"):
+        return None
+    key: tuple = ("106100", acl, verdict, protocol, interface,
+                  match.string[match.start(7):match.end()])
+    if port_acls and acl in port_acls:
+        key += (port,)
+    return key, address
+
+
 def deny_key(match, port_acls: frozenset) -> Optional[tuple]:
     """A DENY_RE match without the source's address (and port, unless the ACL it names
     filters on source ports): (protocol, source interface, the text from the destination to
@@ -1515,23 +1555,31 @@ def settle_count(entry: tuple) -> None:
 
 
 def shared_shape(day: str, credited: list, others: _Others, cell: list, days: dict,
-                 marks: Optional[dict]) -> tuple:
+                 marks: Optional[dict], logged: Optional[dict] = None) -> tuple:
     """A shared shape entry (see LineAnalyzer.shapes) from a general-path line's credits
     ([(fact key prefix, source, that ACE's days, its sample)]): each credit with its
     service's hash, where a new source's hash continues; no day yet (its first line is
-    counted at once, queue_shape), or, crediting nothing, this line's day."""
+    counted at once, queue_shape), or, crediting nothing, this line's day. ``logged``: the
+    evidence's ACL-log days, for a shape of 106100 permits that count (--permits-from
+    acl-log)."""
     pending: list = [None, [], []] if credited else [day, None, 0]
     return (pending, [(prefix, ace_days, sample, service_hash(*prefix[5:]), [None])
-                      for prefix, _, ace_days, sample in credited], others, cell, days, marks)
+                      for prefix, _, ace_days, sample in credited], others, cell, days, marks,
+            logged)
 
 
 def count_lines(entry: tuple, day: str, lines: int) -> None:
     """A shared shape's lines of a day counted in its cell and its firewall's evidence (and
-    that day marked for its protocol)."""
+    that day marked for its protocol; an ACL-log shape's in its ACL-log days too)."""
     entry[3][0] += lines
-    entry[4][day] += lines
-    if entry[5] is not None:            # (a deny shape's: none)
+    # (a header's day is in the days its line counted in: an ACL message's shape may count
+    # a line of a header another kind of message taught, a deny's and a permit's)
+    days = entry[4]
+    days[day] = days.get(day, 0) + lines
+    if entry[5] is not None:            # (an ACL message's shape's: none)
         entry[5][day] = 1
+    if entry[6] is not None:
+        entry[6][day] = entry[6].get(day, 0) + lines
 
 
 class _ByInitiator(dict):

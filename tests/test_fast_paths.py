@@ -547,13 +547,15 @@ def history_of(config: str, revisions: int, text: str, before: str):
     return made
 
 
-def fast_and_general(made, lines: list, options: dict, watched: str = "add_reach") -> tuple:
+def fast_and_general(made, lines: list, options: dict, watched: str = "add_reach",
+                     **both) -> tuple:
     """One task on the fast paths (flushing when full) and one whose every line takes the
-    general path, over ``lines``: (the fast one's shapes at the end, how many lines its
-    ``watched`` fast path took, what the reducer makes of each one's records)."""
+    general path, over ``lines``, both with the options ``both``: (the fast one's shapes at
+    the end, how many lines its ``watched`` fast path took, what the reducer makes of each
+    one's records)."""
     bound = options["max_connections"]
-    fast = LineAnalyzer({"fw01": made()}, "2014", **options)
-    general = LineAnalyzer({"fw01": made()}, "2014", max_connections=bound)
+    fast = LineAnalyzer({"fw01": made()}, "2014", **options, **both)
+    general = LineAnalyzer({"fw01": made()}, "2014", max_connections=bound, **both)
     taken = getattr(fast, watched)
     reached = []
     setattr(fast, watched, lambda *args: taken(*args) and reached.append(1) is None)
@@ -811,7 +813,7 @@ def test_denied_sources_fast_paths_give_what_the_general_path_gives(options, rev
     # (2 revisions: the telnet deny on the 2nd only, each revision learns its own shapes)
     made = history_of(DENIES, revisions, "eq telnet", "eq 2323")
     lines = denied_lines(13, 4000)
-    _, denied, mine, theirs = fast_and_general(made, lines, options, watched="add_deny")
+    _, denied, mine, theirs = fast_and_general(made, lines, options, watched="add_message")
     assert denied > len(lines) / 5          # (the deny shapes took many lines)
     assert mine == theirs
 
@@ -840,21 +842,114 @@ def probe(n: int, port: int) -> str:
 
 
 def test_a_sweep_whose_deny_shapes_never_repeat_stops_learning_them(monkeypatch):
-    monkeypatch.setattr(aggregate, "DENY_TRIAL", 64)
+    monkeypatch.setattr(aggregate, "MESSAGE_TRIAL", 64)
     analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
     for n in range(200):
         analyzer.add(probe(n, 10_000 + n))              # every port new
-    assert analyzer.deny_off == {"fw01"} and not analyzer.deny_heads
+    assert analyzer.message_off == {"fw01"} and not analyzer.message_heads
     assert analyzer.counts()["denied_implicit"] == 200
 
 
 def test_deny_shapes_that_take_the_lines_stay_learnt_though_the_rest_never_repeat(monkeypatch):
     # the general path then meets the unrepeated fifth only: the shapes' own lines count
-    monkeypatch.setattr(aggregate, "DENY_TRIAL", 64)
+    monkeypatch.setattr(aggregate, "MESSAGE_TRIAL", 64)
     analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
     slow = watch_general_path(analyzer)
     for n in range(2000):
         analyzer.add(probe(n, 10_000 + n if n % 5 == 0 else 80))
-    assert analyzer.deny_off == set()
+    assert analyzer.message_off == set()
     assert analyzer.counts()["denied_implicit"] == 2000
     assert len(slow) < 2000 / 5 + 20
+
+
+# ACL-log lines (106100) of ACLs whose ACEs log: permits, which count where they are the
+# evidence (--permits-from acl-log), and denies, which always count; outside_in filters on
+# source ports (its shapes keep the port), dmz_in does not.
+LOGGED = """
+access-list outside_in extended permit tcp 192.0.2.0 255.255.255.0 host 203.0.113.10 eq ssh log
+access-list outside_in extended permit tcp any host 203.0.113.10 eq https log
+access-list outside_in extended permit tcp any range 1 1023 host 203.0.113.11 eq www log
+access-list outside_in extended permit udp any host 203.0.113.12 eq domain log
+access-list outside_in extended permit icmp any host 203.0.113.10 echo log
+access-list outside_in extended deny ip any any log
+access-list dmz_in extended permit icmp any host 203.0.113.10 echo log
+access-list dmz_in extended permit tcp any host 203.0.113.10 eq https log
+access-list dmz_in extended deny ip any any log
+access-group outside_in in interface outside
+access-group dmz_in in interface dmz
+"""
+
+
+def logged_lines(seed: int, lines: int) -> list:
+    """106100 lines of ever new and known sources to a few services: mostly first hits, some
+    counting several flows, some in forms only the general path reads (IPv6, ICMP), with and
+    without hashes, over three days under few headers."""
+    rng = random.Random(seed)
+    known = ["192.0.2.7", "192.0.2.8", "198.51.100.7", "2001:db8::5"]
+    found = []
+    for n in range(lines):
+        when = f"Jun 0{rng.randrange(1, 4)} 2014 14:00:0{rng.randrange(3)}"
+        source = rng.choice(known) if rng.random() < 0.3 else f"198.18.{n // 250}.{n % 250}"
+        server, port, proto = rng.choice([("203.0.113.10", 22, "tcp"), ("203.0.113.10", 443,
+                                           "tcp"), ("203.0.113.11", 80, "tcp"),
+                                          ("203.0.113.12", 53, "udp"), ("203.0.113.13", 25,
+                                                                        "tcp")])
+        verdict = "denied" if port == 25 else rng.choice(["permitted", "permitted", "denied"])
+        hits = "1 first hit" if rng.random() < 0.8 else f"{rng.randrange(9)} 300-second interval"
+        flow = f"{proto} outside/{source}({rng.choice([rng.randrange(1, 1024), 51234])}) -> " \
+            f"inside/{server}({port})"
+        if rng.random() < 0.1:      # (the parentheses hold type and code)
+            flow = f"icmp outside/{source}({rng.choice((8, 0, 3))}) -> inside/{server}(0)"
+        acl = "outside_in"
+        if rng.random() < 0.3:
+            acl, flow = "dmz_in", flow.replace("outside/", "dmz/")
+        found.append(f"{when} fw01 : %ASA-6-106100: access-list {acl} {verdict} {flow} "
+                     f"hit-cnt {hits}{rng.choice([' [0x0, 0x0]', ''])}")
+    return found
+
+
+@task_options(flush_at=200)   # (a flush drops the message shapes)
+@pytest.mark.parametrize("permits_from", ["built", "acl-log"])
+@pytest.mark.parametrize("revisions", [1, 2])
+def test_acl_log_lines_fast_paths_give_what_the_general_path_gives(options, permits_from,
+                                                                   revisions):
+    # (2 revisions: the https permit on the 2nd only, each revision learns its own shapes)
+    made = history_of(LOGGED, revisions, "eq https log", "eq 8443 log")
+    lines = logged_lines(17, 4000)
+    _, taken, mine, theirs = fast_and_general(made, lines, options, watched="add_message",
+                                              permits_from=permits_from)
+    assert taken > len(lines) / (8 if permits_from == "acl-log" else 20)
+    assert mine == theirs
+
+
+def first_hit(source: str, port: int, hits: str = "1 first hit") -> str:
+    """A 106100 permit of ``source`` to a server's ``port``."""
+    return (f"Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list outside_in permitted tcp "
+            f"outside/{source}(4000) -> inside/203.0.113.10({port}) hit-cnt {hits} [0x0, 0x0]")
+
+
+@pytest.mark.parametrize("port, network, line, general_lines", [
+    (443, "198.18.0.{}", 2, 2), (22, "192.0.2.{}", 1, 250)],
+    ids=["a permit for every source", "a network's permit ahead"])
+def test_ever_new_sources_of_a_logged_service_share_its_shape_where_acl_log_counts(
+        port, network, line, general_lines):
+    # the general path twice (a shape is asked when met again), then none
+    analyzer = LineAnalyzer({"fw01": firewall(LOGGED)}, "2014", permits_from="acl-log")
+    slow = watch_general_path(analyzer)
+    for n in range(250):
+        analyzer.add(first_hit(network.format(n), port))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", line)]["hits"] == 250
+    evidence = records[("coverage", "fw01")]
+    assert evidence["days"] == evidence["acl_log_days"] == {"2014-06-06": 250}
+    assert len(slow) == general_lines
+
+
+def test_an_acl_log_line_of_several_flows_takes_the_general_path_and_counts_them_all():
+    analyzer = LineAnalyzer({"fw01": firewall(LOGGED)}, "2014", permits_from="acl-log")
+    slow = watch_general_path(analyzer)
+    for n in range(100):
+        analyzer.add(first_hit(f"198.18.0.{n}", 443, "7 300-second interval"))
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 2)]["hits"] == 700
+    assert len(slow) == 100

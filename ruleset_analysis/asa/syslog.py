@@ -238,13 +238,16 @@ class LogParser:
 
     def parse(self, line: str, match=None) -> Union[Connection, str]:
         """A ``Connection`` (source = initiator) or the line's category. ``match``: the
-        line's BUILT_RE or DENY_RE match, if the caller made it (not made again)."""
+        line's BUILT_RE, DENY_RE or ACL_LOG_RE match, if the caller made it (not made
+        again)."""
         if match is None:
             match = BUILT_RE.search(line) if "Built" in line else None
             if match is None:
                 return self.other(line)
         elif match.re is DENY_RE:
             return self.read(line, match, _deny)
+        elif match.re is ACL_LOG_RE:
+            return self.read(line, match, _acl_log)
         direction, proto, if1, real1, port1, mapped1, if2, real2, port2, mapped2 = \
             match.groups()
         # A line without a time (an export, a SIEM dump) still shows a connection.
