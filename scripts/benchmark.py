@@ -213,26 +213,36 @@ def _built(n: int, proto: str, ingress: str, src: str, sport: int, egress: str, 
 
 
 def make_busy(workdir: str, lines: int, services: int = BUSY_SERVICES,
-              ipv6: bool = False) -> tuple:
+              ipv6: bool = False, logged: bool = False) -> tuple:
     """Ever new clients of ``services`` web servers, an ACE each: every ACE's list of
     --max-connections fills many times over in a task, so the facts' flush bound must hold
-    them all (else every flush sends them again). ``ipv6``: IPv6 servers and clients. Its
-    config and log: (config, log)."""
+    them all (else every flush sends them again). ``ipv6``: IPv6 servers and clients.
+    ``logged``: the ACEs log and the firewall writes no connection-built lines (a level
+    below 6 but for 106100): its ACL-log lines instead, each a flow's first hit but a tenth
+    that count several flows in an interval. Its config and log: (config, log)."""
     def server_address(n: int) -> str:
         return f"2001:db8:16:{n // 250:x}::{n % 250 + 1:x}" if ipv6 else \
             f"172.16.{n // 250}.{n % 250 + 1}"
-    stem = os.path.join(workdir, f"busy-{services}{'-ipv6' if ipv6 else ''}")
+    stem = os.path.join(workdir, f"busy-{services}{'-ipv6' if ipv6 else ''}"
+                                 f"{'-logged' if logged else ''}")
     config = stem + ".cfg"
     with open(config, "w") as handle:
         handle.write("\n".join(_interfaces() + [
             f"access-list outside_in extended permit tcp any host {server_address(n)} eq https"
-            for n in range(services)] + ["access-group outside_in in interface outside"]) + "\n")
+            f"{' log' if logged else ''}" for n in range(services)] +
+            ["access-group outside_in in interface outside"]) + "\n")
     rng = random.Random(13)
 
     def line(n: int) -> str:
         server = rng.randrange(services)
         src = f"2a00:{rng.randrange(65536):x}:{rng.randrange(65536):x}::" \
             f"{rng.randrange(1, 65536):x}" if ipv6 else _host(rng, "outside")
+        if logged:
+            hits = "1 first hit" if rng.random() < 0.9 else \
+                f"{rng.randrange(2, 6)} 300-second interval"
+            return (f"{_when(n)} bench : %ASA-6-106100: access-list outside_in permitted tcp "
+                    f"outside/{src}({rng.randrange(1024, 65536)}) -> dmz/"
+                    f"{server_address(server)}(443) hit-cnt {hits} [0x{server + 1:x}, 0x0]\n")
         return _built(n, "TCP", "outside", src, rng.randrange(1024, 65536), "dmz",
                       server_address(server), 443)
     _write_log(stem + ".log", lines, line)
@@ -307,11 +317,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_mapper(db: str, log: str) -> dict:
+def measure_mapper(db: str, log: str, permits_from: str = "built") -> dict:
     from ruleset_analysis.aggregate import LineAnalyzer, quiet_collector
     from ruleset_analysis.asa.syslog import log_chunks
     from ruleset_analysis.database import load_firewalls
-    analyzer = LineAnalyzer(load_firewalls(db), "2014")
+    analyzer = LineAnalyzer(load_firewalls(db), "2014", permits_from=permits_from)
     quiet_collector()               # as every map task does
     add_lines = analyzer.add_lines
     lines = 0
@@ -334,8 +344,9 @@ def measure_mapper(db: str, log: str) -> dict:
 def measure_floor(log: str) -> dict:
     """The same reading and line loop with the same field extraction as the mapper's hot path
     (prefilter, message regex, header slice and lookup, regex groups), and nothing else; of
-    a deny line (106023), its regex and groups the same way."""
-    from ruleset_analysis.asa.syslog import BUILT_RE, DENY_RE, MESSAGE_RE, log_chunks
+    an ACL message (106023, 106100), its regex and groups the same way."""
+    from ruleset_analysis.aggregate import SHAPED_MESSAGES
+    from ruleset_analysis.asa.syslog import BUILT_RE, MESSAGE_RE, log_chunks
     headers: dict = {}
     lines = 0
     started = time.process_time()
@@ -346,8 +357,9 @@ def measure_floor(log: str) -> dict:
                 match = BUILT_RE.search(line) if "Built" in line else None
                 if match is None:
                     message = MESSAGE_RE.search(line)
-                    if message is not None and message.group(1) == "106023":
-                        match = DENY_RE.match(line, message.start())
+                    shaped = SHAPED_MESSAGES.get(message.group(1)) if message else None
+                    if shaped is not None:
+                        match = shaped.match(line, message.start())
                     if match is None:
                         continue
                 header = line[:match.start()]
@@ -561,11 +573,12 @@ def main() -> None:
     logs = dict(zip(sizes, made))
     rows = []
 
-    def measured_row(row: str, rules: int, db: str, log: str) -> None:
+    def measured_row(row: str, rules: int, db: str, log: str, permits_from: str = "built"
+                     ) -> None:
         # A shared machine's speed drifts by tens of percent within minutes: each run's
         # floor is measured beside it, over and over till it ends.
-        result, floor = paired(partial(in_process, measure_mapper, db, log), measure_floor,
-                               log)
+        result, floor = paired(partial(in_process, measure_mapper, db, log, permits_from),
+                               measure_floor, log)
         rows.append(mapper_row(row, rules, result, floor))
         print(" | ".join(rows[-1]), flush=True)
 
@@ -573,12 +586,13 @@ def main() -> None:
         for size in sizes:
             measured_row(f"mapper, {workload}", size, dbs[size], logs[size][workload])
 
-    def busy_row(row: str, config: str, log: str, rules: int = BUSY_SERVICES) -> None:
+    def busy_row(row: str, config: str, log: str, rules: int = BUSY_SERVICES,
+                 permits_from: str = "built") -> None:
         db = os.path.splitext(config)[0] + ".db"
         if os.path.exists(db):
             os.unlink(db)
         save_firewalls(db, [read_config(config)])
-        measured_row(row, rules, db, log)
+        measured_row(row, rules, db, log, permits_from)
 
     busy = f"mapper, distinct clients of {BUSY_SERVICES:,} services"
     config, log = make_busy(workdir, lines)
@@ -591,6 +605,11 @@ def main() -> None:
     busy_row(busy + ", pre-8.3", pre_8_3, log)
     # IPv6 clients of IPv6 servers: until 23230e7 every new client a general path.
     busy_row(busy.replace("distinct", "distinct IPv6"), *make_busy(workdir, lines, ipv6=True))
+    # The same logged by 106100 alone (--permits-from acl-log): until then every line a
+    # general path.
+    busy_row(f"mapper, ACL-log first hits of ever new clients of {BUSY_SERVICES:,} services, "
+             "--permits-from acl-log", *make_busy(workdir, lines, logged=True),
+             permits_from="acl-log")
     # Inside users to ever new internet servers: until 8907a72 every line a general path.
     busy_row(f"mapper, ever new destinations of {OUTBOUND_USERS:,} users",
              *make_outbound(workdir, lines), rules=10_000)

@@ -118,6 +118,26 @@ def test_the_busy_services_log_spreads_ever_new_clients_over_every_services_ace(
                for value in aces.values())
 
 
+def test_the_logged_busy_services_log_is_acl_log_first_hits_of_ever_new_clients(tmp_path):
+    config, log = benchmark.make_busy(str(tmp_path), 20_000, services=30, logged=True)
+    with open(config) as handle:
+        firewall = expand_config(parse_config(handle.read(), os.path.basename(config)))
+    assert all(ace.log for ace in firewall.acls["outside_in"].entries)
+    analyzer = LineAnalyzer({"bench": firewall}, "2014", permits_from="acl-log")
+    with open(log) as handle:
+        lines = handle.read().splitlines()
+    analyzer.add_lines(lines)
+    counts = analyzer.counts()
+    assert counts["lines"] == 20_000 and counts["matched"] == 18_000
+    logged = [re.search(r"outside/([\d.]+)\(\d+\) .* hit-cnt (\d+) (first hit|300-second)",
+                        line).groups() for line in lines if "106100" in line]
+    assert len({source for source, _, _ in logged}) > 17_900     # (a few repeat by chance)
+    first = sum(1 for _, count, kind in logged if count == "1" and kind == "first hit")
+    assert 15_800 < first < 16_600                # a tenth count several flows
+    aces = {tuple(key): value for key, value in analyzer.emit() if key[0] == "ace"}
+    assert len(aces) == 30 and sum(value["hits"] for value in aces.values()) > 18_000
+
+
 def test_the_outbound_log_sends_few_users_to_ever_new_servers_through_the_inside_acls_last_rules(
         tmp_path):
     firewall, analyzer, lines = analysed(*benchmark.make_outbound(str(tmp_path), 20_000,
