@@ -282,6 +282,11 @@ class LineAnalyzer:
         # (queue_shape). Dropped with the flows (a flush, their bound).
         self.message_heads: dict = {}
         self.message_shapes: dict = {}
+        # ACL-log permits where their connection-built lines count (--permits-from built):
+        # a line's category (acl_log_permit) is its header's (a known firewall, a time in the
+        # period) unless its count is 0; header text -> that category's cell (add_message).
+        # Dropped with the flows.
+        self.logged_heads: dict = {}
         # Learning them costs the general path a fifth more where no shape repeats (sources
         # and destinations all new: a sweep): per table, [ACL messages it met, of known
         # shapes, message_fast when they began]; after MESSAGE_TRIAL of them, if those of
@@ -352,8 +357,8 @@ class LineAnalyzer:
 
     def classify(self, line: str, match=None) -> tuple:
         """What the job makes of one line: (category, Connection or None, firewall or None,
-        Verdict or None). Every line gets exactly one category. ``match``: its BUILT_RE or
-        DENY_RE match, if made."""
+        Verdict or None). Every line gets exactly one category. ``match``: its BUILT_RE,
+        DENY_RE or ACL_LOG_RE match, if made."""
         connection = self.parser.parse(line, match)
         if isinstance(connection, str):
             return connection, None, None, None
@@ -453,6 +458,7 @@ class LineAnalyzer:
         mapper); the caller checks ``full`` after a chunk (the facts may pass their bound
         by a chunk's)."""
         heads, search, message_heads = self.heads, BUILT_RE.search, self.message_heads
+        logged_heads = self.logged_heads
         held = 0                      # lines buffered (self.held)
         for line in lines:
             match = search(line) if "Built" in line else None
@@ -549,12 +555,13 @@ class LineAnalyzer:
                     continue
                 # an ACL message (a deny, an ACL-log line) of a known header and shape (a
                 # call: met where the general path was); else its match saves the parser
-                # and learn_message a second one
-                if message_heads and message is not None:
+                # and slow_add a second one
+                if message is not None:
                     shaped = SHAPED_MESSAGES.get(message.group(1))
                     if shaped is not None:
                         match = shaped.match(line, message.start())
-                        if match is not None and self.add_message(line, match):
+                        if match is not None and (message_heads or logged_heads) and \
+                                self.add_message(line, match):
                             continue
             self.slow_add(line, match)
         self.held += held
@@ -800,6 +807,12 @@ class LineAnalyzer:
         category, connection, name, verdict = self.classify(line, match)
         cell = self.cell(name or "", category)
         cell[0] += 1
+        if category == ACL_LOG_PERMIT and match is not None and \
+                match.start() <= HEADER_CACHE_LENGTH:
+            if len(self.logged_heads) >= HEADS_LIMIT:
+                self.logged_heads.clear()
+            self.logged_heads[line[:match.start()]] = cell
+            return
         if category == UNKNOWN_FIREWALL:
             self.unknown_device(connection.firewall)
             return
@@ -1051,6 +1064,13 @@ class LineAnalyzer:
     def add_message(self, line: str, match) -> bool:
         """Count an ACL message (``match``: its DENY_RE or ACL_LOG_RE match) of a known header
         by its shape's shared entry, if it has one and the source is IPv4: whether it did."""
+        if match.re is ACL_LOG_RE and not self.from_acl_log and match.group(2) != "denied":
+            # a permit its connection-built line counts: its header's category cell alone
+            cell = self.logged_heads.get(line[:match.start()])
+            if cell is None or not match.group(10).lstrip("0"):     # (hit-cnt 0: its own)
+                return False
+            cell[0] += 1
+            return True
         head = self.message_heads.get(line[:match.start()])
         if head is None:
             return False
@@ -1193,6 +1213,7 @@ class LineAnalyzer:
         self.reaches.clear()
         self.message_heads.clear()
         self.message_shapes.clear()
+        self.logged_heads.clear()
         self.message_trials.clear()
         self.message_off.clear()
         self.pinned.clear()

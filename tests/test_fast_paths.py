@@ -953,3 +953,18 @@ def test_an_acl_log_line_of_several_flows_takes_the_general_path_and_counts_them
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     assert records[("ace", "fw01", "outside_in", 2)]["hits"] == 700
     assert len(slow) == 100
+
+
+def test_acl_log_permits_their_built_lines_count_take_the_general_path_once_a_header():
+    # their category is their header's (a known firewall, a time in the period) unless they
+    # count no flow
+    analyzer = LineAnalyzer({"fw01": firewall(LOGGED)}, "2014")
+    slow = watch_general_path(analyzer)
+    for n in range(100):
+        analyzer.add(first_hit(f"198.18.0.{n}", 443 if n % 2 else 22))
+    analyzer.add(first_hit("198.18.1.1", 443, "0 300-second interval"))
+    analyzer.add(first_hit("198.18.1.2", 443).replace("Jun 06 2014", "Jun 06 2031"))
+    counts = analyzer.counts()
+    assert (counts["acl_log_permit"], counts["acl_log_no_hits"], counts["time_outlier"]) == \
+        (100, 1, 1)
+    assert len(slow) == 3
