@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -287,6 +288,37 @@ def make_denied(workdir: str, lines: int) -> str:
     log = os.path.join(workdir, "denied.log")
     _write_log(log, lines, line)
     return log
+
+
+BUILT_SIDES_RE = re.compile(
+    r" bench : %ASA-6-30201[35]: Built (inbound|outbound) (TCP|UDP) connection \S+ for "
+    r"(\w+):([\d.]+)/(\d+) \([^)]*\) to (\w+):([\d.]+)/(\d+)")
+
+
+def with_acl_log(log: str, lines: int) -> str:
+    """``log`` (a bench config's) as a firewall whose ACEs log writes it: each connection-built
+    line after its ACL-log permit (106100, its first hit, in the ingress interface's ACL),
+    ``lines`` of it (or one fewer: a pair is not split). Its path."""
+    made = os.path.splitext(log)[0] + "-acl-logged.log"
+    with open(log) as source, open(made, "w") as handle:
+        written = 0
+        for line in source:
+            found = BUILT_SIDES_RE.search(line)
+            if written + (found is not None) >= lines:
+                break
+            if found is not None:
+                direction, proto, for_if, for_ip, for_port, to_if, to_ip, to_port = \
+                    found.groups()
+                side = ((for_if, for_ip, for_port), (to_if, to_ip, to_port))
+                (src_if, src, sport), (dst_if, dst, dport) = \
+                    side if direction == "inbound" else side[::-1]
+                handle.write(f"{line[:found.start()]} bench : %ASA-6-106100: access-list "
+                             f"{src_if}_in permitted {proto.lower()} {src_if}/{src}({sport}) "
+                             f"-> {dst_if}/{dst}({dport}) hit-cnt 1 first hit [0x0, 0x0]\n")
+                written += 1
+            handle.write(line)
+            written += 1
+    return made
 
 
 def make_logs(config: str, lines: int) -> dict:
@@ -613,6 +645,10 @@ def main() -> None:
     # Inside users to ever new internet servers: until 8907a72 every line a general path.
     busy_row(f"mapper, ever new destinations of {OUTBOUND_USERS:,} users",
              *make_outbound(workdir, lines), rules=10_000)
+    # Each connection with its ACL-log permit (ACEs with `log`; the built lines count):
+    # until 666bca9 every 106100 line a general path.
+    measured_row("mapper, distinct, each connection with its ACL-log permit", 10_000,
+                 dbs[10_000], with_acl_log(logs[10_000]["distinct"], lines))
     # Denied internet scanners: until ce00a31 every line a general path.
     measured_row("mapper, ever new sources denied", 10_000, dbs[10_000],
                  make_denied(workdir, lines))

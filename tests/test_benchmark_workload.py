@@ -138,6 +138,31 @@ def test_the_logged_busy_services_log_is_acl_log_first_hits_of_ever_new_clients(
     assert len(aces) == 30 and sum(value["hits"] for value in aces.values()) > 18_000
 
 
+def test_the_acl_logged_log_gives_each_connection_its_acl_log_permit_counted_by_its_built_line(
+        tmp_path):
+    config = os.path.join(str(tmp_path), "bench.cfg")
+    with open(config, "w") as handle:
+        handle.write(benchmark.make_config(200))
+    firewall = expand_config(parse_config(benchmark.make_config(200), "bench.cfg"))
+    log = os.path.join(str(tmp_path), "bench.log")
+    benchmark.make_log(log, firewall, 10_000, distinct=1.0)
+    made = benchmark.with_acl_log(log, 15_000)
+    with open(made) as handle:
+        lines = handle.read().splitlines()
+    analyzer = LineAnalyzer({"bench": firewall}, "2014")
+    analyzer.add_lines(lines)
+    counts = analyzer.counts()
+    assert counts["lines"] == len(lines) in (14_999, 15_000)     # (a pair is not split)
+    # every permit read, none unknown or malformed, and as many as the built lines matched
+    assert counts["acl_log_permit"] == counts["matched"] > 6_000
+    logged = [line for line in lines if "106100" in line]
+    assert all("Built" in after and after[:20] == line[:20]
+               for line, after in zip(lines, lines[1:]) if "106100" in line)
+    permitted = LineAnalyzer({"bench": firewall}, "2014", permits_from="acl-log")
+    permitted.add_lines(logged)
+    assert permitted.counts()["matched"] == len(logged)    # each in its ingress ACL
+
+
 def test_the_outbound_log_sends_few_users_to_ever_new_servers_through_the_inside_acls_last_rules(
         tmp_path):
     firewall, analyzer, lines = analysed(*benchmark.make_outbound(str(tmp_path), 20_000,
