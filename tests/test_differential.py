@@ -59,6 +59,11 @@ TASKS = [{"max_connections": 1000}, {"max_connections": 4},
          {"max_connections": 50, "facts_limit": 50, "facts_ceiling": 400}]
 
 
+def some_of(rng, drawn: list) -> dict:
+    """{key: value} of the (share, key, value) of ``drawn`` each drawn with its share."""
+    return {key: value for share, key, value in drawn if rng.random() < share}
+
+
 def address(rng, pre_8_3: bool, source: bool) -> str:
     roll = rng.random()
     if roll < 0.3:
@@ -100,13 +105,9 @@ def ace(rng, pre_8_3: bool) -> str:
 def config(rng) -> tuple:
     """(config text, whether it is pre-8.3, its ACLs' names)."""
     pre_8_3 = rng.random() < 0.35
-    groups = {"outside_in": "in interface outside", "inside_in": "in interface inside"}
-    if rng.random() < 0.5:
-        groups["dmz_out"] = "out interface dmz"
-    if rng.random() < 0.3:
-        groups["dmz_in"] = "in interface dmz"
-    if rng.random() < 0.25:
-        groups["any_in"] = "global"
+    groups = {"outside_in": "in interface outside", "inside_in": "in interface inside",
+              **some_of(rng, [(0.5, "dmz_out", "out interface dmz"),
+                              (0.3, "dmz_in", "in interface dmz"), (0.25, "any_in", "global")])}
     lines = ["ASA Version 8.2(5)" if pre_8_3 else "ASA Version 9.8(1)", OBJECTS.rstrip("\n")]
     for name in groups:
         for _ in range(rng.randrange(1, 9)):
@@ -264,13 +265,8 @@ def test_any_path_and_any_split_give_what_the_general_path_gives(seed, monkeypat
         return newest
     lines = traffic(rng, acls, rng.choice([300, 1000, 3000]))
     options = dict(rng.choice(TASKS))
-    common = {}
-    if rng.random() < 0.2:
-        common["since"] = "2014-06-02"
-    if rng.random() < 0.1:
-        common["until"] = "2014-06-02"
-    if rng.random() < 0.2:
-        common["permits_from"] = "acl-log"
+    common = some_of(rng, [(0.2, "since", "2014-06-02"), (0.1, "until", "2014-06-02"),
+                           (0.2, "permits_from", "acl-log")])
     # the bounds that decide when the fast paths learn, buffer and give up, small or not
     monkeypatch.setattr(aggregate, "MESSAGE_TRIAL", rng.choice([16_384, 64, 8]))
     monkeypatch.setattr(aggregate, "SHAPE_EPOCH", rng.choice([2048, 4, 1]))
