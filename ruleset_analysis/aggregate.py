@@ -1465,15 +1465,18 @@ def acl_log_key(match, port_acls: frozenset) -> Optional[tuple]:
 def deny_key(match, port_acls: frozenset) -> Optional[tuple]:
     """A DENY_RE match without the source's address (and port, unless the ACL it names
     filters on source ports): (protocol, source interface, the text from the destination to
-    the hashes), and that address; None unless the source is written ``IF:ADDRESS/PORT``
-    with neither a colon in the address (IPv6, a prefixed interface), a user nor a space,
-    the port in range (the general path reads the rest)."""
+    the hashes: an ICMP deny's type and code too), and that address; None unless the source
+    is written ``IF:ADDRESS/PORT``, or ``IF:ADDRESS`` (ICMP and other portless protocols: port
+    0, as the parser reads it), with neither a colon in the address (IPv6, a prefixed
+    interface), a user nor a space, the port in range (the general path reads the rest)."""
     src = match.group(2)
     if "(" in src or " " in src:
         return None
     interface, _, rest = src.partition(":")
     address, slash, port = rest.rpartition("/")
-    if not slash or not interface or not address or ":" in address or not port.isdigit() \
+    if not slash:
+        address, port = rest, "0"
+    if not interface or not address or ":" in address or not port.isdigit() \
             or len(port) > 5 or (len(port) == 5 and port > "65535"):
         return None
     key: tuple = (match.group(1), interface, match.string[match.start(3):match.end()])

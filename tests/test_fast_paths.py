@@ -765,13 +765,14 @@ def test_a_reachs_lines_its_ace_lists_no_connection_or_service_of_keep_their_tim
 
 # Scanners: an ACE denying a network's ssh ahead (its verdict depends on the source), an
 # explicit deny for one service and a logged one for any, a permit a deny message
-# contradicts; another ACL with an ACE on source ports (its shapes keep the port) ahead of
-# its explicit deny of everything.
+# contradicts, a deny of pings (ICMP type 8) to one host; another ACL with an ACE on source
+# ports (its shapes keep the port) ahead of its explicit deny of everything.
 DENIES = """
 access-list outside_in extended deny tcp 192.0.2.0 255.255.255.0 any eq ssh
 access-list outside_in extended deny tcp any host 203.0.113.5 eq telnet
 access-list outside_in extended permit tcp any host 203.0.113.10 eq https
 access-list outside_in extended deny udp any any eq 1900 log
+access-list outside_in extended deny icmp any host 203.0.113.5 echo
 access-list dmz_in extended deny tcp any range 1 1023 host 203.0.113.6
 access-list dmz_in extended deny ip any any
 access-group outside_in in interface outside
@@ -798,9 +799,10 @@ def denied_lines(seed: int, lines: int) -> list:
         acl, src = ("dmz_in", src.replace("outside:", "dmz:")) if rng.random() < 0.2 else \
             ("outside_in", src)
         hashes = rng.choice([" [0x0, 0x0]", "", " [0x1234, 0x0]"])
-        if rng.random() < 0.05:
+        if rng.random() < 0.1:
             found.append(f'{when} fw01 : %ASA-4-106023: Deny icmp src {src.split("/")[0]} '
-                         f'dst inside:{dst} (type 8, code 0) by access-group "{acl}"{hashes}')
+                         f'dst inside:{dst} (type {rng.choice((8, 13))}, code 0) by '
+                         f'access-group "{acl}"{hashes}')
             continue
         found.append(f'{when} fw01 : %ASA-4-106023: Deny {proto} src {src} dst inside:'
                      f'{dst}/{port} by access-group "{acl}"{hashes}')
@@ -832,6 +834,20 @@ def test_ever_new_sources_of_a_denied_service_share_its_shape_unless_a_rule_ahea
                      f'access-group "outside_in" [0x0, 0x0]')
     assert analyzer.counts()[category] == 250
     assert len(slow) == general_lines
+
+
+def test_a_ping_sweeps_ever_new_sources_share_a_shape_per_icmp_type():
+    # an ICMP deny's source has no port; its type and code are part of its shape
+    analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
+    slow = watch_general_path(analyzer)
+    for n in range(250):
+        for kind in (8, 13):                    # echo (line 5), timestamp (the implicit deny)
+            analyzer.add(f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny icmp src outside:'
+                         f'198.18.0.{n} dst inside:203.0.113.5 (type {kind}, code 0) by '
+                         f'access-group "outside_in" [0x0, 0x0]')
+    counts = analyzer.counts()
+    assert (counts["denied"], counts["denied_implicit"]) == (250, 250)
+    assert len(slow) == 4
 
 
 def probe(n: int, port: int) -> str:
