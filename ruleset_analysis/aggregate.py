@@ -257,7 +257,8 @@ class LineAnalyzer:
         # of initiators not IPv4, counter cell, the firewall's evidence days: its lines count
         # there when settled, as in its cell; before that only the learning rule of another
         # revision reads them, a choice of path, not of result; and its protocol's days
-        # there, marked when settled), or {initiator's address: flow} (a _ByInitiator once
+        # there, marked when settled; the evidence's ACL-log days or None: an ACL-log shape's
+        # lines count there too), or {initiator's address: flow} (a _ByInitiator once
         # the verdict was found to depend on it; a plain dict before that was asked).
         self.shapes: dict = {}
         # Reach table: reach_key -> how often the general path met it (not asked yet), None
