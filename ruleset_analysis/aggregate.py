@@ -808,12 +808,6 @@ class LineAnalyzer:
         category, connection, name, verdict = self.classify(line, match)
         cell = self.cell(name or "", category)
         cell[0] += 1
-        if category == ACL_LOG_PERMIT and match is not None and \
-                match.start() <= HEADER_CACHE_LENGTH:
-            if len(self.logged_heads) >= HEADS_LIMIT:
-                self.logged_heads.clear()
-            self.logged_heads[line[:match.start()]] = cell
-            return
         if category == UNKNOWN_FIREWALL:
             self.unknown_device(connection.firewall)
             return
@@ -828,6 +822,13 @@ class LineAnalyzer:
         early = timeline is not None and when is not None and when < timeline.starts[0]
         if early:
             evidence["before_first"] = evidence.get("before_first", 0) + 1
+        elif category == ACL_LOG_PERMIT and match is not None and \
+                match.start() <= HEADER_CACHE_LENGTH:
+            # its header's next permits counted in this cell at once (add_message): theirs
+            # is this category, and they are not dated before the first revision either
+            if len(self.logged_heads) >= HEADS_LIMIT:
+                self.logged_heads.clear()
+            self.logged_heads[line[:match.start()]] = cell
         # Which lines show that the firewall logs what proves a permit ACE used: its
         # connection-built lines (or its 106100 permits when they are what counts).
         shows = "deny" if kind == "acl_deny" else "permit" \

@@ -984,3 +984,12 @@ def test_acl_log_permits_their_built_lines_count_take_the_general_path_once_a_he
     assert (counts["acl_log_permit"], counts["acl_log_no_hits"], counts["time_outlier"]) == \
         (100, 1, 1)
     assert len(slow) == 3
+
+
+def test_acl_log_permits_dated_before_the_first_revision_are_counted_so_on_any_path():
+    made = history_of(LOGGED, 2, "eq https log", "eq 8443 log")
+    analyzer = LineAnalyzer({"fw01": made()}, "2014")
+    for n in range(3):
+        analyzer.add(first_hit(f"198.18.0.{n}", 443).replace("Jun 06 2014", "May 06 2014"))
+    evidence = dict((tuple(k), v) for k, v in analyzer.emit())[("coverage", "fw01")]
+    assert evidence["before_first"] == 3 and evidence["lines"]["acl_log_permit"] == 3
