@@ -255,12 +255,15 @@ def test_any_path_and_any_split_give_what_the_general_path_gives(seed, monkeypat
     rng = random.Random(seed)
     text, pre_8_3, acls = config(rng)
     older = changed(rng, text, pre_8_3) if rng.random() < 0.33 else None
-    switch = rng.choice(["2014-06-02 00:00:00", "2014-06-02 14:00:01", "2014-06-01 14:00:01"])
+    # (from 14:00:01 on the first day: that day's lines at 14:00:00 are before it)
+    first = rng.choice(["2014-06-01 00:00:00", "2014-06-01 14:00:01"])
+    switch = rng.choice([when for when in ("2014-06-02 00:00:00", "2014-06-02 14:00:01",
+                                           "2014-06-01 14:00:01") if when > first])
 
     def made():
         if older is None:
             return firewall(text)
-        newest, _ = build_history([("2014-06-01 00:00:00", "rev0.cfg", firewall(older)),
+        newest, _ = build_history([(first, "rev0.cfg", firewall(older)),
                                    (switch, "rev1.cfg", firewall(text))])
         return newest
     lines = traffic(rng, acls, rng.choice([300, 1000, 3000]))
