@@ -1091,17 +1091,12 @@ class LineAnalyzer:
     def learn_message(self, line: str, match, connection: Connection, name: str, when: str,
                       credited: list, cell: list, evidence: dict) -> None:
         """Teach the ACL messages' fast path a general-path ACL message's header (``match``:
-        its DENY_RE or ACL_LOG_RE match, if the hot path made it), and its shape: met again,
-        the named ACL is asked whether its first match depends on the source (the
-        any-source index shapes use); if not, the shape is shared (add_message)."""
+        its DENY_RE or ACL_LOG_RE match, which the hot loop makes; None: nothing to teach),
+        and its shape: met again, the named ACL is asked whether its first match depends on
+        the source (the any-source index shapes use); if not, the shape is shared
+        (add_message)."""
         table = self.table(name, when)
-        if table in self.message_off:
-            return
-        if match is None:
-            message = MESSAGE_RE.search(line)
-            shaped = SHAPED_MESSAGES.get(message.group(1)) if message else None
-            match = shaped.match(line, message.start()) if shaped and message else None
-        if not match or match.start() > HEADER_CACHE_LENGTH:
+        if table in self.message_off or match is None or match.start() > HEADER_CACHE_LENGTH:
             return
         header = line[:match.start()]
         matcher = self.matcher_for(name, when)
@@ -1137,10 +1132,9 @@ class LineAnalyzer:
             return
         # a deny shows which rules deny, an ACL-log permit that counts which permit (its
         # evidence: the ACL-log days too); neither which connections are logged
-        shapes[key] = shared_shape(day, credited, _Others(), cell, evidence["deny_days"], None) \
-            if connection.kind == "acl_deny" else \
-            shared_shape(day, credited, _Others(), cell, evidence["days"], None,
-                         evidence["acl_log_days"])
+        days, logged = (evidence["deny_days"], None) if connection.kind == "acl_deny" else \
+            (evidence["days"], evidence["acl_log_days"])
+        shapes[key] = shared_shape(day, credited, _Others(), cell, days, None, logged)
 
     def drop_message_shapes(self, shapes: dict) -> None:
         """A table's message shapes counted and dropped, and the headers that lead to it."""
