@@ -27,7 +27,6 @@ import json
 import multiprocessing
 import os
 import random
-import re
 import resource
 import shutil
 import statistics
@@ -290,29 +289,25 @@ def make_denied(workdir: str, lines: int) -> str:
     return log
 
 
-BUILT_SIDES_RE = re.compile(
-    r" bench : %ASA-6-30201[35]: Built (inbound|outbound) (TCP|UDP) connection \S+ for "
-    r"(\w+):([\d.]+)/(\d+) \([^)]*\) to (\w+):([\d.]+)/(\d+)")
-
-
 def with_acl_log(log: str, lines: int) -> str:
     """``log`` (a bench config's) as a firewall whose ACEs log writes it: each connection-built
     line after its ACL-log permit (106100, its first hit, in the ingress interface's ACL),
     ``lines`` of it (or one fewer: a pair is not split). Its path."""
+    from ruleset_analysis.asa.syslog import BUILT_RE
     made = os.path.splitext(log)[0] + "-acl-logged.log"
     with open(log) as source, open(made, "w") as handle:
         written = 0
         for line in source:
-            found = BUILT_SIDES_RE.search(line)
+            found = BUILT_RE.search(line)
             if written + (found is not None) >= lines:
                 break
             if found is not None:
-                direction, proto, for_if, for_ip, for_port, to_if, to_ip, to_port = \
+                direction, proto, for_if, for_ip, for_port, _, to_if, to_ip, to_port, _ = \
                     found.groups()
                 side = ((for_if, for_ip, for_port), (to_if, to_ip, to_port))
                 (src_if, src, sport), (dst_if, dst, dport) = \
                     side if direction == "inbound" else side[::-1]
-                handle.write(f"{line[:found.start()]} bench : %ASA-6-106100: access-list "
+                handle.write(f"{line[:found.start()]}%ASA-6-106100: access-list "
                              f"{src_if}_in permitted {proto.lower()} {src_if}/{src}({sport}) "
                              f"-> {dst_if}/{dst}({dport}) hit-cnt 1 first hit [0x0, 0x0]\n")
                 written += 1
