@@ -60,6 +60,16 @@ def watch_general_path(analyzer) -> list:
     return slow
 
 
+def read_watched(config: str, lines, **options) -> tuple:
+    """An analyzer of fw01 with ``config`` (and ``options``) that read ``lines``, and the
+    lines that took its general path (watch_general_path)."""
+    analyzer = LineAnalyzer({"fw01": firewall(config)}, "2014", **options)
+    slow = watch_general_path(analyzer)
+    for line in lines:
+        analyzer.add(line)
+    return analyzer, slow
+
+
 def results(records):
     found = collect(records)
     aces = {key: finish_ace(record, 1000) for key, record in found.aces.items()}
@@ -448,12 +458,9 @@ MANY_RULES = ("object-group network PARTNERS\n" +
 def general_path_lines(repeats: int) -> int:
     """Lines of 300 ever new clients of one server, each ``repeats`` times, that took the
     general path."""
-    analyzer = LineAnalyzer({"fw01": firewall(MANY_RULES)}, "2014")
-    slow = watch_general_path(analyzer)
-    for n in range(300):
-        for _ in range(repeats):
-            analyzer.add(built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
-                               "dmz:172.16.1.10/443"))
+    analyzer, slow = read_watched(MANY_RULES, (
+        built("inbound", "TCP", f"outside:198.51.{n // 250}.{n % 250 + 1}/4000",
+              "dmz:172.16.1.10/443") for n in range(300) for _ in range(repeats)))
     assert sum(v["hits"] for k, v in analyzer.emit() if k[0] == "ace") == 300 * repeats
     return len(slow)
 
@@ -647,11 +654,9 @@ def test_ipv6_initiators_fast_paths_give_what_the_general_path_gives(options):
     ids=["any source", "an IPv6 prefix's rule ahead", "behind any4, an IPv6 prefix's rule"])
 def test_ever_new_ipv6_clients_share_their_shape_unless_a_rule_tells_them_apart(
         server, port, general_lines):
-    analyzer = LineAnalyzer({"fw01": firewall(DUAL_STACK)}, "2014")
-    slow = watch_general_path(analyzer)
-    for n in range(250):
-        analyzer.add(built("inbound", "TCP", f"outside:2a00:1::{n + 1:x}/4000",
-                           f"dmz:{server}/{port}"))
+    analyzer, slow = read_watched(DUAL_STACK, (
+        built("inbound", "TCP", f"outside:2a00:1::{n + 1:x}/4000", f"dmz:{server}/{port}")
+        for n in range(250)))
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     assert records[("ace", "fw01", "outside_in", 7)]["hits"] == 250
     assert len(slow) == general_lines
@@ -732,12 +737,10 @@ def test_ever_new_destinations_fast_paths_give_what_the_general_path_gives(optio
 def test_a_users_ever_new_destinations_share_its_reach_unless_a_rule_ahead_names_them(
         destination, general_lines):
     # the general path twice (a reach is asked when met again), then none
-    analyzer = LineAnalyzer({"fw01": firewall(OUTBOUND)}, "2014")
-    slow = watch_general_path(analyzer)
     user = "2001:db8:1::5" if ":" in destination else "10.1.1.5"
-    for n in range(250):
-        analyzer.add(built("outbound", "TCP", f"outside:{destination.format(n + 1)}/443",
-                           f"inside:{user}/4000"))
+    analyzer, slow = read_watched(OUTBOUND, (
+        built("outbound", "TCP", f"outside:{destination.format(n + 1)}/443",
+              f"inside:{user}/4000") for n in range(250)))
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     line = 1 if destination.startswith("203") else 5 if ":" in destination else 4
     assert records[("ace", "fw01", "inside_in", line)]["hits"] == 250
@@ -826,25 +829,20 @@ def test_denied_sources_fast_paths_give_what_the_general_path_gives(options, rev
 def test_ever_new_sources_of_a_denied_service_share_its_shape_unless_a_rule_ahead_names_some(
         port, category, general_lines):
     # the general path twice (a shape is asked when met again), then none
-    analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
-    slow = watch_general_path(analyzer)
-    for n in range(250):
-        analyzer.add(f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:'
-                     f'198.18.0.{n + 1}/{4000 + n} dst inside:203.0.113.5/{port} by '
-                     f'access-group "outside_in" [0x0, 0x0]')
+    analyzer, slow = read_watched(DENIES, (
+        f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src outside:198.18.0.{n + 1}/'
+        f'{4000 + n} dst inside:203.0.113.5/{port} by access-group "outside_in" [0x0, 0x0]'
+        for n in range(250)))
     assert analyzer.counts()[category] == 250
     assert len(slow) == general_lines
 
 
 def test_a_ping_sweeps_ever_new_sources_share_a_shape_per_icmp_type():
     # an ICMP deny's source has no port; its type and code are part of its shape
-    analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
-    slow = watch_general_path(analyzer)
-    for n in range(250):
-        for kind in (8, 13):                    # echo (line 5), timestamp (the implicit deny)
-            analyzer.add(f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny icmp src outside:'
-                         f'198.18.0.{n} dst inside:203.0.113.5 (type {kind}, code 0) by '
-                         f'access-group "outside_in" [0x0, 0x0]')
+    analyzer, slow = read_watched(DENIES, (        # echo: line 5; timestamp: implicit deny
+        f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny icmp src outside:198.18.0.{n} dst '
+        f'inside:203.0.113.5 (type {kind}, code 0) by access-group "outside_in" [0x0, 0x0]'
+        for n in range(250) for kind in (8, 13)))
     counts = analyzer.counts()
     assert (counts["denied"], counts["denied_implicit"]) == (250, 250)
     assert len(slow) == 4
@@ -869,10 +867,8 @@ def test_a_sweep_whose_deny_shapes_never_repeat_stops_learning_them(monkeypatch)
 def test_deny_shapes_that_take_the_lines_stay_learnt_though_the_rest_never_repeat(monkeypatch):
     # the general path then meets the unrepeated fifth only: the shapes' own lines count
     monkeypatch.setattr(aggregate, "MESSAGE_TRIAL", 64)
-    analyzer = LineAnalyzer({"fw01": firewall(DENIES)}, "2014")
-    slow = watch_general_path(analyzer)
-    for n in range(2000):
-        analyzer.add(probe(n, 10_000 + n if n % 5 == 0 else 80))
+    analyzer, slow = read_watched(DENIES, (probe(n, 10_000 + n if n % 5 == 0 else 80)
+                                           for n in range(2000)))
     assert analyzer.message_off == set()
     assert analyzer.counts()["denied_implicit"] == 2000
     assert len(slow) < 2000 / 5 + 20
@@ -950,10 +946,8 @@ def first_hit(source: str, port: int, hits: str = "1 first hit") -> str:
 def test_ever_new_sources_of_a_logged_service_share_its_shape_where_acl_log_counts(
         port, network, line, general_lines):
     # the general path twice (a shape is asked when met again), then none
-    analyzer = LineAnalyzer({"fw01": firewall(LOGGED)}, "2014", permits_from="acl-log")
-    slow = watch_general_path(analyzer)
-    for n in range(250):
-        analyzer.add(first_hit(network.format(n), port))
+    analyzer, slow = read_watched(LOGGED, (first_hit(network.format(n), port)
+                                           for n in range(250)), permits_from="acl-log")
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     assert records[("ace", "fw01", "outside_in", line)]["hits"] == 250
     evidence = records[("coverage", "fw01")]
@@ -962,10 +956,9 @@ def test_ever_new_sources_of_a_logged_service_share_its_shape_where_acl_log_coun
 
 
 def test_an_acl_log_line_of_several_flows_takes_the_general_path_and_counts_them_all():
-    analyzer = LineAnalyzer({"fw01": firewall(LOGGED)}, "2014", permits_from="acl-log")
-    slow = watch_general_path(analyzer)
-    for n in range(100):
-        analyzer.add(first_hit(f"198.18.0.{n}", 443, "7 300-second interval"))
+    analyzer, slow = read_watched(LOGGED, (first_hit(f"198.18.0.{n}", 443, "7 300-second "
+                                                     "interval") for n in range(100)),
+                                  permits_from="acl-log")
     records = dict((tuple(k), v) for k, v in analyzer.emit())
     assert records[("ace", "fw01", "outside_in", 2)]["hits"] == 700
     assert len(slow) == 100
@@ -974,12 +967,10 @@ def test_an_acl_log_line_of_several_flows_takes_the_general_path_and_counts_them
 def test_acl_log_permits_their_built_lines_count_take_the_general_path_once_a_header():
     # their category is their header's (a known firewall, a time in the period) unless they
     # count no flow
-    analyzer = LineAnalyzer({"fw01": firewall(LOGGED)}, "2014")
-    slow = watch_general_path(analyzer)
-    for n in range(100):
-        analyzer.add(first_hit(f"198.18.0.{n}", 443 if n % 2 else 22))
-    analyzer.add(first_hit("198.18.1.1", 443, "0 300-second interval"))
-    analyzer.add(first_hit("198.18.1.2", 443).replace("Jun 06 2014", "Jun 06 2031"))
+    analyzer, slow = read_watched(LOGGED, [first_hit(f"198.18.0.{n}", 443 if n % 2 else 22)
+                                           for n in range(100)] + [
+        first_hit("198.18.1.1", 443, "0 300-second interval"),
+        first_hit("198.18.1.2", 443).replace("Jun 06 2014", "Jun 06 2031")])
     counts = analyzer.counts()
     assert (counts["acl_log_permit"], counts["acl_log_no_hits"], counts["time_outlier"]) == \
         (100, 1, 1)
