@@ -1082,7 +1082,13 @@ class LineAnalyzer:
             return False
         key, source = found
         entry = shapes.get(key)
-        if entry.__class__ is not tuple or not _ipv4(source):
+        if entry.__class__ is not tuple:
+            # a probe of a port no line showed yet: its implicit deny for every port?
+            probe = probe_key(match, key) if match.re is DENY_RE else None
+            entry = shapes.get(probe) if probe is not None else None
+            if entry.__class__ is not tuple:
+                return False
+        if not _ipv4(source):
             return False
         self.message_fast += 1
         self.queue_shape(entry, day, source, when)
@@ -1111,6 +1117,9 @@ class LineAnalyzer:
         day = intern(when[:10])
         self.message_heads[header] = (day, when, shapes, matcher.source_port_acls)
         key = found[0]
+        if not credited and match.re is DENY_RE:
+            self.learn_probe(probe_key(match, key), shapes, matcher, connection, day, cell,
+                             evidence)
         met = shapes.get(key, 0)
         if met.__class__ is not int:
             return                          # asked already
@@ -1135,6 +1144,24 @@ class LineAnalyzer:
         days, logged = (evidence["deny_days"], None) if connection.kind == "acl_deny" else \
             (evidence["days"], evidence["acl_log_days"])
         shapes[key] = shared_shape(day, credited, _Others(), cell, days, None, logged)
+
+    def learn_probe(self, probe: Optional[tuple], shapes: dict, matcher, connection: Connection,
+                    day: str, cell: list, evidence: dict) -> None:
+        """Teach the ACL messages' fast path a deny that credits nothing by its probe key
+        (probe_key): met again, the named ACL is asked whether it has no rule for it from any
+        source to any destination port; if so, every such deny is its implicit deny, counted
+        by one shared entry (add_message): a scanner's probes of ever new ports."""
+        if probe is None:
+            return
+        met = shapes.get(probe, 0)
+        if met.__class__ is not int:
+            return                          # asked already
+        if not met:
+            shapes[probe] = 1
+        elif matcher.named_denies_every_probe(connection):
+            shapes[probe] = shared_shape(day, [], _Others(), cell, evidence["deny_days"], None)
+        else:
+            shapes[probe] = None
 
     def drop_message_shapes(self, shapes: dict) -> None:
         """A table's message shapes counted and dropped, and the headers that lead to it."""
@@ -1479,6 +1506,23 @@ def deny_key(match, port_acls: frozenset) -> Optional[tuple]:
     if port_acls and match.group(8) in port_acls:
         key += (port,)
     return key, address
+
+
+def probe_key(match, key: tuple) -> Optional[tuple]:
+    """A TCP or UDP deny's shape (its DENY_RE match and deny_key) without the destination
+    port: ("106023", protocol, source interface, destination interface and address, the text
+    after the port to the hashes); None where the ACL it names filters on source ports (its
+    key holds the port), or the destination is not written ``IF:ADDRESS/PORT`` with the port
+    in range."""
+    protocol = key[0]
+    if len(key) != 3 or protocol not in ("tcp", "udp"):
+        return None
+    destination = match.group(3)
+    host, slash, port = destination.rpartition("/")
+    if not slash or "(" in destination or " " in destination or not port.isdigit() \
+            or len(port) > 5 or (len(port) == 5 and port > "65535"):
+        return None
+    return ("106023", protocol, key[1], host, match.string[match.end(3):match.end()])
 
 
 def _versioned(text: str) -> Optional[int]:

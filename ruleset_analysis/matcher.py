@@ -103,6 +103,7 @@ DIMENSIONS = ((I_DST_LO, I_DST_HI, 0, ADDRESS_SPACE), (I_SRC_LO, I_SRC_HI, 1, AD
               (I_SPORT_LO, I_SPORT_HI, 4, PORT_SPACE))
 WITHOUT_SOURCE = tuple(d for d in DIMENSIONS if d[2] != 1)
 WITHOUT_DESTINATION = tuple(d for d in DIMENSIONS if d[2] != 0)
+WITHOUT_SOURCE_AND_PORT = tuple(d for d in DIMENSIONS if d[2] not in (1, 2))
 ALL_HOSTS = {4: (1 << 32) - 1, 6: (1 << 128) - 1}     # the host bits of each IP version
 LEAF_SIZE = 8          # nodes this small are scanned
 WIDE = 8               # a rule spanning more intervals than this is a wildcard for the dimension
@@ -382,10 +383,10 @@ def _collect(node, values: tuple, code, found: list) -> None:
 
 
 class _AnyAddress:
-    """A flow value inside every range: with it for the source (the destination), _lookup on
-    an index without that dimension finds the first rule that matches every other field (a
-    rule whose source set is empty counts too, which can only make an answer "depends on the
-    source", the safe side)."""
+    """A flow value inside every range: with it for the source (the destination, the
+    destination port), _lookup on an index without that dimension finds the first rule that
+    matches every other field (a rule whose source set is empty counts too, which can only
+    make an answer "depends on the source", the safe side)."""
 
     def __le__(self, other) -> bool:
         return True
@@ -418,6 +419,7 @@ class AclMatcher:
         self.rules = rules
         self.index_any_source = None      # built on first use (first_match_any_source)
         self.index_any_destination = None     # (first_match_any_destination)
+        self.index_any_source_and_port = None     # (matches_no_source_and_port)
 
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
                     dst_version: int, dst: int, dport: int, icmp_code: Optional[int] = None,
@@ -448,6 +450,19 @@ class AclMatcher:
         lo, hi = (found[I_SRC_LO], found[I_SRC_HI]) if table is None else table.ranges[0]
         every = lo <= base and hi >= base | ALL_HOSTS[src_version]
         return hit_of(found, ANY_ADDRESS), every
+
+    def matches_no_source_and_port(self, protocol: int, sport: int, dst_version: int,
+                                   dst: int, icmp_code: Optional[int] = None,
+                                   ingress: str = "", egress: str = "") -> bool:
+        """Whether no rule matches the flow's other fields from any source address to any
+        destination port: then every such flow has no first match (the implicit deny)."""
+        if self.index_any_source_and_port is None:
+            with collector_paused():
+                self.index_any_source_and_port = build_index(self.rules,
+                                                             WITHOUT_SOURCE_AND_PORT)
+        values = (dst_version << 128 | dst, ANY_ADDRESS, ANY_ADDRESS, protocol, sport, ingress,
+                  egress)
+        return _lookup(self.index_any_source_and_port, values, icmp_code) is None
 
     def first_match_any_destination(self, protocol: int, src_version: int, src: int,
                                     sport: int, dst_version: int, dport: int,
@@ -658,6 +673,18 @@ class FirewallMatcher:
             _protocol_number(c.protocol), src_version, c.source_port, dst[0], dst[1],
             c.destination_port, c.icmp_code, c.ingress, c.egress)[1]
 
+    def named_denies_every_probe(self, c: Connection) -> bool:
+        """Whether the ACL an ACL message names (``evaluate_named`` run on it before) has no
+        rule for ``c`` from any source address to any destination port: then every such
+        message is its implicit deny."""
+        acl = self.acls.get(c.acl)
+        dst = self.address(c.destination)
+        if acl is None or dst is None:
+            return False
+        return acl.matches_no_source_and_port(
+            _protocol_number(c.protocol), c.source_port, dst[0], dst[1], c.icmp_code,
+            c.ingress, c.egress)
+
     def evaluate_named(self, c: Connection) -> Optional[Verdict]:
         """An ACL message (106100, 106023): the first match in the ACL it names, on the
         addresses it shows (those the ACL saw). None when an address cannot be read."""
@@ -862,6 +889,7 @@ class _TranslatedMatcher:
         self.source_independent = inner.source_independent
         self.destination_exceptions = inner.destination_exceptions
         self.named_source_independent = inner.named_source_independent
+        self.named_denies_every_probe = inner.named_denies_every_probe
 
     def _hit(self, found: tuple) -> tuple:
         hit = found[0]

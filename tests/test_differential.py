@@ -16,6 +16,7 @@ from test_fast_paths import reduced
 
 from ruleset_analysis import aggregate
 from ruleset_analysis.aggregate import LineAnalyzer
+from ruleset_analysis.asa.syslog import DENY_RE
 from ruleset_analysis.history import build_history
 
 CASES = 200
@@ -136,15 +137,17 @@ def new_address(rng, firsts: list) -> str:
 
 def traffic(rng, acls: list, count: int) -> list:
     """Log lines: ever new clients of a few services (inbound), a few users to ever new
-    destinations (outbound), scanners of a few services and other denies (106023), ACL-log
-    lines (106100), a tenth repeats; NAT on some, forms only the general path reads on some
-    (IPv6, names, users, out-of-range ports, ICMP), over up to three days under few headers."""
+    destinations (outbound), scanners of a few services or of ever new ports and other
+    denies (106023), ACL-log lines (106100), a tenth repeats; NAT on some, forms only the
+    general path reads on some (IPv6, names, users, out-of-range ports, ICMP), over up to
+    three days under few headers."""
     services = [(rng.choice(SERVERS), rng.choice(PORTS), rng.choice(["TCP", "TCP", "UDP"]))
                 for _ in range(rng.randrange(1, 6))]
     users = rng.sample(INSIDE_HOSTS + ["2001:db8:1::5"], rng.randrange(1, 4))
     scanned = [(rng.choice(acls), rng.choice(["outside", "inside", "dmz"]),
                 rng.choice(SERVERS + list(MAPPED.values()) + INTERNET),
-                *rng.choice([("tcp", port) for port in PORTS] + [("udp", 53), ("udp", 1900)]))
+                *rng.choice([("tcp", port) for port in PORTS] + [("udp", 53), ("udp", 1900)] +
+                            [("tcp", None)] * 3 + [("udp", None)]))     # None: ever new ports
                for _ in range(rng.randrange(1, 5))]
     days = rng.randrange(1, 4)
     found: list = []
@@ -205,6 +208,8 @@ def denied(rng, acls: list, scanned: list, when: str) -> str:
         interface = rng.choice(["outside", "inside", "dmz"])
         destination = rng.choice(SERVERS + list(MAPPED.values()) + INTERNET)
         protocol, port = rng.choice([("tcp", port) for port in PORTS] + [("udp", 53)])
+    if port is None:
+        port = rng.choice([rng.randrange(1, 65536)] * 19 + [70000])
     source = rng.choice(OUTSIDE_HOSTS + INSIDE_HOSTS) if rng.random() < 0.3 else \
         new_address(rng, [45, 198, 192, 10])
     source_port = rng.choice([rng.randrange(1, 1024), rng.randrange(1024, 65536), 70000])
@@ -298,9 +303,26 @@ def counting(name: str, path, taken: dict):
     return counted
 
 
+def probing(analyzer: LineAnalyzer, taken: dict):
+    """The analyzer's add_message, counting into ``taken["probe"]`` the denies it took by
+    their probe's entry (their own shape not shared)."""
+    add = analyzer.add_message
+
+    def counted(line, match):
+        head = analyzer.message_heads.get(line[:match.start()])
+        found = aggregate.deny_key(match, head[3]) \
+            if head is not None and match.re is DENY_RE else None
+        own = head[2].get(found[0]) if found is not None else None
+        took = add(line, match)
+        taken["probe"] += found is not None and took and own.__class__ is not tuple
+        return took
+    return counted
+
+
 def test_the_drawn_cases_exercise_every_fast_path():
     # else the comparison above could pass by the fast paths never taking a line
     taken = {"add_reach": 0, "add_message": 0, "slow_add": 0}
+    probes = {"probe": 0}
     lines = 0
     for seed in range(20):
         rng = random.Random(seed)
@@ -308,6 +330,7 @@ def test_the_drawn_cases_exercise_every_fast_path():
         analyzer = LineAnalyzer({"fw01": firewall(text)}, "2014")
         for name in taken:
             setattr(analyzer, name, counting(name, getattr(analyzer, name), taken))
+        analyzer.add_message = probing(analyzer, probes)
         drawn = traffic(rng, acls, 1000)
         lines += len(drawn)
         for line in drawn:
@@ -315,3 +338,4 @@ def test_the_drawn_cases_exercise_every_fast_path():
     cached_or_shaped = lines - sum(taken.values())
     assert min(taken["add_reach"], taken["add_message"], cached_or_shaped) > lines / 50
     assert taken["slow_add"] < 0.85 * lines
+    assert probes["probe"] > lines / 200     # (scanners of ever new ports are a few %)

@@ -2,6 +2,7 @@
 initiator's address, or on its destination) give exactly what the general path gives, line by
 line."""
 import random
+from typing import Optional
 
 import pytest
 from conftest import built, firewall
@@ -872,6 +873,60 @@ def test_deny_shapes_that_take_the_lines_stay_learnt_though_the_rest_never_repea
     assert analyzer.message_off == set()
     assert analyzer.counts()["denied_implicit"] == 2000
     assert len(slow) < 2000 / 5 + 20
+
+
+# A web server's ACL behind which the firewall's other public addresses have no rule (a
+# scanner's denies of them are the implicit deny, whatever their port; the server's are
+# not), and one that filters on source ports.
+SCANNED = """
+access-list outside_in extended permit tcp any host 203.0.113.10 eq https
+access-list dmz_in extended deny tcp any eq domain host 203.0.113.9
+access-group outside_in in interface outside
+access-group dmz_in in interface dmz
+"""
+
+
+def scan(n: int, host: int, port: int, sport: Optional[int] = None,
+         interface: str = "outside") -> str:
+    """A scanner's deny line to 203.0.113.``host`` by ``interface``'s ACL, its source new for
+    each ``n``."""
+    return (f'Jun 06 2014 14:47:35 fw01 : %ASA-4-106023: Deny tcp src {interface}:198.18.'
+            f'{n // 250 % 250}.{n % 250}/{4000 + n % 1000 if sport is None else sport} dst '
+            f'inside:203.0.113.{host}/{port} by access-group "{interface}_in" [0x0, 0x0]')
+
+
+def test_a_scanners_ever_new_ports_of_an_address_no_rule_names_share_its_implicit_deny():
+    # the general path twice (a probe is asked when met again), then none
+    analyzer, slow = read_watched(SCANNED, (scan(n, 5, 10_000 + n) for n in range(500)))
+    assert analyzer.counts()["denied_implicit"] == 500
+    assert len(slow) == 2
+
+
+def test_a_scanners_ever_new_ports_of_an_address_a_rule_names_take_the_general_path():
+    # (the https line: a deny whose first match is a permit, never a hit)
+    analyzer, slow = read_watched(SCANNED, [scan(n, 10, 10_000 + n) for n in range(300)] +
+                                  [scan(300, 10, 443)])
+    counts = analyzer.counts()
+    assert (counts["denied_implicit"], counts["deny_disagrees"]) == (300, 1)
+    assert len(slow) == 301
+
+
+def test_a_probe_of_an_acl_that_filters_on_source_ports_keeps_its_source_port():
+    # from port 53 the rule for it denies: not the implicit deny of the other ports' probes
+    analyzer, slow = read_watched(SCANNED, [scan(n, 9, 10_000 + n, 4000, "dmz")
+                                            for n in range(300)] +
+                                  [scan(300 + n, 9, 20_000 + n, 53, "dmz") for n in range(5)])
+    counts = analyzer.counts()
+    assert (counts["denied_implicit"], counts["denied"]) == (300, 5)
+    assert len(slow) == 305
+
+
+def test_a_probe_of_a_port_out_of_range_is_malformed_on_the_fast_path_too():
+    analyzer, slow = read_watched(SCANNED, [scan(n, 5, 10_000 + n) for n in range(300)] +
+                                  [scan(300, 5, 70_000)])
+    counts = analyzer.counts()
+    assert (counts["denied_implicit"], counts["malformed"]) == (300, 1)
+    assert len(slow) == 3
 
 
 # ACL-log lines (106100) of ACLs whose ACEs log: permits, which count where they are the
