@@ -30,10 +30,52 @@ def tabulate(rows: list, headers=(), **options) -> str:
             return _guessing_tabulate(rows, headers=headers, **options)
         align.append("right" if numbers else "left")
     options.setdefault("colalign", align)
+    fmt = options.get("tablefmt", "simple")
+    if set(options) <= {"tablefmt", "colalign"} and (fmt == "plain" or fmt == "simple" and
+                                                     headers):
+        found = _aligned(rows, list(headers), list(options["colalign"]), width, fmt)
+        if found is not None:
+            return found
     return _guessing_tabulate(rows, headers=headers, disable_numparse=True, **options)
 
 
+def _aligned(rows: list, headers: list, align: list, width: int, fmt: str):
+    """What tabulate makes of rows of ints and strings in its "plain" format, or "simple"
+    with headers, each column aligned as ``align`` says, without its per-cell type guess
+    (half of a 120,000-rule report's time): its padding, widths and stripping. None where
+    that is not all of it: ragged rows, or text that is not printable ASCII (its widths of
+    wide characters and escape codes, its multiline cells)."""
+    if any(len(row) != width for row in rows) or headers and len(headers) != width or \
+            any(a not in ("left", "right") for a in align) or len(align) != width:
+        return None
+    cells = [["" if c is None else str(c).strip() for c in row] for row in rows]
+    headers = [str(h) for h in headers]
+    text = "".join(headers) + "".join("".join(row) for row in cells)
+    if not (text.isascii() and text.isprintable()):
+        return None
+    widths = [max(len(row[i]) for row in cells) for i in range(width)]
+    if headers:
+        widths = [max(w, len(h) + 2) for w, h in zip(widths, headers)]
+
+    def line(texts: list) -> str:
+        return "  ".join(t.rjust(w) if a == "right" else t.ljust(w)
+                         for t, w, a in zip(texts, widths, align)).rstrip()
+    out = [line(headers)] if headers else []
+    if headers and fmt == "simple":
+        out.append("  ".join("-" * w for w in widths).rstrip())
+    out += map(line, cells)
+    return "\n".join(out)
+
+
+# every character float() reads in an ASCII text (the digits, signs, point, exponent,
+# underscores, whitespace, inf, infinity, nan), and the commas _numeric drops
+FLOAT_CHARACTERS = "0123456789+-._eE,infatyINFATY \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
 def _numeric(text: str) -> bool:
+    # (exact shortcuts: float() reads no ASCII text with another character, nor two points)
+    if text.isascii() and (text.strip(FLOAT_CHARACTERS) or text.count(".") > 1):
+        return False
     try:
         float(text.replace(",", ""))
     except ValueError:
