@@ -1077,21 +1077,28 @@ class LineAnalyzer:
         if head is None:
             return False
         day, when, shapes, port_acls = head
-        found = message_key(match, port_acls)
+        deny = match.re is DENY_RE
+        found = deny_key(match, port_acls) if deny else acl_log_key(match, port_acls)
         if found is None:
             return False
         key, source = found
         entry = shapes.get(key)
         if entry.__class__ is not tuple:
             # a probe of a port no line showed yet: its implicit deny for every port?
-            probe = probe_key(match, key) if match.re is DENY_RE else None
+            probe = probe_key(match, key) if deny else None
             entry = shapes.get(probe) if probe is not None else None
             if entry.__class__ is not tuple:
                 return False
-        if not _ipv4(source):
+        try:
+            inet_pton(AF_INET, source)          # _ipv4, inline
+        except (OSError, ValueError):
             return False
         self.message_fast += 1
-        self.queue_shape(entry, day, source, when)
+        pending = entry[0]
+        if pending[1] is None and pending[0] is day:    # crediting nothing: counted
+            pending[2] += 1
+        else:
+            self.queue_shape(entry, day, source, when)
         return True
 
     def learn_message(self, line: str, match, connection: Connection, name: str, when: str,
