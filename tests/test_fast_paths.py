@@ -895,38 +895,26 @@ def scan(n: int, host: int, port: int, sport: Optional[int] = None,
             f'inside:203.0.113.{host}/{port} by access-group "{interface}_in" [0x0, 0x0]')
 
 
-def test_a_scanners_ever_new_ports_of_an_address_no_rule_names_share_its_implicit_deny():
-    # the general path twice (a probe is asked when met again), then none
-    analyzer, slow = read_watched(SCANNED, (scan(n, 5, 10_000 + n) for n in range(500)))
-    assert analyzer.counts()["denied_implicit"] == 500
-    assert len(slow) == 2
-
-
-def test_a_scanners_ever_new_ports_of_an_address_a_rule_names_take_the_general_path():
+@pytest.mark.parametrize("lines, counted, general_lines", [
+    ([scan(n, 5, 10_000 + n) for n in range(500)], {"denied_implicit": 500}, 2),
     # (the https line: a deny whose first match is a permit, never a hit)
-    analyzer, slow = read_watched(SCANNED, [scan(n, 10, 10_000 + n) for n in range(300)] +
-                                  [scan(300, 10, 443)])
-    counts = analyzer.counts()
-    assert (counts["denied_implicit"], counts["deny_disagrees"]) == (300, 1)
-    assert len(slow) == 301
-
-
-def test_a_probe_of_an_acl_that_filters_on_source_ports_keeps_its_source_port():
+    ([scan(n, 10, 10_000 + n) for n in range(300)] + [scan(300, 10, 443)],
+     {"denied_implicit": 300, "deny_disagrees": 1}, 301),
     # from port 53 the rule for it denies: not the implicit deny of the other ports' probes
-    analyzer, slow = read_watched(SCANNED, [scan(n, 9, 10_000 + n, 4000, "dmz")
-                                            for n in range(300)] +
-                                  [scan(300 + n, 9, 20_000 + n, 53, "dmz") for n in range(5)])
+    ([scan(n, 9, 10_000 + n, 4000, "dmz") for n in range(300)] +
+     [scan(300 + n, 9, 20_000 + n, 53, "dmz") for n in range(5)],
+     {"denied_implicit": 300, "denied": 5}, 305),
+    ([scan(n, 5, 10_000 + n) for n in range(300)] + [scan(300, 5, 70_000)],
+     {"denied_implicit": 300, "malformed": 1}, 3)],
+    ids=["an address no rule names: its implicit deny", "an address a rule names",
+         "an ACL that filters on source ports", "a port out of range: malformed"])
+def test_a_scanners_ever_new_ports_share_the_implicit_deny_of_an_address_no_rule_names(
+        lines, counted, general_lines):
+    # the general path twice (a probe is asked when met again), then none
+    analyzer, slow = read_watched(SCANNED, lines)
     counts = analyzer.counts()
-    assert (counts["denied_implicit"], counts["denied"]) == (300, 5)
-    assert len(slow) == 305
-
-
-def test_a_probe_of_a_port_out_of_range_is_malformed_on_the_fast_path_too():
-    analyzer, slow = read_watched(SCANNED, [scan(n, 5, 10_000 + n) for n in range(300)] +
-                                  [scan(300, 5, 70_000)])
-    counts = analyzer.counts()
-    assert (counts["denied_implicit"], counts["malformed"]) == (300, 1)
-    assert len(slow) == 3
+    assert {category: counts[category] for category in counted} == counted
+    assert len(slow) == general_lines
 
 
 # ACL-log lines (106100) of ACLs whose ACEs log: permits, which count where they are the
