@@ -1084,9 +1084,13 @@ class LineAnalyzer:
         key, source = found
         entry = shapes.get(key)
         if entry.__class__ is not tuple:
-            # a probe of a port no line showed yet: its implicit deny for every port?
-            probe = probe_key(match, key) if deny else None
-            entry = shapes.get(probe) if probe is not None else None
+            # a deny of a port no line showed yet: the same for every port?
+            probe = probe_key(match, key)
+            if probe is None:
+                return False
+            entry = shapes.get(probe[0])
+            if entry.__class__ is _Probe:
+                return self.add_probe(entry, source, probe[1], day, when)
             if entry.__class__ is not tuple:
                 return False
         try:
@@ -1124,9 +1128,9 @@ class LineAnalyzer:
         day = intern(when[:10])
         self.message_heads[header] = (day, when, shapes, matcher.source_port_acls)
         key = found[0]
-        if not credited and match.re is DENY_RE:
+        if connection.kind == "acl_deny":
             self.learn_probe(probe_key(match, key), shapes, matcher, connection, day, cell,
-                             evidence)
+                             evidence, credited)
         met = shapes.get(key, 0)
         if met.__class__ is not int:
             return                          # asked already
@@ -1152,23 +1156,46 @@ class LineAnalyzer:
             (evidence["days"], evidence["acl_log_days"])
         shapes[key] = shared_shape(day, credited, _Others(), cell, days, None, logged)
 
+    def add_probe(self, probe: _Probe, source: str, port: int, day: str, when: str) -> bool:
+        """Count a deny by its probe's entry if its source is IPv4 (the general path's
+        counting, at once: its service is new each time): whether it did."""
+        try:
+            inet_pton(AF_INET, source)          # _ipv4, inline
+        except (OSError, ValueError):
+            return False
+        self.message_fast += 1
+        credits, cell, days = probe
+        cell[0] += 1
+        days[day] = days.get(day, 0) + 1
+        for prefix, protocol, destination, ace_days, sample in credits:
+            ace_days[day] = ace_days.get(day, 0) + 1
+            self.count_connection(prefix + (protocol, destination, port), source, 1, when,
+                                  when, sample)
+        return True
+
     def learn_probe(self, probe: Optional[tuple], shapes: dict, matcher, connection: Connection,
-                    day: str, cell: list, evidence: dict) -> None:
-        """Teach the ACL messages' fast path a deny that credits nothing by its probe key
-        (probe_key): met again, the named ACL is asked whether it has no rule for it from any
-        source to any destination port; if so, every such deny is its implicit deny, counted
-        by one shared entry (add_message): a scanner's probes of ever new ports."""
+                    day: str, cell: list, evidence: dict, credited: list) -> None:
+        """Teach the ACL messages' fast path a deny by its probe key (probe_key): met again,
+        the named ACL is asked whether its first match is the same from every source to
+        every destination port; if so, every such deny has its verdict, counted by the
+        probe's entry (add_message): a scanner's probes of ever new ports, denied by no
+        rule (a shared shape's entry, counting) or by one for all ports (a _Probe)."""
         if probe is None:
             return
-        met = shapes.get(probe, 0)
+        key = probe[0]
+        met = shapes.get(key, 0)
         if met.__class__ is not int:
             return                          # asked already
         if not met:
-            shapes[probe] = 1
-        elif matcher.named_denies_every_probe(connection):
-            shapes[probe] = shared_shape(day, [], _Others(), cell, evidence["deny_days"], None)
+            shapes[key] = 1
+        elif not matcher.named_probe_independent(connection, 4):
+            shapes[key] = None
+        elif credited:
+            shapes[key] = _Probe(([(prefix[:5], prefix[5], prefix[6], days, sample)
+                                   for prefix, _, days, sample in credited], cell,
+                                  evidence["deny_days"]))
         else:
-            shapes[probe] = None
+            shapes[key] = shared_shape(day, [], _Others(), cell, evidence["deny_days"], None)
 
     def drop_message_shapes(self, shapes: dict) -> None:
         """A table's message shapes counted and dropped, and the headers that lead to it."""
@@ -1516,20 +1543,31 @@ def deny_key(match, port_acls: frozenset) -> Optional[tuple]:
 
 
 def probe_key(match, key: tuple) -> Optional[tuple]:
-    """A TCP or UDP deny's shape (its DENY_RE match and deny_key) without the destination
-    port: ("106023", protocol, source interface, destination interface and address, the text
-    after the port to the hashes); None where the ACL it names filters on source ports (its
-    key holds the port), or the destination is not written ``IF:ADDRESS/PORT`` with the port
-    in range."""
-    protocol = key[0]
-    if len(key) != 3 or protocol not in ("tcp", "udp"):
+    """A TCP or UDP deny's shape (its DENY_RE or ACL_LOG_RE match, and message_key's key)
+    without the destination port, and that port: (("probe", protocol, source interface,
+    destination, the text after the port to the hashes), port) of a 106023, (("probe",
+    ACL, "denied", protocol, source interface, destination, the text after the port),
+    port) of a 106100; None where the ACL named filters on source ports (the key holds the
+    port), of a 106100 permit, or a 106023 whose destination is not written
+    ``IF:ADDRESS/PORT`` with the port in range."""
+    if match.re is DENY_RE:
+        if len(key) != 3 or key[0] not in ("tcp", "udp"):
+            return None
+        destination = match.group(3)
+        host, slash, port = destination.rpartition("/")
+        if not slash or "(" in destination or " " in destination or not port.isdigit() \
+                or len(port) > 5 or (len(port) == 5 and port > "65535"):
+            return None
+        return ("probe", key[0], key[1], host, match.string[match.end(3):match.end()]), \
+            int(port)
+    if len(key) != 6 or key[2] != "denied":          # (acl_log_key: TCP or UDP)
         return None
-    destination = match.group(3)
-    host, slash, port = destination.rpartition("/")
-    if not slash or "(" in destination or " " in destination or not port.isdigit() \
-            or len(port) > 5 or (len(port) == 5 and port > "65535"):
+    port = match.group(9)
+    if len(port) == 5 and port > "65535":
         return None
-    return ("106023", protocol, key[1], host, match.string[match.end(3):match.end()])
+    text = match.string
+    return ("probe",) + key[1:5] + (text[match.start(7):match.end(8)],
+                                    text[match.end(9):match.end()]), int(port)
 
 
 def _versioned(text: str) -> Optional[int]:
@@ -1656,6 +1694,12 @@ def count_lines(entry: tuple, day: str, lines: int) -> None:
 class _ByInitiator(dict):
     """A shape's flows by initiator where the shape's verdict was found to depend on it (a
     plain dict: not decided yet)."""
+
+
+class _Probe(tuple):
+    """A probe's entry where one rule denies every source and destination port (probe_key):
+    ([(fact key prefix but the service, protocol, destination, that ACE's days, its sample)
+    per credit], its counter cell, its firewall's deny days)."""
 
 
 class _Others(dict):

@@ -419,7 +419,7 @@ class AclMatcher:
         self.rules = rules
         self.index_any_source = None      # built on first use (first_match_any_source)
         self.index_any_destination = None     # (first_match_any_destination)
-        self.index_any_source_and_port = None     # (matches_no_source_and_port)
+        self.index_any_source_and_port = None     # (first_match_any_source_and_port)
 
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
                     dst_version: int, dst: int, dport: int, icmp_code: Optional[int] = None,
@@ -451,18 +451,29 @@ class AclMatcher:
         every = lo <= base and hi >= base | ALL_HOSTS[src_version]
         return hit_of(found, ANY_ADDRESS), every
 
-    def matches_no_source_and_port(self, protocol: int, sport: int, dst_version: int,
-                                   dst: int, icmp_code: Optional[int] = None,
-                                   ingress: str = "", egress: str = "") -> bool:
-        """Whether no rule matches the flow's other fields from any source address to any
-        destination port: then every such flow has no first match (the implicit deny)."""
+    def first_match_any_source_and_port(self, protocol: int, src_version: int, sport: int,
+                                        dst_version: int, dst: int,
+                                        icmp_code: Optional[int] = None, ingress: str = "",
+                                        egress: str = "") -> tuple:
+        """(first match, whether every ``src_version`` source address to every destination
+        port gets that same first match, the same member too): true when no rule matches the
+        flow's other fields, or the first that does admits every such source and port."""
         if self.index_any_source_and_port is None:
             with collector_paused():
                 self.index_any_source_and_port = build_index(self.rules,
                                                              WITHOUT_SOURCE_AND_PORT)
         values = (dst_version << 128 | dst, ANY_ADDRESS, ANY_ADDRESS, protocol, sport, ingress,
                   egress)
-        return _lookup(self.index_any_source_and_port, values, icmp_code) is None
+        found = _lookup(self.index_any_source_and_port, values, icmp_code)
+        if found is None:
+            return None, True
+        base = src_version << 128
+        table = found[I_EXTRA][X_SOURCES]
+        lo, hi = (found[I_SRC_LO], found[I_SRC_HI]) if table is None else table.ranges[0]
+        every = lo <= base and hi >= base | ALL_HOSTS[src_version] and \
+            found[I_DPORT_LO] <= PORT_SPACE[0] and found[I_DPORT_HI] >= PORT_SPACE[1] and \
+            found[I_EXTRA][X_DPORTS] is None
+        return hit_of(found, ANY_ADDRESS), every
 
     def first_match_any_destination(self, protocol: int, src_version: int, src: int,
                                     sport: int, dst_version: int, dport: int,
@@ -673,17 +684,18 @@ class FirewallMatcher:
             _protocol_number(c.protocol), src_version, c.source_port, dst[0], dst[1],
             c.destination_port, c.icmp_code, c.ingress, c.egress)[1]
 
-    def named_denies_every_probe(self, c: Connection) -> bool:
-        """Whether the ACL an ACL message names (``evaluate_named`` run on it before) has no
-        rule for ``c`` from any source address to any destination port: then every such
-        message is its implicit deny."""
+    def named_probe_independent(self, c: Connection, src_version: int) -> bool:
+        """Whether the ACL an ACL message names (``evaluate_named`` run on it before) has the
+        same first match, the same member, for ``c`` from every source address of
+        ``src_version`` to every destination port: then its verdict is the same, up to the
+        source and port it names (the hashes' too)."""
         acl = self.acls.get(c.acl)
         dst = self.address(c.destination)
         if acl is None or dst is None:
             return False
-        return acl.matches_no_source_and_port(
-            _protocol_number(c.protocol), c.source_port, dst[0], dst[1], c.icmp_code,
-            c.ingress, c.egress)
+        return acl.first_match_any_source_and_port(
+            _protocol_number(c.protocol), src_version, c.source_port, dst[0], dst[1],
+            c.icmp_code, c.ingress, c.egress)[1]
 
     def evaluate_named(self, c: Connection) -> Optional[Verdict]:
         """An ACL message (106100, 106023): the first match in the ACL it names, on the
@@ -889,7 +901,7 @@ class _TranslatedMatcher:
         self.source_independent = inner.source_independent
         self.destination_exceptions = inner.destination_exceptions
         self.named_source_independent = inner.named_source_independent
-        self.named_denies_every_probe = inner.named_denies_every_probe
+        self.named_probe_independent = inner.named_probe_independent
 
     def _hit(self, found: tuple) -> tuple:
         hit = found[0]

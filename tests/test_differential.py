@@ -16,7 +16,6 @@ from test_fast_paths import reduced
 
 from ruleset_analysis import aggregate
 from ruleset_analysis.aggregate import LineAnalyzer
-from ruleset_analysis.asa.syslog import DENY_RE
 from ruleset_analysis.history import build_history
 
 CASES = 200
@@ -111,6 +110,10 @@ def config(rng) -> tuple:
                               (0.3, "dmz_in", "in interface dmz"), (0.25, "any_in", "global")])}
     lines = ["ASA Version 8.2(5)" if pre_8_3 else "ASA Version 9.8(1)", OBJECTS.rstrip("\n")]
     for name in groups:
+        if rng.random() < 0.25:         # a blocked destination, first: every port denied
+            lines.append(f"access-list {name} extended deny ip any host "
+                         f"{rng.choice(SERVERS + list(MAPPED.values()) + INTERNET)}"
+                         f"{rng.choice(['', ' log'])}")
         for _ in range(rng.randrange(1, 9)):
             if rng.random() < 0.1:
                 lines.append(f"access-list {name} remark a remark takes a line number")
@@ -226,8 +229,11 @@ def denied(rng, acls: list, scanned: list, when: str) -> str:
 
 
 def acl_logged(rng, acls: list, services: list, when: str) -> str:
-    """An ACL-log line (106100) of a service: mostly a first hit of a new source."""
+    """An ACL-log line (106100) of a service, or of ever new ports of its server: mostly a
+    first hit of a new source."""
     server, port, protocol = rng.choice(services)
+    if rng.random() < 0.2:
+        port = rng.choice([rng.randrange(1, 65536)] * 19 + [70000])     # ever new ports
     source = rng.choice(OUTSIDE_HOSTS) if rng.random() < 0.3 else \
         new_address(rng, [45, 198, 192, 10])
     if rng.random() < 0.05:
@@ -304,17 +310,20 @@ def counting(name: str, path, taken: dict):
 
 
 def probing(analyzer: LineAnalyzer, taken: dict):
-    """The analyzer's add_message, counting into ``taken["probe"]`` the denies it took by
-    their probe's entry (their own shape not shared)."""
+    """The analyzer's add_message, counting into ``taken`` the denies it took by their
+    probe's entry (their own shape not shared), by its kind: "counting" (no rule: a shared
+    shape's entry) or "crediting" (a rule for every source and port)."""
     add = analyzer.add_message
 
     def counted(line, match):
         head = analyzer.message_heads.get(line[:match.start()])
-        found = aggregate.deny_key(match, head[3]) \
-            if head is not None and match.re is DENY_RE else None
+        found = aggregate.message_key(match, head[3]) if head is not None else None
         own = head[2].get(found[0]) if found is not None else None
         took = add(line, match)
-        taken["probe"] += found is not None and took and own.__class__ is not tuple
+        probe = aggregate.probe_key(match, found[0]) if found is not None else None
+        if took and own.__class__ is not tuple and probe is not None:
+            kind = head[2].get(probe[0]).__class__
+            taken["crediting" if kind is aggregate._Probe else "counting"] += 1
         return took
     return counted
 
@@ -322,7 +331,7 @@ def probing(analyzer: LineAnalyzer, taken: dict):
 def test_the_drawn_cases_exercise_every_fast_path():
     # else the comparison above could pass by the fast paths never taking a line
     taken = {"add_reach": 0, "add_message": 0, "slow_add": 0}
-    probes = {"probe": 0}
+    probes = {"counting": 0, "crediting": 0}
     lines = 0
     for seed in range(20):
         rng = random.Random(seed)
@@ -338,4 +347,4 @@ def test_the_drawn_cases_exercise_every_fast_path():
     cached_or_shaped = lines - sum(taken.values())
     assert min(taken["add_reach"], taken["add_message"], cached_or_shaped) > lines / 50
     assert taken["slow_add"] < 0.85 * lines
-    assert probes["probe"] > lines / 200     # (scanners of ever new ports are a few %)
+    assert min(probes.values()) > lines / 500     # (scanners of ever new ports: a few %)

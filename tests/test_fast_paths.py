@@ -877,11 +877,15 @@ def test_deny_shapes_that_take_the_lines_stay_learnt_though_the_rest_never_repea
 
 # A web server's ACL behind which the firewall's other public addresses have no rule (a
 # scanner's denies of them are the implicit deny, whatever their port; the server's are
-# not), and one that filters on source ports.
+# not), the same with a last rule denying everything, logged (106100 lines), and one that
+# filters on source ports.
 SCANNED = """
 access-list outside_in extended permit tcp any host 203.0.113.10 eq https
+access-list inside_in extended permit tcp any host 203.0.113.10 eq https
+access-list inside_in extended deny ip any any log
 access-list dmz_in extended deny tcp any eq domain host 203.0.113.9
 access-group outside_in in interface outside
+access-group inside_in in interface inside
 access-group dmz_in in interface dmz
 """
 
@@ -895,6 +899,13 @@ def scan(n: int, host: int, port: int, sport: Optional[int] = None,
             f'inside:203.0.113.{host}/{port} by access-group "{interface}_in" [0x0, 0x0]')
 
 
+def logged_scan(n: int, host: int, port: int) -> str:
+    """A scanner's first hit (106100) of inside_in's logged deny, to 203.0.113.``host``."""
+    return (f"Jun 06 2014 14:47:35 fw01 : %ASA-4-106100: access-list inside_in denied tcp "
+            f"inside/198.18.{n // 250 % 250}.{n % 250}({4000 + n % 1000}) -> "
+            f"outside/203.0.113.{host}({port}) hit-cnt 1 first hit [0x0, 0x0]")
+
+
 @pytest.mark.parametrize("lines, counted, general_lines", [
     ([scan(n, 5, 10_000 + n) for n in range(500)], {"denied_implicit": 500}, 2),
     # (the https line: a deny whose first match is a permit, never a hit)
@@ -905,16 +916,34 @@ def scan(n: int, host: int, port: int, sport: Optional[int] = None,
      [scan(300 + n, 9, 20_000 + n, 53, "dmz") for n in range(5)],
      {"denied_implicit": 300, "denied": 5}, 305),
     ([scan(n, 5, 10_000 + n) for n in range(300)] + [scan(300, 5, 70_000)],
-     {"denied_implicit": 300, "malformed": 1}, 3)],
+     {"denied_implicit": 300, "malformed": 1}, 3),
+    ([scan(n, 5, 10_000 + n, None, "inside") for n in range(500)], {"denied": 500}, 2),
+    ([logged_scan(n, 5, 10_000 + n) for n in range(500)], {"denied": 500}, 2),
+    ([logged_scan(n, 10, 10_000 + n) for n in range(300)], {"denied": 300}, 300)],
     ids=["an address no rule names: its implicit deny", "an address a rule names",
-         "an ACL that filters on source ports", "a port out of range: malformed"])
-def test_a_scanners_ever_new_ports_share_the_implicit_deny_of_an_address_no_rule_names(
+         "an ACL that filters on source ports", "a port out of range: malformed",
+         "a rule for every address and port", "the same, logged (106100)",
+         "the same, logged, for an address a rule names"])
+def test_a_scanners_ever_new_ports_share_the_verdict_of_an_address_no_rule_names_apart(
         lines, counted, general_lines):
     # the general path twice (a probe is asked when met again), then none
     analyzer, slow = read_watched(SCANNED, lines)
     counts = analyzer.counts()
     assert {category: counts[category] for category in counted} == counted
     assert len(slow) == general_lines
+
+
+@task_options(flush_at=50)
+def test_a_scanners_fast_paths_give_what_the_general_path_gives(options):
+    rng = random.Random(5)
+    lines = [logged_scan(n, rng.choice([5, 10]), rng.randrange(1, 65536))
+             if rng.random() < 0.4 else
+             scan(n, rng.choice([5, 10]), rng.randrange(1, 65536), None,
+                  rng.choice(["outside", "inside"])) for n in range(600)]
+    _, probed, mine, theirs = fast_and_general(lambda: firewall(SCANNED), lines, options,
+                                               watched="add_message")
+    assert probed > len(lines) / 2
+    assert mine == theirs
 
 
 # ACL-log lines (106100) of ACLs whose ACEs log: permits, which count where they are the
