@@ -998,30 +998,37 @@ class LineAnalyzer:
         cell[0] += 1
         evidence[day] += 1
         marks[day] = 1
-        facts = self.facts
         for prefix, protocol, port, source, raw, days, sample in credits:
             days[day] = days.get(day, 0) + 1
-            seed = crc32(f"{protocol} {destination} {port}".encode())    # service_hash
-            hashed = crc32(raw, seed)                                     # connection_hash
-            service = prefix + (protocol, destination, port)
-            if hashed < sample[1]:
-                self.count_connection(service, source, 1, when, when, sample, hashed)
-                continue
-            if seed < sample[3].below or (service, None) in facts:
-                self.leave_out(service, 1, when, when, sample, seed)
-                continue
-            # leave_out's commonest case, inline: a service its ACE's sample cannot hold,
-            # counted where the rule's left-out services are (omit)
-            fact = facts.get((prefix, None))
-            if fact is None:
-                facts[(prefix, None)] = [1, when, when]
-            else:
-                fact[0] += 1
-                if when < fact[1]:
-                    fact[1] = when
-                elif when > fact[2]:
-                    fact[2] = when
+            self.count_new_service(prefix, protocol, destination, port, source, raw, when,
+                                   sample)
         return True
+
+    def count_new_service(self, prefix: tuple, protocol: str, destination: str, port: int,
+                          source: str, raw: bytes, when: str, sample: list) -> None:
+        """Count a fast path's line of a connection whose service is new each time (``raw``:
+        the source, encoded) as the general path would: listed or left out by its hashes."""
+        seed = crc32(f"{protocol} {destination} {port}".encode())   # service_hash
+        hashed = crc32(raw, seed)                                   # connection_hash
+        service = prefix + (protocol, destination, port)
+        if hashed < sample[1]:
+            self.count_connection(service, source, 1, when, when, sample, hashed)
+            return
+        facts = self.facts
+        if seed < sample[3].below or (service, None) in facts:
+            self.leave_out(service, 1, when, when, sample, seed)
+            return
+        # leave_out's commonest case, inline: a service its ACE's sample cannot hold,
+        # counted where the rule's left-out services are (omit)
+        fact = facts.get((prefix, None))
+        if fact is None:
+            facts[(prefix, None)] = [1, when, when]
+        else:
+            fact[0] += 1
+            if when < fact[1]:
+                fact[1] = when
+            elif when > fact[2]:
+                fact[2] = when
 
     def learn_reach(self, name: str, table, matcher, connection: Connection, groups: tuple,
                     inbound: bool, keep_port: bool, credited: list, cell: list,
@@ -1167,10 +1174,11 @@ class LineAnalyzer:
         credits, cell, days = probe
         cell[0] += 1
         days[day] = days.get(day, 0) + 1
+        raw = source.encode()
         for prefix, protocol, destination, ace_days, sample in credits:
             ace_days[day] = ace_days.get(day, 0) + 1
-            self.count_connection(prefix + (protocol, destination, port), source, 1, when,
-                                  when, sample)
+            self.count_new_service(prefix, protocol, destination, port, source, raw, when,
+                                   sample)
         return True
 
     def learn_probe(self, probe: Optional[tuple], shapes: dict, matcher, connection: Connection,

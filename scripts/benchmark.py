@@ -289,6 +289,31 @@ def make_denied(workdir: str, lines: int) -> str:
     return log
 
 
+def make_logged_denied(workdir: str, lines: int) -> tuple:
+    """The same scanners behind the 10,000-rule config with a last rule denying everything,
+    logged (its 106100 first hits; a tenth count several flows in an interval): its config
+    and log, (config, log)."""
+    stem = os.path.join(workdir, "denied-logged")
+    config = stem + ".cfg"
+    rows = make_config(aces_for(10_000)).splitlines()
+    at = rows.index("access-group outside_in in interface outside")
+    rows.insert(at, "access-list outside_in extended deny ip any any log")
+    with open(config, "w") as handle:
+        handle.write("\n".join(rows) + "\n")
+    rng = random.Random(23)
+
+    def line(n: int) -> str:
+        port = rng.choice(PORTS) if rng.random() < 0.8 else rng.randrange(1, 65536)
+        hits = "1 first hit" if rng.random() < 0.9 else \
+            f"{rng.randrange(2, 6)} 300-second interval"
+        return (f"{_when(n)} bench : %ASA-4-106100: access-list outside_in denied tcp "
+                f"outside/{_host(rng, 'outside')}({rng.randrange(1024, 65536)}) -> inside/"
+                f"203.0.113.{rng.randrange(1, 255)}({port}) hit-cnt {hits} "
+                "[0x5d6b1b4a, 0x0]\n")
+    _write_log(stem + ".log", lines, line)
+    return config, stem + ".log"
+
+
 def with_acl_log(log: str, lines: int) -> str:
     """``log`` (a bench config's) as a firewall whose ACEs log writes it: each connection-built
     line after its ACL-log permit (106100, its first hit, in the ingress interface's ACL),
@@ -647,6 +672,10 @@ def main() -> None:
     # Denied internet scanners: until ce00a31 every line a general path.
     measured_row("mapper, ever new sources denied", 10_000, dbs[10_000],
                  make_denied(workdir, lines))
+    # The same denied by a logged last rule (106100): until 3341cac every new port a general
+    # path.
+    busy_row("mapper, ever new sources denied by a logged deny-all (106100)",
+             *make_logged_denied(workdir, lines), rules=10_000)
     log = logs[10_000]["zipf"]
     # A year's logs meet a dozen revisions: the same zipf log against a history of 12
     # revisions over its span, beside the single revision (10,000 rules).
