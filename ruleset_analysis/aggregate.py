@@ -191,7 +191,7 @@ class LineAnalyzer:
                  flows_limit: int = FLOW_CACHE_LIMIT, facts_ceiling: Optional[int] = None,
                  since: Optional[str] = None,
                  until: Optional[str] = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 matching: Optional[tuple] = None):
+                 matching: Optional[tuple] = None, thresholds: Optional[dict] = None):
         self.parser = LogParser(year)
         self.bound = max_connections       # connections (and services) listed per ACE
         self.firewalls = firewalls
@@ -315,7 +315,9 @@ class LineAnalyzer:
         # stay until emit() moves their hits to their services. Any other fact left out
         # moves at once: an ACE holds about --max-connections facts however many clients.
         self.samples: dict = {}
-        self.thresholds: dict = {}    # ACE -> (sample_below, service_below) its last reached
+        # ACE -> (sample_below, service_below) its last reached, in this task or (given)
+        # earlier ones of the job
+        self.thresholds: dict = {} if thresholds is None else thresholds
         self.pinned: set = set()
         self.stale: list = []
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source):

@@ -37,6 +37,10 @@ _OPTIONS: Optional[JobOptions] = None
 # The first task's matchers (indexes) of _FIREWALLS, for the worker's later tasks: building
 # them per task cost 0.05 s at 10,000 rules and 0.7 s at 120,000.
 _MATCHING: Optional[tuple] = None
+# The ACEs' sample thresholds its tasks reached, for its later tasks (records.merge_ace: a
+# threshold reached on part of the job's connections is never below the one all of them
+# need): without them each task listed up to --max-connections of every busy ACE anew.
+_THRESHOLDS: dict = {}
 _READ: Any = None                             # shared: input bytes read, lines read
 # How often (in lines, at the end of a chunk) a worker adds what it read to the shared
 # counters (they take a lock), and how often the progress line is redrawn.
@@ -134,7 +138,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     global _MATCHING
     assert _OPTIONS is not None
     path = task[0]
-    analyzer = _OPTIONS.analyzer(_FIREWALLS, path, _MATCHING)
+    analyzer = _OPTIONS.analyzer(_FIREWALLS, path, _MATCHING, _THRESHOLDS)
     _MATCHING = analyzer.matching
     values: Dict[str, list] = {}
 
@@ -176,10 +180,10 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
 
 
 def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> None:
-    global _FIREWALLS, _OPTIONS, _READ
+    global _FIREWALLS, _OPTIONS, _READ, _THRESHOLDS
     if db is not None:              # not inherited (a start method other than fork)
         _FIREWALLS = load_firewalls(db)
-    _OPTIONS, _READ = options, read
+    _OPTIONS, _READ, _THRESHOLDS = options, read, {}
     quiet_collector()               # for the worker's life: its tasks only map and combine
 
 

@@ -110,13 +110,16 @@ class JobOptions:
         return cls(**found)
 
     def analyzer(self, firewalls: dict, path: Optional[str] = None,
-                 matching: Optional[tuple] = None) -> Any:
+                 matching: Optional[tuple] = None, thresholds: Optional[dict] = None) -> Any:
         """The mapper's state for these options (``aggregate.LineAnalyzer``); ``matching``:
-        an earlier analyzer's, to reuse its indexes if it was over the same firewalls."""
+        an earlier analyzer's, to reuse its indexes if it was over the same firewalls;
+        ``thresholds``: the ACEs' sample thresholds earlier tasks of the job reached (and
+        this one adds to), under these options."""
         from .aggregate import LineAnalyzer
         return LineAnalyzer(firewalls, self.year, self.assume_firewall, path, self.permits_from,
                             since=self.since, until=self.until,
-                            max_connections=self.max_connections, matching=matching)
+                            max_connections=self.max_connections, matching=matching,
+                            thresholds=thresholds)
 
 
 DEFAULTS = JobOptions()

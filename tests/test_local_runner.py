@@ -150,19 +150,64 @@ def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
     assert result.exit_code == 0 and "map:" not in result.stderr
 
 
-def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypatch):
+def merged(outputs: list, bound: int) -> list:
+    """The job's results from map tasks' outputs, as run_local merges them."""
+    from ruleset_analysis.local_runner import gather
+    from ruleset_analysis.records import encode, reduce_values
+    values: dict = {}
+    for _, records, _ in outputs:
+        for key, value in records:
+            gather(values, key, value, bound)
+    return sorted(encode(key, reduce_values(key, kept, bound, finish=True))
+                  for key, kept in values.items())
+
+
+def worker_tasks(sample_db: str, options: JobOptions, tasks: list) -> list:
+    """The outputs of ``tasks`` run one after the other in one worker (this process)."""
     from ruleset_analysis import local_runner
     from ruleset_analysis.database import load_firewalls
+    local_runner._FIREWALLS = load_firewalls(sample_db)
+    with collector_paused():        # a worker's collector stays off: this is pytest's process
+        local_runner._start_worker(None, options)
+        return [local_runner.map_task(task) for task in tasks]
+
+
+def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypatch):
+    from ruleset_analysis import local_runner
     from ruleset_analysis.matcher import FirewallMatcher
     built = []
     monkeypatch.setattr(FirewallMatcher, "__init__", lambda self, *a, _real=FirewallMatcher.
                         __init__: (built.append(1), _real(self, *a))[1])
-    monkeypatch.setattr(local_runner, "_FIREWALLS", load_firewalls(sample_db))
-    with collector_paused():        # a worker's collector stays off: this is pytest's process
-        local_runner._start_worker(None, JobOptions(year="2014"))
-        first = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
-        second = local_runner.map_task((SAMPLE_LOGS[0], 0, None))
-    assert first[1] == second[1] and len(built) == 2          # two firewalls, built once
+    monkeypatch.setattr(local_runner, "_FIREWALLS", {})
+    first, second = worker_tasks(sample_db, JobOptions(year="2014"),
+                                 [(SAMPLE_LOGS[0], 0, None)] * 2)
+    assert len(built) == 2          # two firewalls, built once
+    apart = worker_tasks(sample_db, JobOptions(year="2014"), [(SAMPLE_LOGS[0], 0, None)])
+    assert merged([first, second], 100) == merged([first] + apart, 100)
+
+
+def test_a_workers_later_tasks_list_only_below_the_thresholds_its_first_reached(
+        sample_db, monkeypatch):
+    # the job's results the same; else each task listed up to --max-connections of its ACEs'
+    # connections anew, only for its combiner to drop most of them
+    from ruleset_analysis import local_runner
+    from ruleset_analysis.aggregate import LineAnalyzer
+    monkeypatch.setattr(local_runner, "_FIREWALLS", {})
+    listed = []
+    real = LineAnalyzer.new_fact
+
+    def new_fact(self, prefix, source, *rest):
+        real(self, prefix, source, *rest)
+        if (prefix, source) in self.facts:
+            listed.append(1)
+    monkeypatch.setattr(LineAnalyzer, "new_fact", new_fact)
+    options = JobOptions(year="2014", max_connections=3)
+    tasks = [(path, 0, None) for path in SAMPLE_LOGS] * 2
+    together = worker_tasks(sample_db, options, tasks)
+    listed_together = len(listed)
+    apart = [worker_tasks(sample_db, options, [task])[0] for task in tasks]
+    assert listed_together < 0.75 * (len(listed) - listed_together)
+    assert merged(together, 3) == merged(apart, 3)
 
 
 def test_matchers_of_other_firewalls_are_never_reused(sample_db):
