@@ -1002,31 +1002,32 @@ class LineAnalyzer:
         marks[day] = 1
         for prefix, protocol, port, source, raw, days, sample in credits:
             days[day] = days.get(day, 0) + 1
-            self.count_new_service(prefix, protocol, destination, port, source, raw, when,
+            self.count_new_service(prefix, protocol, destination, port, source, raw, 1, when,
                                    sample)
         return True
 
     def count_new_service(self, prefix: tuple, protocol: str, destination: str, port: int,
-                          source: str, raw: bytes, when: str, sample: list) -> None:
-        """Count a fast path's line of a connection whose service is new each time (``raw``:
-        the source, encoded) as the general path would: listed or left out by its hashes."""
+                          source: str, raw: bytes, count: int, when: str, sample: list) -> None:
+        """Count a fast path's line (``count`` hits) of a connection whose service is new
+        each time (``raw``: the source, encoded) as the general path would: listed or left
+        out by its hashes."""
         seed = crc32(f"{protocol} {destination} {port}".encode())   # service_hash
         hashed = crc32(raw, seed)                                   # connection_hash
         service = prefix + (protocol, destination, port)
         if hashed < sample[1]:
-            self.count_connection(service, source, 1, when, when, sample, hashed)
+            self.count_connection(service, source, count, when, when, sample, hashed)
             return
         facts = self.facts
         if seed < sample[3].below or (service, None) in facts:
-            self.leave_out(service, 1, when, when, sample, seed)
+            self.leave_out(service, count, when, when, sample, seed)
             return
         # leave_out's commonest case, inline: a service its ACE's sample cannot hold,
         # counted where the rule's left-out services are (omit)
         fact = facts.get((prefix, None))
         if fact is None:
-            facts[(prefix, None)] = [1, when, when]
+            facts[(prefix, None)] = [count, when, when]
         else:
-            fact[0] += 1
+            fact[0] += count
             if when < fact[1]:
                 fact[1] = when
             elif when > fact[2]:
@@ -1086,22 +1087,23 @@ class LineAnalyzer:
         if head is None:
             return False
         day, when, shapes, port_acls = head
-        deny = match.re is DENY_RE
-        found = deny_key(match, port_acls) if deny else acl_log_key(match, port_acls)
-        if found is None:
-            return False
-        key, source = found
-        entry = shapes.get(key)
+        found = deny_key(match, port_acls) if match.re is DENY_RE else \
+            acl_log_key(match, port_acls)
+        entry = None
+        if found is not None:
+            source = found[1]
+            entry = shapes.get(found[0])
         if entry.__class__ is not tuple:
-            # a deny of a port no line showed yet: the same for every port?
-            probe = probe_key(match, key)
+            # a deny of a port no line showed yet (or of several flows): the same for every
+            # port?
+            probe = probe_key(match, port_acls, found)
             if probe is None:
                 return False
-            entry = shapes.get(probe[0])
-            if entry.__class__ is _Probe:
-                return self.add_probe(entry, source, probe[1], day, when)
-            if entry.__class__ is not tuple:
-                return False
+            key, source, port, flows = probe
+            entry = shapes.get(key)
+            if entry.__class__ is not tuple:    # (a shared shape's: it counts lines, not flows)
+                return entry.__class__ is _Probe and \
+                    self.add_probe(entry, source, int(port), int(flows), day, when)
         try:
             inet_pton(AF_INET, source)          # _ipv4, inline
         except (OSError, ValueError):
@@ -1126,8 +1128,14 @@ class LineAnalyzer:
             return
         header = line[:match.start()]
         matcher = self.matcher_for(name, when)
-        found = message_key(match, matcher.source_port_acls)
-        if found is None or not _ipv4(found[1]):
+        port_acls = matcher.source_port_acls
+        found = message_key(match, port_acls)
+        if found is not None and not _ipv4(found[1]):
+            found = None
+        probe = probe_key(match, port_acls, found) if connection.kind == "acl_deny" else None
+        if probe is not None and not _ipv4(probe[1]):
+            probe = None
+        if found is None and probe is None:
             return
         shapes = self.message_shapes.setdefault(table, {})
         if len(shapes) >= self.flows_limit:     # their bound, the flows': counted, dropped
@@ -1135,11 +1143,13 @@ class LineAnalyzer:
         if len(self.message_heads) >= HEADS_LIMIT:
             self.message_heads.clear()
         day = intern(when[:10])
-        self.message_heads[header] = (day, when, shapes, matcher.source_port_acls)
+        self.message_heads[header] = (day, when, shapes, port_acls)
+        if probe is not None:
+            self.learn_probe(probe[0], shapes, matcher, connection, day, cell, evidence,
+                             credited)
+        if found is None:
+            return
         key = found[0]
-        if connection.kind == "acl_deny":
-            self.learn_probe(probe_key(match, key), shapes, matcher, connection, day, cell,
-                             evidence, credited)
         met = shapes.get(key, 0)
         if met.__class__ is not int:
             return                          # asked already
@@ -1165,9 +1175,10 @@ class LineAnalyzer:
             (evidence["days"], evidence["acl_log_days"])
         shapes[key] = shared_shape(day, credited, _Others(), cell, days, None, logged)
 
-    def add_probe(self, probe: _Probe, source: str, port: int, day: str, when: str) -> bool:
-        """Count a deny by its probe's entry if its source is IPv4 (the general path's
-        counting, at once: its service is new each time): whether it did."""
+    def add_probe(self, probe: _Probe, source: str, port: int, flows: int, day: str,
+                  when: str) -> bool:
+        """Count a deny (of ``flows`` flows) by its probe's entry if its source is IPv4 (the
+        general path's counting, at once: its service is new each time): whether it did."""
         try:
             inet_pton(AF_INET, source)          # _ipv4, inline
         except (OSError, ValueError):
@@ -1178,21 +1189,18 @@ class LineAnalyzer:
         days[day] = days.get(day, 0) + 1
         raw = source.encode()
         for prefix, protocol, destination, ace_days, sample in credits:
-            ace_days[day] = ace_days.get(day, 0) + 1
-            self.count_new_service(prefix, protocol, destination, port, source, raw, when,
-                                   sample)
+            ace_days[day] = ace_days.get(day, 0) + flows
+            self.count_new_service(prefix, protocol, destination, port, source, raw, flows,
+                                   when, sample)
         return True
 
-    def learn_probe(self, probe: Optional[tuple], shapes: dict, matcher, connection: Connection,
-                    day: str, cell: list, evidence: dict, credited: list) -> None:
+    def learn_probe(self, key: tuple, shapes: dict, matcher, connection: Connection, day: str,
+                    cell: list, evidence: dict, credited: list) -> None:
         """Teach the ACL messages' fast path a deny by its probe key (probe_key): met again,
         the named ACL is asked whether its first match is the same from every source to
         every destination port; if so, every such deny has its verdict, counted by the
         probe's entry (add_message): a scanner's probes of ever new ports, denied by no
         rule (a shared shape's entry, counting) or by one for all ports (a _Probe)."""
-        if probe is None:
-            return
-        key = probe[0]
         met = shapes.get(key, 0)
         if met.__class__ is not int:
             return                          # asked already
@@ -1552,32 +1560,36 @@ def deny_key(match, port_acls: frozenset) -> Optional[tuple]:
     return key, address
 
 
-def probe_key(match, key: tuple) -> Optional[tuple]:
-    """A TCP or UDP deny's shape (its DENY_RE or ACL_LOG_RE match, and message_key's key)
-    without the destination port, and that port: (("probe", protocol, source interface,
-    destination, the text after the port to the hashes), port) of a 106023, (("probe",
-    ACL, "denied", protocol, source interface, destination, the text after the port),
-    port) of a 106100; None where the ACL named filters on source ports (the key holds the
-    port), of a 106100 permit, or a 106023 whose destination is not written
-    ``IF:ADDRESS/PORT`` with the port in range."""
+def probe_key(match, port_acls: frozenset, found: Optional[tuple]) -> Optional[tuple]:
+    """A TCP or UDP deny (its DENY_RE or ACL_LOG_RE match, and message_key's key and source
+    if it has one) without its source's address and its destination port, and of a 106100
+    its count of flows, which vary from line to line: (key, that address, port, flows), the
+    port and flows as written (digits, or the int 1); the key ("probe", protocol, source
+    interface, destination, the text after the port to the hashes) of a 106023, ("probe",
+    ACL, protocol, source interface, destination, the text between port and count, after
+    the count) of a 106100. None where the ACL named filters on source ports, of a 106100
+    permit or of no flow (hit-cnt 0), and where a source or destination is not written as
+    deny_key or acl_log_key read one, or a port is out of range."""
     if match.re is DENY_RE:
-        if len(key) != 3 or key[0] not in ("tcp", "udp"):
+        if found is None or len(found[0]) != 3 or found[0][0] not in ("tcp", "udp"):
             return None
         destination = match.group(3)
         host, slash, port = destination.rpartition("/")
         if not slash or "(" in destination or " " in destination or not port.isdigit() \
                 or len(port) > 5 or (len(port) == 5 and port > "65535"):
             return None
-        return ("probe", key[0], key[1], host, match.string[match.end(3):match.end()]), \
-            int(port)
-    if len(key) != 6 or key[2] != "denied":          # (acl_log_key: TCP or UDP)
-        return None
-    port = match.group(9)
-    if len(port) == 5 and port > "65535":
+        return ("probe", found[0][0], found[0][1], host,
+                match.string[match.end(3):match.end()]), found[1], port, 1
+    acl, verdict, protocol, interface, address, sport, port, count = \
+        match.group(1, 2, 3, 4, 5, 6, 9, 10)
+    if verdict != "denied" or protocol not in ("tcp", "udp") or not count.lstrip("0") \
+            or ":" in address or (port_acls and acl in port_acls) \
+            or (len(sport) == 5 and sport > "65535") or (len(port) == 5 and port > "65535"):
         return None
     text = match.string
-    return ("probe",) + key[1:5] + (text[match.start(7):match.end(8)],
-                                    text[match.end(9):match.end()]), int(port)
+    return ("probe", acl, protocol, interface, text[match.start(7):match.end(8)],
+            text[match.end(9):match.start(10)], text[match.end(10):match.end()]), address, \
+        port, count
 
 
 def _versioned(text: str) -> Optional[int]:

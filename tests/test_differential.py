@@ -320,7 +320,7 @@ def probing(analyzer: LineAnalyzer, taken: dict):
         found = aggregate.message_key(match, head[3]) if head is not None else None
         own = head[2].get(found[0]) if found is not None else None
         took = add(line, match)
-        probe = aggregate.probe_key(match, found[0]) if found is not None else None
+        probe = aggregate.probe_key(match, head[3], found) if head is not None else None
         if took and own.__class__ is not tuple and probe is not None:
             kind = head[2].get(probe[0]).__class__
             taken["crediting" if kind is aggregate._Probe else "counting"] += 1
