@@ -220,7 +220,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
               progress: Optional[TextIO] = None) -> Tuple[List[str], List[Tuple[str, str]]]:
     """-> (the results lines, sorted; [(path, message)] for each input whose reading broke
     before its end). ``progress``: a terminal to show the progress on."""
-    global _FIREWALLS, _MATCHING
+    global _FIREWALLS, _MATCHING, _THRESHOLDS
     from .report.lines import compression
     problems: List[Tuple[str, str]] = []
     for path in paths:
@@ -271,7 +271,8 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
                     shown.show(read[0], read[1])
         if shown is not None:
             shown.end()
-    _FIREWALLS, _MATCHING = {}, None   # the report loads what it needs: not held twice
+    # the report loads what it needs: not held twice
+    _FIREWALLS, _MATCHING, _THRESHOLDS = {}, None, {}
     lines = [encode(key, reduce_values(key, values, options.max_connections, finish=True))
              for key, values in merged.items()]
     return sorted(line.rstrip("\n") for line in lines), sorted(problems)
