@@ -758,18 +758,19 @@ class LineAnalyzer:
                     continue
             self.count_left_out(prefix, len(rest), min(rest), max(rest), sample, out)
 
-    def count_shape_line(self, entry: tuple, day: str, source: str, when: str) -> None:
-        """Count one line of a shared shape (an IPv4 initiator) as settle_shape counts a
-        batch."""
+    def count_shape_line(self, entry: tuple, day: str, source: str, when: str,
+                         flows: int = 1) -> None:
+        """Count one line of a shared shape (an IPv4 initiator; of ``flows`` flows: an
+        ACL-log line's) as settle_shape counts a batch."""
         count_lines(entry, day, 1)
         raw = source.encode()
         for prefix, days, sample, seed, out in entry[1]:
-            days[day] = days.get(day, 0) + 1
+            days[day] = days.get(day, 0) + flows
             hashed = crc32(raw, seed)                       # connection_hash
             if hashed < sample[1]:
-                self.count_connection(prefix, source, 1, when, when, sample, hashed)
+                self.count_connection(prefix, source, flows, when, when, sample, hashed)
             else:
-                self.count_left_out(prefix, 1, when, when, sample, out)
+                self.count_left_out(prefix, flows, when, when, sample, out)
 
     def count_left_out(self, prefix: tuple, count: int, first: str, last: str, sample: list,
                        out: list) -> None:
@@ -1090,9 +1091,12 @@ class LineAnalyzer:
         found = deny_key(match, port_acls) if match.re is DENY_RE else \
             acl_log_key(match, port_acls)
         entry = None
+        several = None                  # the count of an ACL-log line of several flows
         if found is not None:
             source = found[1]
             entry = shapes.get(found[0])
+            if len(found) == 3 and found[2] != "1":
+                several = found[2]
         if entry.__class__ is not tuple:
             # a deny of a port no line showed yet (or of several flows): the same for every
             # port?
@@ -1109,6 +1113,9 @@ class LineAnalyzer:
         except (OSError, ValueError):
             return False
         self.message_fast += 1
+        if several is not None:         # counted at once: a buffer's line is one flow
+            self.count_shape_line(entry, day, source, when, int(several))
+            return True
         pending = entry[0]
         if pending[1] is None and pending[0] is day:    # crediting nothing: counted
             pending[2] += 1
@@ -1520,21 +1527,22 @@ def message_key(match, port_acls: frozenset) -> Optional[tuple]:
 
 
 def acl_log_key(match, port_acls: frozenset) -> Optional[tuple]:
-    """An ACL_LOG_RE match of a TCP or UDP flow's first hit (``hit-cnt 1``) without the
-    source's address (and port, unless the ACL it names filters on source ports): (106100,
-    ACL, verdict, protocol, source interface, the text from the destination to the hashes),
-    and that address; None for the rest (ICMP's parentheses hold type and code; a count
-    above one is that many flows; an IPv6 source; a port out of range: the general path
-    reads them)."""
-    acl, verdict, protocol, interface, address, port = match.group(1, 2, 3, 4, 5, 6)
-    if protocol not in ("tcp", "udp") or match.group(10) != "1" or ":" in address \
+    """An ACL_LOG_RE match of a TCP or UDP line of flows (``hit-cnt`` above 0) without the
+    source's address (and port, unless the ACL it names filters on source ports) and the
+    count: (106100, ACL, verdict, protocol, source interface, the text from the destination
+    to the count, the hashes), that address and the count (digits); None for the rest
+    (ICMP's parentheses hold type and code; an IPv6 source; a port out of range: the
+    general path reads them)."""
+    acl, verdict, protocol, interface, address, port, count = \
+        match.group(1, 2, 3, 4, 5, 6, 10)
+    if protocol not in ("tcp", "udp") or not count.lstrip("0") or ":" in address \
             or (len(port) == 5 and port > "65535"):
         return None
     key: tuple = ("106100", acl, verdict, protocol, interface,
-                  match.string[match.start(7):match.end()])
+                  match.string[match.start(7):match.start(10)], match.group(11, 12))
     if port_acls and acl in port_acls:
         key += (port,)
-    return key, address
+    return key, address, count
 
 
 def deny_key(match, port_acls: frozenset) -> Optional[tuple]:

@@ -1033,13 +1033,17 @@ def test_ever_new_sources_of_a_logged_service_share_its_shape_where_acl_log_coun
     assert len(slow) == general_lines
 
 
-def test_an_acl_log_line_of_several_flows_takes_the_general_path_and_counts_them_all():
+def test_acl_log_lines_of_one_or_several_flows_share_their_shape_and_count_every_flow():
+    # (a line of several flows counted at once, one of one buffered)
     analyzer, slow = read_watched(LOGGED, (first_hit(f"198.18.0.{n}", 443, "7 300-second "
-                                                     "interval") for n in range(100)),
-                                  permits_from="acl-log")
+                                                     "interval" if n % 2 else "1 first hit")
+                                           for n in range(100)), permits_from="acl-log")
     records = dict((tuple(k), v) for k, v in analyzer.emit())
-    assert records[("ace", "fw01", "outside_in", 2)]["hits"] == 700
-    assert len(slow) == 100
+    assert records[("ace", "fw01", "outside_in", 2)]["hits"] == 50 * 7 + 50
+    assert records[("ace", "fw01", "outside_in", 2)]["days"] == {"2014-06-06": 50 * 7 + 50}
+    evidence = records[("coverage", "fw01")]      # (lines: the days a firewall logged)
+    assert evidence["days"] == evidence["acl_log_days"] == {"2014-06-06": 100}
+    assert len(slow) == 2
 
 
 def test_acl_log_permits_their_built_lines_count_take_the_general_path_once_a_header():
