@@ -1213,7 +1213,7 @@ class LineAnalyzer:
             return                          # asked already
         if not met:
             shapes[key] = 1
-        elif not matcher.named_probe_independent(connection, 4):
+        elif not matcher.named_source_independent(connection, 4, every_port=True):
             shapes[key] = None
         elif credited:
             shapes[key] = _Probe(([(prefix[:5], prefix[5], prefix[6], days, sample)

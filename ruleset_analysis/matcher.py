@@ -417,9 +417,10 @@ class AclMatcher:
                         for ace in acl.entries if ace.matchable)     # expanded rules
         self.index = build_index(rules)
         self.rules = rules
-        self.index_any_source = None      # built on first use (first_match_any_source)
-        self.index_any_destination = None     # (first_match_any_destination)
-        self.index_any_source_and_port = None     # (first_match_any_source_and_port)
+        # indexes without some dimensions, by those kept: each built on first use
+        # (first_match_any_source, first_match_any_source_and_port,
+        # first_match_any_destination)
+        self.partial_indexes: dict = {}
 
     def first_match(self, protocol: int, src_version: int, src: int, sport: int,
                     dst_version: int, dst: int, dport: int, icmp_code: Optional[int] = None,
@@ -438,18 +439,12 @@ class AclMatcher:
         """(first match, whether every ``src_version`` source address gets that same first
         match): true when no rule matches the flow's other fields, or the first that does
         admits every source address of that version."""
-        if self.index_any_source is None:
-            with collector_paused():
-                self.index_any_source = build_index(self.rules, WITHOUT_SOURCE)
-        values = (dst_version << 128 | dst, ANY_ADDRESS, dport, protocol, sport, ingress, egress)
-        found = _lookup(self.index_any_source, values, icmp_code)
+        found = _lookup(self.partial_index(WITHOUT_SOURCE), (
+            dst_version << 128 | dst, ANY_ADDRESS, dport, protocol, sport, ingress, egress),
+            icmp_code)
         if found is None:
             return None, True
-        base = src_version << 128
-        table = found[I_EXTRA][X_SOURCES]
-        lo, hi = (found[I_SRC_LO], found[I_SRC_HI]) if table is None else table.ranges[0]
-        every = lo <= base and hi >= base | ALL_HOSTS[src_version]
-        return hit_of(found, ANY_ADDRESS), every
+        return hit_of(found, ANY_ADDRESS), _every_source(found, src_version)
 
     def first_match_any_source_and_port(self, protocol: int, src_version: int, sport: int,
                                         dst_version: int, dst: int,
@@ -458,22 +453,22 @@ class AclMatcher:
         """(first match, whether every ``src_version`` source address to every destination
         port gets that same first match, the same member too): true when no rule matches the
         flow's other fields, or the first that does admits every such source and port."""
-        if self.index_any_source_and_port is None:
-            with collector_paused():
-                self.index_any_source_and_port = build_index(self.rules,
-                                                             WITHOUT_SOURCE_AND_PORT)
-        values = (dst_version << 128 | dst, ANY_ADDRESS, ANY_ADDRESS, protocol, sport, ingress,
-                  egress)
-        found = _lookup(self.index_any_source_and_port, values, icmp_code)
+        found = _lookup(self.partial_index(WITHOUT_SOURCE_AND_PORT), (
+            dst_version << 128 | dst, ANY_ADDRESS, ANY_ADDRESS, protocol, sport, ingress,
+            egress), icmp_code)
         if found is None:
             return None, True
-        base = src_version << 128
-        table = found[I_EXTRA][X_SOURCES]
-        lo, hi = (found[I_SRC_LO], found[I_SRC_HI]) if table is None else table.ranges[0]
-        every = lo <= base and hi >= base | ALL_HOSTS[src_version] and \
-            found[I_DPORT_LO] <= PORT_SPACE[0] and found[I_DPORT_HI] >= PORT_SPACE[1] and \
-            found[I_EXTRA][X_DPORTS] is None
+        every = _every_source(found, src_version) and found[I_DPORT_LO] <= PORT_SPACE[0] \
+            and found[I_DPORT_HI] >= PORT_SPACE[1] and found[I_EXTRA][X_DPORTS] is None
         return hit_of(found, ANY_ADDRESS), every
+
+    def partial_index(self, dimensions: tuple):
+        """The index over ``dimensions`` alone, built on first use."""
+        index = self.partial_indexes.get(dimensions)
+        if index is None:
+            with collector_paused():
+                index = self.partial_indexes[dimensions] = build_index(self.rules, dimensions)
+        return index
 
     def first_match_any_destination(self, protocol: int, src_version: int, src: int,
                                     sport: int, dst_version: int, dport: int,
@@ -484,20 +479,18 @@ class AclMatcher:
         of that version, in config order, of the rules ahead of it that match every other
         field). A destination outside those ranges has that first match. None: more ranges
         than EXCEPTIONS_LIMIT."""
-        if self.index_any_destination is None:
-            with collector_paused():
-                self.index_any_destination = build_index(self.rules, WITHOUT_DESTINATION)
+        index = self.partial_index(WITHOUT_DESTINATION)
         values = (ANY_ADDRESS, src_version << 128 | src, dport, protocol, sport, ingress,
                   egress)
         base = dst_version << 128
         top = base | ALL_HOSTS[dst_version]
-        found = _lookup(self.index_any_destination, values, icmp_code)
+        found = _lookup(index, values, icmp_code)
         if found is None:
             return None, ()
         if found[I_DST_LO] <= base and found[I_DST_HI] >= top:
             return hit_of(found, values[1]), ()
         matching: list = []             # a rule ahead of the one for every destination
-        _collect(self.index_any_destination, values, icmp_code, matching)
+        _collect(index, values, icmp_code, matching)
         matching.sort(key=lambda r: r[I_INDEX])
         ranges: list = []
         for rule in matching:
@@ -510,6 +503,15 @@ class AclMatcher:
                     return None
                 ranges.append((lo, hi))
         return None, tuple(ranges)
+
+
+def _every_source(rule: tuple, src_version: int) -> bool:
+    """Whether ``rule`` admits every source address of ``src_version``, with the same
+    member (an ACE's first source member where it has several)."""
+    base = src_version << 128
+    table = rule[I_EXTRA][X_SOURCES]
+    lo, hi = (rule[I_SRC_LO], rule[I_SRC_HI]) if table is None else table.ranges[0]
+    return lo <= base and hi >= base | ALL_HOSTS[src_version]
 
 
 class FirewallMatcher:
@@ -672,29 +674,23 @@ class FirewallMatcher:
                 ends.append(hi)
         return starts, ends
 
-    def named_source_independent(self, c: Connection, src_version: int) -> bool:
+    def named_source_independent(self, c: Connection, src_version: int,
+                                 every_port: bool = False) -> bool:
         """Whether the ACL an ACL message names (``evaluate_named`` run on it before) has
-        the same first match for ``c`` from every source address of ``src_version``: then
-        its verdict is the same, up to the source it names (the hashes' too)."""
+        the same first match for ``c`` from every source address of ``src_version`` (and,
+        ``every_port``, to every destination port, the same member too): then its verdict is
+        the same, up to the source (and port) it names (the hashes' too)."""
         acl = self.acls.get(c.acl)
         dst = self.address(c.destination)
         if acl is None or dst is None:
             return False
+        number = _protocol_number(c.protocol)
+        if every_port:
+            return acl.first_match_any_source_and_port(
+                number, src_version, c.source_port, dst[0], dst[1], c.icmp_code, c.ingress,
+                c.egress)[1]
         return acl.first_match_any_source(
-            _protocol_number(c.protocol), src_version, c.source_port, dst[0], dst[1],
-            c.destination_port, c.icmp_code, c.ingress, c.egress)[1]
-
-    def named_probe_independent(self, c: Connection, src_version: int) -> bool:
-        """Whether the ACL an ACL message names (``evaluate_named`` run on it before) has the
-        same first match, the same member, for ``c`` from every source address of
-        ``src_version`` to every destination port: then its verdict is the same, up to the
-        source and port it names (the hashes' too)."""
-        acl = self.acls.get(c.acl)
-        dst = self.address(c.destination)
-        if acl is None or dst is None:
-            return False
-        return acl.first_match_any_source_and_port(
-            _protocol_number(c.protocol), src_version, c.source_port, dst[0], dst[1],
+            number, src_version, c.source_port, dst[0], dst[1], c.destination_port,
             c.icmp_code, c.ingress, c.egress)[1]
 
     def evaluate_named(self, c: Connection) -> Optional[Verdict]:
@@ -901,7 +897,6 @@ class _TranslatedMatcher:
         self.source_independent = inner.source_independent
         self.destination_exceptions = inner.destination_exceptions
         self.named_source_independent = inner.named_source_independent
-        self.named_probe_independent = inner.named_probe_independent
 
     def _hit(self, found: tuple) -> tuple:
         hit = found[0]
