@@ -1527,20 +1527,20 @@ def message_key(match, port_acls: frozenset) -> Optional[tuple]:
 
 
 def acl_log_key(match, port_acls: frozenset) -> Optional[tuple]:
-    """An ACL_LOG_RE match of a TCP or UDP line of flows (``hit-cnt`` above 0) without the
-    source's address (and port, unless the ACL it names filters on source ports) and the
-    count: (106100, ACL, verdict, protocol, source interface, the text from the destination
-    to the count, the hashes), that address and the count (digits); None for the rest
-    (ICMP's parentheses hold type and code; an IPv6 source; a port out of range: the
-    general path reads them)."""
+    """An ACL_LOG_RE match of a TCP, UDP or ICMP line of flows (``hit-cnt`` above 0) without
+    the source's address (and port, unless the ACL it names filters on source ports; an
+    ICMP line's parentheses hold its type, kept, and code) and the count: (106100, ACL,
+    verdict, protocol, source interface, the text from the destination to the count, the
+    hashes[, port or type]), that address and the count (digits); None for the rest (an
+    IPv6 source; a port out of range: the general path reads them)."""
     acl, verdict, protocol, interface, address, port, count = \
         match.group(1, 2, 3, 4, 5, 6, 10)
-    if protocol not in ("tcp", "udp") or not count.lstrip("0") or ":" in address \
+    if protocol not in ("tcp", "udp", "icmp") or not count.lstrip("0") or ":" in address \
             or (len(port) == 5 and port > "65535"):
         return None
     key: tuple = ("106100", acl, verdict, protocol, interface,
                   match.string[match.start(7):match.start(10)], match.group(11, 12))
-    if port_acls and acl in port_acls:
+    if protocol == "icmp" or port_acls and acl in port_acls:
         key += (port,)
     return key, address, count
 

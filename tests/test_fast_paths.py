@@ -1033,6 +1033,19 @@ def test_ever_new_sources_of_a_logged_service_share_its_shape_where_acl_log_coun
     assert len(slow) == general_lines
 
 
+def test_a_logged_ping_sweeps_ever_new_sources_share_a_shape_per_icmp_type():
+    # an ACL-log line's parentheses hold an ICMP flow's type and code: both in its shape
+    analyzer, slow = read_watched(LOGGED, (
+        f"Jun 06 2014 14:47:35 fw01 : %ASA-6-106100: access-list outside_in "
+        f"{'permitted' if kind == 8 else 'denied'} icmp outside/198.18.0.{n}({kind}) -> "
+        f"inside/203.0.113.10(0) hit-cnt 1 first hit [0x0, 0x0]"
+        for n in range(250) for kind in (8, 13)), permits_from="acl-log")
+    records = dict((tuple(k), v) for k, v in analyzer.emit())
+    assert records[("ace", "fw01", "outside_in", 5)]["hits"] == 250      # echo
+    assert records[("ace", "fw01", "outside_in", 6)]["hits"] == 250      # deny ip any any
+    assert len(slow) == 4
+
+
 def test_acl_log_lines_of_one_or_several_flows_share_their_shape_and_count_every_flow():
     # (a line of several flows counted at once, one of one buffered)
     analyzer, slow = read_watched(LOGGED, (first_hit(f"198.18.0.{n}", 443, "7 300-second "
