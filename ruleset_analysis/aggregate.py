@@ -1092,6 +1092,7 @@ class LineAnalyzer:
             acl_log_key(match, port_acls)
         entry = None
         several = None                  # the count of an ACL-log line of several flows
+        probed = False                  # counted by a _Probe (its service new each line)
         if found is not None:
             source = found[1]
             entry = shapes.get(found[0])
@@ -1105,14 +1106,17 @@ class LineAnalyzer:
                 return False
             key, source, port, flows = probe
             entry = shapes.get(key)
-            if entry.__class__ is not tuple:    # (a shared shape's: it counts lines, not flows)
-                return entry.__class__ is _Probe and \
-                    self.add_probe(entry, source, int(port), int(flows), day, when)
+            probed = entry.__class__ is _Probe
+            if entry.__class__ is not tuple and not probed:
+                return False            # (a shared shape's entry counts lines, not flows)
         try:
             inet_pton(AF_INET, source)          # _ipv4, inline
         except (OSError, ValueError):
             return False
         self.message_fast += 1
+        if probed:
+            self.add_probe(entry, source, int(port), int(flows), day, when)
+            return True
         if several is not None:         # counted at once: a buffer's line is one flow
             self.count_shape_line(entry, day, source, when, int(several))
             return True
@@ -1182,15 +1186,10 @@ class LineAnalyzer:
             (evidence["days"], evidence["acl_log_days"])
         shapes[key] = shared_shape(day, credited, _Others(), cell, days, None, logged)
 
-    def add_probe(self, probe: _Probe, source: str, port: int, flows: int, day: str,
-                  when: str) -> bool:
-        """Count a deny (of ``flows`` flows) by its probe's entry if its source is IPv4 (the
-        general path's counting, at once: its service is new each time): whether it did."""
-        try:
-            inet_pton(AF_INET, source)          # _ipv4, inline
-        except (OSError, ValueError):
-            return False
-        self.message_fast += 1
+    def add_probe(self, probe: tuple, source: str, port: int, flows: int, day: str,
+                  when: str) -> None:
+        """Count a deny (of ``flows`` flows, an IPv4 source's) by its probe's _Probe as the
+        general path counts it, at once: its service is new each time."""
         credits, cell, days = probe
         cell[0] += 1
         days[day] = days.get(day, 0) + 1
@@ -1199,7 +1198,6 @@ class LineAnalyzer:
             ace_days[day] = ace_days.get(day, 0) + flows
             self.count_new_service(prefix, protocol, destination, port, source, raw, flows,
                                    when, sample)
-        return True
 
     def learn_probe(self, key: tuple, shapes: dict, matcher, connection: Connection, day: str,
                     cell: list, evidence: dict, credited: list) -> None:

@@ -418,7 +418,7 @@ class AclMatcher:
         self.index = build_index(rules)
         self.rules = rules
         # indexes without some dimensions, by those kept: each built on first use
-        # (first_match_any_source, first_match_any_source_and_port,
+        # (first_match_any_source, same_first_match_any_source_and_port,
         # first_match_any_destination)
         self.partial_indexes: dict = {}
 
@@ -446,21 +446,19 @@ class AclMatcher:
             return None, True
         return hit_of(found, ANY_ADDRESS), _every_source(found, src_version)
 
-    def first_match_any_source_and_port(self, protocol: int, src_version: int, sport: int,
-                                        dst_version: int, dst: int,
-                                        icmp_code: Optional[int] = None, ingress: str = "",
-                                        egress: str = "") -> tuple:
-        """(first match, whether every ``src_version`` source address to every destination
-        port gets that same first match, the same member too): true when no rule matches the
-        flow's other fields, or the first that does admits every such source and port."""
+    def same_first_match_any_source_and_port(self, protocol: int, src_version: int,
+                                             sport: int, dst_version: int, dst: int,
+                                             icmp_code: Optional[int] = None,
+                                             ingress: str = "", egress: str = "") -> bool:
+        """Whether every ``src_version`` source address to every destination port gets the
+        same first match, the same member too: true when no rule matches the flow's other
+        fields, or the first that does admits every such source and port."""
         found = _lookup(self.partial_index(WITHOUT_SOURCE_AND_PORT), (
             dst_version << 128 | dst, ANY_ADDRESS, ANY_ADDRESS, protocol, sport, ingress,
             egress), icmp_code)
-        if found is None:
-            return None, True
-        every = _every_source(found, src_version) and found[I_DPORT_LO] <= PORT_SPACE[0] \
-            and found[I_DPORT_HI] >= PORT_SPACE[1] and found[I_EXTRA][X_DPORTS] is None
-        return hit_of(found, ANY_ADDRESS), every
+        return found is None or _every_source(found, src_version) and \
+            found[I_DPORT_LO] <= PORT_SPACE[0] and found[I_DPORT_HI] >= PORT_SPACE[1] and \
+            found[I_EXTRA][X_DPORTS] is None
 
     def partial_index(self, dimensions: tuple):
         """The index over ``dimensions`` alone, built on first use."""
@@ -686,9 +684,9 @@ class FirewallMatcher:
             return False
         number = _protocol_number(c.protocol)
         if every_port:
-            return acl.first_match_any_source_and_port(
+            return acl.same_first_match_any_source_and_port(
                 number, src_version, c.source_port, dst[0], dst[1], c.icmp_code, c.ingress,
-                c.egress)[1]
+                c.egress)
         return acl.first_match_any_source(
             number, src_version, c.source_port, dst[0], dst[1], c.destination_port,
             c.icmp_code, c.ingress, c.egress)[1]
