@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import click
 
@@ -230,20 +230,27 @@ def check_outputs(outputs, inputs) -> None:
 
 
 def write_output(path: Optional[str], text: str) -> None:
-    """Standard output ('-' too), a FIFO (streamed), or a regular file written whole: a
-    temporary file beside it, renamed into place, with the mode a plain open() gives (the
-    umask's); through a symlink, its target is written. A device, a directory or anything
-    else is refused. Not click.open_file(atomic=True): click 8 renames its temporary file over
-    the target even when the write failed."""
+    write_pieces(path, (text,))
+
+
+def write_pieces(path: Optional[str], pieces: Iterable[str]) -> None:
+    """Text made in pieces, each written as it comes (never the whole at once), to standard
+    output ('-' too), a FIFO (streamed), or a regular file written whole: a temporary file
+    beside it, renamed into place, with the mode a plain open() gives (the umask's); through a
+    symlink, its target is written. A device, a directory or anything else is refused. Not
+    click.open_file(atomic=True): click 8 renames its temporary file over the target even
+    when the write failed."""
     if path is None or path == "-":
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         return
     target = os.path.realpath(path)
     if os.path.exists(target):
         mode = os.stat(target).st_mode
         if stat.S_ISFIFO(mode):
             with open(target, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                for piece in pieces:
+                    handle.write(piece)
             return
         if not stat.S_ISREG(mode):
             raise ConfigError(f"{path}: not a regular file (a device, directory or socket): "
@@ -254,7 +261,8 @@ def write_output(path: Optional[str], text: str) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            for piece in pieces:
+                handle.write(piece)
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
@@ -474,10 +482,10 @@ def report(results, db, fmt, output, top, min_hits, filters):
     from .report.render import render_report
     check_outputs([output], list(results) + [db])
     filters.min_hits = min_hits
-    text, warnings = render_report(load_firewalls(db), read_results(results), fmt, top,
-                                   filters, progress_stream(), load_captures(db))
+    pieces, warnings = render_report(load_firewalls(db), read_results(results), fmt, top,
+                                     filters, progress_stream(), load_captures(db))
     echo_warnings(warnings)
-    write_output(output, text)
+    write_pieces(output, pieces)
 
 
 @main.command("history")
@@ -522,10 +530,11 @@ def prune_command(results, db, output, filters):
     """
     from .report.render import render_report
     check_outputs([output], list(results) + [db])
-    text, warnings = render_report(load_firewalls(db), read_results(results), "prune",
-                                   DEFAULT_MAX_CONNECTIONS, filters, captures=load_captures(db))
+    pieces, warnings = render_report(load_firewalls(db), read_results(results), "prune",
+                                     DEFAULT_MAX_CONNECTIONS, filters,
+                                     captures=load_captures(db))
     echo_warnings(warnings)
-    write_output(output, text)
+    write_pieces(output, pieces)
 
 
 @main.command()
@@ -571,10 +580,10 @@ def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output,
         if results_path:
             write_output(results_path, "".join(line + "\n" for line in lines))
         # read from memory, not from a temporary copy: temp disk is the database alone
-        text, warnings = render_report(load_firewalls(db), results_of_lines(lines), fmt, top,
-                                       filters, progress, load_captures(db))
+        pieces, warnings = render_report(load_firewalls(db), results_of_lines(lines), fmt,
+                                         top, filters, progress, load_captures(db))
         echo_warnings(warnings)
-        write_output(output, text)
+        write_pieces(output, pieces)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -78,3 +78,21 @@ def test_an_interrupted_results_or_report_write_leaves_the_previous_file_whole(t
         pass
     assert target.read_text() == "the previous report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]
+
+
+def test_a_report_whose_making_breaks_between_its_pieces_leaves_the_previous_file_whole(
+        tmp_path):
+    from ruleset_analysis import cli
+    target = tmp_path / "report.json"
+    target.write_text("the previous report\n")
+
+    def pieces():
+        yield "{\n"
+        raise KeyboardInterrupt
+
+    try:
+        cli.write_pieces(str(target), pieces())
+    except KeyboardInterrupt:
+        pass
+    assert target.read_text() == "the previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]

@@ -182,7 +182,8 @@ def test_the_reports_time_and_its_shadowings_go_to_the_progress_stream_not_the_r
     results = tmp_path / "results"
     results.write_text("")
     shown = io.StringIO()
-    text, _ = render_report({"fw01": firewall(COVERED)}, read_results([str(results)]), "json", 10,
-                            Filters(), shown)
+    pieces, _ = render_report({"fw01": firewall(COVERED)}, read_results([str(results)]), "json",
+                              10, Filters(), shown)
+    text = "".join(pieces)
     assert re.fullmatch(r"report: \d+\.\d s \(shadowing \d+\.\d s\)\n", shown.getvalue())
     assert "seconds" not in json.loads(text) and "shadowing" not in json.loads(text)

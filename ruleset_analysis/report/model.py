@@ -312,7 +312,7 @@ class Report:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "seconds"}
 
     def to_json(self) -> Dict[str, Any]:
-        return _plain(self.json_fields())
+        return plain(self.json_fields())
 
     def firewall(self, name: str) -> Optional[FirewallReport]:
         return next((f for f in self.firewalls if f.firewall == name), None)
@@ -338,7 +338,7 @@ def dataclass_fields(value) -> Dict[str, Any]:
     return {name: getattr(value, name) for name in names}
 
 
-def _plain(value):
+def plain(value):
     """The report as JSON sees it — what dataclasses.asdict makes of it, without its deep
     copy of every leaf: dataclasses become dicts in field order, lists and tuples lists.
     asdict took a second of a 10,000-rule report; this a quarter of that."""
@@ -347,9 +347,9 @@ def _plain(value):
         return value
     names = _field_names(cls)
     if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
+        return {name: plain(getattr(value, name)) for name in names}
     if cls is list or cls is tuple:
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if cls is dict:
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items()}
     return value                 # json.dumps decides (a str enum, ...)

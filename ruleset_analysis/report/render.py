@@ -6,7 +6,7 @@ report goes to a file are returned with it.
 from __future__ import annotations
 
 import time
-from typing import List, Optional, TextIO, Tuple
+from typing import Iterator, List, Optional, TextIO, Tuple
 
 from ..records import Results
 from . import csv_report, html_report, json_report, prune, text
@@ -19,10 +19,11 @@ RENDERERS = {"text": text, "json": json_report, "csv": csv_report, "html": html_
 
 def render_report(firewalls: dict, results: Results, fmt: str, top: int,
                   filters: Filters, progress: Optional[TextIO] = None,
-                  captures: Optional[dict] = None) -> Tuple[str, List[str]]:
-    """-> (the rendered report, warnings for standard error). ``progress``: where the
-    report's time is written (a terminal); ``captures``: the database's `show access-list`
-    captures."""
+                  captures: Optional[dict] = None) -> Tuple[Iterator[str], List[str]]:
+    """-> (the rendered report, in pieces made as they are taken: a JSON report's, an ACE
+    at a time; warnings for standard error). ``progress``: where the report's time is written
+    (a terminal), once its last piece is taken; ``captures``: the database's `show
+    access-list` captures."""
     started = time.monotonic()
     filters.check(firewalls)
     report = make_report(firewalls, results, top, filters, captures)
@@ -31,8 +32,14 @@ def render_report(firewalls: dict, results: Results, fmt: str, top: int,
     if report.unknown_results:
         warnings.append(f"warning: {len(report.unknown_results)} ACE(s) in the results are "
                         "not in the database; the report lists them under unknown_results")
-    rendered = RENDERERS[fmt].render(report)
+    return _rendered(report, fmt, progress, started), warnings
+
+
+def _rendered(report, fmt: str, progress: Optional[TextIO], started: float) -> Iterator[str]:
+    if fmt == "json":
+        yield from json_report.pieces(report)
+    else:
+        yield RENDERERS[fmt].render(report)
     if progress is not None:
         progress.write(f"report: {time.monotonic() - started:.1f} s (shadowing "
                        f"{report.seconds['shadowing']:.1f} s)\n")
-    return rendered, warnings
