@@ -63,8 +63,9 @@ def _store_firewalls(db, firewalls: list, older: dict) -> None:
     names = list(meta["firewalls"])
     fingerprints = dict(meta["fingerprints"])
     for firewall in firewalls:
-        db[FIREWALL_PREFIX + firewall.name] = firewall.to_json()
-        fingerprints[firewall.name] = firewall.fingerprint()
+        data = firewall.to_json()
+        db[FIREWALL_PREFIX + firewall.name] = data
+        fingerprints[firewall.name] = firewall.fingerprint(data)
         if HASHES_PREFIX + firewall.name in db:     # named the old ruleset's lines
             del db[HASHES_PREFIX + firewall.name]
         _store_history(db, firewall, older.get(firewall.name, []))

@@ -358,13 +358,14 @@ class Firewall:
         for acl in self.acls.values():
             yield from acl.entries
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, made: Optional[dict] = None) -> str:
         """A digest of everything that decides how a log line is matched (not of where the
         config was read or what warnings it gave): results carry it, so a report on a
-        database whose ruleset changed since the run can refuse them."""
+        database whose ruleset changed since the run can refuse them. ``made``: its
+        to_json(), if made already (a quarter of storing a firewall, 2.3 s at 1.2M rules)."""
         cached = self.__dict__.get("_fingerprint")
         if cached is None:
-            data = self.to_json()
+            data = dict(made or self.to_json())
             del data["warnings"], data["source"]
             cached = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
             if self.history is not None:        # which revision a line meets decides too

@@ -21,6 +21,20 @@ def test_round_trip_keeps_every_firewall(tmp_path):
     assert list(load_firewalls(path)) == ["fw01", "fw02"]
 
 
+
+def test_a_stored_firewall_keeps_its_warnings_and_the_fingerprint_its_ruleset_gives(tmp_path):
+    from ruleset_analysis.model import Firewall
+    path = str(tmp_path / "db")
+    stored = firewall("access-list a extended permit ip any any\n"
+                      "access-list a extended permit tcp any host 10.0.0.1 eq nosuchport\n")
+    assert stored.warnings
+    save_firewalls(path, [stored])
+    loaded = load_firewalls(path)["fw01"]
+    assert loaded.warnings == stored.warnings and loaded.source == stored.source
+    assert loaded.fingerprint() == Firewall.from_json(stored.to_json()).fingerprint()
+    other = firewall("access-list a extended permit ip any any\n")
+    assert other.fingerprint() != loaded.fingerprint()
+
 def test_preprocessing_a_firewall_again_replaces_only_that_firewall(tmp_path):
     path = str(tmp_path / "db")
     save_firewalls(path, [firewall("access-list a extended permit ip any any\n", "fw01"),
