@@ -350,6 +350,8 @@ def _rehashed(firewalls: dict, key: tuple, record: dict) -> model.Rehashed:
 
 def _device_counts(entry: AceReport, attached: list) -> None:
     """The device's counters for an ACE and its expanded rules, from every capture."""
+    if not attached:                # (a call per rule for nothing: 1 s at 1.2M rules)
+        return
     entry.device = _counts([a.aces.get((entry.acl, entry.line)) for a in attached])
     for rule in entry.objects:
         rule.device = _counts([a.rules.get((entry.acl, entry.line, rule.index))
@@ -382,16 +384,44 @@ def _services(record: Optional[dict]) -> list:
             for proto, dst, port, count, first, last in (record or {}).get("services", ())]
 
 
+_UNSEEN = (0, None, None)
+
+
+def _objects(ace: Ace, per_rule: dict) -> list:
+    """The ACE's expanded rules as describe() shows them, with their hits (``per_rule``:
+    rule index -> (hits, first, last)), each member's text made once: made from Rules and
+    describe()'s dicts, a 1.2M-rule report took 3.5 s more."""
+    services = []
+    for protocol, source_port, port, code, paths in ace.services:
+        shown = port.text if port else "any"
+        services.append((protocol_name(protocol), source_port.text if source_port else "any",
+                         shown if code is None else f"{shown} code {code}", paths))
+    destinations = [(address.text if address else "any", path)
+                    for address, path in ace.destinations]
+    objects = []
+    index = ace.first_index
+    for address, source_path in ace.sources:
+        source = address.text if address else "any"
+        for destination, destination_path in destinations:
+            members = {}
+            if source_path:
+                members["source"] = source_path
+            if destination_path:
+                members["destination"] = destination_path
+            for protocol, source_port, port, paths in services:
+                hits, first, last = per_rule.get(index, _UNSEEN)
+                objects.append(RuleUse(index, protocol, source, source_port, destination, port,
+                                       hits, seen(first), seen(last), {**members, **paths}))
+                index += 1
+    return objects
+
+
 def _ace_entry(firewall: Firewall, ace: Ace, bindings: list,
                record: Optional[dict]) -> AceReport:
     shows, unseen = visibility(ace)
     per_rule = {r[0]: r[1:] for r in record["rules"]} if record else {}
     gone = per_rule.get(-1)            # members older revisions had (history.Translation)
-    objects = []
-    for rule in ace.rules:
-        hits, first, last = per_rule.get(rule.index, (0, None, None))
-        objects.append(RuleUse(**describe(rule), hits=hits, first_seen=seen(first),
-                               last_seen=seen(last), members=rule.members))
+    objects = _objects(ace, per_rule)
     record = record or {}
     return AceReport(
         firewall=firewall.name, acl=ace.acl, line=ace.line, text=ace.text,
