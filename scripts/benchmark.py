@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import itertools
 import json
 import multiprocessing
 import os
@@ -582,6 +583,22 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str) -> dict:
             "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
+def measure_fixed_cost(config: str, log: str, workdir: str) -> dict:
+    """Wall time and the largest peak RSS of one of its processes of `analyze` of ``config``
+    on ``log`` (a few lines: what the ruleset's size costs, preprocess and report), its JSON
+    report the largest. Run it in a process of its own (in_process)."""
+    report = os.path.join(workdir, "fixed-cost.json")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "analyze", "-c", config,
+                    "--year", "2014", "--format", "json", "-o", report, log], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    size = os.path.getsize(report)
+    os.unlink(report)
+    return {"seconds": wall, "report_mb": size / 2**20,
+            "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
 def mapper_row(label: str, rules: int, result: dict, floor: float) -> list:
     """A table row of a mapper's measure_mapper result against its floor (lines/s)."""
     return [label, f"{rules:,}", f"{result['lines']:,}", f"{result['lines_per_s']:,.0f}",
@@ -704,6 +721,15 @@ def main() -> None:
         startup = in_process(measure_startup, dbs[size])
         rows.append(["start-up (load db + index)", f"{startup['rules']:,}", "", "", "", "",
                      f"{startup['seconds']:.2f} s", f"{startup['rss_mb']:.0f} MB"])
+        print(" | ".join(rows[-1]), flush=True)
+        # a large ruleset's own cost: preprocess (its database) and the report (every rule)
+        few = os.path.join(workdir, f"bench-{size}-1000.log")
+        with open(logs[size]["zipf"]) as source, open(few, "w") as target:
+            target.writelines(itertools.islice(source, 1000))
+        result = in_process(measure_fixed_cost, configs[size], few, workdir)
+        rows.append(["analyze, 1,000 lines, JSON report", f"{startup['rules']:,}", "1,000",
+                     "", "", "", f"{result['seconds']:.1f} s, report "
+                     f"{result['report_mb']:,.0f} MB", f"{result['rss_mb']:.0f} MB"])
         print(" | ".join(rows[-1]), flush=True)
     tasks = 100 if args.quick else 1000
     result = in_process(measure_reducer, tasks, 10_000)

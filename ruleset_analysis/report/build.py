@@ -16,7 +16,7 @@ from ..asa.captures import Capture
 from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
 from ..counters import attach_all
-from ..model import Ace, Firewall, Rule
+from ..model import Ace, Firewall, Rule, collector_paused
 from ..options import DEFAULT_MAX_CONNECTIONS
 from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
@@ -105,6 +105,9 @@ def build_report(firewalls: dict, results: Results,
     return make_report(firewalls, results, max_connections, filters, captures).to_json()
 
 
+# Its million objects at a million rules, each a container, set off collections that rescan
+# them all: 11-12 s of the 1.2M-rule report, 4.6 s without.
+@collector_paused()
 def make_report(firewalls: dict, results: Results,
                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
                 filters: Optional[Filters] = None, captures: Optional[dict] = None) -> Report:
