@@ -44,6 +44,7 @@ def _open(path: str, flag: str):
                       outer_stack=False)
 
 
+@collector_paused()          # their JSON's dicts (at 1.2M rules 4.8 s to store, 2.6 s paused)
 def save_firewalls(path: str, firewalls: list, older: Optional[dict] = None) -> None:
     """Store firewalls, replacing those with the same name and keeping all others.
     ``older``: {name: [older revisions, oldest first]} of firewalls with a ``history``.

@@ -10,7 +10,7 @@ from .asa.config import ConfigError, parse_config
 from .asa.routes import read_routes
 from .expand import expand_config
 from .history import build_history
-from .model import Firewall
+from .model import Firewall, collector_paused
 from .revisions import from_git, from_spec, read_text
 
 
@@ -24,6 +24,9 @@ def read_config(path: str, name: str = "", interface_addresses: Optional[dict] =
     return read_config_text(read_text(path), path, name, interface_addresses, routes)
 
 
+# A config's parse and expansion make its rules' objects, which the collector would rescan at
+# every threshold: at 1.2M rules 4.4 s of reading, 1.4 s paused (peak 463 against 474 MB).
+@collector_paused()
 def read_config_text(text: str, path: str, name: str = "",
                      interface_addresses: Optional[dict] = None,
                      routes: Optional[str] = None) -> Firewall:
