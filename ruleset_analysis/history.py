@@ -183,7 +183,10 @@ def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall,
         for index, since in born.items():
             if since != ace_born:                # most members are as old as their ACE
                 history.rule_since[f"{ace.acl} {ace.line} {index}"] = since
-    for identity in sorted(set(lives) - set(current), key=lambda i: lives[i][0][0]):
+    # Numbered by when each began, then by identity: results are keyed by these numbers, and
+    # a report rebuilds them (rebase) in another process, whose set order (string hashes) is
+    # another; by start alone, ACEs retired alike were numbered differently from run to run.
+    for identity in sorted(set(lives) - set(current), key=lambda i: (lives[i][0][0], i)):
         ace = last_seen[identity]
         history.retired.append(Retired(len(history.retired), identity[0], ace.text,
                                        identity[2], ace.line, lives[identity], ace))

@@ -3,6 +3,7 @@ an ACE keeps its hits while its ACL name and text stay the same, wherever its li
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 from conftest import OUTSIDE_DMZ, built, cli_runner, firewall
@@ -39,6 +40,29 @@ def history(*revisions):
                                for n, (since, text) in enumerate(revisions)])
     return newest
 
+
+
+def test_retired_aces_are_numbered_alike_in_every_process():
+    # Results are keyed by a retired ACE's number, and a report rebuilds the numbering
+    # (rebase) in a process of its own: several ACEs retired by one change, every hash seed.
+    removed = [f"access-list outside_in extended permit tcp any host 172.16.1.{n} eq {port}"
+               for n in range(20, 32) for port in ("ssh", "https")]
+    script = (
+        "import json, sys\n"
+        "from conftest import firewall\n"
+        "from ruleset_analysis.history import build_history\n"
+        "old, new = json.load(sys.stdin)\n"
+        "newest, _ = build_history([('2014-06-01 00:00:00', 'a', firewall(old)),\n"
+        "                           ('2014-06-10 00:00:00', 'b', firewall(new))])\n"
+        "print(json.dumps([[r.number, r.text] for r in newest.history.retired]))\n")
+    given = json.dumps([config(WEB, *removed), config(WEB)])
+    numbered = {subprocess.run([sys.executable, "-c", script], input=given, text=True,
+                               capture_output=True, check=True,
+                               cwd=os.path.dirname(__file__),
+                               env=dict(os.environ, PYTHONHASHSEED=str(seed))).stdout
+                for seed in range(4)}
+    assert len(numbered) == 1
+    assert [text for _, text in json.loads(numbered.pop())] == sorted(removed)
 
 def connection(when: str, port: int) -> str:
     """A connection to the web server (443) or the SSH host (22)."""
