@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .asa.captures import ace_text
-from .model import Ace, Acl, Firewall
+from .model import Ace, Acl, Firewall, collector_paused
 
 Identity = Tuple[str, str, int]          # (ACL, normalised text, occurrence)
 
@@ -135,6 +135,8 @@ def rule_map(old: Ace, new: Ace) -> Dict[int, int]:
     return found
 
 
+# (the revisions' fingerprints and translations: 12 revisions at 120,000 rules 8.1 s, paused 3.1)
+@collector_paused()
 def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall, List[Firewall]]:
     """Revisions of one firewall, (since, source, Firewall) in any order -> the newest with its
     ``history`` set, and the older revisions (oldest first) to store. Consecutive revisions
