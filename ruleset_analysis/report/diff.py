@@ -57,7 +57,8 @@ class _Values:
     def next(self) -> str:
         """The next character that is not spacing ("" at the end)."""
         while True:
-            self.at = _SPACE.match(self.text, self.at).end()
+            # (_SPACE matches everywhere)
+            self.at = _SPACE.match(self.text, self.at).end()  # type: ignore[union-attr]
             if self.at < len(self.text) or not self.more():
                 return self.text[self.at:self.at + 1]
 
@@ -99,7 +100,7 @@ def _slim(values: _Values) -> dict:
         values.take(":")
         if key == "rules" and values.next() == "[":
             values.take("[")
-            rules = []
+            rules: list = []
             while values.next() != "]":
                 if rules:
                     values.take(",")
