@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Iterator
 
 from tabulate import tabulate
 
@@ -89,35 +90,40 @@ def _slim(values: _Values) -> dict:
     FIELDS."""
     if values.next() != "{":
         raise ValueError("no rules")
-    values.take("{")
     data: dict = {}
-    while values.next() != "}":
-        if data:
-            values.take(",")
+    for _ in _elements(values, "{", "}"):
         key = values.value()
         if not isinstance(key, str):
             raise ValueError("a key that is not a string")
         values.take(":")
         if key == "rules" and values.next() == "[":
-            values.take("[")
             rules: list = []
-            while values.next() != "]":
-                if rules:
-                    values.take(",")
+            for _ in _elements(values, "[", "]"):
                 rule = values.value()
                 if not isinstance(rule, dict):
                     raise ValueError("a rule that is not an object")
                 rules.append({name: rule[name] for name in FIELDS if name in rule})
-            values.take("]")
             data[key] = rules
         else:
             data[key] = values.value()
-    values.take("}")
     if values.next() != "":
         raise ValueError("extra data after the report")
     if not isinstance(data.get("rules"), list):
         raise ValueError("no rules")
     return data
+
+
+def _elements(values: _Values, opening: str, closing: str) -> Iterator[None]:
+    """Once before each element of the object or array that begins here (the caller reads
+    it), its commas and brackets taken."""
+    values.take(opening)
+    first = True
+    while values.next() != closing:
+        if not first:
+            values.take(",")
+        first = False
+        yield
+    values.take(closing)
 
 
 def _index(report: dict) -> dict:
