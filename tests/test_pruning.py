@@ -202,9 +202,10 @@ def test_diff_shows_aces_whose_use_started_or_stopped(tmp_path):
 
 def test_diff_of_a_file_that_is_not_a_report_is_one_clear_error(tmp_path):
     bogus = tmp_path / "x.json"
-    bogus.write_text("[1, 2]")
-    result = cli_runner().invoke(main, ["diff", str(bogus), str(bogus)])
-    assert result.exit_code == 1 and "not a JSON report" in result.output
+    for text in ("[1, 2]", '{"rules": [' + "[" * 100_000 + "]" * 100_000 + "]}"):
+        bogus.write_text(text)
+        result = cli_runner().invoke(main, ["diff", str(bogus), str(bogus)])
+        assert result.exit_code == 1 and "not a JSON report" in result.output
 
 
 def test_sample_shadowing_finds_the_final_deny_before_the_implicit_one(results):

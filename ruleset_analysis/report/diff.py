@@ -35,7 +35,7 @@ def read_report(path: str) -> dict:
         return data
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read report: {exc.strerror}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:     # (a value nested thousands deep)
         raise ResultsError(f"{path}: not a JSON report of 'report --format json' ({exc})") \
             from None
 
