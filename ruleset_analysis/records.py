@@ -442,7 +442,8 @@ class _Collector:
                 continue
             try:
                 self.add(*decode(raw.decode("utf-8") if isinstance(raw, bytes) else raw))
-            except (ValueError, IndexError, TypeError, KeyError, AttributeError) as exc:
+            except (ValueError, IndexError, TypeError, KeyError, AttributeError,
+                    RecursionError) as exc:         # (a value nested thousands deep)
                 raise ResultsError(f"{name}:{number}: not a results line ({exc})") from None
 
     def results(self) -> Results:

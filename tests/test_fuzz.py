@@ -2,6 +2,7 @@
 documented errors, and every line ends in exactly one counter."""
 import os
 
+import pytest
 from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -102,6 +103,13 @@ def test_hits_equal_the_connections_attributed(lines, permits_from):
     assert all(sum(rule[1] for rule in r["rules"]) == r["hits"] ==
                sum(c[4] for c in r["connections"]) ==
                sum(r["days"].values()) + r.get("untimed", 0) for r in merged)
+
+
+def test_a_results_line_nested_thousands_deep_is_a_results_error(tmp_path):
+    path = tmp_path / "results"
+    path.write_text('["ace", "fw01", "x", 1]\t' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ResultsError, match=":1: not a results line"):
+        read_results([str(path)])
 
 
 @FUZZ
