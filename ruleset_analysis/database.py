@@ -212,9 +212,11 @@ def _read(path: str, keys: list, object_hook=None) -> list:
             return values
         finally:
             conn.close()
-    except (sqlite3.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
-        # ValueError: a value that is not JSON (a planted pickle is just that); the others:
-        # an object_hook's object that lacks what it must have
+    except (sqlite3.Error, ValueError, TypeError, KeyError, AttributeError,
+            RecursionError) as exc:
+        # ValueError: a value that is not JSON (a planted pickle is just that); RecursionError:
+        # one nested thousands deep; the others: an object_hook's object that lacks what it
+        # must have
         raise DatabaseError(f"{path}: not a ruleset-analysis database or corrupt "
                             f"({exc})") from None
 

@@ -120,6 +120,19 @@ def test_an_ace_stored_without_a_field_is_a_clear_error(tmp_path):
         load_firewalls(path)
 
 
+def test_a_value_nested_thousands_deep_is_a_clear_error(tmp_path):
+    import sqlite3
+
+    from ruleset_analysis.database import FIREWALL_PREFIX, TABLE
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("access-list a extended permit ip any any\n")])
+    with sqlite3.connect(path) as conn:
+        conn.execute(f'UPDATE "{TABLE}" SET value = ? WHERE key = ?',
+                     ("[" * 100_000 + "]" * 100_000, FIREWALL_PREFIX + "fw01"))
+    with pytest.raises(DatabaseError, match="corrupt"):
+        load_firewalls(path)
+
+
 def test_a_corrupted_database_is_a_clear_error(tmp_path):
     path = tmp_path / "db"
     save_firewalls(str(path), [firewall("access-list a extended permit ip any any\n")])
