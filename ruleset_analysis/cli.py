@@ -571,6 +571,7 @@ def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output,
         firewalls, older = read_firewalls(list(configs), progress=progress_stream())
         save_firewalls(db, firewalls, older)
         print_summary(firewalls, db)
+        del firewalls, older        # the job and the report load them: not held meanwhile
         if captures:
             attach_captures(list(captures), db, None, None)
         progress = progress_stream()
