@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 from .asa.config import ConfigError, parse_config
 from .asa.routes import read_routes
 from .expand import expand_config
-from .history import build_history
+from .history import build_history, share_unchanged
 from .model import Firewall, collector_paused
 from .revisions import from_git, from_spec, read_text
 
@@ -73,16 +73,23 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
     which to show how many configs are read (a long history takes minutes)."""
     revisions = [r for spec in specs for r in from_spec(spec)] + \
         [r for path in git for r in from_git(path)]
+    total = len(revisions)
+    revisions.reverse()         # taken from the end as read: each text let go once parsed
     firewalls: List[Firewall] = []
     groups: Dict[str, list] = {}
     started = time.monotonic()
-    for number, revision in enumerate(revisions, 1):
+    for number in range(1, total + 1):
+        revision = revisions.pop()
         firewall = read_config_text(revision.text, revision.source, name,
                                     interface_addresses, routes)
+        if revision.since is not None:          # held with its group's others till the end
+            group = groups.get(revision.group or firewall.name)
+            if group:
+                share_unchanged(group[-1][2], firewall)
         if progress is not None:
             elapsed = time.monotonic() - started
-            left = elapsed * (len(revisions) - number) / number
-            progress.write(f"\rpreprocess: {number} of {len(revisions)} configs read "
+            left = elapsed * (total - number) / number
+            progress.write(f"\rpreprocess: {number} of {total} configs read "
                            f"({revision.source}), {elapsed:.1f} s elapsed, about "
                            f"{left:.0f} s left ")
             progress.flush()
@@ -91,7 +98,7 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
         else:
             groups.setdefault(revision.group or firewall.name, []).append(
                 (revision.since, revision.source, firewall))
-    if progress is not None and revisions:
+    if progress is not None and total:
         progress.write("\n")
     older: Dict[str, list] = {}
     for found in groups.values():

@@ -291,6 +291,25 @@ def write(path, text):
         handle.write(text)
 
 
+def test_a_historys_revisions_share_the_expansions_they_have_alike(tmp_path):
+    # All of a history's revisions are held at once while compared and stored: what they
+    # expand alike is held once; what changed (the group WEB gained a member) is not shared.
+    grown = HEAD.replace(" network-object object web01\n",
+                         " network-object object web01\n network-object host 172.16.1.12\n")
+    write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH, WEB))
+    write(str(tmp_path / "fw01" / "2014-06-10T1200.cfg"),
+          "hostname fw01\n" + config(SSH, WEB, head=grown))
+    [newest], older = read_firewalls([str(tmp_path / "fw01")])
+    (before,) = older["fw01"]
+    ssh, web = newest.acls["outside_in"].entries
+    ssh_then, web_then = before.acls["outside_in"].entries
+    assert ssh.destinations is ssh_then.destinations and ssh.services is ssh_then.services
+    assert web.sources is web_then.sources
+    assert web.destinations is not web_then.destinations
+    assert len(web.destinations) == 2 and len(web_then.destinations) == 1
+    assert newest.groups is not before.groups
+
+
 def test_a_directory_of_dated_files_is_one_firewalls_history(tmp_path):
     write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH))
     write(str(tmp_path / "fw01" / "2014-06-10T1200.cfg"), "hostname fw01\n" + config(WEB))
