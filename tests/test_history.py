@@ -294,20 +294,25 @@ def write(path, text):
 def test_a_historys_revisions_share_the_expansions_they_have_alike(tmp_path):
     # All of a history's revisions are held at once while compared and stored: what they
     # expand alike is held once; what changed (the group WEB gained a member) is not shared.
-    grown = HEAD.replace(" network-object object web01\n",
+    head = HEAD + "object-group network ADMINS\n network-object host 10.9.9.9\n"
+    grown = head.replace(" network-object object web01\n",
                          " network-object object web01\n network-object host 172.16.1.12\n")
-    write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(SSH, WEB))
+    admins = "access-list outside_in extended permit tcp object-group ADMINS any eq ssh"
+    write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"),
+          "hostname fw01\n" + config(SSH, WEB, admins, head=head))
     write(str(tmp_path / "fw01" / "2014-06-10T1200.cfg"),
-          "hostname fw01\n" + config(SSH, WEB, head=grown))
+          "hostname fw01\n" + config(SSH, WEB, admins, head=grown))
     [newest], older = read_firewalls([str(tmp_path / "fw01")])
     (before,) = older["fw01"]
-    ssh, web = newest.acls["outside_in"].entries
-    ssh_then, web_then = before.acls["outside_in"].entries
+    ssh, web, _ = newest.acls["outside_in"].entries
+    ssh_then, web_then, _ = before.acls["outside_in"].entries
     assert ssh.destinations is ssh_then.destinations and ssh.services is ssh_then.services
     assert web.sources is web_then.sources
     assert web.destinations is not web_then.destinations
     assert len(web.destinations) == 2 and len(web_then.destinations) == 1
-    assert newest.groups is not before.groups
+    assert newest.groups["ADMINS"] is before.groups["ADMINS"]
+    assert newest.groups["WEB"] is not before.groups["WEB"]
+    assert newest.groups["WEB"] != before.groups["WEB"]
 
 
 def test_a_directory_of_dated_files_is_one_firewalls_history(tmp_path):
