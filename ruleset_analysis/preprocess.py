@@ -82,10 +82,6 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
         revision = revisions.pop()
         firewall = read_config_text(revision.text, revision.source, name,
                                     interface_addresses, routes)
-        if revision.since is not None:          # held with its group's others till the end
-            group = groups.get(revision.group or firewall.name)
-            if group:
-                share_unchanged(group[-1][2], firewall)
         if progress is not None:
             elapsed = time.monotonic() - started
             left = elapsed * (total - number) / number
@@ -95,9 +91,11 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
             progress.flush()
         if revision.since is None:
             firewalls.append(firewall)
-        else:
-            groups.setdefault(revision.group or firewall.name, []).append(
-                (revision.since, revision.source, firewall))
+        else:               # held with its group's others till the end: alike, held once
+            group = groups.setdefault(revision.group or firewall.name, [])
+            if group:
+                share_unchanged(group[-1][2], firewall)
+            group.append((revision.since, revision.source, firewall))
     if progress is not None and total:
         progress.write("\n")
     older: Dict[str, list] = {}
