@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from functools import partial
+from typing import Callable, List, Optional, Tuple
 
 from .asa.config import ConfigError
 
@@ -23,11 +24,17 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"            # as log lines' timestamps are comp
 
 @dataclass(frozen=True)
 class ConfigRevision:
-    """A config's text as it was from ``since`` on; ``source`` names it in messages."""
+    """A config as it was from ``since`` on; ``source`` names it in messages. Its text is read
+    when asked for: a year of daily revisions of a large config is hundreds of MB of text,
+    each wanted only while it is parsed."""
     since: Optional[str]                     # None: an undated config (the only revision)
     source: str
-    text: str
+    read: Callable[[], str]
     group: str = ""                          # revisions of one device share it (a path)
+
+    @property
+    def text(self) -> str:
+        return self.read()
 
 
 def parse_time(value: str) -> Optional[str]:
@@ -62,7 +69,8 @@ def from_spec(spec: str) -> List[ConfigRevision]:
     path, since = split_spec(spec)
     if since is None and os.path.isdir(path):
         return from_directory(path)
-    return [ConfigRevision(since, path if since is None else f"{path}@{since}", read_text(path))]
+    return [ConfigRevision(since, path if since is None else f"{path}@{since}",
+                           partial(read_text, path))]
 
 
 def from_directory(path: str) -> List[ConfigRevision]:
@@ -78,7 +86,8 @@ def from_directory(path: str) -> List[ConfigRevision]:
         if when is None:
             raise ConfigError(f"{full}: no time in the file name (a directory holds dated "
                               "revisions of one firewall: 2014-03-01T1200.cfg)")
-        found.append(ConfigRevision(when.replace("T", " "), full, read_text(full), group=path))
+        found.append(ConfigRevision(when.replace("T", " "), full, partial(read_text, full),
+                                    group=path))
     return found
 
 
@@ -118,8 +127,8 @@ def from_git(spec: str) -> List[ConfigRevision]:
             commit, _, when = entry.partition(" ")
             if not when:
                 continue
-            text = _git(root, "show", f"{commit}:{name}")
             found.append(ConfigRevision(when, f"{os.path.join(root, name)}@{commit[:12]}",
-                                        text, group=os.path.join(root, name)))
+                                        partial(_git, root, "show", f"{commit}:{name}"),
+                                        group=os.path.join(root, name)))
     return found
 
