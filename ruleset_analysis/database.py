@@ -6,9 +6,7 @@ a database written by another version is refused with a clear message.
 """
 from __future__ import annotations
 
-import dataclasses
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -17,8 +15,8 @@ import tempfile
 import urllib.parse
 from typing import Optional
 
-from .history import History
-from .model import Ace, Acl, Firewall, collector_paused
+from .history import History, OlderRevisions, ace_template, revision_firewall
+from .model import Ace, Firewall, collector_paused
 
 # 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings;
 # 7: config history (older revisions)
@@ -47,7 +45,8 @@ def _open(path: str, flag: str):
 @collector_paused()          # their JSON's dicts (at 1.2M rules 4.8 s to store, 2.6 s paused)
 def save_firewalls(path: str, firewalls: list, older: Optional[dict] = None) -> None:
     """Store firewalls, replacing those with the same name and keeping all others.
-    ``older``: {name: [older revisions, oldest first]} of firewalls with a ``history``.
+    ``older``: {name: its older revisions (history.OlderRevisions)} of firewalls with a
+    ``history``.
 
     The new database is written to a temporary copy beside ``path`` and renamed over it, so an
     interrupted run leaves the previous database, whole, for the next step to trust.
@@ -69,17 +68,17 @@ def _store_firewalls(db, firewalls: list, older: dict) -> None:
         fingerprints[firewall.name] = firewall.fingerprint(data)
         if HASHES_PREFIX + firewall.name in db:     # named the old ruleset's lines
             del db[HASHES_PREFIX + firewall.name]
-        _store_history(db, firewall, older.get(firewall.name, []))
+        _store_history(db, firewall, older.get(firewall.name, OlderRevisions()))
         if firewall.name not in names:
             names.append(firewall.name)
     db[META_KEY] = {"schema": SCHEMA_VERSION, "firewalls": names,
                     "fingerprints": fingerprints}
 
 
-def _store_history(db, firewall: Firewall, older: list) -> None:
-    """A firewall's history, replacing any it had. Older revisions share the ACEs they have
-    in common: each ACE is stored once (by a digest of what it is), a revision keeps only
-    where it stood (line, first rule index, file:line)."""
+def _store_history(db, firewall: Firewall, older: OlderRevisions) -> None:
+    """A firewall's history, replacing any it had, its older revisions as build_history holds
+    them: each ACE stored once (by a digest of what it is), a revision only where its ACEs
+    stood (line, first rule index, file:line)."""
     name = firewall.name
     for key in [k for k in db.keys() if k.startswith(f"{REVISION_PREFIX}{name}:")]:
         del db[key]
@@ -92,20 +91,9 @@ def _store_history(db, firewall: Firewall, older: list) -> None:
         raise DatabaseError(f"{name}: {len(firewall.history.older)} older revisions to store, "
                             f"{len(older)} given")
     db[HISTORY_PREFIX + name] = firewall.history.to_json()
-    aces: dict = {}
-    for number, revision in enumerate(older):
-        data = revision.to_json()
-        for acl in data["acls"]:
-            entries = []
-            for ace in acl["entries"]:
-                where = [ace.pop("line"), ace.pop("first_index"), ace.pop("source")]
-                text = json.dumps(ace, sort_keys=True)
-                digest = hashlib.sha256(text.encode()).hexdigest()[:20]
-                aces[digest] = ace
-                entries.append([digest] + where)
-            acl["entries"] = entries
-        db[f"{REVISION_PREFIX}{name}:{number}"] = data
-    db[HISTORY_ACES_PREFIX + name] = aces
+    for number in range(len(older)):
+        db[f"{REVISION_PREFIX}{name}:{number}"] = older.stored(number)
+    db[HISTORY_ACES_PREFIX + name] = older.aces
 
 
 class RevisionLoader:
@@ -123,17 +111,8 @@ class RevisionLoader:
         found = _read(self.path, keys)
         try:
             if self.aces is None:
-                self.aces = {digest: Ace.from_json(dict(body, line=0, first_index=0, source=""))
-                             for digest, body in found[1].items()}
-            data = found[0]
-            acls = data.pop("acls")
-            firewall = Firewall.from_json(dict(data, acls=[]))
-            for acl in acls:
-                firewall.acls[acl["name"]] = Acl(acl["name"], [
-                    dataclasses.replace(self.aces[digest], line=line, first_index=first,
-                                        source=source)
-                    for digest, line, first, source in acl["entries"]])
-            return firewall
+                self.aces = {digest: ace_template(body) for digest, body in found[1].items()}
+            return revision_firewall(found[0], self.aces.__getitem__)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DatabaseError(f"{self.path}: database is corrupt ({exc!r})") from None
 

@@ -15,8 +15,10 @@ and compared as written (the collector's clock, without a time zone).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -158,68 +160,237 @@ def rule_map(old: Ace, new: Ace) -> Dict[int, int]:
     return found
 
 
-# (the revisions' fingerprints and translations: 12 revisions at 120,000 rules 8.1 s, paused 3.1)
-@collector_paused()
-def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall, List[Firewall]]:
+class OlderRevisions:
+    """A firewall's revisions before its newest, oldest first, as the database stores them:
+    each ACE's body once, by a digest of what it is, and per revision only where its ACEs
+    stood (line, first rule index, file:line), packed. A revision of 120,000 rules held whole
+    took ~5 MB even with what it has alike with the one before shared (``share_unchanged``),
+    where it stood 0.1 MB: a year of daily revisions fits. ``older[k]`` gives revision k back
+    as a Firewall, ``stored(k)`` as the database stores it."""
+
+    def __init__(self) -> None:
+        self.aces: Dict[str, dict] = {}      # digest -> the ACE's JSON without where it stood
+        self.fingerprints: List[str] = []
+        # each revision's JSON, an ACL's entries packed (zlib of its JSON list of
+        # [digest, line, first, source]): 24 bytes an ACE, 300 as Python objects
+        self._revisions: List[dict] = []
+        self._templates: Dict[str, Ace] = {}
+
+    def __len__(self) -> int:
+        return len(self._revisions)
+
+    def append(self, stored: dict, fingerprint: str) -> None:
+        packed = dict(stored)
+        packed["acls"] = [(acl["name"], zlib.compress(json.dumps(
+            acl["entries"], separators=(",", ":")).encode(), 1)) for acl in stored["acls"]]
+        self._revisions.append(packed)
+        self.fingerprints.append(fingerprint)
+
+    def rename(self, name: str) -> None:
+        for revision in self._revisions:
+            revision["name"] = name
+
+    def stored(self, number: int) -> dict:
+        """Revision ``number`` as the database stores it."""
+        data = dict(self._revisions[number])
+        data["acls"] = [{"name": name, "entries": json.loads(zlib.decompress(packed))}
+                        for name, packed in data["acls"]]
+        return data
+
+    def __getitem__(self, number: int) -> Firewall:
+        data = json.loads(json.dumps(self.stored(number)))       # not the values held
+        return revision_firewall(data, self._template)
+
+    def _template(self, digest: str) -> Ace:
+        found = self._templates.get(digest)
+        if found is None:
+            found = self._templates[digest] = ace_template(self.aces[digest])
+        return found
+
+
+def ace_template(body: dict) -> Ace:
+    """An ACE of a stored revision's ACE table, placed nowhere yet (line 0)."""
+    return Ace.from_json(dict(body, line=0, first_index=0, source=""))
+
+
+def revision_firewall(data: dict, template: Callable[[str], Ace]) -> Firewall:
+    """A stored older revision (``OlderRevisions``) as a Firewall; ``template``: digest -> its
+    ACE placed nowhere (each made once, however many revisions have it)."""
+    data = dict(data)
+    acls = data.pop("acls")
+    firewall = Firewall.from_json(dict(data, acls=[]))
+    for acl in acls:
+        firewall.acls[acl["name"]] = Acl(acl["name"], [
+            dataclasses.replace(template(digest), line=line, first_index=first, source=source)
+            for digest, line, first, source in acl["entries"]])
+    return firewall
+
+
+def _stored(data: dict, known: Dict[str, dict]) -> Tuple[dict, Dict[str, dict]]:
+    """A revision's JSON as stored (each entry: its ACE's digest and where it stood) and the
+    bodies of its ACEs that ``known`` lacks, by digest."""
+    stored = dict(data)
+    bodies: Dict[str, dict] = {}
+    acls = []
+    for acl in data["acls"]:
+        entries = []
+        for ace in acl["entries"]:
+            body = dict(ace)
+            where = (body.pop("line"), body.pop("first_index"), body.pop("source"))
+            digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
+            if digest not in known:
+                bodies.setdefault(digest, body)
+            entries.append((digest,) + where)
+        acls.append({"name": acl["name"], "entries": entries})
+    stored["acls"] = acls
+    return stored, bodies
+
+
+def _matching_key(stored: dict) -> str:
+    """Of everything in a stored revision that decides how a line is matched but its name
+    (the revisions of one firewall all take the newest's): alike, two revisions are one."""
+    data = {k: v for k, v in stored.items() if k not in ("name", "warnings", "source")}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+class HistoryBuilder:
+    """A firewall's history built as its revisions are read, oldest first: only the newest is
+    held whole, the older ones as stored (``OlderRevisions``), and of their ACEs what the lives
+    need (each one's periods, its last form, and its expansions while it stayed)."""
+
+    def __init__(self) -> None:
+        self.older = OlderRevisions()
+        self.kept: List[Tuple[str, str]] = []            # (since, source), oldest first
+        self.names: List[str] = []                       # each kept revision's own name
+        self.name = ""                                   # the newest revision's, kept or not
+        self.newest: Optional[Firewall] = None
+        self._pending: Tuple[dict, Dict[str, dict], str, str] = ({}, {}, "", "")
+        self._current: Dict[Identity, Ace] = {}
+        self.lives: Dict[Identity, List[List[str]]] = {}  # identity -> periods, merged
+        self.last_seen: Dict[Identity, Ace] = {}
+        # identity -> runs [[since, expansion]] of the older revisions, up to the last one,
+        # that had it without a break; a run: revisions that expanded it alike
+        self.runs: Dict[Identity, List[list]] = {}
+
+    @collector_paused()       # a revision's JSON: a million small containers at 1.2M rules
+    def add(self, since: str, source: str, firewall: Firewall) -> None:
+        """The next revision (its ``since`` not before the previous one's). One that matches
+        as the previous kept one does (a change outside the ACLs) is not kept."""
+        self.name = firewall.name
+        if self.newest is not None:
+            share_unchanged(self.newest, firewall)
+        data = firewall.to_json()
+        stored, bodies = _stored(data, self.older.aces)
+        key = _matching_key(stored)
+        if self.newest is not None and key == self._pending[3]:
+            return
+        fingerprint = firewall.fingerprint(data)
+        del data
+        if self.newest is not None:
+            self._retire_newest(since)
+        self.newest = firewall
+        self._pending = (stored, bodies, fingerprint, key)
+        self.kept.append((since, source))
+        self.names.append(firewall.name)
+        found = identities(firewall)
+        for identity, ace in found.items():
+            periods = self.lives.setdefault(identity, [])
+            if periods and periods[-1][1] == since:        # in the revision before too
+                periods[-1][1] = ""
+            else:
+                periods.append([since, ""])
+            self.last_seen[identity] = ace
+        self._current = found
+
+    def _retire_newest(self, until: str) -> None:
+        """The newest revision becomes an older one, stored: ``until`` the next took effect."""
+        stored, bodies, fingerprint, _ = self._pending
+        since = self.kept[-1][0]
+        for digest, body in bodies.items():
+            self.older.aces.setdefault(digest, body)
+        self.older.append(stored, fingerprint)
+        runs: Dict[Identity, List[list]] = {}
+        for identity, ace in self._current.items():
+            self.lives[identity][-1][1] = until
+            expansion = (ace.sources, ace.destinations, ace.services)
+            found = self.runs.get(identity)
+            if found is None:
+                found = [[since, expansion]]
+            elif not _alike(found[-1][1], expansion):
+                found.append([since, expansion])
+            runs[identity] = found
+        self.runs = runs          # an ACE the retired revision lacks starts again later
+
+    # (the revisions' fingerprints and translations: 12 revisions at 120,000 rules 8.1 s,
+    # paused 3.1)
+    @collector_paused()
+    def finish(self) -> Tuple[Firewall, OlderRevisions]:
+        """-> the newest revision with its ``history`` set, and the older ones to store; all
+        take the newest's name (a renamed firewall is still one)."""
+        newest = self.newest
+        assert newest is not None, "no revision"
+        newest.name = self.name
+        older = self.older
+        older.rename(self.name)
+        for number, own in enumerate(self.names[:-1]):
+            if own != self.name:      # its fingerprint was made with its own name
+                again = older[number]
+                older.fingerprints[number] = again.fingerprint()
+        newest_since, newest_source = self.kept[-1]
+        history = History(newest_since, newest_source,
+                          [Revision(since, source, fingerprint) for (since, source), fingerprint
+                           in zip(self.kept, older.fingerprints)])
+        first = self.kept[0][0]
+        current = self._current
+        lives = self.lives
+        for identity, ace in current.items():
+            if lives[identity][-1][0] != first:
+                history.ace_since[f"{ace.acl} {ace.line}"] = lives[identity][-1][0]
+            if len(lives[identity]) > 1:
+                history.ace_periods[f"{ace.acl} {ace.line}"] = lives[identity]
+        # A member's present life: back from the newest, while its ACE and it were there.
+        for identity, ace in current.items():
+            born = {rule.index: newest_since for rule in ace.rules}
+            alive = set(born)
+            for since, (sources, destinations, services) in reversed(self.runs.get(identity,
+                                                                                  [])):
+                if not alive:
+                    break
+                old = Ace(ace.acl, 0, "", sources=sources, destinations=destinations,
+                          services=services)
+                alive &= set(rule_map(old, ace).values())
+                for index in alive:
+                    born[index] = since
+            ace_born = lives[identity][-1][0]
+            for index, since in born.items():
+                if since != ace_born:                # most members are as old as their ACE
+                    history.rule_since[f"{ace.acl} {ace.line} {index}"] = since
+        # Numbered by when each began, then by identity: results are keyed by these numbers,
+        # and a report rebuilds them (rebase) in another process, whose set order (string
+        # hashes) is another; by start alone, ACEs retired alike were numbered differently
+        # from run to run.
+        for identity in sorted(set(lives) - set(current), key=lambda i: (lives[i][0][0], i)):
+            ace = self.last_seen[identity]
+            history.retired.append(Retired(len(history.retired), identity[0], ace.text,
+                                           identity[2], ace.line, lives[identity], ace))
+        history.load = older.__getitem__              # until stored (database.load_firewalls)
+        newest.history = history
+        newest.__dict__.pop("_fingerprint", None)     # computed without the history
+        return newest, older
+
+
+def _alike(one: tuple, other: tuple) -> bool:
+    return all(a is b or a == b for a, b in zip(one, other))
+
+
+def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall, OlderRevisions]:
     """Revisions of one firewall, (since, source, Firewall) in any order -> the newest with its
     ``history`` set, and the older revisions (oldest first) to store. Consecutive revisions
     that match alike (the same fingerprint: a change outside the ACLs) are one."""
-    ordered = sorted(revisions, key=lambda r: r[0])
-    kept: List[Tuple[str, str, Firewall]] = []
-    for since, source, firewall in ordered:
-        if kept and kept[-1][2].fingerprint() == firewall.fingerprint():
-            continue
-        kept.append((since, source, firewall))
-    newest_since, newest_source, newest = kept[-1]
-    history = History(newest_since, newest_source,
-                      [Revision(s, src, fw.fingerprint()) for s, src, fw in kept[:-1]])
-    starts = [s for s, _, _ in kept]
-    ends = starts[1:] + [""]
-    current = identities(newest)
-    lives: Dict[Identity, List[List[str]]] = {}      # identity -> periods, merged
-    last_seen: Dict[Identity, Ace] = {}
-    each = [identities(firewall) for _, _, firewall in kept]
-    for (since, _, _), until, found in zip(kept, ends, each):
-        for identity, ace in found.items():
-            periods = lives.setdefault(identity, [])
-            if periods and periods[-1][1] == since:
-                periods[-1][1] = until
-            else:
-                periods.append([since, until])
-            last_seen[identity] = ace
-    for identity, ace in current.items():
-        if lives[identity][-1][0] != starts[0]:
-            history.ace_since[f"{ace.acl} {ace.line}"] = lives[identity][-1][0]
-        if len(lives[identity]) > 1:
-            history.ace_periods[f"{ace.acl} {ace.line}"] = lives[identity]
-    # A member's present life: back from the newest, while its ACE and it were there.
-    for identity, ace in current.items():
-        born = {rule.index: newest_since for rule in ace.rules}
-        alive = set(born)
-        for (since, _, _), found in zip(reversed(kept[:-1]), reversed(each[:-1])):
-            old = found.get(identity)
-            if old is None or not alive:
-                break
-            present = set(rule_map(old, ace).values())
-            alive &= present
-            for index in alive:
-                born[index] = since
-        ace_born = lives[identity][-1][0]
-        for index, since in born.items():
-            if since != ace_born:                # most members are as old as their ACE
-                history.rule_since[f"{ace.acl} {ace.line} {index}"] = since
-    # Numbered by when each began, then by identity: results are keyed by these numbers, and
-    # a report rebuilds them (rebase) in another process, whose set order (string hashes) is
-    # another; by start alone, ACEs retired alike were numbered differently from run to run.
-    for identity in sorted(set(lives) - set(current), key=lambda i: (lives[i][0][0], i)):
-        ace = last_seen[identity]
-        history.retired.append(Retired(len(history.retired), identity[0], ace.text,
-                                       identity[2], ace.line, lives[identity], ace))
-    older = [fw for _, _, fw in kept[:-1]]
-    history.load = older.__getitem__              # until stored (database.load_firewalls)
-    newest.history = history
-    newest.__dict__.pop("_fingerprint", None)     # computed above without the history
-    return newest, older
+    builder = HistoryBuilder()
+    for since, source, firewall in sorted(revisions, key=lambda r: r[0]):
+        builder.add(since, source, firewall)
+    return builder.finish()
 
 
 def same_acl(old: Acl, new: Acl) -> bool:

@@ -9,9 +9,9 @@ from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 from .asa.config import ConfigError, parse_config
 from .asa.routes import read_routes
 from .expand import expand_config
-from .history import build_history, share_unchanged
+from .history import HistoryBuilder, OlderRevisions
 from .model import Firewall, collector_paused
-from .revisions import from_git, from_spec, read_text
+from .revisions import ConfigRevision, from_git, from_spec, read_text
 
 
 def read_config(path: str, name: str = "", interface_addresses: Optional[dict] = None,
@@ -65,7 +65,8 @@ def read_config_text(text: str, path: str, name: str = "",
 
 def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
                    interface_addresses: Optional[dict] = None, routes: Optional[str] = None,
-                   progress: Optional[TextIO] = None) -> Tuple[List[Firewall], Dict[str, list]]:
+                   progress: Optional[TextIO] = None
+                   ) -> Tuple[List[Firewall], Dict[str, OlderRevisions]]:
     """Config arguments (files, FILE@TIME, directories of dated files) and ``--git`` paths
     -> (firewalls, {name: older revisions}). Dated revisions of one firewall (one directory,
     one file's git history, or FILE@TIME arguments naming one hostname) become its history;
@@ -74,12 +75,16 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
     revisions = [r for spec in specs for r in from_spec(spec)] + \
         [r for path in git for r in from_git(path)]
     total = len(revisions)
-    revisions.reverse()         # taken from the end as read: each text let go once parsed
+    # Read in time order (undated first), so each firewall's history is built as its
+    # revisions come (only the newest held whole); each text read when parsed, let go after.
+    order = sorted(range(total), key=lambda n: (revisions[n].since is not None,
+                                                revisions[n].since or ""))
     firewalls: List[Firewall] = []
-    groups: Dict[str, list] = {}
+    builders: Dict[str, Tuple[int, HistoryBuilder]] = {}    # firewall -> (first given, ...)
+    last: Dict[str, ConfigRevision] = {}
     started = time.monotonic()
-    for number in range(1, total + 1):
-        revision = revisions.pop()
+    for number, position in enumerate(order, 1):
+        revision = revisions[position]
         firewall = read_config_text(revision.text, revision.source, name,
                                     interface_addresses, routes)
         if progress is not None:
@@ -91,24 +96,22 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
             progress.flush()
         if revision.since is None:
             firewalls.append(firewall)
-        else:               # held with its group's others till the end: alike, held once
-            group = groups.setdefault(revision.group or firewall.name, [])
-            if group:
-                share_unchanged(group[-1][2], firewall)
-            group.append((revision.since, revision.source, firewall))
+            continue
+        group = revision.group or firewall.name
+        previous = last.get(group)
+        if previous is not None and previous.since == revision.since:
+            raise ConfigError(f"{previous.source} and {revision.source} took effect at the same "
+                              f"time ({revision.since}): which one was in force?")
+        last[group] = revision
+        first, builder = builders.get(group, (position, HistoryBuilder()))
+        builders[group] = (min(first, position), builder)
+        builder.add(revision.since, revision.source, firewall)
+        del firewall
     if progress is not None and total:
         progress.write("\n")
-    older: Dict[str, list] = {}
-    for found in groups.values():
-        found.sort(key=lambda r: r[0])
-        for (since, source, _), (again, other, _) in zip(found, found[1:]):
-            if since == again:
-                raise ConfigError(f"{source} and {other} took effect at the same time "
-                                  f"({since}): which one was in force?")
-        newest_name = found[-1][2].name
-        for _, _, firewall in found:
-            firewall.name = newest_name
-        newest, before = build_history(found)
+    older: Dict[str, OlderRevisions] = {}
+    for _, builder in sorted(builders.values(), key=lambda found: found[0]):
+        newest, before = builder.finish()
         if newest.name in older or any(f.name == newest.name for f in firewalls):
             raise ConfigError(f"several configs name the firewall {newest.name}, dated and "
                               "undated or in several places: give its revisions one way")

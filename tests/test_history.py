@@ -1,9 +1,11 @@
 """Config history: each log line is judged by the ruleset in force when it was written, and
 an ACE keeps its hits while its ACL name and text stay the same, wherever its line moves."""
+import gc
 import json
 import os
 import subprocess
 import sys
+import tracemalloc
 
 import pytest
 from conftest import OUTSIDE_DMZ, built, cli_runner, firewall
@@ -291,9 +293,8 @@ def write(path, text):
         handle.write(text)
 
 
-def test_a_historys_revisions_share_the_expansions_they_have_alike(tmp_path):
-    # All of a history's revisions are held at once while compared and stored: what they
-    # expand alike is held once; what changed (the group WEB gained a member) is not shared.
+def test_a_historys_older_revisions_share_the_group_definitions_they_have_alike(tmp_path):
+    # what changed (the group WEB gained a member) is not shared
     head = HEAD + "object-group network ADMINS\n network-object host 10.9.9.9\n"
     grown = head.replace(" network-object object web01\n",
                          " network-object object web01\n network-object host 172.16.1.12\n")
@@ -303,16 +304,45 @@ def test_a_historys_revisions_share_the_expansions_they_have_alike(tmp_path):
     write(str(tmp_path / "fw01" / "2014-06-10T1200.cfg"),
           "hostname fw01\n" + config(SSH, WEB, admins, head=grown))
     [newest], older = read_firewalls([str(tmp_path / "fw01")])
-    (before,) = older["fw01"]
-    ssh, web, _ = newest.acls["outside_in"].entries
-    ssh_then, web_then, _ = before.acls["outside_in"].entries
-    assert ssh.destinations is ssh_then.destinations and ssh.services is ssh_then.services
-    assert web.sources is web_then.sources
-    assert web.destinations is not web_then.destinations
-    assert len(web.destinations) == 2 and len(web_then.destinations) == 1
-    assert newest.groups["ADMINS"] is before.groups["ADMINS"]
-    assert newest.groups["WEB"] is not before.groups["WEB"]
-    assert newest.groups["WEB"] != before.groups["WEB"]
+    before = older["fw01"].stored(0)["groups"]
+    assert newest.groups["ADMINS"] is before["ADMINS"]
+    assert newest.groups["WEB"] is not before["WEB"] and newest.groups["WEB"] != before["WEB"]
+
+
+def held_bytes(make):
+    """What the value ``make()`` returns holds (tracemalloc), and the value."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        value = make()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0], value
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_long_history_holds_each_older_revision_in_a_fraction_of_its_size(tmp_path):
+    # A year of daily revisions is read and stored with only the newest held whole: an older
+    # one held whole (its expansions shared with the one before) took a quarter of its size.
+    groups = "".join(f"object-group network g{g}\n" + "".join(
+        f" network-object host 10.{g}.{i}.1\n" for i in range(10)) for g in range(30))
+    rows = [f"access-list inside_in extended permit tcp object-group g{n % 30} "
+            f"object-group g{(n * 7 + 1) % 30} eq {1000 + n}" for n in range(200)]
+
+    def revision(day):         # each day's change: one ACE removed, another written again
+        return ("hostname fw01\ninterface Gi0/0\n nameif inside\n security-level 100\n" +
+                groups + "\n".join(r for n, r in enumerate(rows) if n % 25 != day % 25) +
+                "\naccess-group inside_in in interface inside\n")
+    for day in range(1, 13):
+        write(str(tmp_path / "fw01" / f"2014-06-{day:02d}T0000.cfg"), revision(day))
+    whole, _ = held_bytes(lambda: firewall(revision(1)))
+    few, _ = held_bytes(lambda: read_firewalls([str(tmp_path / "fw01" / "2014-06-01T0000.cfg@"
+                                                     "2014-06-01T0000"),
+                                                str(tmp_path / "fw01" / "2014-06-02T0000.cfg@"
+                                                     "2014-06-02T0000")]))
+    many, (_, older) = held_bytes(lambda: read_firewalls([str(tmp_path / "fw01")]))
+    assert len(older["fw01"]) == 11
+    assert (many - few) / 10 < 0.1 * whole, ((many - few) / 10, whole)
 
 
 def test_a_directory_of_dated_files_is_one_firewalls_history(tmp_path):

@@ -1,0 +1,178 @@
+"""A history built as its revisions are read (only the newest held whole) is the history built
+from all of them held at once: checked against that plain algorithm, kept here as the
+reference, on random histories (ACEs added, removed, moved, written twice, written again;
+members gained and lost; renamed firewalls; revisions that change nothing)."""
+import hashlib
+import json
+import random
+from typing import Dict, List
+
+import pytest
+from conftest import OUTSIDE_DMZ, firewall
+
+from ruleset_analysis.history import History, Retired, Revision, build_history, identities, rule_map
+
+
+def reference_history(revisions):
+    """All revisions held at once: (since, source, Firewall) -> (newest, older Firewalls)."""
+    ordered = sorted(revisions, key=lambda r: r[0])
+    kept = []
+    for since, source, fw in ordered:
+        if kept and kept[-1][2].fingerprint() == fw.fingerprint():
+            continue
+        kept.append((since, source, fw))
+    newest_since, newest_source, newest = kept[-1]
+    history = History(newest_since, newest_source,
+                      [Revision(s, src, fw.fingerprint()) for s, src, fw in kept[:-1]])
+    starts = [s for s, _, _ in kept]
+    ends = starts[1:] + [""]
+    lives: Dict[tuple, List[List[str]]] = {}
+    last_seen = {}
+    each = [identities(fw) for _, _, fw in kept]
+    for (since, _, _), until, found in zip(kept, ends, each):
+        for identity, ace in found.items():
+            periods = lives.setdefault(identity, [])
+            if periods and periods[-1][1] == since:
+                periods[-1][1] = until
+            else:
+                periods.append([since, until])
+            last_seen[identity] = ace
+    current = each[-1]
+    for identity, ace in current.items():
+        if lives[identity][-1][0] != starts[0]:
+            history.ace_since[f"{ace.acl} {ace.line}"] = lives[identity][-1][0]
+        if len(lives[identity]) > 1:
+            history.ace_periods[f"{ace.acl} {ace.line}"] = lives[identity]
+    for identity, ace in current.items():
+        born = {rule.index: newest_since for rule in ace.rules}
+        alive = set(born)
+        for (since, _, _), found in zip(reversed(kept[:-1]), reversed(each[:-1])):
+            old = found.get(identity)
+            if old is None or not alive:
+                break
+            alive &= set(rule_map(old, ace).values())
+            for index in alive:
+                born[index] = since
+        for index, since in born.items():
+            if since != lives[identity][-1][0]:
+                history.rule_since[f"{ace.acl} {ace.line} {index}"] = since
+    for identity in sorted(set(lives) - set(current), key=lambda i: (lives[i][0][0], i)):
+        ace = last_seen[identity]
+        history.retired.append(Retired(len(history.retired), identity[0], ace.text,
+                                       identity[2], ace.line, lives[identity], ace))
+    newest.history = history
+    newest.__dict__.pop("_fingerprint", None)
+    return newest, [fw for _, _, fw in kept[:-1]]
+
+
+def reference_stored(older):
+    """Older revisions as the database stores them: (revisions' JSON, the ACE table)."""
+    aces: dict = {}
+    stored = []
+    for revision in older:
+        data = revision.to_json()
+        for acl in data["acls"]:
+            entries = []
+            for ace in acl["entries"]:
+                where = [ace.pop("line"), ace.pop("first_index"), ace.pop("source")]
+                digest = hashlib.sha256(json.dumps(ace, sort_keys=True).encode()
+                                        ).hexdigest()[:20]
+                aces[digest] = ace
+                entries.append([digest] + where)
+            acl["entries"] = entries
+        stored.append(data)
+    return stored, aces
+
+
+GROUP_MEMBERS = ["172.16.1.10", "172.16.1.11", "172.16.1.12", "172.16.1.13"]
+PORTS = ["22", "80", "443", "8080"]
+TEXTS = [
+    "access-list outside_in extended permit tcp any object-group WEB eq https",
+    "access-list outside_in extended permit tcp any object-group WEB object-group PORTS",
+    "access-list outside_in extended permit tcp object-group ADMINS object-group WEB eq ssh",
+    "access-list outside_in extended permit tcp any host 172.16.1.11 eq ssh",
+    "access-list outside_in extended permit tcp any host 172.16.1.11 eq ssh log",
+    "access-list outside_in extended permit tcp any host 172.16.1.11 eq ssh inactive",
+    "access-list outside_in extended permit udp any host 172.16.1.20 eq domain",
+    "access-list outside_in extended deny ip any 172.16.1.0 255.255.255.0",
+    "access-list outside_in remark the web servers",
+    "access-list dmz_in extended permit tcp object-group WEB any eq https",
+    "access-list dmz_in extended permit ip any any",
+]
+
+
+def random_config(rng: random.Random, hostname: str) -> str:
+    def members(pool):
+        chosen = [m for m in pool if rng.random() < 0.6] or [pool[0]]
+        if rng.random() < 0.2:
+            chosen.append(chosen[0])          # a member written twice
+        return chosen
+    groups = "object-group network WEB\n" + "".join(
+        f" network-object host {m}\n" for m in members(GROUP_MEMBERS))
+    groups += "object-group network ADMINS\n" + "".join(
+        f" network-object host 10.9.9.{n}\n" for n in range(1, rng.randint(2, 4)))
+    groups += "object-group service PORTS tcp\n" + "".join(
+        f" port-object eq {p}\n" for p in members(PORTS))
+    aces = [t for t in TEXTS if rng.random() < 0.6]
+    aces += rng.sample(TEXTS, rng.randint(0, 2))      # some written twice
+    rng.shuffle(aces)
+    return (f"hostname {hostname}\n" + OUTSIDE_DMZ + groups + "\n".join(aces) +
+            "\naccess-group outside_in in interface outside\n"
+            "access-group dmz_in in interface dmz\n")
+
+
+def random_history(seed: int):
+    rng = random.Random(seed)
+    texts = []
+    for n in range(rng.randint(1, 9)):
+        if texts and rng.random() < 0.2:
+            text = texts[-1][1]                   # nothing changed: one revision with it
+            if rng.random() < 0.5:                # but the name (a revision of its own)
+                text = text.replace("hostname fw01", "hostname fw03")
+        else:
+            text = random_config(rng, rng.choice(["fw01", "fw01", "fw01", "fw02"]))
+        texts.append((f"2014-06-{n + 1:02d} 00:00:00", text))
+    rng.shuffle(texts)                            # given in any order
+    return texts
+
+
+def renamed(fw, name):
+    fw.name = name
+    return fw
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_a_history_built_revision_by_revision_is_the_one_built_from_all_at_once(seed):
+    texts = random_history(seed)
+    last_name = firewall(max(texts)[1]).name
+    newest, older = build_history([(since, f"r{since}.cfg", firewall(text))
+                                   for since, text in texts])
+    want, want_older = reference_history([(since, f"r{since}.cfg",
+                                           renamed(firewall(text), last_name))
+                                          for since, text in texts])
+    assert newest.name == want.name == last_name
+    assert newest.history.to_json() == want.history.to_json()
+    assert newest.fingerprint() == want.fingerprint()
+    assert newest.to_json() == want.to_json()
+    stored, aces = reference_stored(want_older)
+    assert len(older) == len(stored)
+    assert [older.stored(n) for n in range(len(older))] == stored
+    assert list(older.aces.items()) == list(aces.items())
+    assert [older[n].to_json() for n in range(len(older))] == \
+        [fw.to_json() for fw in want_older]
+
+
+def test_the_random_histories_meet_what_the_builder_must_get_right():
+    # the reference test is only as good as what its histories hold
+    seen = {"renamed": 0, "retired": 0, "written again": 0, "members changed": 0,
+            "deduplicated": 0}
+    for seed in range(150):
+        texts = random_history(seed)
+        newest, older = build_history([(s, f"r{s}.cfg", firewall(t)) for s, t in texts])
+        names = {firewall(t).name for _, t in texts}
+        seen["renamed"] += len(names) > 1
+        seen["retired"] += bool(newest.history.retired)
+        seen["written again"] += bool(newest.history.ace_periods)
+        seen["members changed"] += bool(newest.history.rule_since)
+        seen["deduplicated"] += len(older) + 1 < len(texts)
+    assert all(count >= 10 for count in seen.values()), seen
