@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from ..history import History, Retired, Translation, build_history, identities, rule_map
+from ..history import History, HistoryBuilder, Retired, Translation, identities, rule_map
 from ..model import Firewall
 from ..records import RESULTS_FORMAT, Results, merge_ace
 
@@ -50,10 +50,13 @@ def rebase(firewall: Firewall, cut: int, results: Results) -> Tuple[str, list]:
     assert history is not None and history.load is not None
     name = firewall.name
     old = history.load(cut)
-    loaded = [(r.since, r.source, history.load(n)) for n, r in enumerate(history.older[:cut])]
-    # the retired ACEs the results were keyed by: those of the history as it was then
-    then, _ = build_history(loaded + [(history.older[cut].since, history.older[cut].source,
-                                       _copy(old))])
+    # the retired ACEs the results were keyed by: those of the history as it was then (built
+    # as the revisions are loaded, one at a time)
+    builder = HistoryBuilder()
+    for n, revision in enumerate(history.older[:cut]):
+        builder.add(revision.since, revision.source, history.load(n))
+    builder.add(history.older[cut].since, history.older[cut].source, _copy(old))
+    then, _ = builder.finish()
     assert then.history is not None
     current = identities(firewall)
     translation = Translation(old, current, history)
