@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from bisect import bisect_right
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 from .asa.config import ftd_rule_ids
 from .asa.literals import PROTOCOLS
@@ -800,10 +800,17 @@ def _protocol_number(name: str) -> int:
 PROTOCOL_NUMBERS: dict = {}             # protocol as logged -> number, memoised
 
 
+# Older revisions held loaded and indexed at once. A task's lines meet one or two at a time
+# (logs run forward); each took ~3 MB at 10,000 rules, ~30 MB at 120,000, and a worker that
+# met a year of daily revisions held them all. The one met least recently is let go: built
+# again if met again, alike (the verdicts cached for it stay true).
+KEEP_OLDER = 4
+
+
 class Timeline:
     """A firewall's matchers over time: the revision in force at a line's time, each older
-    revision's index built when a line first needs it, its verdicts given in the newest
-    revision's terms (``history.Translation``)."""
+    revision's index built when a line first needs it (at most KEEP_OLDER at once), its
+    verdicts given in the newest revision's terms (``history.Translation``)."""
 
     def __init__(self, firewall: Firewall, current: FirewallMatcher):
         assert firewall.history is not None
@@ -814,15 +821,31 @@ class Timeline:
         self.current = current
         self.identities: Optional[dict] = None
         self.loaded: dict = {self.newest: firewall}      # revision -> its Firewall
+        self.recent: Dict[int, None] = {}                # older revisions held, last met last
+        self.last_met = self.newest
         self.inheritances: dict = {}
 
     def load(self, revision: int) -> Firewall:
+        self._met(revision)
         found = self.loaded.get(revision)
         if found is None:
             history = self.firewall.history
             assert history is not None and history.load is not None
             found = self.loaded[revision] = history.load(revision)
         return found
+
+    def _met(self, revision: int) -> None:
+        if revision == self.last_met or revision == self.newest:
+            return
+        self.last_met = revision
+        recent = self.recent
+        recent.pop(revision, 0)
+        recent[revision] = None
+        if len(recent) > KEEP_OLDER:
+            gone = next(iter(recent))
+            del recent[gone]
+            self.loaded.pop(gone, None)
+            self.matchers[gone] = None
 
     def inherited(self, revision: int) -> Optional[Tuple[frozenset, frozenset]]:
         """(ingress interfaces, egress interfaces) through which a TCP/UDP flow meets the same
@@ -865,6 +888,7 @@ class Timeline:
 
     def matcher(self, revision: int):
         found = self.matchers[revision]
+        self._met(revision)
         if found is None:
             from .history import Translation, identities, same_acl
             history = self.firewall.history

@@ -3,6 +3,7 @@ an ACE keeps its hits while its ACL name and text stay the same, wherever its li
 import gc
 import json
 import os
+import random
 import subprocess
 import sys
 import tracemalloc
@@ -10,11 +11,13 @@ import tracemalloc
 import pytest
 from conftest import OUTSIDE_DMZ, built, cli_runner, firewall
 
+from ruleset_analysis import matcher
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.config import ConfigError
 from ruleset_analysis.cli import main
 from ruleset_analysis.database import HISTORY_ACES_PREFIX, load_firewalls, save_firewalls
 from ruleset_analysis.history import build_history
+from ruleset_analysis.matcher import KEEP_OLDER
 from ruleset_analysis.preprocess import read_firewalls
 from ruleset_analysis.records import collect
 from ruleset_analysis.report import Filters, build_report
@@ -244,6 +247,44 @@ def test_an_older_revision_is_loaded_only_when_a_line_needs_it():
     analyzer.add(connection("Jun 05 2014 12:00:00", 22))
     analyzer.add(connection("Jun 06 2014 12:00:00", 22))
     assert loaded == [0]
+
+
+def many_revisions(days: int):
+    """A history of one revision a day, each with its own ACE (port 1000 + day) beside SSH and
+    WEB, and lines of every day on each of the three."""
+    newest = history(*[(f"2014-06-{day:02d} 00:00:00",
+                        config(SSH, WEB, f"access-list outside_in extended permit tcp any host "
+                                         f"172.16.1.10 eq {1000 + day}"))
+                       for day in range(1, days + 1)])
+    lines = [connection(f"Jun {day:02d} 2014 12:{minute:02d}:00", port)
+             for day in range(1, days + 1) for minute, port in enumerate((22, 443, 1000 + day))]
+    return newest, lines
+
+
+def test_a_task_that_meets_many_older_revisions_holds_only_the_last_few_it_met():
+    newest, lines = many_revisions(20)
+    analyzer = LineAnalyzer({newest.name: newest}, "2014")
+    [timeline] = analyzer.timelines.values()
+    for line in lines:
+        analyzer.add(line)
+        held = [n for n, m in enumerate(timeline.matchers[:-1]) if m is not None]
+        assert len(held) <= KEEP_OLDER and len(timeline.loaded) <= KEEP_OLDER + 1
+    assert held == list(range(19 - KEEP_OLDER, 19))
+
+
+def test_an_older_revision_let_go_and_met_again_gives_the_same_results(monkeypatch):
+    # lines out of time order: each revision met again after others took its place
+    newest, lines = many_revisions(12)
+    shuffled = lines[:]
+    random.Random(7).shuffle(shuffled)
+
+    def records(keep):
+        monkeypatch.setattr(matcher, "KEEP_OLDER", keep)
+        analyzer = LineAnalyzer({newest.name: newest}, "2014")
+        for line in shuffled:
+            analyzer.add(line)
+        return sorted(json.dumps(r) for r in analyzer.finish())
+    assert records(1) == records(100)
 
 
 # -- revisions in ----------------------------------------------------------------------------
