@@ -20,7 +20,7 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from .asa.captures import ace_text
 from .model import Ace, Acl, Firewall, collector_paused
@@ -459,16 +459,20 @@ class Change:
     members: List[Tuple[Ace, int, int]] = field(default_factory=list)  # (ACE, gained, lost)
 
 
-def changes(firewall: Firewall) -> List[Change]:
-    """Revision by revision, oldest first, what each changed (the first: every ACE added)."""
+def changes(firewall: Firewall) -> Iterator[Change]:
+    """Revision by revision, oldest first, what each changed (the first: every ACE added);
+    nothing for a firewall without a history. Each revision is loaded as its change is asked
+    for: a year of them at once was GBs."""
     history = firewall.history
     if history is None or history.load is None:
-        return []
-    revisions = [(r.since, r.source, history.load(n)) for n, r in enumerate(history.older)]
-    revisions.append((history.since, history.source, firewall))
-    found = []
+        return
     before: Dict[Identity, Ace] = {}
-    for since, source, revision in revisions:
+    for number in range(len(history.older) + 1):
+        if number < len(history.older):
+            since, source = history.older[number].since, history.older[number].source
+            revision = history.load(number)
+        else:
+            since, source, revision = history.since, history.source, firewall
         now = identities(revision)
         change = Change(since, source)
         change.added = [ace for identity, ace in now.items() if identity not in before]
@@ -482,6 +486,5 @@ def changes(firewall: Firewall) -> List[Change]:
             kept = len(rule_map(old, ace))
             if kept != old.rule_count or kept != ace.rule_count:
                 change.members.append((ace, ace.rule_count - kept, old.rule_count - kept))
-        found.append(change)
+        yield change
         before = now
-    return found

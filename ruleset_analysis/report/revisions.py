@@ -11,12 +11,11 @@ def render(firewalls: dict, only: Optional[str] = None) -> str:
     for name, firewall in firewalls.items():
         if only not in (None, name):
             continue
-        found = changes(firewall)
-        if not found:
+        if firewall.history is None:
             out.append(f"{name}: one revision (no history)")
             continue
-        out.append(f"{name}: {len(found)} revision(s)")
-        for n, change in enumerate(found):
+        out.append(f"{name}: {len(firewall.history.older) + 1} revision(s)")
+        for n, change in enumerate(changes(firewall)):
             out.append(f"  {change.since}  {change.source}")
             if n == 0:
                 out.append(f"    {len(change.added)} ACE(s)")
