@@ -163,10 +163,10 @@ def rule_map(old: Ace, new: Ace) -> Dict[int, int]:
 class OlderRevisions:
     """A firewall's revisions before its newest, oldest first, as the database stores them:
     each ACE's body once, by a digest of what it is, and per revision only where its ACEs
-    stood (line, first rule index, file:line), packed. A revision of 120,000 rules held whole
-    took ~5 MB even with what it has alike with the one before shared (``share_unchanged``),
-    where it stood 0.1 MB: a year of daily revisions fits. ``older[k]`` gives revision k back
-    as a Firewall, ``stored(k)`` as the database stores it."""
+    stood (line, first rule index, file:line), packed. Held as Firewalls, older revisions of
+    120,000 rules took ~5 MB each (their expansions shared with the one before where alike),
+    a year of daily ones ~2 GB; so ~0.55 MB. ``older[k]`` gives revision k back as a
+    Firewall, ``stored(k)`` as the database stores it."""
 
     def __init__(self) -> None:
         self.aces: Dict[str, dict] = {}      # digest -> the ACE's JSON without where it stood
@@ -264,7 +264,13 @@ class HistoryBuilder:
         self.names: List[str] = []                       # each kept revision's own name
         self.name = ""                                   # the newest revision's, kept or not
         self.newest: Optional[Firewall] = None
-        self._pending: Tuple[dict, Dict[str, dict], str, str] = ({}, {}, "", "")
+        # the newest's: as it will be stored, the bodies of its ACEs not stored yet, its
+        # fingerprint, and what decides whether the next revision is another
+        self._stored: dict = {}
+        self._bodies: Dict[str, dict] = {}
+        self._fingerprint = ""
+        self._key = ""
+        self._since = ""                                 # the last revision's, kept or not
         self._current: Dict[Identity, Ace] = {}
         self.lives: Dict[Identity, List[List[str]]] = {}  # identity -> periods, merged
         self.last_seen: Dict[Identity, Ace] = {}
@@ -276,20 +282,24 @@ class HistoryBuilder:
     def add(self, since: str, source: str, firewall: Firewall) -> None:
         """The next revision (its ``since`` not before the previous one's). One that matches
         as the previous kept one does (a change outside the ACLs) is not kept."""
+        if since < self._since:
+            raise ValueError(f"revision of {since} given after one of {self._since}")
+        self._since = since
         self.name = firewall.name
         if self.newest is not None:
             share_unchanged(self.newest, firewall)
         data = firewall.to_json()
         stored, bodies = _stored(data, self.older.aces)
         key = _matching_key(stored)
-        if self.newest is not None and key == self._pending[3]:
+        if self.newest is not None and key == self._key:
             return
         fingerprint = firewall.fingerprint(data)
         del data
         if self.newest is not None:
             self._retire_newest(since)
         self.newest = firewall
-        self._pending = (stored, bodies, fingerprint, key)
+        self._stored, self._bodies, self._fingerprint, self._key = \
+            stored, bodies, fingerprint, key
         self.kept.append((since, source))
         self.names.append(firewall.name)
         found = identities(firewall)
@@ -304,11 +314,10 @@ class HistoryBuilder:
 
     def _retire_newest(self, until: str) -> None:
         """The newest revision becomes an older one, stored: ``until`` the next took effect."""
-        stored, bodies, fingerprint, _ = self._pending
         since = self.kept[-1][0]
-        for digest, body in bodies.items():
+        for digest, body in self._bodies.items():
             self.older.aces.setdefault(digest, body)
-        self.older.append(stored, fingerprint)
+        self.older.append(self._stored, self._fingerprint)
         runs: Dict[Identity, List[list]] = {}
         for identity, ace in self._current.items():
             self.lives[identity][-1][1] = until
@@ -321,9 +330,7 @@ class HistoryBuilder:
             runs[identity] = found
         self.runs = runs          # an ACE the retired revision lacks starts again later
 
-    # (the revisions' fingerprints and translations: 12 revisions at 120,000 rules 8.1 s,
-    # paused 3.1)
-    @collector_paused()
+    @collector_paused()        # every current ACE's rules made
     def finish(self) -> Tuple[Firewall, OlderRevisions]:
         """-> the newest revision with its ``history`` set, and the older ones to store; all
         take the newest's name (a renamed firewall is still one)."""

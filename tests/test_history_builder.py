@@ -10,7 +10,15 @@ from typing import Dict, List
 import pytest
 from conftest import OUTSIDE_DMZ, firewall
 
-from ruleset_analysis.history import History, Retired, Revision, build_history, identities, rule_map
+from ruleset_analysis.history import (
+    History,
+    HistoryBuilder,
+    Retired,
+    Revision,
+    build_history,
+    identities,
+    rule_map,
+)
 
 
 def reference_history(revisions):
@@ -176,3 +184,11 @@ def test_the_random_histories_meet_what_the_builder_must_get_right():
         seen["members changed"] += bool(newest.history.rule_since)
         seen["deduplicated"] += len(older) + 1 < len(texts)
     assert all(count >= 10 for count in seen.values()), seen
+
+
+def test_a_builder_refuses_a_revision_older_than_the_one_before():
+    builder = HistoryBuilder()
+    builder.add("2014-06-10 00:00:00", "b.cfg", firewall(random_config(random.Random(1), "fw01")))
+    with pytest.raises(ValueError, match="given after"):
+        builder.add("2014-06-01 00:00:00", "a.cfg",
+                    firewall(random_config(random.Random(2), "fw01")))
