@@ -19,8 +19,9 @@ from .history import History, OlderRevisions, ace_template, revision_firewall
 from .model import Ace, Firewall, collector_paused
 
 # 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings;
-# 7: config history (older revisions)
-SCHEMA_VERSION = 7
+# 7: config history (older revisions); 8: their group definitions once each, their ACEs'
+# file:line as the line
+SCHEMA_VERSION = 8
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"
@@ -29,6 +30,7 @@ HASHES_PREFIX = "hashes:"          # what their ACE/element hashes name (counter
 HISTORY_PREFIX = "history:"        # a firewall's revisions and ACE lives (history.History)
 REVISION_PREFIX = "revision:"      # "revision:FW:K": its older revision K, ACEs by digest
 HISTORY_ACES_PREFIX = "history-aces:"   # the ACEs of its older revisions, once each
+HISTORY_GROUPS_PREFIX = "history-groups:"   # their group definitions, once each
 
 
 class DatabaseError(Exception):
@@ -82,7 +84,8 @@ def _store_history(db, firewall: Firewall, older: OlderRevisions) -> None:
     name = firewall.name
     for key in [k for k in db.keys() if k.startswith(f"{REVISION_PREFIX}{name}:")]:
         del db[key]
-    for key in (HISTORY_PREFIX + name, HISTORY_ACES_PREFIX + name):
+    for key in (HISTORY_PREFIX + name, HISTORY_ACES_PREFIX + name,
+                HISTORY_GROUPS_PREFIX + name):
         if key in db:
             del db[key]
     if firewall.history is None:
@@ -94,25 +97,28 @@ def _store_history(db, firewall: Firewall, older: OlderRevisions) -> None:
     for number in range(len(older)):
         db[f"{REVISION_PREFIX}{name}:{number}"] = older.stored(number)
     db[HISTORY_ACES_PREFIX + name] = older.aces
+    db[HISTORY_GROUPS_PREFIX + name] = older.groups
 
 
 class RevisionLoader:
-    """Loads a firewall's older revisions (``history.History.load``): the shared ACE table is
-    read and decoded once, and each ACE body once however many revisions have it."""
+    """Loads a firewall's older revisions (``history.History.load``): the shared ACE and group
+    tables are read and decoded once, and each ACE body once however many revisions have it."""
 
     def __init__(self, path: str, name: str):
         self.path, self.name = path, name
         self.aces: Optional[dict] = None         # digest -> Ace (line 0: a template)
+        self.groups: dict = {}                   # digest -> a group's definition
 
     def __call__(self, number: int) -> Firewall:
         keys = [f"{REVISION_PREFIX}{self.name}:{number}"]
         if self.aces is None:
-            keys.append(HISTORY_ACES_PREFIX + self.name)
+            keys += [HISTORY_ACES_PREFIX + self.name, HISTORY_GROUPS_PREFIX + self.name]
         found = _read(self.path, keys)
         try:
             if self.aces is None:
                 self.aces = {digest: ace_template(body) for digest, body in found[1].items()}
-            return revision_firewall(found[0], self.aces.__getitem__)
+                self.groups = found[2]
+            return revision_firewall(found[0], self.aces.__getitem__, self.groups)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DatabaseError(f"{self.path}: database is corrupt ({exc!r})") from None
 

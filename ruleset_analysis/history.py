@@ -170,6 +170,7 @@ class OlderRevisions:
 
     def __init__(self) -> None:
         self.aces: Dict[str, dict] = {}      # digest -> the ACE's JSON without where it stood
+        self.groups: Dict[str, dict] = {}    # digest -> a group's definition
         self.fingerprints: List[str] = []
         # each revision's JSON, an ACL's entries packed (zlib of its JSON list of
         # [digest, line, first, source]): 24 bytes an ACE, 300 as Python objects
@@ -199,7 +200,7 @@ class OlderRevisions:
 
     def __getitem__(self, number: int) -> Firewall:
         data = json.loads(json.dumps(self.stored(number)))       # not the values held
-        return revision_firewall(data, self._template)
+        return revision_firewall(data, self._template, self.groups)
 
     def _template(self, digest: str) -> Ace:
         found = self._templates.get(digest)
@@ -213,43 +214,81 @@ def ace_template(body: dict) -> Ace:
     return Ace.from_json(dict(body, line=0, first_index=0, source=""))
 
 
-def revision_firewall(data: dict, template: Callable[[str], Ace]) -> Firewall:
+def revision_firewall(data: dict, template: Callable[[str], Ace], groups: Dict[str, dict]
+                      ) -> Firewall:
     """A stored older revision (``OlderRevisions``) as a Firewall; ``template``: digest -> its
-    ACE placed nowhere (each made once, however many revisions have it)."""
+    ACE placed nowhere (each made once, however many revisions have it); ``groups``: digest
+    -> a group's definition."""
     data = dict(data)
     acls = data.pop("acls")
+    data["groups"] = {name: groups[digest] for name, digest in data["groups"].items()}
     firewall = Firewall.from_json(dict(data, acls=[]))
+    file = data["source"]
     for acl in acls:
         firewall.acls[acl["name"]] = Acl(acl["name"], [
-            dataclasses.replace(template(digest), line=line, first_index=first, source=source)
-            for digest, line, first, source in acl["entries"]])
+            dataclasses.replace(template(digest), line=line, first_index=first,
+                                source=f"{file}:{where}" if isinstance(where, int) else where)
+            for digest, line, first, where in acl["entries"]])
     return firewall
 
 
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:20]
+
+
 def _stored(data: dict, known: Dict[str, dict]) -> Tuple[dict, Dict[str, dict]]:
-    """A revision's JSON as stored (each entry: its ACE's digest and where it stood) and the
-    bodies of its ACEs that ``known`` lacks, by digest."""
+    """A revision's JSON as stored (each entry: its ACE's digest and where it stood, the line
+    of the revision's file where it was read as a number) and the bodies of its ACEs that
+    ``known`` lacks, by digest. The groups are left to ``_GroupDigests``."""
     stored = dict(data)
     bodies: Dict[str, dict] = {}
     acls = []
+    file = data["source"] + ":"
     for acl in data["acls"]:
         entries = []
         for ace in acl["entries"]:
             body = dict(ace)
-            where = (body.pop("line"), body.pop("first_index"), body.pop("source"))
-            digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
+            line, first, source = body.pop("line"), body.pop("first_index"), body.pop("source")
+            number = source[len(file):]
+            where = int(number) if source.startswith(file) and number.isdigit() and \
+                str(int(number)) == number else source
+            digest = _digest(body)
             if digest not in known:
                 bodies.setdefault(digest, body)
-            entries.append((digest,) + where)
+            entries.append((digest, line, first, where))
         acls.append({"name": acl["name"], "entries": entries})
     stored["acls"] = acls
     return stored, bodies
 
 
+class _GroupDigests:
+    """Each group definition's digest, worked out once per definition (the revisions of a
+    history share the definitions they have alike: ``share_unchanged``), one string each."""
+
+    def __init__(self) -> None:
+        self.by_object: Dict[int, Tuple[dict, str]] = {}   # id -> (definition, its digest)
+        self.canonical: Dict[str, str] = {}
+
+    def __call__(self, groups: dict) -> Tuple[Dict[str, str], Dict[str, dict]]:
+        """-> {name: digest}, and {digest: definition} of them."""
+        names: Dict[str, str] = {}
+        definitions: Dict[str, dict] = {}
+        for name, definition in groups.items():
+            found = self.by_object.get(id(definition))
+            if found is None:        # the definition is held, so its id is not reused
+                digest = _digest(definition)
+                digest = self.canonical.setdefault(digest, digest)
+                found = self.by_object[id(definition)] = (definition, digest)
+            names[name] = found[1]
+            definitions[found[1]] = definition
+        return names, definitions
+
+
 def _matching_key(stored: dict) -> str:
-    """Of everything in a stored revision that decides how a line is matched but its name
-    (the revisions of one firewall all take the newest's): alike, two revisions are one."""
-    data = {k: v for k, v in stored.items() if k not in ("name", "warnings", "source")}
+    """What the fingerprint of a stored revision is made of but its name (the revisions of one
+    firewall all take the newest's): alike, two revisions are one. Its file is in it, as its
+    ACEs' file:line are in the fingerprint (stored as the line only)."""
+    data = {k: v for k, v in stored.items() if k not in ("name", "warnings")}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -268,6 +307,8 @@ class HistoryBuilder:
         # fingerprint, and what decides whether the next revision is another
         self._stored: dict = {}
         self._bodies: Dict[str, dict] = {}
+        self._groups: Dict[str, dict] = {}
+        self._group_digests = _GroupDigests()
         self._fingerprint = ""
         self._key = ""
         self._since = ""                                 # the last revision's, kept or not
@@ -290,6 +331,7 @@ class HistoryBuilder:
             share_unchanged(self.newest, firewall)
         data = firewall.to_json()
         stored, bodies = _stored(data, self.older.aces)
+        stored["groups"], groups = self._group_digests(data["groups"])
         key = _matching_key(stored)
         if self.newest is not None and key == self._key:
             return
@@ -298,8 +340,8 @@ class HistoryBuilder:
         if self.newest is not None:
             self._retire_newest(since)
         self.newest = firewall
-        self._stored, self._bodies, self._fingerprint, self._key = \
-            stored, bodies, fingerprint, key
+        self._stored, self._bodies, self._groups, self._fingerprint, self._key = \
+            stored, bodies, groups, fingerprint, key
         self.kept.append((since, source))
         self.names.append(firewall.name)
         found = identities(firewall)
@@ -317,6 +359,8 @@ class HistoryBuilder:
         since = self.kept[-1][0]
         for digest, body in self._bodies.items():
             self.older.aces.setdefault(digest, body)
+        for digest, definition in self._groups.items():
+            self.older.groups.setdefault(digest, definition)
         self.older.append(self._stored, self._fingerprint)
         runs: Dict[Identity, List[list]] = {}
         for identity, ace in self._current.items():

@@ -334,20 +334,20 @@ def write(path, text):
         handle.write(text)
 
 
-def test_a_historys_older_revisions_share_the_group_definitions_they_have_alike(tmp_path):
-    # what changed (the group WEB gained a member) is not shared
+def test_a_historys_older_revisions_store_each_group_definition_once(tmp_path):
+    # ADMINS is alike in the two older revisions, WEB gained a member between them
     head = HEAD + "object-group network ADMINS\n network-object host 10.9.9.9\n"
     grown = head.replace(" network-object object web01\n",
                          " network-object object web01\n network-object host 172.16.1.12\n")
     admins = "access-list outside_in extended permit tcp object-group ADMINS any eq ssh"
-    write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"),
-          "hostname fw01\n" + config(SSH, WEB, admins, head=head))
-    write(str(tmp_path / "fw01" / "2014-06-10T1200.cfg"),
-          "hostname fw01\n" + config(SSH, WEB, admins, head=grown))
+    for day, text in ((1, head), (5, grown), (10, grown)):
+        write(str(tmp_path / "fw01" / f"2014-06-{day:02d}T0000.cfg"),
+              "hostname fw01\n" + config(SSH, WEB, admins, head=text))
     [newest], older = read_firewalls([str(tmp_path / "fw01")])
-    before = older["fw01"].stored(0)["groups"]
-    assert newest.groups["ADMINS"] is before["ADMINS"]
-    assert newest.groups["WEB"] is not before["WEB"] and newest.groups["WEB"] != before["WEB"]
+    first, second = (older["fw01"].stored(n)["groups"] for n in (0, 1))
+    assert first["ADMINS"] == second["ADMINS"] and first["WEB"] != second["WEB"]
+    assert len(older["fw01"].groups) == 3
+    assert older["fw01"][1].groups == newest.groups and older["fw01"][0].groups != newest.groups
 
 
 def held_bytes(make):

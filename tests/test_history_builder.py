@@ -10,6 +10,9 @@ from typing import Dict, List
 import pytest
 from conftest import OUTSIDE_DMZ, firewall
 
+from ruleset_analysis.asa.config import parse_config
+from ruleset_analysis.database import load_firewalls, save_firewalls
+from ruleset_analysis.expand import expand_config
 from ruleset_analysis.history import (
     History,
     HistoryBuilder,
@@ -73,23 +76,18 @@ def reference_history(revisions):
     return newest, [fw for _, _, fw in kept[:-1]]
 
 
-def reference_stored(older):
-    """Older revisions as the database stores them: (revisions' JSON, the ACE table)."""
+def reference_aces(older):
+    """The ACE table of stored older revisions: each body (an ACE but where it stood) once, by
+    a digest of it, in the order first met."""
     aces: dict = {}
-    stored = []
     for revision in older:
-        data = revision.to_json()
-        for acl in data["acls"]:
-            entries = []
+        for acl in revision.to_json()["acls"]:
             for ace in acl["entries"]:
-                where = [ace.pop("line"), ace.pop("first_index"), ace.pop("source")]
+                del ace["line"], ace["first_index"], ace["source"]
                 digest = hashlib.sha256(json.dumps(ace, sort_keys=True).encode()
                                         ).hexdigest()[:20]
-                aces[digest] = ace
-                entries.append([digest] + where)
-            acl["entries"] = entries
-        stored.append(data)
-    return stored, aces
+                aces.setdefault(digest, ace)
+    return aces
 
 
 GROUP_MEMBERS = ["172.16.1.10", "172.16.1.11", "172.16.1.12", "172.16.1.13"]
@@ -130,18 +128,26 @@ def random_config(rng: random.Random, hostname: str) -> str:
 
 
 def random_history(seed: int):
+    """(since, config text, the file it was read from), in any order."""
     rng = random.Random(seed)
     texts = []
     for n in range(rng.randint(1, 9)):
         if texts and rng.random() < 0.2:
-            text = texts[-1][1]                   # nothing changed: one revision with it
-            if rng.random() < 0.5:                # but the name (a revision of its own)
+            _, text, file = texts[-1]            # nothing changed: one revision with it,
+            if rng.random() < 0.3:               # but for the name (a revision of its own)
                 text = text.replace("hostname fw01", "hostname fw03")
+            elif rng.random() < 0.4:             # or the file (its ACEs' file:line too)
+                file = f"r{n}.cfg"
         else:
             text = random_config(rng, rng.choice(["fw01", "fw01", "fw01", "fw02"]))
-        texts.append((f"2014-06-{n + 1:02d} 00:00:00", text))
+            file = rng.choice(["test.cfg", f"r{n}.cfg"])
+        texts.append((f"2014-06-{n + 1:02d} 00:00:00", text, file))
     rng.shuffle(texts)                            # given in any order
     return texts
+
+
+def read(text: str, file: str):
+    return expand_config(parse_config(text, file))
 
 
 def renamed(fw, name):
@@ -150,24 +156,25 @@ def renamed(fw, name):
 
 
 @pytest.mark.parametrize("seed", range(150))
-def test_a_history_built_revision_by_revision_is_the_one_built_from_all_at_once(seed):
+def test_a_history_built_revision_by_revision_is_the_one_built_from_all_at_once(seed, tmp_path):
     texts = random_history(seed)
     last_name = firewall(max(texts)[1]).name
-    newest, older = build_history([(since, f"r{since}.cfg", firewall(text))
-                                   for since, text in texts])
-    want, want_older = reference_history([(since, f"r{since}.cfg",
-                                           renamed(firewall(text), last_name))
-                                          for since, text in texts])
+    newest, older = build_history([(since, file, read(text, file))
+                                   for since, text, file in texts])
+    want, want_older = reference_history([(since, file, renamed(read(text, file), last_name))
+                                          for since, text, file in texts])
     assert newest.name == want.name == last_name
     assert newest.history.to_json() == want.history.to_json()
     assert newest.fingerprint() == want.fingerprint()
     assert newest.to_json() == want.to_json()
-    stored, aces = reference_stored(want_older)
-    assert len(older) == len(stored)
-    assert [older.stored(n) for n in range(len(older))] == stored
-    assert list(older.aces.items()) == list(aces.items())
-    assert [older[n].to_json() for n in range(len(older))] == \
-        [fw.to_json() for fw in want_older]
+    assert list(older.aces.items()) == list(reference_aces(want_older).items())
+    want_json = [fw.to_json() for fw in want_older]
+    assert [older[n].to_json() for n in range(len(older))] == want_json
+    db = str(tmp_path / "h.db")
+    save_firewalls(db, [newest], {newest.name: older})
+    loaded = load_firewalls(db)[newest.name]
+    assert loaded.fingerprint() == want.fingerprint()
+    assert [loaded.history.load(n).to_json() for n in range(len(older))] == want_json
 
 
 def test_the_random_histories_meet_what_the_builder_must_get_right():
@@ -176,8 +183,8 @@ def test_the_random_histories_meet_what_the_builder_must_get_right():
             "deduplicated": 0}
     for seed in range(150):
         texts = random_history(seed)
-        newest, older = build_history([(s, f"r{s}.cfg", firewall(t)) for s, t in texts])
-        names = {firewall(t).name for _, t in texts}
+        newest, older = build_history([(s, f, read(t, f)) for s, t, f in texts])
+        names = {firewall(t).name for _, t, _ in texts}
         seen["renamed"] += len(names) > 1
         seen["retired"] += bool(newest.history.retired)
         seen["written again"] += bool(newest.history.ace_periods)
@@ -192,3 +199,20 @@ def test_a_builder_refuses_a_revision_older_than_the_one_before():
     with pytest.raises(ValueError, match="given after"):
         builder.add("2014-06-01 00:00:00", "a.cfg",
                     firewall(random_config(random.Random(2), "fw01")))
+
+
+def test_an_older_revisions_aces_keep_a_file_line_that_is_not_its_files_line():
+    # stored as the line of the revision's file where they are that; else as written
+    old = read(random_config(random.Random(3), "fw01"), "a.cfg")
+    odd = ["b.cfg:7", "a.cfg:007", "a.cfg:x", "a.cfg:12"]
+    for ace, source in zip(old.aces(), odd):
+        ace.source = source
+    newest, older = build_history([("2014-06-01 00:00:00", "a.cfg", old),
+                                   ("2014-06-02 00:00:00", "b.cfg", read(WEB_ONLY, "b.cfg"))])
+    assert [a.source for a in older[0].aces()][:4] == odd
+    assert [where for _, _, _, where in older.stored(0)["acls"][0]["entries"]][:4] == \
+        ["b.cfg:7", "a.cfg:007", "a.cfg:x", 12]
+
+
+WEB_ONLY = ("hostname fw01\n" + OUTSIDE_DMZ + "object-group network WEB\n network-object host "
+            "172.16.1.10\n" + TEXTS[0] + "\naccess-group outside_in in interface outside\n")
