@@ -140,8 +140,9 @@ def save_history(config: str, db: str, revisions: int, seconds: int) -> None:
 
 
 def measure_history(config: str, revisions: int, workdir: str) -> dict:
-    """Wall time and peak RSS of `preprocess` of a directory of ``revisions`` daily revisions
-    of ``config`` (``history_texts``). Run it in a process of its own (in_process)."""
+    """Wall time, database size and peak RSS of `preprocess` of a directory of ``revisions``
+    daily revisions of ``config`` (``history_texts``). Run it in a process of its own
+    (in_process)."""
     directory = os.path.join(workdir, f"history-{revisions}")
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory)
@@ -158,10 +159,11 @@ def measure_history(config: str, revisions: int, workdir: str) -> dict:
                     "--db", db], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - started
+    size = os.path.getsize(db)
     shutil.rmtree(directory, ignore_errors=True)
     for path in (db, db + ".lock"):
         os.unlink(path)
-    return {"seconds": wall,
+    return {"seconds": wall, "database_mb": size / 2**20,
             "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
@@ -770,7 +772,8 @@ def main() -> None:
     for revisions in (12, 48):
         found[revisions] = in_process(measure_history, configs[100_000], revisions, workdir)
         rows.append([f"preprocess, history of {revisions} daily revisions", "120,000", "",
-                     "", "", "", f"{found[revisions]['seconds']:.1f} s",
+                     "", "", "", f"{found[revisions]['seconds']:.1f} s, database "
+                     f"{found[revisions]['database_mb']:.0f} MB",
                      f"{found[revisions]['rss_mb']:.0f} MB"])
         print(" | ".join(rows[-1]), flush=True)
     rows.append(["preprocess, history: each older revision held", "120,000", "", "", "", "",
