@@ -285,10 +285,13 @@ class _GroupDigests:
 
 
 def _matching_key(stored: dict) -> str:
-    """What the fingerprint of a stored revision is made of but its name (the revisions of one
-    firewall all take the newest's): alike, two revisions are one. Its file is in it, as its
-    ACEs' file:line are in the fingerprint (stored as the line only)."""
-    data = {k: v for k, v in stored.items() if k not in ("name", "warnings")}
+    """What decides how a stored revision matches a line: all of it but its name (the
+    revisions of one firewall all take the newest's), warnings, and where it and its ACEs were
+    read (each revision is another file or commit: with that in, revisions alike but for a
+    change outside the ACLs were never one). Alike, two consecutive revisions are one."""
+    data = {k: v for k, v in stored.items() if k not in ("name", "warnings", "source")}
+    data["acls"] = [[acl["name"], [entry[:3] for entry in acl["entries"]]]
+                    for acl in stored["acls"]]
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -437,7 +440,7 @@ def _alike(one: tuple, other: tuple) -> bool:
 def build_history(revisions: List[Tuple[str, str, Firewall]]) -> Tuple[Firewall, OlderRevisions]:
     """Revisions of one firewall, (since, source, Firewall) in any order -> the newest with its
     ``history`` set, and the older revisions (oldest first) to store. Consecutive revisions
-    that match alike (the same fingerprint: a change outside the ACLs) are one."""
+    that match alike (a change outside the ACLs, wherever each was read) are one."""
     builder = HistoryBuilder()
     for since, source, firewall in sorted(revisions, key=lambda r: r[0]):
         builder.add(since, source, firewall)

@@ -296,6 +296,22 @@ def test_revisions_that_match_alike_are_one():
     assert [r.since for r in newest.history.older] == ["2014-06-01 00:00:00"]
 
 
+def test_revisions_read_from_other_files_that_match_alike_are_one(tmp_path):
+    # as RANCID commits them: every commit another file revision, most changes outside the ACLs
+    write(str(tmp_path / "fw01" / "2014-06-01T0000.cfg"), "hostname fw01\n" + config(WEB))
+    write(str(tmp_path / "fw01" / "2014-06-05T0000.cfg"),
+          "hostname fw01\n" + config(WEB) + "ntp server 192.0.2.123\n")
+    write(str(tmp_path / "fw01" / "2014-06-07T0000.cfg"),
+          "hostname fw01\n! a comment line: every ACE a line further down the file\n" +
+          config(WEB))
+    write(str(tmp_path / "fw01" / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WEB, SSH))
+    [newest], older = read_firewalls([str(tmp_path / "fw01")])
+    assert [r.since for r in newest.history.older] == ["2014-06-01 00:00:00"]
+    # the first of them is kept, read where it was
+    assert older["fw01"][0].acls["outside_in"].entries[0].source.startswith(
+        str(tmp_path / "fw01" / "2014-06-01T0000.cfg:"))
+
+
 def test_a_stored_history_shares_identical_aces_and_loads_back(tmp_path):
     revisions = [(f"2014-06-{day:02d} 00:00:00", f"r{day}.cfg",
                   firewall(config(WEB, *([SSH] * (day % 2)), WIDE + f" eq {1000 + day}")))
@@ -340,9 +356,9 @@ def test_a_historys_older_revisions_store_each_group_definition_once(tmp_path):
     grown = head.replace(" network-object object web01\n",
                          " network-object object web01\n network-object host 172.16.1.12\n")
     admins = "access-list outside_in extended permit tcp object-group ADMINS any eq ssh"
-    for day, text in ((1, head), (5, grown), (10, grown)):
+    for day, text, more in ((1, head, ()), (5, grown, ()), (10, grown, (WIDE,))):
         write(str(tmp_path / "fw01" / f"2014-06-{day:02d}T0000.cfg"),
-              "hostname fw01\n" + config(SSH, WEB, admins, head=text))
+              "hostname fw01\n" + config(SSH, WEB, admins, *more, head=text))
     [newest], older = read_firewalls([str(tmp_path / "fw01")])
     first, second = (older["fw01"].stored(n)["groups"] for n in (0, 1))
     assert first["ADMINS"] == second["ADMINS"] and first["WEB"] != second["WEB"]

@@ -26,10 +26,17 @@ from ruleset_analysis.history import (
 
 def reference_history(revisions):
     """All revisions held at once: (since, source, Firewall) -> (newest, older Firewalls)."""
+    def matching(fw):        # all but where it and its ACEs were read (and the warnings)
+        data = fw.to_json()
+        del data["warnings"], data["source"]
+        for acl in data["acls"]:
+            for ace in acl["entries"]:
+                del ace["source"]
+        return json.dumps(data, sort_keys=True)
     ordered = sorted(revisions, key=lambda r: r[0])
     kept = []
     for since, source, fw in ordered:
-        if kept and kept[-1][2].fingerprint() == fw.fingerprint():
+        if kept and matching(kept[-1][2]) == matching(fw):
             continue
         kept.append((since, source, fw))
     newest_since, newest_source, newest = kept[-1]
