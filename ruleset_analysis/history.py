@@ -325,7 +325,8 @@ class HistoryBuilder:
     @collector_paused()       # a revision's JSON: a million small containers at 1.2M rules
     def add(self, since: str, source: str, firewall: Firewall) -> None:
         """The next revision (its ``since`` not before the previous one's). One that matches
-        as the previous kept one does (a change outside the ACLs) is not kept."""
+        as the newest does (a change outside the ACLs) is one revision with it: from the
+        newest's time, as this one reads (its file:line, its warnings)."""
         if since < self._since:
             raise ValueError(f"revision of {since} given after one of {self._since}")
         self._since = since
@@ -336,24 +337,28 @@ class HistoryBuilder:
         stored, bodies = _stored(data, self.older.aces)
         stored["groups"], groups = self._group_digests(data["groups"])
         key = _matching_key(stored)
-        if self.newest is not None and key == self._key:
-            return
+        alike = self.newest is not None and key == self._key
         fingerprint = firewall.fingerprint(data)
         del data
-        if self.newest is not None:
-            self._retire_newest(since)
+        if alike:        # still one revision, from the first's time, as the last one read it
+            self.kept[-1] = (self.kept[-1][0], source)
+            self.names[-1] = firewall.name
+        else:
+            if self.newest is not None:
+                self._retire_newest(since)
+            self.kept.append((since, source))
+            self.names.append(firewall.name)
         self.newest = firewall
         self._stored, self._bodies, self._groups, self._fingerprint, self._key = \
             stored, bodies, groups, fingerprint, key
-        self.kept.append((since, source))
-        self.names.append(firewall.name)
         found = identities(firewall)
         for identity, ace in found.items():
-            periods = self.lives.setdefault(identity, [])
-            if periods and periods[-1][1] == since:        # in the revision before too
-                periods[-1][1] = ""
-            else:
-                periods.append([since, ""])
+            if not alike:                                  # (alike: the same ACEs, lives)
+                periods = self.lives.setdefault(identity, [])
+                if periods and periods[-1][1] == since:    # in the revision before too
+                    periods[-1][1] = ""
+                else:
+                    periods.append([since, ""])
             self.last_seen[identity] = ace
         self._current = found
 

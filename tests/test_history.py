@@ -307,9 +307,10 @@ def test_revisions_read_from_other_files_that_match_alike_are_one(tmp_path):
     write(str(tmp_path / "fw01" / "2014-06-10T0000.cfg"), "hostname fw01\n" + config(WEB, SSH))
     [newest], older = read_firewalls([str(tmp_path / "fw01")])
     assert [r.since for r in newest.history.older] == ["2014-06-01 00:00:00"]
-    # the first of them is kept, read where it was
+    # one revision from the first's time, as the last of them read it (its file:line)
     assert older["fw01"][0].acls["outside_in"].entries[0].source.startswith(
-        str(tmp_path / "fw01" / "2014-06-01T0000.cfg:"))
+        str(tmp_path / "fw01" / "2014-06-07T0000.cfg:"))
+    assert newest.history.older[0].source == str(tmp_path / "fw01" / "2014-06-07T0000.cfg")
 
 
 def test_a_stored_history_shares_identical_aces_and_loads_back(tmp_path):

@@ -37,6 +37,7 @@ def reference_history(revisions):
     kept = []
     for since, source, fw in ordered:
         if kept and matching(kept[-1][2]) == matching(fw):
+            kept[-1] = (kept[-1][0], source, fw)      # one, from the first's time, as read last
             continue
         kept.append((since, source, fw))
     newest_since, newest_source, newest = kept[-1]
