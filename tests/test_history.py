@@ -410,6 +410,18 @@ def test_a_directory_of_dated_files_is_one_firewalls_history(tmp_path):
     assert newest.history.since == "2014-06-10 12:00:00" and len(older["fw01"]) == 1
 
 
+def test_firewalls_keep_the_order_they_were_given_in_though_read_in_time_order(tmp_path):
+    # undated ones first, as given; then each history where its first revision was given
+    for name in ("fw01", "fw02", "fw03"):
+        write(str(tmp_path / f"{name}.cfg"), f"hostname {name}\n" + config(WEB))
+    given = [str(tmp_path / "fw02.cfg") + "@2014-06-10T0000", str(tmp_path / "fw01.cfg"),
+             str(tmp_path / "fw03.cfg") + "@2014-06-01T0000",
+             str(tmp_path / "fw02.cfg") + "@2014-06-01T0000"]
+    firewalls, older = read_firewalls(given)
+    assert [f.name for f in firewalls] == ["fw01", "fw02", "fw03"]
+    assert [f.history is None for f in firewalls] == [True, False, False]
+
+
 def test_a_file_without_a_time_in_a_revision_directory_is_refused(tmp_path):
     write(str(tmp_path / "fw01" / "2014-06-01.cfg"), "hostname fw01\n" + config(SSH))
     write(str(tmp_path / "fw01" / "current.cfg"), "hostname fw01\n" + config(WEB))
