@@ -121,10 +121,10 @@ def identities(firewall: Firewall) -> Dict[Identity, Ace]:
 
 def share_unchanged(before: Firewall, after: Firewall) -> None:
     """Let revision ``after`` hold ``before``'s expansion of each ACE the two expand alike, and
-    each group's definition the two have alike (all of them are held at once while a history
-    is compared and stored, and most ACEs stay as they were: a revision of 120,000 rules held
-    19 MB of its own, ~5 MB so). Only equal values are shared, and none is changed once
-    expanded."""
+    each group's definition the two have alike: most stay as they were, so the expansions a
+    HistoryBuilder keeps of older revisions are the newest's own, and a group's digest is
+    worked out once (``_GroupDigests``, by object). Only equal values are shared, and none is
+    changed once expanded."""
     earlier = {(ace.acl, ace.text): ace for ace in before.aces()}
     for ace in after.aces():
         old = earlier.get((ace.acl, ace.text))
@@ -199,7 +199,9 @@ class OlderRevisions:
         return data
 
     def __getitem__(self, number: int) -> Firewall:
-        data = json.loads(json.dumps(self.stored(number)))       # not the values held
+        # lists and dicts of its own (its group definitions shared, as the database loader
+        # shares them between the revisions it loads)
+        data = json.loads(json.dumps(self.stored(number)))
         return revision_firewall(data, self._template, self.groups)
 
     def _template(self, digest: str) -> Ace:

@@ -106,7 +106,6 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
         first, builder = builders.get(group, (position, HistoryBuilder()))
         builders[group] = (min(first, position), builder)
         builder.add(revision.since, revision.source, firewall)
-        del firewall
     if progress is not None and total:
         progress.write("\n")
     older: Dict[str, OlderRevisions] = {}
