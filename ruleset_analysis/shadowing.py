@@ -15,6 +15,7 @@ ACL's length.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from typing import Optional
 
 from .matcher import (
     I_DST_HI,
@@ -117,18 +118,23 @@ def _service_span(service) -> tuple:
 
 class _Dimension:
     """One dimension of every ACE's boxes (sources, destinations or services): each distinct
-    value and the ACEs that have it, grouped by the width of its span (powers of two) and
-    sorted by its low end — a value can meet a query only if its low end lies within one width
-    below the query's, which bisection finds."""
+    value and the ACEs that have it, as a bit mask over their positions (bit p: the ACE at p),
+    grouped by the width of its span (powers of two) and sorted by its low end — a value can
+    meet a query only if its low end lies within one width below the query's, which bisection
+    finds. Masks because a large ACL's ACEs meet many others in each dimension and few in
+    all: an ACL of 16,702 ACEs united and intersected 94 million positions as sets (3.7 s),
+    as masks a few thousand bytes an ACE."""
 
     def __init__(self, values_of: dict, span, meets):
-        self.holders: dict = {}
+        holders: dict = {}
         for position, values in values_of.items():
             for value in values:
-                self.holders.setdefault(value, set()).add(position)
-        self.span, self.meets, self.everyone = span, meets, len(values_of)
+                holders.setdefault(value, []).append(position)
+        self.masks = {value: _mask(positions) for value, positions in holders.items()}
+        self.span, self.meets = span, meets
+        self.everyone = _mask(list(values_of))
         by_width: dict = {}
-        for value in self.holders:
+        for value in holders:
             lo, hi = span(value)
             by_width.setdefault((hi - lo).bit_length(), []).append((lo, value))
         self.groups = []
@@ -137,9 +143,9 @@ class _Dimension:
             self.groups.append((1 << bits, [lo for lo, _ in entries], [v for _, v in entries]))
         self.cache: dict = {}
 
-    def holding(self, value):
-        """The holder sets of the values meeting ``value`` (not united: many values share a
-        wide one such as ``any``, united once per ACE); None when they hold every ACE."""
+    def holding(self, value) -> Optional[list]:
+        """The masks of the values meeting ``value`` (not united: a wide one such as ``any``
+        is shared by many queries, and held once); None when they hold every ACE."""
         if value in self.cache:
             return self.cache[value]
         lo, hi = self.span(value)
@@ -147,11 +153,39 @@ class _Dimension:
         for width, lows, values in self.groups:
             for other in values[bisect_left(lows, lo - width + 1):bisect_right(lows, hi)]:
                 if self.meets(value, other):
-                    found.append(self.holders[other])
-        result = None if sum(map(len, found)) >= self.everyone and len(
-            set().union(*found)) == self.everyone else found
+                    found.append(self.masks[other])
+        united = 0
+        for mask in found:
+            united |= mask
+        result = None if united == self.everyone else found
         self.cache[value] = result
         return result
+
+
+def _mask(positions: list) -> int:
+    bits = bytearray((max(positions, default=0) >> 3) + 1)
+    for position in positions:
+        bits[position >> 3] |= 1 << (position & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _positions(mask: int) -> set:
+    """The positions of a mask's bits: a few taken lowest first (an ACE meets few others in
+    all three dimensions), the rest found in its binary text (each lowest bit taken costs the
+    mask's length: 16,000 bits set in 16,000 took 12.6 ms, found 1.8 ms)."""
+    found: set = set()
+    for _ in range(16):
+        if not mask:
+            return found
+        low = mask & -mask
+        found.add(low.bit_length() - 1)
+        mask ^= low
+    bits = bin(mask)[:1:-1]         # the lowest bit first
+    at = bits.find("1")
+    while at >= 0:
+        found.add(at)
+        at = bits.find("1", at + 1)
+    return found
 
 
 def _facing(values: list, to: list, meets) -> list:
@@ -199,13 +233,8 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     boxes: dict = {}
     for rule in compile_rules(acl):
         boxes.setdefault(position_of[rule[I_EXTRA][X_ACE][1]], []).extend(_boxes(rule))
-    parts = {p: (list(dict.fromkeys(b[1] for b in found)), list(dict.fromkeys(b[3] for b in found)),
-                 list(dict.fromkeys((b[0], b[2], b[4], b[5]) for b in found)))
-             for p, found in boxes.items() if found}
-    dimensions = (_Dimension({p: v[0] for p, v in parts.items()}, lambda r: r, _meet),
-                  _Dimension({p: v[1] for p, v in parts.items()}, lambda r: r, _meet),
-                  _Dimension({p: v[2] for p, v in parts.items()}, _service_span,
-                             _services_meet))
+    parts = _parts(boxes)
+    dimensions = _dimensions(parts)
     unresolved = [p for p, ace in enumerate(aces) if ace.uses_unresolved]
     results = {}
     for position, ace in enumerate(aces):
@@ -226,32 +255,35 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     return results
 
 
+def _parts(boxes: dict) -> dict:
+    """{position: (its sources, its destinations, its services)} of the ACEs with boxes."""
+    return {p: (list(dict.fromkeys(b[1] for b in found)),
+                list(dict.fromkeys(b[3] for b in found)),
+                list(dict.fromkeys((b[0], b[2], b[4], b[5]) for b in found)))
+            for p, found in boxes.items() if found}
+
+
+def _dimensions(parts: dict) -> tuple:
+    """The index of each dimension (_Dimension): sources, destinations, services."""
+    return (_Dimension({p: v[0] for p, v in parts.items()}, lambda r: r, _meet),
+            _Dimension({p: v[1] for p, v in parts.items()}, lambda r: r, _meet),
+            _Dimension({p: v[2] for p, v in parts.items()}, _service_span, _services_meet))
+
+
 def _meeting(mine: tuple, dimensions: tuple, parts: dict) -> set:
     """The positions of the ACEs whose boxes meet these values' product."""
-    constraints = []                # per dimension: the distinct holder sets it allows
+    found: Optional[int] = None         # None: every ACE so far
     for values, dimension in zip(mine, dimensions):
-        distinct: dict = {}
+        united = 0
         for value in values:
-            holders = dimension.holding(value)
-            if holders is None:     # every ACE: no constraint
+            masks = dimension.holding(value)
+            if masks is None:           # every ACE: no constraint
                 break
-            distinct.update((id(held), held) for held in holders)
+            for mask in masks:
+                united |= mask
         else:
-            constraints.append(list(distinct.values()))
-    if not constraints:
-        return set(parts)
-    # The smallest dimension is united; each other one filters what is found, by uniting its
-    # sets or by asking each found ACE, whichever costs less.
-    constraints.sort(key=lambda sets: sum(map(len, sets)))
-    found = set().union(*constraints[0])
-    for sets in constraints[1:]:
-        if not found:
-            break
-        if 8 * len(found) * len(sets) < sum(map(len, sets)):
-            found = {p for p in found if any(p in held for held in sets)}
-        else:
-            found = found.intersection(set().union(*sets))
-    return found
+            found = united if found is None else found & united
+    return set(parts) if found is None else _positions(found)
 
 
 def _analyse(ace, position: int, aces: list, remainder: list, meeting: set, facing,

@@ -12,7 +12,15 @@ from ruleset_analysis.records import collect, read_results
 from ruleset_analysis.report import Filters
 from ruleset_analysis.report.build import make_report
 from ruleset_analysis.report.render import render_report
-from ruleset_analysis.shadowing import _boxes, analyse_acl
+from ruleset_analysis.shadowing import (
+    _boxes,
+    _dimensions,
+    _intersects,
+    _meeting,
+    _parts,
+    _positions,
+    analyse_acl,
+)
 
 
 def test_an_ace_covered_by_several_earlier_aces_together_is_shadowed():
@@ -76,9 +84,9 @@ object-group service m1
 
 
 @st.composite
-def acl_lines(draw):
+def acl_lines(draw, most=9):
     lines = []
-    for _ in range(draw(st.integers(1, 9))):
+    for _ in range(draw(st.integers(1, most))):
         action = draw(st.sampled_from(["permit", "deny"]))
         protocol = draw(st.sampled_from(["tcp", "udp", "ip", "icmp", "object-group m1"]))
         src, dst = draw(st.sampled_from(HOSTS)), draw(st.sampled_from(HOSTS))
@@ -140,6 +148,27 @@ def test_shadowed_and_redundant_agree_with_exhaustive_enumeration(config, falls_
         assert ("shadowed_by" in result.get(line, {})) == shadowed, (line, config)
         redundant = not shadowed and verdict_without[line] == {actions[line]}
         assert ("redundant_with" in result.get(line, {})) == redundant, (line, config)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(acl_lines(most=40))
+def test_the_index_finds_exactly_the_aces_whose_boxes_meet_an_aces_own(config):
+    acl = firewall(config).acls["a"]
+    position_of = {a.line: p for p, a in enumerate(a for a in acl.entries if a.matchable)}
+    boxes: dict = {}
+    for rule in compile_rules(acl):
+        boxes.setdefault(position_of[rule[I_EXTRA][X_ACE][1]], []).extend(_boxes(rule))
+    parts = _parts(boxes)
+    dimensions = _dimensions(parts)
+    for position in parts:
+        assert _meeting(parts[position], dimensions, parts) == {
+            other for other in parts
+            if any(_intersects(a, b) for a in boxes[position] for b in boxes[other])}
+
+
+@given(st.sets(st.integers(0, 600), max_size=400))
+def test_a_masks_positions_are_its_set_bits_however_many(positions):
+    assert _positions(sum(1 << p for p in positions)) == positions
 
 
 def test_a_later_ace_with_unknown_addresses_and_another_action_blocks_a_redundancy_claim():
