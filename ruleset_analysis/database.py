@@ -16,12 +16,12 @@ import urllib.parse
 from typing import Optional
 
 from .history import History, OlderRevisions, ace_template, revision_firewall
-from .model import Ace, Firewall, collector_paused
+from .model import Ace, Firewall, collector_paused, json_bytes
 
 # 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings;
 # 7: config history (older revisions); 8: their group definitions once each, their ACEs'
-# file:line as the line
-SCHEMA_VERSION = 8
+# file:line as the line; 9: digests (fingerprints, ACE and group tables) of compact JSON
+SCHEMA_VERSION = 9
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
 FIREWALL_PREFIX = "firewall:"
@@ -40,8 +40,12 @@ class DatabaseError(Exception):
 def _open(path: str, flag: str):
     # Imported here: tasks only read, with sqlite3, and need no sqlitedict on their nodes.
     from sqlitedict import SqliteDict
-    return SqliteDict(path, tablename=TABLE, flag=flag, encode=json.dumps, decode=json.loads,
+    return SqliteDict(path, tablename=TABLE, flag=flag, encode=_json_text, decode=json.loads,
                       outer_stack=False)
+
+
+def _json_text(value) -> str:
+    return json_bytes(value).decode("utf-8")
 
 
 @collector_paused()          # their JSON's dicts (at 1.2M rules 4.8 s to store, 2.6 s paused)

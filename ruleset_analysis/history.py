@@ -16,14 +16,13 @@ and compared as written (the collector's clock, without a time zone).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from .asa.captures import ace_text
-from .model import Ace, Acl, Firewall, collector_paused
+from .model import Ace, Acl, Firewall, collector_paused, json_bytes, json_digest
 
 Identity = Tuple[str, str, int]          # (ACL, normalised text, occurrence)
 
@@ -91,7 +90,7 @@ class History:
         """Of everything that decides where a line's hits go: each revision's ruleset and when
         it took effect."""
         data = [newest, self.since] + [r.to_json()[::2] for r in self.older]
-        return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
+        return json_digest(data)[:16]
 
     def to_json(self) -> dict:
         return {"since": self.since, "source": self.source,
@@ -182,8 +181,8 @@ class OlderRevisions:
 
     def append(self, stored: dict, fingerprint: str) -> None:
         packed = dict(stored)
-        packed["acls"] = [(acl["name"], zlib.compress(json.dumps(
-            acl["entries"], separators=(",", ":")).encode(), 1)) for acl in stored["acls"]]
+        packed["acls"] = [(acl["name"], zlib.compress(json_bytes(acl["entries"]), 1))
+                          for acl in stored["acls"]]
         self._revisions.append(packed)
         self.fingerprints.append(fingerprint)
 
@@ -235,7 +234,7 @@ def revision_firewall(data: dict, template: Callable[[str], Ace], groups: Dict[s
 
 
 def _digest(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:20]
+    return json_digest(value)[:20]
 
 
 def _stored(data: dict, known: Dict[str, dict]) -> Tuple[dict, Dict[str, dict]]:
@@ -294,7 +293,7 @@ def _matching_key(stored: dict) -> str:
     data = {k: v for k, v in stored.items() if k not in ("name", "warnings", "source")}
     data["acls"] = [[acl["name"], [entry[:3] for entry in acl["entries"]]]
                     for acl in stored["acls"]]
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return json_digest(data)
 
 
 class HistoryBuilder:

@@ -2,7 +2,6 @@
 from all of them held at once: checked against that plain algorithm, kept here as the
 reference, on random histories (ACEs added, removed, moved, written twice, written again;
 members gained and lost; renamed firewalls; revisions that change nothing)."""
-import hashlib
 import json
 import random
 from typing import Dict, List
@@ -22,6 +21,7 @@ from ruleset_analysis.history import (
     identities,
     rule_map,
 )
+from ruleset_analysis.model import json_digest
 
 
 def reference_history(revisions):
@@ -92,8 +92,7 @@ def reference_aces(older):
         for acl in revision.to_json()["acls"]:
             for ace in acl["entries"]:
                 del ace["line"], ace["first_index"], ace["source"]
-                digest = hashlib.sha256(json.dumps(ace, sort_keys=True).encode()
-                                        ).hexdigest()[:20]
+                digest = json_digest(ace)[:20]       # the digest the database keys by
                 aces.setdefault(digest, ace)
     return aces
 
