@@ -13,14 +13,23 @@ import shutil
 import sqlite3
 import tempfile
 import urllib.parse
-from typing import Optional
+from typing import Optional, Tuple
 
-from .history import History, OlderRevisions, ace_template, revision_firewall
+from .history import (
+    SNAPSHOT_EVERY,
+    History,
+    OlderRevisions,
+    ace_template,
+    revision_delta,
+    revision_firewall,
+    revision_from_delta,
+)
 from .model import Ace, Firewall, collector_paused, json_bytes
 
 # 4: ruleset fingerprints in meta; 5: the groups an ACE names; 6: control-plane bindings;
 # 7: config history (older revisions); 8: their group definitions once each, their ACEs'
-# file:line as the line; 9: digests (fingerprints, ACE and group tables) of compact JSON
+# file:line as the line; 9: digests (fingerprints, ACE and group tables) of compact JSON,
+# older revisions but every 16th as a change to the one before
 SCHEMA_VERSION = 9
 TABLE = "ruleset_analysis"
 META_KEY = "meta"
@@ -98,8 +107,12 @@ def _store_history(db, firewall: Firewall, older: OlderRevisions) -> None:
         raise DatabaseError(f"{name}: {len(firewall.history.older)} older revisions to store, "
                             f"{len(older)} given")
     db[HISTORY_PREFIX + name] = firewall.history.to_json()
+    before: dict = {}           # (revision 0 is stored whole)
     for number in range(len(older)):
-        db[f"{REVISION_PREFIX}{name}:{number}"] = older.stored(number)
+        stored = older.stored(number)
+        db[f"{REVISION_PREFIX}{name}:{number}"] = stored if number % SNAPSHOT_EVERY == 0 \
+            else revision_delta(before, stored, number - 1)
+        before = stored
     db[HISTORY_ACES_PREFIX + name] = older.aces
     db[HISTORY_GROUPS_PREFIX + name] = older.groups
 
@@ -112,19 +125,38 @@ class RevisionLoader:
         self.path, self.name = path, name
         self.aces: Optional[dict] = None         # digest -> Ace (line 0: a template)
         self.groups: dict = {}                   # digest -> a group's definition
+        self.last: Optional[Tuple[int, dict]] = None    # the last revision made, stored
 
     def __call__(self, number: int) -> Firewall:
-        keys = [f"{REVISION_PREFIX}{self.name}:{number}"]
         if self.aces is None:
-            keys += [HISTORY_ACES_PREFIX + self.name, HISTORY_GROUPS_PREFIX + self.name]
-        found = _read(self.path, keys)
+            found = _read(self.path, [HISTORY_ACES_PREFIX + self.name,
+                                      HISTORY_GROUPS_PREFIX + self.name])
+            try:
+                self.aces = {digest: ace_template(body) for digest, body in found[0].items()}
+                self.groups = found[1]
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise DatabaseError(f"{self.path}: database is corrupt ({exc!r})") from None
         try:
-            if self.aces is None:
-                self.aces = {digest: ace_template(body) for digest, body in found[1].items()}
-                self.groups = found[2]
-            return revision_firewall(found[0], self.aces.__getitem__, self.groups)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return revision_firewall(self.stored(number), self.aces.__getitem__, self.groups)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise DatabaseError(f"{self.path}: database is corrupt ({exc!r})") from None
+
+    def stored(self, number: int) -> dict:
+        """Older revision ``number`` as stored whole: a change is made from the one before
+        (history.SNAPSHOT_EVERY)."""
+        if self.last is not None and self.last[0] == number:
+            return self.last[1]
+        value = _read(self.path, [f"{REVISION_PREFIX}{self.name}:{number}"])[0]
+        if value is None:
+            raise DatabaseError(f"{self.path}: database is corrupt (no revision {number} of "
+                                f"{self.name})")
+        if "base" in value:
+            if value["base"] != number - 1:
+                raise DatabaseError(f"{self.path}: database is corrupt (revision {number} "
+                                    f"of {self.name} told as a change to {value['base']!r})")
+            value = revision_from_delta(self.stored(number - 1), value)
+        self.last = (number, value)
+        return value
 
 
 def save_captures(path: str, firewall: str, captures: list) -> None:

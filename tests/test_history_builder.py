@@ -4,15 +4,24 @@ reference, on random histories (ACEs added, removed, moved, written twice, writt
 members gained and lost; renamed firewalls; revisions that change nothing)."""
 import json
 import random
+import sqlite3
 from typing import Dict, List
 
 import pytest
 from conftest import OUTSIDE_DMZ, firewall
 
 from ruleset_analysis.asa.config import parse_config
-from ruleset_analysis.database import load_firewalls, save_firewalls
+from ruleset_analysis.database import (
+    REVISION_PREFIX,
+    TABLE,
+    DatabaseError,
+    RevisionLoader,
+    load_firewalls,
+    save_firewalls,
+)
 from ruleset_analysis.expand import expand_config
 from ruleset_analysis.history import (
+    SNAPSHOT_EVERY,
     History,
     HistoryBuilder,
     Retired,
@@ -182,6 +191,80 @@ def test_a_history_built_revision_by_revision_is_the_one_built_from_all_at_once(
     loaded = load_firewalls(db)[newest.name]
     assert loaded.fingerprint() == want.fingerprint()
     assert [loaded.history.load(n).to_json() for n in range(len(older))] == want_json
+    # each alone too, the newest first: a change is made from the revisions before it
+    assert [RevisionLoader(db, newest.name)(n).to_json() for n in reversed(range(len(older)))] \
+        == want_json[::-1]
+
+
+def long_history(count: int):
+    """``count`` daily revisions of a 120-ACE config: each drops an ACE of its own, some add
+    one and change a group's members, and every third is read from a file of its own."""
+    texts = []
+    for n in range(count):
+        aces = [f"access-list outside_in extended permit tcp any host 10.1.{i // 200}.{i % 200} "
+                f"eq {1000 + i}" for i in range(120) if i != (n * 7) % 120]
+        if n % 4 == 1:
+            aces.insert(n % 50, f"access-list outside_in extended permit udp any object-group "
+                                f"WEB eq {2000 + n}")
+        members = GROUP_MEMBERS[:1 + n % len(GROUP_MEMBERS)]
+        text = ("hostname fw01\n" + OUTSIDE_DMZ + "object-group network WEB\n" +
+                "".join(f" network-object host {m}\n" for m in members) + "\n".join(aces) +
+                "\naccess-group outside_in in interface outside\n")
+        texts.append((f"2014-{6 + n // 28:02d}-{n % 28 + 1:02d} 00:00:00", text,
+                      f"r{n}.cfg" if n % 3 == 0 else "fw01.cfg"))
+    return texts
+
+
+def test_a_long_historys_older_revisions_are_stored_as_changes_and_load_in_any_order(tmp_path):
+    texts = long_history(40)
+    newest, older = build_history([(since, file, read(text, file))
+                                   for since, text, file in texts])
+    db = str(tmp_path / "h.db")
+    save_firewalls(db, [newest], {newest.name: older})
+    sizes, whole = stored_sizes(db, newest.name)
+    assert len(sizes) == len(older) == 39
+    assert whole == [n for n in range(len(older)) if n % SNAPSHOT_EVERY == 0] == [0, 16, 32]
+    # a change of one or two ACEs is a small part of a whole revision
+    assert max(size for n, size in sizes.items() if n not in whole) * 4 < \
+        min(sizes[n] for n in whole)
+    want = [older[n].to_json() for n in range(len(older))]
+    order = list(range(len(older)))
+    random.Random(5).shuffle(order)
+    loader = RevisionLoader(db, newest.name)
+    assert [loader(n).to_json() for n in order] == [want[n] for n in order]
+    assert [RevisionLoader(db, newest.name)(n).to_json() for n in order] == \
+        [want[n] for n in order]
+
+
+def stored_sizes(db: str, name: str):
+    """({older revision: its stored size}, the revisions stored whole)."""
+    prefix = f"{REVISION_PREFIX}{name}:"
+    with sqlite3.connect(db) as conn:
+        found = {int(key[len(prefix):]): value for key, value in conn.execute(
+            f'SELECT key, value FROM "{TABLE}" WHERE key LIKE ?', (prefix + "%",))}
+    return ({n: len(value) for n, value in found.items()},
+            sorted(n for n, value in found.items() if "base" not in json.loads(value)))
+
+
+@pytest.mark.parametrize("damage", ["base", "run"])
+def test_a_damaged_change_of_a_stored_revision_is_a_clear_error(tmp_path, damage):
+    texts = long_history(4)
+    newest, older = build_history([(since, file, read(text, file))
+                                   for since, text, file in texts])
+    db = str(tmp_path / "h.db")
+    save_firewalls(db, [newest], {newest.name: older})
+    key = f"{REVISION_PREFIX}{newest.name}:2"
+    with sqlite3.connect(db) as conn:
+        value = json.loads(conn.execute(f'SELECT value FROM "{TABLE}" WHERE key = ?',
+                                        (key,)).fetchone()[0])
+        if damage == "base":
+            value["base"] = 2
+        else:
+            value["acls"][0]["runs"] = [[500, 3, 0, 0, 0]]
+        conn.execute(f'UPDATE "{TABLE}" SET value = ? WHERE key = ?', (json.dumps(value), key))
+    assert RevisionLoader(db, newest.name)(1).to_json() == older[1].to_json()
+    with pytest.raises(DatabaseError, match="corrupt"):
+        RevisionLoader(db, newest.name)(2)
 
 
 def test_the_random_histories_meet_what_the_builder_must_get_right():
@@ -219,6 +302,25 @@ def test_an_older_revisions_aces_keep_a_file_line_that_is_not_its_files_line():
     assert [a.source for a in older[0].aces()][:4] == odd
     assert [where for _, _, _, where in older.stored(0)["acls"][0]["entries"]][:4] == \
         ["b.cfg:7", "a.cfg:007", "a.cfg:x", 12]
+
+
+def test_places_not_of_their_files_lines_are_stored_alike_as_a_change(tmp_path):
+    # where the revision before had them as its file's lines, or as other places
+    config = random_config(random.Random(3), "fw01")
+    places = [["a.cfg:3", "b.cfg:7", "a.cfg:x", "b.cfg:7"],
+              ["b.cfg:7", "a.cfg:4", "c.cfg:7", "b.cfg:9"]]
+    revisions = []
+    texts = [config, config + "access-list dmz_in extended permit udp any any eq 53\n", WEB_ONLY]
+    for day, (text, sources) in enumerate(zip(texts, places + [None]), 1):
+        revision = read(text, "a.cfg")
+        for ace, source in zip(revision.aces(), sources or []):
+            ace.source = source
+        revisions.append((f"2014-06-0{day} 00:00:00", f"r{day}.cfg", revision))
+    newest, older = build_history(revisions)
+    db = str(tmp_path / "h.db")
+    save_firewalls(db, [newest], {newest.name: older})
+    assert stored_sizes(db, newest.name)[1] == [0]          # revision 1 is a change
+    assert [a.source for a in RevisionLoader(db, newest.name)(1).aces()][:4] == places[1]
 
 
 WEB_ONLY = ("hostname fw01\n" + OUTSIDE_DMZ + "object-group network WEB\n network-object host "
