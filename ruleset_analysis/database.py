@@ -16,11 +16,9 @@ import urllib.parse
 from typing import Optional, Tuple
 
 from .history import (
-    SNAPSHOT_EVERY,
     History,
     OlderRevisions,
     ace_template,
-    revision_delta,
     revision_firewall,
     revision_from_delta,
 )
@@ -93,7 +91,8 @@ def _store_firewalls(db, firewalls: list, older: dict) -> None:
 def _store_history(db, firewall: Firewall, older: OlderRevisions) -> None:
     """A firewall's history, replacing any it had, its older revisions as build_history holds
     them: each ACE stored once (by a digest of what it is), a revision only where its ACEs
-    stood (line, first rule index, file:line)."""
+    stood (line, first rule index, file:line) and its groups' digests, most as a change to
+    the one before (OlderRevisions.form)."""
     name = firewall.name
     for key in [k for k in db.keys() if k.startswith(f"{REVISION_PREFIX}{name}:")]:
         del db[key]
@@ -107,12 +106,8 @@ def _store_history(db, firewall: Firewall, older: OlderRevisions) -> None:
         raise DatabaseError(f"{name}: {len(firewall.history.older)} older revisions to store, "
                             f"{len(older)} given")
     db[HISTORY_PREFIX + name] = firewall.history.to_json()
-    before: dict = {}           # (revision 0 is stored whole)
     for number in range(len(older)):
-        stored = older.stored(number)
-        db[f"{REVISION_PREFIX}{name}:{number}"] = stored if number % SNAPSHOT_EVERY == 0 \
-            else revision_delta(before, stored, number - 1)
-        before = stored
+        db[f"{REVISION_PREFIX}{name}:{number}"] = older.form(number)
     db[HISTORY_ACES_PREFIX + name] = older.aces
     db[HISTORY_GROUPS_PREFIX + name] = older.groups
 

@@ -162,45 +162,61 @@ def rule_map(old: Ace, new: Ace) -> Dict[int, int]:
 class OlderRevisions:
     """A firewall's revisions before its newest, oldest first, as the database stores them:
     each ACE's body once, by a digest of what it is, and per revision only where its ACEs
-    stood (line, first rule index, file:line), packed. Held as Firewalls, older revisions of
-    120,000 rules took ~5 MB each (their expansions shared with the one before where alike),
-    a year of daily ones ~2 GB; so ~0.55 MB. ``older[k]`` gives revision k back as a
-    Firewall, ``stored(k)`` as the database stores it."""
+    stood (line, first rule index, file:line) and its groups' digests — every
+    SNAPSHOT_EVERY-th whole, the others as what changed since the one before — packed. Held
+    as Firewalls, older revisions of 120,000 rules took ~5 MB each (their expansions shared
+    with the one before where alike), a year of daily ones ~2 GB; held whole and packed,
+    0.43 MB; as changes, a few KB. ``older[k]`` gives revision k back as a Firewall,
+    ``stored(k)`` whole as the database's loader makes it, ``form(k)`` as it is stored."""
 
     def __init__(self) -> None:
         self.aces: Dict[str, dict] = {}      # digest -> the ACE's JSON without where it stood
         self.groups: Dict[str, dict] = {}    # digest -> a group's definition
         self.fingerprints: List[str] = []
-        # each revision's JSON, an ACL's entries packed (zlib of its JSON list of
-        # [digest, line, first, source]): 24 bytes an ACE, 300 as Python objects
-        self._revisions: List[dict] = []
+        self._packed: List[bytes] = []       # each revision's form: zlib of its JSON
+        self._last: Optional[Tuple[int, dict]] = None     # the last revision made whole
         self._templates: Dict[str, Ace] = {}
 
     def __len__(self) -> int:
-        return len(self._revisions)
+        return len(self._packed)
 
     def append(self, stored: dict, fingerprint: str) -> None:
-        packed = dict(stored)
-        packed["acls"] = [(acl["name"], zlib.compress(json_bytes(acl["entries"]), 1))
-                          for acl in stored["acls"]]
-        self._revisions.append(packed)
+        """Keep a revision (its stored form: _stored, its groups by digest), not changed
+        after."""
+        number = len(self._packed)
+        form = stored if number % SNAPSHOT_EVERY == 0 else \
+            revision_delta(self.stored(number - 1), stored, number - 1)
+        self._packed.append(zlib.compress(json_bytes(form), 1))
+        self._last = (number, stored)
         self.fingerprints.append(fingerprint)
 
     def rename(self, name: str) -> None:
-        for revision in self._revisions:
-            revision["name"] = name
+        for number, packed in enumerate(self._packed):
+            form = json.loads(zlib.decompress(packed))
+            form["name"] = name
+            self._packed[number] = zlib.compress(json_bytes(form), 1)
+        if self._last is not None:
+            self._last = (self._last[0], dict(self._last[1], name=name))
+
+    def form(self, number: int) -> dict:
+        """Revision ``number`` as the database stores it: whole, or a change to the one
+        before (revision_delta)."""
+        return json.loads(zlib.decompress(self._packed[number]))
 
     def stored(self, number: int) -> dict:
-        """Revision ``number`` as the database stores it."""
-        data = dict(self._revisions[number])
-        data["acls"] = [{"name": name, "entries": json.loads(zlib.decompress(packed))}
-                        for name, packed in data["acls"]]
-        return data
+        """Revision ``number`` whole (read only: the last one made is kept)."""
+        if self._last is not None and self._last[0] == number:
+            return self._last[1]
+        form = self.form(number)
+        if "base" in form:
+            form = revision_from_delta(self.stored(number - 1), form)
+        self._last = (number, form)
+        return form
 
     def __getitem__(self, number: int) -> Firewall:
         # lists and dicts of its own (its group definitions shared, as the database loader
         # shares them between the revisions it loads)
-        data = json.loads(json.dumps(self.stored(number)))
+        data = json.loads(json_bytes(self.stored(number)))
         return revision_firewall(data, self._template, self.groups)
 
     def _template(self, digest: str) -> Ace:
