@@ -293,6 +293,9 @@ def _shifts(old, new) -> Optional[tuple]:
 
 
 def _runs(old: list, new: list) -> list:
+    """ACL entries ``new`` as runs of ``old`` and entries of their own (revision_delta): at
+    each entry the longest run of a few places its ACE has in ``old``, where the last run
+    ended first (an ACE added or removed breaks a run; the rest follow with new shifts)."""
     at: Dict[str, List[int]] = {}
     for position, entry in enumerate(old):
         at.setdefault(entry[0], []).append(position)
