@@ -195,3 +195,53 @@ def test_a_cluster_run_refuses_local_logs_that_only_their_directory_attributes(t
                             "hadoop", JobOptions())
     refuse_flattened_inputs([str(tmp_path)], ["fw01", "fw02"], "hadoop",
                             JobOptions(assume_firewall="fw01"))
+
+
+# What a task node may lack: everything preprocess, report and the CLI use beyond the
+# standard library (the job's scripts and the package's zip are all a node gets).
+BLOCKED = ("orjson", "sqlitedict", "netaddr", "tabulate", "click", "mrjob")
+STDLIB_ONLY = f"""
+import runpy, sys
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {BLOCKED!r}:
+            raise ImportError(f"no module named {{name!r}} on this node")
+sys.meta_path.insert(0, Absent())
+script = sys.argv.pop(1)
+sys.argv[0] = script
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def test_the_map_and_reduce_scripts_run_on_a_python_with_the_standard_library_alone(tmp_path):
+    from conftest import OUTSIDE_DMZ, built
+
+    from ruleset_analysis.database import save_firewalls
+    from ruleset_analysis.preprocess import read_firewalls
+    head = "hostname fw01\n" + OUTSIDE_DMZ
+    bind = "\naccess-group outside_in in interface outside\n"
+    os.makedirs(tmp_path / "fw01")
+    for day in range(1, 5):             # older revisions stored whole and as changes
+        aces = [f"access-list outside_in extended permit tcp any host 172.16.1.{n} eq https"
+                for n in range(10, 20) if n != 10 + day]
+        (tmp_path / "fw01" / f"2014-06-0{day}T0000.cfg").write_text(head + "\n".join(aces) +
+                                                                      bind)
+    firewalls, older = read_firewalls([str(tmp_path / "fw01")])
+    db = str(tmp_path / "h.db")
+    save_firewalls(db, firewalls, older)
+    lines = "".join(built("inbound", "TCP", f"outside:198.51.100.{day}/5000",
+                          "dmz:172.16.1.12/443", when=f"Jun 0{day} 2014 12:00:00") + "\n"
+                    for day in range(1, 5)).encode()
+
+    def run(script, given, *args):
+        done = subprocess.run([sys.executable, "-c", STDLIB_ONLY,
+                               os.path.join(ROOT, "scripts", script), *args],
+                              input=given, capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout
+    mapped = run("mapper.py", lines, "--db", db)
+    reduced = run("reducer.py", b"".join(sorted(mapped.splitlines(keepends=True))))
+    records = [json.loads(line.split(b"\t")[1]) for line in reduced.splitlines()
+               if line.startswith(b'"ace')]
+    # 172.16.1.12 was dropped on day 2 only: three lines of other revisions hit its ACE
+    assert sum(record["hits"] for record in records) == 3
