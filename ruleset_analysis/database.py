@@ -20,7 +20,7 @@ from .history import (
     OlderRevisions,
     ace_template,
     revision_firewall,
-    revision_from_delta,
+    whole_revision,
 )
 from .model import Ace, Firewall, collector_paused, json_bytes
 
@@ -137,21 +137,16 @@ class RevisionLoader:
             raise DatabaseError(f"{self.path}: database is corrupt ({exc!r})") from None
 
     def stored(self, number: int) -> dict:
-        """Older revision ``number`` as stored whole: a change is made from the one before
-        (history.SNAPSHOT_EVERY)."""
-        if self.last is not None and self.last[0] == number:
-            return self.last[1]
-        value = _read(self.path, [f"{REVISION_PREFIX}{self.name}:{number}"])[0]
-        if value is None:
-            raise DatabaseError(f"{self.path}: database is corrupt (no revision {number} of "
-                                f"{self.name})")
-        if "base" in value:
-            if value["base"] != number - 1:
-                raise DatabaseError(f"{self.path}: database is corrupt (revision {number} "
-                                    f"of {self.name} told as a change to {value['base']!r})")
-            value = revision_from_delta(self.stored(number - 1), value)
-        self.last = (number, value)
-        return value
+        """Older revision ``number`` whole: a change is made from the one before
+        (history.whole_revision)."""
+        self.last = (number, whole_revision(number, self._form, self.last))
+        return self.last[1]
+
+    def _form(self, number: int) -> dict:
+        found = _read(self.path, [f"{REVISION_PREFIX}{self.name}:{number}"])[0]
+        if not isinstance(found, dict):
+            raise ValueError(f"no revision {number} of {self.name}")
+        return found
 
 
 def save_captures(path: str, firewall: str, captures: list) -> None:

@@ -205,13 +205,8 @@ class OlderRevisions:
 
     def stored(self, number: int) -> dict:
         """Revision ``number`` whole (read only: the last one made is kept)."""
-        if self._last is not None and self._last[0] == number:
-            return self._last[1]
-        form = self.form(number)
-        if "base" in form:
-            form = revision_from_delta(self.stored(number - 1), form)
-        self._last = (number, form)
-        return form
+        self._last = (number, whole_revision(number, self.form, self._last))
+        return self._last[1]
 
     def __getitem__(self, number: int) -> Firewall:
         # lists and dicts of its own (its group definitions shared, as the database loader
@@ -326,6 +321,29 @@ def _runs(old: list, new: list) -> list:
         j += n
         follow = position + n
     return runs
+
+
+def whole_revision(number: int, form: Callable[[int], dict],
+                   last: Optional[Tuple[int, dict]]) -> dict:
+    """Stored revision ``number`` whole, from ``form(k)`` (revision k as stored: whole or a
+    change to k - 1) and ``last`` ((k, revision k whole), the last one made, or None): the
+    changes since the last whole one (or since ``last``) made in turn. ValueError where they
+    do not lead to one."""
+    changes = []
+    at = number
+    while last is None or last[0] != at:
+        value = form(at)
+        if "base" not in value:
+            break
+        if at == 0 or value["base"] != at - 1:
+            raise ValueError(f"revision {at} told as a change to {value['base']!r}")
+        changes.append(value)
+        at -= 1
+    else:
+        value = last[1]
+    for change in reversed(changes):
+        value = revision_from_delta(value, change)
+    return value
 
 
 def revision_from_delta(before: dict, delta: dict) -> dict:

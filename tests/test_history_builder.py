@@ -2,14 +2,17 @@
 from all of them held at once: checked against that plain algorithm, kept here as the
 reference, on random histories (ACEs added, removed, moved, written twice, written again;
 members gained and lost; renamed firewalls; revisions that change nothing)."""
+import inspect
 import json
 import random
 import sqlite3
+import sys
 from typing import Dict, List
 
 import pytest
 from conftest import OUTSIDE_DMZ, firewall
 
+from ruleset_analysis import history as history_module
 from ruleset_analysis.asa.config import parse_config
 from ruleset_analysis.database import (
     REVISION_PREFIX,
@@ -244,6 +247,25 @@ def stored_sizes(db: str, name: str):
             f'SELECT key, value FROM "{TABLE}" WHERE key LIKE ?', (prefix + "%",))}
     return ({n: len(value) for n, value in found.items()},
             sorted(n for n, value in found.items() if "base" not in json.loads(value)))
+
+
+def test_a_long_chain_of_changes_loads_without_deep_recursion(tmp_path, monkeypatch):
+    # (a database whose revisions are all changes but the first: made in turn, not by a
+    # call per change, so no chain is too long for Python's stack)
+    monkeypatch.setattr(history_module, "SNAPSHOT_EVERY", 10_000)
+    texts = long_history(40)
+    newest, older = build_history([(since, file, read(text, file))
+                                   for since, text, file in texts])
+    db = str(tmp_path / "h.db")
+    save_firewalls(db, [newest], {newest.name: older})
+    assert stored_sizes(db, newest.name)[1] == [0]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 30)        # 38 changes deep, loaded alone
+    try:
+        loaded = RevisionLoader(db, newest.name)(38).to_json()
+    finally:
+        sys.setrecursionlimit(limit)
+    assert loaded == older[38].to_json()
 
 
 @pytest.mark.parametrize("damage", ["base", "run"])
