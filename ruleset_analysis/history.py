@@ -190,12 +190,13 @@ class OlderRevisions:
         self._last = (number, stored)
         self.fingerprints.append(fingerprint)
 
-    def rename(self, name: str) -> None:
-        for number, packed in enumerate(self._packed):
-            form = json.loads(zlib.decompress(packed))
+    def rename(self, name: str, numbers: List[int]) -> None:
+        """Give revisions ``numbers`` (those read under another name) ``name``."""
+        for number in numbers:
+            form = self.form(number)
             form["name"] = name
             self._packed[number] = zlib.compress(json_bytes(form), 1)
-        if self._last is not None:
+        if self._last is not None and self._last[0] in numbers:
             self._last = (self._last[0], dict(self._last[1], name=name))
 
     def form(self, number: int) -> dict:
@@ -530,11 +531,10 @@ class HistoryBuilder:
         assert newest is not None, "no revision"
         newest.name = self.name
         older = self.older
-        older.rename(self.name)
-        for number, own in enumerate(self.names[:-1]):
-            if own != self.name:      # its fingerprint was made with its own name
-                again = older[number]
-                older.fingerprints[number] = again.fingerprint()
+        renamed = [number for number, own in enumerate(self.names[:-1]) if own != self.name]
+        older.rename(self.name, renamed)
+        for number in renamed:        # its fingerprint was made with its own name
+            older.fingerprints[number] = older[number].fingerprint()
         newest_since, newest_source = self.kept[-1]
         history = History(newest_since, newest_source,
                           [Revision(since, source, fingerprint) for (since, source), fingerprint
