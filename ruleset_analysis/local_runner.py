@@ -3,11 +3,12 @@
 mrjob's local runner copies every input, decompressed, into its temp directory before the
 first map task (72 MB of .gz took 682 MB) and leaves the copy behind on Ctrl-C. This runner
 reads the inputs where they are instead: N worker processes each take a task — a compressed
-file whole, decompressed as it is read; a large plain file in byte ranges split at line
-boundaries — run the mapper over it and combine its records; this process merges them with
-the reducer's merge. Every record is merged by the same functions as on a cluster (counts add,
-first = min, last = max, split-invariant connection samples), so the results are byte for
-byte those of every other runner. Nothing is written to disk.
+file whole, decompressed as it is read, or one of its shares where there are fewer tasks than
+workers; a large plain file in byte ranges split at line boundaries — run the mapper over it
+and combine its records; this process merges them with the reducer's merge. Every record is
+merged by the same functions as on a cluster (counts add, first = min, last = max,
+split-invariant connection samples), so the results are byte for byte those of every other
+runner. Nothing is written to disk.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import multiprocessing
 import os
 import time
 import zlib
-from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, TextIO, Tuple
 
 from .aggregate import quiet_collector
-from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, log_chunks
+from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, READ_CHUNK, log_chunks
 from .database import load_firewalls
 from .model import collector_paused
 from .options import JobOptions
@@ -27,10 +28,23 @@ from .records import encode, reduce_values, string_records
 
 # Plain files larger than this are read in ranges of this size by several workers.
 SPLIT_BYTES = 64 << 20
+# A compressed file is read in shares (_Share) by several workers where there are fewer tasks
+# than workers, a share for at least this many of its bytes; its lines are dealt to the
+# shares by blocks of SHARE_BLOCK decompressed bytes.
+SHARE_MIN_BYTES = 1 << 20
+SHARE_BLOCK = 1 << 20
 # Values of one key kept before they are merged (the merge is exact at any grouping).
 MERGE_EVERY = 16
 
-Task = Tuple[str, int, Optional[int]]         # path, first byte, end byte (None: whole file)
+
+class Task(NamedTuple):
+    """A map task: a file; of a plain file, the lines that begin in [start, end) (end None:
+    to its end); of a compressed one, the lines of its share ``share`` of ``shares``."""
+    path: str
+    start: int = 0
+    end: Optional[int] = None
+    share: int = 0
+    shares: int = 1
 
 _FIREWALLS: dict = {}                         # the workers' ruleset (inherited on fork)
 _OPTIONS: Optional[JobOptions] = None
@@ -99,33 +113,127 @@ class _ByteRange(io.RawIOBase):
         return read
 
 
-def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES) -> List[Task]:
+def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int = 1,
+             share_bytes: Optional[int] = None) -> List[Task]:
     """The map tasks: compressed files whole, large plain files in ranges, the largest
-    first (so that a big file does not start last and run alone)."""
+    first (so that a big file does not start last and run alone). Where that is fewer tasks
+    than ``workers``, compressed files in shares, a worker more at a time to the one with
+    the most bytes a share, each share of at least ``share_bytes`` (SHARE_MIN_BYTES): one
+    large archive is read by every core, not one."""
     from .report.lines import compression
+    share_bytes = share_bytes or SHARE_MIN_BYTES
     found: List[Tuple[int, Task]] = []
+    packed: Dict[str, int] = {}               # compressed file -> its size
     for path in paths:
         size = os.path.getsize(path)
-        if compression(path)[0] != "plain" or size <= split_bytes:
-            found.append((size, (path, 0, None)))
-            continue
-        for start in range(0, size, split_bytes):
-            found.append((min(split_bytes, size - start),
-                          (path, start, min(start + split_bytes, size))))
+        if compression(path)[0] != "plain":
+            packed[path] = size
+        elif size <= split_bytes:
+            found.append((size, Task(path)))
+        else:
+            for start in range(0, size, split_bytes):
+                found.append((min(split_bytes, size - start),
+                              Task(path, start, min(start + split_bytes, size))))
+    shares = dict.fromkeys(packed, 1)
+    while len(found) + sum(shares.values()) < workers:
+        wider = [path for path, size in packed.items()
+                 if size // (shares[path] + 1) >= share_bytes]
+        if not wider:
+            break
+        widest = max(wider, key=lambda path: packed[path] / shares[path])
+        shares[widest] += 1
+    for path, size in packed.items():
+        found += [(size // shares[path], Task(path, share=n, shares=shares[path]))
+                  for n in range(shares[path])]
     found.sort(key=lambda item: -item[0])
     return [task for _, task in found]
 
 
+class _Share:
+    """The lines of a decompressed stream (``read1``) that begin in blocks ``share``,
+    ``share + shares``, ... of ``block`` bytes, as log_chunks reads a file (``read1``): one
+    of ``shares`` workers' part of a compressed file. Each decompresses the whole file (zlib
+    takes a seventh of the mapper's time) and reads only its own lines, as byte ranges are
+    read: a line is the block's where its first byte is. ``lines``: the newlines of all it
+    decompressed (where the archive breaks, that of the line it breaks in is lines + 1)."""
+
+    def __init__(self, handle, share: int, shares: int, block: int):
+        self.handle, self.share, self.shares, self.block = handle, share, shares, block
+        self.position = 0           # the bytes decompressed
+        self.lines = 0
+        self.owner = 0              # the block of the line being read
+        self.boundary = block       # the next block's first byte, not yet reached
+        self.seeking: Optional[int] = None  # past a boundary in a line: its end from here
+        self.last = b"\n"           # the byte before the next piece
+
+    def read1(self, size: int = -1) -> bytes:
+        """The next of this share's bytes (b"": the end): read until a piece has some. A
+        piece is given before the next is decompressed, so where the archive breaks, the
+        lines before the break have been given."""
+        while True:
+            data = self.handle.read1(READ_CHUNK)
+            if not data:
+                return b""
+            self.lines += data.count(b"\n")
+            mine = self._mine(data)
+            if mine:
+                return mine
+
+    def _mine(self, data: bytes) -> bytes:
+        start = self.position
+        parts = []
+        begin = 0                   # where the piece's span of the current owner begins
+        mine = self.owner % self.shares == self.share
+        while True:
+            if self.seeking is not None:
+                end = data.find(b"\n", self.seeking)
+                if end < 0:
+                    self.seeking = 0            # the line goes on in the next piece
+                    break
+                cut = end + 1
+                self.seeking = None
+            else:
+                cut = self.boundary - start
+                if cut >= len(data):
+                    break
+                if (data[cut - 1:cut] if cut else self.last) != b"\n":
+                    self.seeking = cut          # a line crosses the boundary: its block's
+                    continue
+            # a line begins at data[cut]: its block's from here
+            self.owner = (start + cut) // self.block
+            self.boundary = (self.owner + 1) * self.block
+            now = self.owner % self.shares == self.share
+            if now != mine:
+                if mine:
+                    parts.append(data[begin:cut])
+                begin, mine = cut, now
+        if mine:
+            parts.append(data[begin:])
+        self.position = start + len(data)
+        self.last = data[-1:]
+        return b"".join(parts)
+
+
 def _open_chunks(task: Task, where: list) -> Iterator[List[str]]:
     """The task's lines, a list at a time (log_chunks); ``where[0]`` is set to a function
-    giving the input bytes (as stored: compressed ones for an archive) read so far."""
+    giving the input bytes (as stored: compressed ones for an archive) read so far, its
+    share of them for a share, and ``where[1]`` to one giving the lines of the whole file
+    read so far, for a share."""
     from .report.lines import compression, decompressed
-    path, start, end = task
+    path, start, end, share, shares = task
     content = compression(path)[0]
     if content != "plain":
         with open(path, "rb") as raw, decompressed(content, raw) as handle:
-            where[0] = raw.tell
-            yield from log_chunks(handle)
+            if shares == 1:
+                where[0] = raw.tell
+                yield from log_chunks(handle)
+                return
+            size = os.path.getsize(path)
+            part = _part(size, share, shares)
+            where[0] = lambda: raw.tell() * part // max(size, 1)
+            reader = _Share(handle, share, shares, SHARE_BLOCK)
+            where[1] = lambda: reader.lines
+            yield from log_chunks(reader)
     else:
         with open(path, "rb") as handle:
             where[0] = lambda: handle.tell() - start
@@ -149,7 +257,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     error = None
     number = reported_lines = reported_bytes = 0
     add_lines = analyzer.add_lines
-    where: list = [lambda: 0]
+    where: list = [lambda: 0, None]
 
     def report() -> None:
         nonlocal reported_lines, reported_bytes
@@ -168,15 +276,30 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
             if number - reported_lines >= PROGRESS_EVERY:
                 report()
     except (EOFError, OSError, zlib.error) as exc:
-        error = f"{path}:{number + 1}: cannot read further: {exc}"
+        # (every share of an archive breaks at its break: the same line, said once)
+        error = f"{path}:{(number if where[1] is None else where[1]()) + 1}: cannot read " \
+                f"further: {exc}"
     keep(analyzer.finish())
     if _READ is not None:       # the whole task counts as read, to its end
-        size = (task[2] or os.path.getsize(path)) - task[1]
+        size = _task_bytes(task)
         with _READ.get_lock():
             _READ[0] += size - reported_bytes
             _READ[1] += number - reported_lines
     return task, [(key, reduce_values(key, kept, _OPTIONS.max_connections))
                   for key, kept in values.items()], error
+
+
+def _part(size: int, share: int, shares: int) -> int:
+    """A share's part of a file's ``size`` bytes, for the progress shown: the parts add up
+    to the size."""
+    return size * (share + 1) // shares - size * share // shares
+
+
+def _task_bytes(task: Task) -> int:
+    """The input bytes a task reads, as the progress counts them."""
+    if task.end is not None:
+        return task.end - task.start
+    return _part(os.path.getsize(task.path), task.share, task.shares)
 
 
 def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> None:
@@ -228,14 +351,15 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         if content != named:
             problems.append((path, f"{path}: named {named} but holds {content} data: read as "
                                    f"{content}"))
-    tasks = tasks_of(paths, split_bytes)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    workers = workers or os.cpu_count() or 1
+    tasks = tasks_of(paths, split_bytes, workers)
+    workers = max(1, min(workers, len(tasks)))
     merged: Dict[str, list] = {}
 
     def take(result) -> None:
         task, records, error = result
-        if error is not None:
-            problems.append((task[0], error))
+        if error is not None and (task.path, error) not in problems:
+            problems.append((task.path, error))
         for key, value in records:
             gather(merged, key, value, options.max_connections)
 
@@ -255,8 +379,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
             context = multiprocessing.get_context()
             loaded = db
         read = context.Array("q", 2) if progress is not None else None
-        shown = Progress(progress, sum((end or os.path.getsize(path)) - start
-                                       for path, start, end in tasks)) \
+        shown = Progress(progress, sum(map(_task_bytes, tasks))) \
             if progress is not None else None
         with context.Pool(workers, _start_worker, (loaded, options, read)) as pool:
             results = pool.imap_unordered(map_task, tasks)

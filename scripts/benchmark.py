@@ -572,11 +572,13 @@ def _tree_bytes(path: str) -> int:
     return total
 
 
-def measure_analyze(config: str, log: str, copies: int, workdir: str) -> dict:
+def measure_analyze(config: str, log: str, copies: int, workdir: str,
+                    joined: bool = False) -> dict:
     """Wall time, CPU use, peak temp disk and the largest peak RSS of one of its processes of
-    `analyze -r local` on ``copies`` gzipped copies of the log (as logs are kept), with TMPDIR
-    a directory of its own. Run it in a process of its own (in_process): the RSS is that of
-    the largest process this one has waited for."""
+    `analyze -r local` on ``copies`` gzipped copies of the log (as logs are kept; ``joined``:
+    in one archive, as rotated logs joined with cat), with TMPDIR a directory of its own. Run
+    it in a process of its own (in_process): the RSS is that of the largest process this one
+    has waited for."""
     import gzip
     import threading
     packed = os.path.join(workdir, "bench.log.gz")
@@ -589,6 +591,13 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str) -> dict:
         if not os.path.exists(target):
             os.link(packed, target)
         inputs.append(target)
+    if joined:
+        target = os.path.join(workdir, f"bench-joined-{copies}.log.gz")
+        with open(target, "wb") as handle:
+            for path in inputs:
+                with open(path, "rb") as member:
+                    shutil.copyfileobj(member, handle)
+        inputs = [target]
     scratch = tempfile.mkdtemp(prefix="tmpdir-", dir=workdir)
     peak = [0]
     done = threading.Event()
@@ -803,12 +812,17 @@ def main() -> None:
     # 10,000 rules), the target's denominator.
     cores = os.cpu_count() or 1
     # the full run: 250k, 1M, 4M and 16M lines
-    for copies in (1, 4, 16) if args.quick else (1, 4, 16, 64):
+    # (and the same copies joined in one archive: its shares read by every core)
+    runs = [(1, False), (4, False), (4, True), (16, False), (16, True)] + \
+        ([] if args.quick else [(64, False)])
+    for copies, joined in runs:
         # the single-core mapper right before and after, as the floors above
         result, single = bracketed(
-            partial(in_process, measure_analyze, configs[10_000], small_log, copies, workdir),
+            partial(in_process, measure_analyze, configs[10_000], small_log, copies, workdir,
+                    joined),
             measure_mapper, dbs[10_000], small_log)
-        rows.append([f"analyze -r local {copies}x .gz", "10,000", f"{result['lines']:,}",
+        label = f"{copies}x in one .gz" if joined else f"{copies}x .gz"
+        rows.append([f"analyze -r local {label}", "10,000", f"{result['lines']:,}",
                      f"{result['lines_per_s']:,.0f}", f"{cores} x {single:,.0f}",
                      f"{result['lines_per_s'] / (cores * single):.2f}",
                      f"{result['seconds']:.1f} s, temp {result['temp_share']:.1%}",

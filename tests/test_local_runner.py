@@ -8,7 +8,7 @@ import shutil
 import pytest
 from conftest import SAMPLE_LOGS, cli_runner
 
-from ruleset_analysis.local_runner import byte_range, run_local, tasks_of
+from ruleset_analysis.local_runner import Task, _Share, byte_range, run_local, tasks_of
 from ruleset_analysis.model import collector_paused
 from ruleset_analysis.options import JobOptions
 from ruleset_analysis.runner import run_job
@@ -16,9 +16,9 @@ from ruleset_analysis.runner import run_job
 
 def ranges_read(path, split_bytes):
     lines = []
-    for _, start, end in sorted(tasks_of([path], split_bytes), key=lambda t: t[1]):
+    for task in sorted(tasks_of([path], split_bytes), key=lambda t: t.start):
         with open(path, "rb") as handle:
-            reader = byte_range(handle, start, end if end is not None else 1 << 62)
+            reader = byte_range(handle, task.start, 1 << 62 if task.end is None else task.end)
             lines += iter(reader.readline, b"")
     return lines
 
@@ -33,6 +33,117 @@ def test_byte_ranges_read_every_line_once_whatever_the_split(tmp_path, seed):
     path = tmp_path / "log"
     path.write_bytes(data)
     assert ranges_read(str(path), rng.randrange(1, 50)) == data.splitlines(keepends=True)
+
+
+def lines_of(data: bytes) -> list:
+    """A file's lines as the readers take them: each up to and with its newline; the last
+    without one if the file does not end in one."""
+    parts = data.split(b"\n")
+    return [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+class Pieces:
+    """A decompressed stream whose every read1 gives a piece of a random size."""
+
+    def __init__(self, data: bytes, rng: random.Random):
+        self.data, self.rng, self.position = data, rng, 0
+
+    def read1(self, size=-1):
+        piece = self.data[self.position:self.position + self.rng.randrange(1, 60)]
+        self.position += len(piece)
+        return piece
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_shares_of_an_archive_read_each_line_once_in_the_share_of_its_first_bytes_block(seed):
+    rng = random.Random(seed)
+    data = b"".join(rng.choice([b"", b"x" * rng.randrange(1, 40), b"y" * rng.randrange(60, 200),
+                                b"\r"]) + b"\n" for _ in range(rng.randrange(0, 60)))
+    if rng.random() < 0.5:
+        data += b"no newline at the end"
+    block, shares = rng.randrange(1, 50), rng.randrange(1, 5)
+    expected = [b""] * shares
+    position = 0
+    for line in lines_of(data):
+        expected[position // block % shares] += line
+        position += len(line)
+    for share in range(shares):
+        reader = _Share(Pieces(data, rng), share, shares, block)
+        assert b"".join(iter(reader.read1, b"")) == expected[share]
+        assert reader.lines == data.count(b"\n")
+
+
+def test_archives_are_read_in_shares_where_the_tasks_are_fewer_than_the_workers(tmp_path):
+    def archive(name, size):
+        path = tmp_path / name
+        path.write_bytes(b"\x1f\x8b" + bytes(size - 2))       # gzip, by its first bytes
+        return str(path)
+    big, small = archive("big.log.gz", 9000), archive("small.log.gz", 3000)
+    plain = tmp_path / "plain.log"
+    plain.write_bytes(b"x\n" * 1500)
+    assert tasks_of([big], workers=1, share_bytes=1000) == [Task(big)]
+    assert tasks_of([big], workers=4, share_bytes=1000) == [
+        Task(big, share=n, shares=4) for n in range(4)]
+    # no share below its least bytes; a worker more to the archive of the most bytes a share
+    assert len(tasks_of([big], workers=4, share_bytes=4000)) == 2
+    assert sorted(tasks_of([small, big], workers=4, share_bytes=1000)) == sorted(
+        [Task(small)] + [Task(big, share=n, shares=3) for n in range(3)])
+    # enough tasks: an archive whole beside a plain file's ranges
+    assert sorted(tasks_of([big, str(plain)], split_bytes=1000, workers=4,
+                           share_bytes=1000)) == sorted(
+        [Task(big)] + [Task(str(plain), start, min(start + 1000, 3000))
+                       for start in (0, 1000, 2000)])
+
+
+def gzipped_sample(tmp_path, copies: int = 3) -> str:
+    log = tmp_path / "fw01" / "sample.log.gz"
+    os.makedirs(log.parent)
+    log.write_bytes(gzip.compress(open(SAMPLE_LOGS[0], "rb").read() * copies))
+    return str(log)
+
+
+def test_each_share_counts_at_most_its_part_of_the_archives_bytes_the_parts_its_size(
+        tmp_path):
+    from ruleset_analysis.local_runner import _open_chunks, _task_bytes
+    log = gzipped_sample(tmp_path)
+    tasks = [Task(log, share=share, shares=3) for share in range(3)]
+    for task in tasks:
+        where: list = [None, None]
+        read = [where[0]() for _ in _open_chunks(task, where)]
+        assert read == sorted(read) and 0 < read[-1] <= _task_bytes(task)
+    assert sum(map(_task_bytes, tasks)) == os.path.getsize(log)
+
+
+@pytest.fixture
+def small_shares(monkeypatch):
+    """An archive of the sample logs' size read in shares, of blocks of 4 KB."""
+    from ruleset_analysis import local_runner
+    monkeypatch.setattr(local_runner, "SHARE_MIN_BYTES", 1)
+    monkeypatch.setattr(local_runner, "SHARE_BLOCK", 4096)
+
+
+def test_an_archive_read_in_shares_gives_the_bytes_every_runner_gives(tmp_path, sample_db,
+                                                                      small_shares):
+    log = gzipped_sample(tmp_path)
+    options = JobOptions(year="2014", max_connections=3)
+    assert len(tasks_of([log], workers=3)) == 3
+    lines, problems = run_local([log], sample_db, options, workers=3)
+    assert problems == [] and lines == run_job([log], sample_db, "inline", options)
+
+
+def test_an_archive_read_in_shares_breaks_where_it_breaks_read_whole_and_says_it_once(
+        tmp_path, sample_db, small_shares):
+    log = gzipped_sample(tmp_path)
+    with open(log, "rb") as handle:
+        data = handle.read()
+    with open(log, "wb") as handle:
+        handle.write(data[:len(data) * 2 // 3])
+    options = JobOptions(year="2014")
+    expected = run_job([log], sample_db, "inline", options)
+    lines, problems = run_local([log], sample_db, options, workers=3)
+    assert len(problems) == 1 and "cannot read further" in problems[0][1]
+    assert run_job([log], sample_db, "local", options) == expected
+    assert sum(line.startswith('"input_error') for line in expected) == 1
 
 
 # 3: every task's lists, and their merges, are samples with services
@@ -121,20 +232,27 @@ def test_an_overlong_line_is_one_malformed_line_in_whichever_range_it_begins(tmp
     assert '"counter\\tmalformed"\t1' in counters[100_000]
 
 
+@pytest.mark.parametrize("shares", [False, True], ids=["whole", "in shares"])
 def test_progress_counts_every_input_byte_and_line_on_the_terminal_it_is_given(tmp_path,
                                                                                sample_db,
-                                                                               monkeypatch):
+                                                                               monkeypatch,
+                                                                               shares):
     import io
 
     from ruleset_analysis import local_runner
     monkeypatch.setattr(local_runner, "PROGRESS_EVERY", 100)   # while reading, not only after
+    if shares:
+        monkeypatch.setattr(local_runner, "SHARE_MIN_BYTES", 1)
+        monkeypatch.setattr(local_runner, "SHARE_BLOCK", 4096)
     log = tmp_path / "fw01.log.gz"
     with open(SAMPLE_LOGS[0], "rb") as source, gzip.open(log, "wb") as gz:
         shutil.copyfileobj(source, gz)
     shown = io.StringIO()
     options = JobOptions(year="2014")
-    lines, _ = run_local([str(log), SAMPLE_LOGS[1]], sample_db, options, progress=shown)
-    assert lines == run_local([str(log), SAMPLE_LOGS[1]], sample_db, options)[0]
+    inputs = [str(log), SAMPLE_LOGS[1]]
+    assert len(tasks_of(inputs, workers=4)) == (4 if shares else 2)
+    lines, _ = run_local(inputs, sample_db, options, workers=4, progress=shown)
+    assert lines == run_local(inputs, sample_db, options)[0]
     last = shown.getvalue().rstrip("\n").split("\r")[-1]
     total = os.path.getsize(log) + os.path.getsize(SAMPLE_LOGS[1])
     read = sum(1 for _ in gzip.open(log)) + sum(1 for _ in open(SAMPLE_LOGS[1], "rb"))
@@ -180,9 +298,9 @@ def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypa
                         __init__: (built.append(1), _real(self, *a))[1])
     monkeypatch.setattr(local_runner, "_FIREWALLS", {})
     first, second = worker_tasks(sample_db, JobOptions(year="2014"),
-                                 [(SAMPLE_LOGS[0], 0, None)] * 2)
+                                 [Task(SAMPLE_LOGS[0])] * 2)
     assert len(built) == 2          # two firewalls, built once
-    apart = worker_tasks(sample_db, JobOptions(year="2014"), [(SAMPLE_LOGS[0], 0, None)])
+    apart = worker_tasks(sample_db, JobOptions(year="2014"), [Task(SAMPLE_LOGS[0])])
     assert merged([first, second], 100) == merged([first] + apart, 100)
 
 
@@ -202,7 +320,7 @@ def test_a_workers_later_tasks_list_only_below_the_thresholds_its_first_reached(
             listed.append(1)
     monkeypatch.setattr(LineAnalyzer, "new_fact", new_fact)
     options = JobOptions(year="2014", max_connections=3)
-    tasks = [(path, 0, None) for path in SAMPLE_LOGS] * 2
+    tasks = [Task(path) for path in SAMPLE_LOGS] * 2
     together = worker_tasks(sample_db, options, tasks)
     listed_together = len(listed)
     apart = [worker_tasks(sample_db, options, [task])[0] for task in tasks]
