@@ -153,9 +153,10 @@ class _Share:
     """The lines of a decompressed stream (``read1``) that begin in blocks ``share``,
     ``share + shares``, ... of ``block`` bytes, as log_chunks reads a file (``read1``): one
     of ``shares`` workers' part of a compressed file. Each decompresses the whole file (zlib
-    takes a seventh of the mapper's time) and reads only its own lines, as byte ranges are
-    read: a line is the block's where its first byte is. ``lines``: the newlines of all it
-    decompressed (where the archive breaks, that of the line it breaks in is lines + 1)."""
+    in a twentieth of the mapper's time; bzip2 in nearly the mapper's) and reads only its
+    own lines, as byte ranges are read: a line is the block's where its first byte is.
+    ``lines``: the newlines of all it decompressed (where the archive breaks, that of the
+    line it breaks in is lines + 1)."""
 
     def __init__(self, handle, share: int, shares: int, block: int):
         self.handle, self.share, self.shares, self.block = handle, share, shares, block
