@@ -115,36 +115,36 @@ class _ByteRange(io.RawIOBase):
 
 def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int = 1,
              share_bytes: Optional[int] = None) -> List[Task]:
-    """The map tasks: compressed files whole, large plain files in ranges, the largest
-    first (so that a big file does not start last and run alone). Where that is fewer tasks
-    than ``workers``, compressed files in shares, a worker more at a time to the one with
-    the most bytes a share, each share of at least ``share_bytes`` (SHARE_MIN_BYTES): one
-    large archive is read by every core, not one."""
+    """The map tasks: compressed files whole, plain files in ranges of at most
+    ``split_bytes``, the largest first (so that a big file does not start last and run
+    alone). Where that is fewer tasks than ``workers``, a file is read in more parts (a
+    compressed one in shares, a plain one in equal ranges), a part more at a time to the file
+    with the most bytes a part, each part at least ``share_bytes`` (SHARE_MIN_BYTES) of it:
+    one large file is read by every core, not one."""
     from .report.lines import compression
     share_bytes = share_bytes or SHARE_MIN_BYTES
-    found: List[Tuple[int, Task]] = []
-    packed: Dict[str, int] = {}               # compressed file -> its size
-    for path in paths:
-        size = os.path.getsize(path)
-        if compression(path)[0] != "plain":
-            packed[path] = size
-        elif size <= split_bytes:
-            found.append((size, Task(path)))
-        else:
-            for start in range(0, size, split_bytes):
-                found.append((min(split_bytes, size - start),
-                              Task(path, start, min(start + split_bytes, size))))
-    shares = dict.fromkeys(packed, 1)
-    while len(found) + sum(shares.values()) < workers:
-        wider = [path for path, size in packed.items()
-                 if size // (shares[path] + 1) >= share_bytes]
+    sizes = {path: os.path.getsize(path) for path in paths}
+    packed = {path for path in sizes if compression(path)[0] != "plain"}
+    parts = {path: 1 if path in packed else max(1, -(-size // split_bytes))
+             for path, size in sizes.items()}
+    while sum(parts.values()) < workers:
+        wider = [path for path, size in sizes.items()
+                 if size // (parts[path] + 1) >= share_bytes]
         if not wider:
             break
-        widest = max(wider, key=lambda path: packed[path] / shares[path])
-        shares[widest] += 1
-    for path, size in packed.items():
-        found += [(size // shares[path], Task(path, share=n, shares=shares[path]))
-                  for n in range(shares[path])]
+        widest = max(wider, key=lambda path: sizes[path] / parts[path])
+        parts[widest] += 1
+    found: List[Tuple[int, Task]] = []
+    for path, size in sizes.items():
+        count = parts[path]
+        if count == 1:
+            found.append((size, Task(path)))
+        elif path in packed:
+            found += [(size // count, Task(path, share=n, shares=count)) for n in range(count)]
+        else:
+            step = -(-size // count)
+            found += [(min(step, size - start), Task(path, start, min(start + step, size)))
+                      for start in range(0, size, step)]
     found.sort(key=lambda item: -item[0])
     return [task for _, task in found]
 

@@ -73,7 +73,7 @@ def test_shares_of_an_archive_read_each_line_once_in_the_share_of_its_first_byte
         assert reader.lines == data.count(b"\n")
 
 
-def test_archives_are_read_in_shares_where_the_tasks_are_fewer_than_the_workers(tmp_path):
+def test_files_are_read_in_more_parts_where_the_tasks_are_fewer_than_the_workers(tmp_path):
     def archive(name, size):
         path = tmp_path / name
         path.write_bytes(b"\x1f\x8b" + bytes(size - 2))       # gzip, by its first bytes
@@ -89,10 +89,12 @@ def test_archives_are_read_in_shares_where_the_tasks_are_fewer_than_the_workers(
     assert sorted(tasks_of([small, big], workers=4, share_bytes=1000)) == sorted(
         [Task(small)] + [Task(big, share=n, shares=3) for n in range(3)])
     # enough tasks: an archive whole beside a plain file's ranges
+    ranges = [Task(str(plain), start, start + 1000) for start in (0, 1000, 2000)]
     assert sorted(tasks_of([big, str(plain)], split_bytes=1000, workers=4,
-                           share_bytes=1000)) == sorted(
-        [Task(big)] + [Task(str(plain), start, min(start + 1000, 3000))
-                       for start in (0, 1000, 2000)])
+                           share_bytes=1000)) == sorted([Task(big)] + ranges)
+    # a plain file below the split in equal ranges, as many as its least bytes allow
+    assert tasks_of([str(plain)], workers=1, share_bytes=1000) == [Task(str(plain))]
+    assert sorted(tasks_of([str(plain)], workers=4, share_bytes=1000)) == ranges
 
 
 def gzipped_sample(tmp_path, copies: int = 3) -> str:
