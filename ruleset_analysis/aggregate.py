@@ -264,11 +264,13 @@ class LineAnalyzer:
         # Reach table: reach_key -> how often the general path met it (not asked yet), None
         # (its verdict depends on the destination), or a shared entry: (its credits: [(fact
         # key prefix to the rule index, protocol, port, the source credited, its bytes, that
-        # ACE's days, its sample)], counter cell, its protocol's days in the evidence, the
-        # starts and ends of the destination ranges it does not decide). For an initiator
-        # reaching ever new destinations (inside users to the internet) under a verdict no
-        # destination outside a few rules' changes: each line counted at once (add_reach),
-        # no shape to learn per destination. Dropped with the flows (a flush, their bound).
+        # ACE's days, its sample, the CRC of "protocol " and the bytes of " port" (of its
+        # service_hash), [its rule's left-out fact, once found])], counter cell, its
+        # protocol's days in the evidence, the starts and ends of the destination ranges it
+        # does not decide). For an initiator reaching ever new destinations (inside users
+        # to the internet) under a verdict no destination outside a few rules' changes: each
+        # line counted at once (add_reach), no shape to learn per destination. Dropped with
+        # the flows (a flush, their bound).
         self.reaches: dict = {}
         self.reach_repeats: dict = {}   # flow cache table -> known reaches the general path met
         # ACL messages that credit (SHAPED_MESSAGES: 106023 denies; 106100 first hits, denied,
@@ -1001,38 +1003,47 @@ class LineAnalyzer:
         cell[0] += 1
         evidence[day] += 1
         marks[day] = 1
-        for prefix, protocol, port, source, raw, days, sample in credits:
+        encoded = destination.encode()
+        for prefix, protocol, port, source, raw, days, sample, head, tail, out in credits:
             days[day] = days.get(day, 0) + 1
+            # service_hash, continued from the protocol's CRC: the port is the credit's
             self.count_new_service(prefix, protocol, destination, port, source, raw, 1, when,
-                                   sample)
+                                   sample, crc32(tail, crc32(encoded, head)), out)
         return True
 
     def count_new_service(self, prefix: tuple, protocol: str, destination: str, port: int,
-                          source: str, raw: bytes, count: int, when: str, sample: list) -> None:
+                          source: str, raw: bytes, count: int, when: str, sample: list,
+                          seed: int, out: list) -> None:
         """Count a fast path's line (``count`` hits) of a connection whose service is new
-        each time (``raw``: the source, encoded) as the general path would: listed or left
-        out by its hashes."""
-        seed = crc32(f"{protocol} {destination} {port}".encode())   # service_hash
+        each time (``raw``: the source, encoded; ``seed``: the service's service_hash) as
+        the general path would: listed or left out by its hashes. ``out``: the credit's
+        [fact of its rule's left-out services], found once (a fast path's entries go at a
+        flush, with the facts)."""
         hashed = crc32(raw, seed)                                   # connection_hash
-        service = prefix + (protocol, destination, port)
         if hashed < sample[1]:
-            self.count_connection(service, source, count, when, when, sample, hashed)
+            self.count_connection(prefix + (protocol, destination, port), source, count,
+                                  when, when, sample, hashed)
             return
-        facts = self.facts
-        if seed < sample[3].below or (service, None) in facts:
-            self.leave_out(service, count, when, when, sample, seed)
+        if seed < sample[3].below:                  # a service its ACE's sample may hold
+            self.leave_out(prefix + (protocol, destination, port), count, when, when, sample,
+                           seed)
             return
         # leave_out's commonest case, inline: a service its ACE's sample cannot hold,
-        # counted where the rule's left-out services are (omit)
-        fact = facts.get((prefix, None))
+        # counted where the rule's left-out services are (omit). One the sample held once
+        # may have a fact still, till emit(), which counts it with those: the same.
+        fact = out[0]
         if fact is None:
-            facts[(prefix, None)] = [count, when, when]
-        else:
-            fact[0] += count
-            if when < fact[1]:
-                fact[1] = when
-            elif when > fact[2]:
-                fact[2] = when
+            facts = self.facts
+            fact = facts.get((prefix, None))
+            if fact is None:
+                out[0] = facts[(prefix, None)] = [count, when, when]
+                return
+            out[0] = fact
+        fact[0] += count
+        if when < fact[1]:
+            fact[1] = when
+        elif when > fact[2]:
+            fact[2] = when
 
     def learn_reach(self, name: str, table, matcher, connection: Connection, groups: tuple,
                     inbound: bool, keep_port: bool, credited: list, cell: list,
@@ -1071,7 +1082,8 @@ class LineAnalyzer:
         if i and value <= ends[i - 1]:
             return          # its verdict is not the shared one: asked again next time
         reaches[key] = ([(prefix[:5], prefix[5], prefix[7], source, source.encode(), days,
-                          sample) for prefix, source, days, sample in credited], cell, marks,
+                          sample, crc32(f"{prefix[5]} ".encode()), f" {prefix[7]}".encode(),
+                          [None]) for prefix, source, days, sample in credited], cell, marks,
                         starts, ends)
 
     def add_message(self, line: str, match) -> bool:
@@ -1193,11 +1205,12 @@ class LineAnalyzer:
         credits, cell, days = probe
         cell[0] += 1
         days[day] = days.get(day, 0) + 1
-        raw = source.encode()
-        for prefix, protocol, destination, ace_days, sample in credits:
+        raw, digits = source.encode(), b"%d" % port
+        for prefix, protocol, destination, ace_days, sample, head, out in credits:
             ace_days[day] = ace_days.get(day, 0) + flows
+            # service_hash, continued from the protocol's and destination's CRC
             self.count_new_service(prefix, protocol, destination, port, source, raw, flows,
-                                   when, sample)
+                                   when, sample, crc32(digits, head), out)
 
     def learn_probe(self, key: tuple, shapes: dict, matcher, connection: Connection, day: str,
                     cell: list, evidence: dict, credited: list) -> None:
@@ -1214,7 +1227,8 @@ class LineAnalyzer:
         elif not matcher.named_source_independent(connection, 4, every_port=True):
             shapes[key] = None
         elif credited:
-            shapes[key] = _Probe(([(prefix[:5], prefix[5], prefix[6], days, sample)
+            shapes[key] = _Probe(([(prefix[:5], prefix[5], prefix[6], days, sample,
+                                    crc32(f"{prefix[5]} {prefix[6]} ".encode()), [None])
                                    for prefix, _, days, sample in credited], cell,
                                   evidence["deny_days"]))
         else:
@@ -1726,8 +1740,9 @@ class _ByInitiator(dict):
 
 class _Probe(tuple):
     """A probe's entry where one rule denies every source and destination port (probe_key):
-    ([(fact key prefix but the service, protocol, destination, that ACE's days, its sample)
-    per credit], its counter cell, its firewall's deny days)."""
+    ([(fact key prefix but the service, protocol, destination, that ACE's days, its sample,
+    the CRC of "protocol destination " (of its service_hash), [its rule's left-out fact, once
+    found]) per credit], its counter cell, its firewall's deny days)."""
 
 
 class _Others(dict):

@@ -732,6 +732,35 @@ def test_ever_new_destinations_fast_paths_give_what_the_general_path_gives(optio
     assert mine == theirs
 
 
+def test_popular_destinations_on_a_reach_count_as_the_general_path_counts_them(monkeypatch):
+    # services met again on the reach path, among them services the ACE's sample held, then
+    # dropped (their facts kept till the flush): counted with the rule's left-out services,
+    # where the flush counts those facts too
+    from zlib import crc32
+    rng = random.Random(5)
+    users = [f"10.1.{n // 200}.{n % 200 + 1}" for n in range(300)]
+    popular = [f"93.184.{n}.1" for n in range(40)]
+    lines = [built("outbound", "TCP", f"outside:{rng.choice(popular)}/443",
+                   f"inside:{rng.choice(users)}/{rng.randrange(1024, 65536)}",
+                   when=f"Jun 0{rng.randrange(1, 3)} 2014 14:00:0{rng.randrange(3)}")
+             for _ in range(3000)]
+    dropped = []
+    real = LineAnalyzer.count_new_service
+
+    def count_new_service(self, prefix, protocol, destination, port, source, raw, count, when,
+                          sample, seed, out):
+        if seed >= sample[3].below and crc32(raw, seed) >= sample[1] and \
+                (prefix + (protocol, destination, port), None) in self.facts:
+            dropped.append(1)
+        real(self, prefix, protocol, destination, port, source, raw, count, when, sample,
+             seed, out)
+    monkeypatch.setattr(LineAnalyzer, "count_new_service", count_new_service)
+    _, reached, mine, theirs = fast_and_general(lambda: firewall(OUTBOUND), lines,
+                                                {"max_connections": 4})
+    assert reached > len(lines) / 2 and len(dropped) > 10
+    assert mine == theirs
+
+
 @pytest.mark.parametrize("destination, general_lines", [
     ("93.184.{}.1", 2), ("203.0.113.{}", 250), ("2a00:1::{:x}", 2)],
     ids=["the internet", "a proxy network a rule ahead names", "the IPv6 internet"])
