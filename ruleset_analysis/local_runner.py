@@ -3,12 +3,12 @@
 mrjob's local runner copies every input, decompressed, into its temp directory before the
 first map task (72 MB of .gz took 682 MB) and leaves the copy behind on Ctrl-C. This runner
 reads the inputs where they are instead: N worker processes each take a task — a compressed
-file whole, decompressed as it is read, or one of its shares where there are fewer tasks than
-workers; a large plain file in byte ranges split at line boundaries — run the mapper over it
-and combine its records; this process merges them with the reducer's merge. Every record is
-merged by the same functions as on a cluster (counts add, first = min, last = max,
-split-invariant connection samples), so the results are byte for byte those of every other
-runner. Nothing is written to disk.
+file whole, decompressed as it is read; a large plain file in byte ranges split at line
+boundaries; where that makes fewer tasks than workers, a file in more parts (an archive in
+shares) — run the mapper over it and combine its records; this process merges them with the
+reducer's merge. Every record is merged by the same functions as on a cluster (counts add,
+first = min, last = max, split-invariant connection samples), so the results are byte for
+byte those of every other runner. Nothing is written to disk.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from .model import collector_paused
 from .options import JobOptions
 from .records import encode, reduce_values, string_records
 
-# Plain files larger than this are read in ranges of this size by several workers.
+# Plain files larger than this are read in equal ranges of at most this size, by several
+# workers.
 SPLIT_BYTES = 64 << 20
 # A compressed file is read in shares (_Share) by several workers where there are fewer tasks
 # than workers, a share for at least this many of its bytes; its lines are dealt to the
