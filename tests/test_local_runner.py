@@ -88,13 +88,51 @@ def test_files_are_read_in_more_parts_where_the_tasks_are_fewer_than_the_workers
     assert len(tasks_of([big], workers=4, share_bytes=4000)) == 2
     assert sorted(tasks_of([small, big], workers=4, share_bytes=1000)) == sorted(
         [Task(small)] + [Task(big, share=n, shares=3) for n in range(3)])
-    # enough tasks: an archive whole beside a plain file's ranges
-    ranges = [Task(str(plain), start, start + 1000) for start in (0, 1000, 2000)]
-    assert sorted(tasks_of([big, str(plain)], split_bytes=1000, workers=4,
-                           share_bytes=1000)) == sorted([Task(big)] + ranges)
+    # enough tasks, none with more than an equal share of the work: an archive whole beside
+    # a plain file's ranges
+    large = tmp_path / "large.log"
+    large.write_bytes(b"x\n" * 45000)
+    assert sorted(tasks_of([small, str(large)], split_bytes=1000, workers=4,
+                           share_bytes=1000)) == sorted(
+        [Task(small)] + [Task(str(large), start, start + 1000) for start in range(0, 90000, 1000)])
     # a plain file below the split in equal ranges, as many as its least bytes allow
+    ranges = [Task(str(plain), start, start + 1000) for start in (0, 1000, 2000)]
     assert tasks_of([str(plain)], workers=1, share_bytes=1000) == [Task(str(plain))]
     assert sorted(tasks_of([str(plain)], workers=4, share_bytes=1000)) == ranges
+
+
+def test_an_archives_bytes_weigh_as_the_text_they_pack_when_tasks_are_ordered_and_shared(
+        tmp_path):
+    # (syslog text packs about tenfold: ARCHIVE_WEIGHT)
+    archive = tmp_path / "small.log.gz"
+    archive.write_bytes(b"\x1f\x8b" + bytes(1998))        # the work of 20,000 plain bytes
+    plain = tmp_path / "plain.log"
+    plain.write_bytes(b"x\n" * 6000)
+    # started first, though a range has more bytes: else it might start last and run alone
+    assert tasks_of([str(plain), str(archive)], split_bytes=4000)[0] == Task(str(archive))
+    # a spare worker shares the archive, not the plain file of three times its bytes
+    plain.write_bytes(b"x\n" * 3000)
+    assert sorted(tasks_of([str(plain), str(archive)], workers=3, share_bytes=900)) == sorted(
+        [Task(str(plain))] + [Task(str(archive), share=n, shares=2) for n in range(2)])
+
+
+@pytest.mark.parametrize("magic, shares", [(b"\x1f\x8b", 2), (b"BZh9", 1)],
+                         ids=["gzip", "bzip2"])
+def test_an_archive_with_more_than_an_equal_share_of_the_work_is_shared_unless_bzip2(
+        tmp_path, magic, shares):
+    # among enough tasks, it would run alone at the end; a bzip2 share decompresses it all,
+    # nearly the mapper's cost, which other tasks' workers are better spent on
+    small = []
+    for n in range(4):
+        small.append(tmp_path / f"small{n}.log")
+        small[-1].write_bytes(b"x\n" * 500)
+    archive = tmp_path / "large.log.gz"
+    archive.write_bytes(magic + bytes(2000 - len(magic)))     # the work of 20,000 bytes
+    found = tasks_of([str(archive)] + [str(path) for path in small], workers=2,
+                     share_bytes=500)
+    assert sorted(found) == sorted([Task(str(path)) for path in small] + (
+        [Task(str(archive), share=n, shares=shares) for n in range(shares)] if shares > 1
+        else [Task(str(archive))]))
 
 
 def gzipped_sample(tmp_path, copies: int = 3) -> str:
@@ -252,7 +290,8 @@ def test_progress_counts_every_input_byte_and_line_on_the_terminal_it_is_given(t
     shown = io.StringIO()
     options = JobOptions(year="2014")
     inputs = [str(log), SAMPLE_LOGS[1]]
-    assert len(tasks_of(inputs, workers=4)) == (4 if shares else 2)
+    found = tasks_of(inputs, workers=4)
+    assert any(task.shares > 1 for task in found) if shares else len(found) == 2
     lines, _ = run_local(inputs, sample_db, options, workers=4, progress=shown)
     assert lines == run_local(inputs, sample_db, options)[0]
     last = shown.getvalue().rstrip("\n").split("\r")[-1]
