@@ -272,6 +272,20 @@ def test_an_overlong_line_is_one_malformed_line_in_whichever_range_it_begins(tmp
     assert '"counter\\tmalformed"\t1' in counters[100_000]
 
 
+def test_an_overlong_line_is_one_malformed_line_in_whichever_share_it_begins(tmp_path,
+                                                                              sample_db,
+                                                                              small_shares):
+    head = open(SAMPLE_LOGS[0], "rb").readlines()[:2000]
+    log = tmp_path / "fw01.log.gz"          # 3 MB in one line: 768 blocks of 4 KB
+    log.write_bytes(gzip.compress(b"".join(head[:1000]) + b"%ASA-6-302013: Built " +
+                                  b"x" * (3 << 20) + b"\n" + b"".join(head[1000:])))
+    options = JobOptions(year="2014")
+    whole, _ = run_local([str(log)], sample_db, options, workers=1)
+    lines, problems = run_local([str(log)], sample_db, options, workers=3)
+    assert problems == [] and lines == whole and len(tasks_of([str(log)], workers=3)) == 3
+    assert '"counter\\tmalformed"\t1' in lines
+
+
 @pytest.mark.parametrize("shares", [False, True], ids=["whole", "in shares"])
 def test_progress_counts_every_input_byte_and_line_on_the_terminal_it_is_given(tmp_path,
                                                                                sample_db,
