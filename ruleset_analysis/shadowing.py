@@ -229,10 +229,7 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
     # boxes meet exactly when they meet in each of the three: per-dimension indexes find the
     # ACEs that meet one, and the part of another ACE that takes part is its product of the
     # values that meet this one's.
-    position_of = {ace.line: position for position, ace in enumerate(aces)}
-    boxes: dict = {}
-    for rule in compile_rules(acl):
-        boxes.setdefault(position_of[rule[I_EXTRA][X_ACE][1]], []).extend(_boxes(rule))
+    boxes = _boxes_by_position(acl, aces)
     parts = _parts(boxes)
     dimensions = _dimensions(parts)
     unresolved = [p for p, ace in enumerate(aces) if ace.uses_unresolved]
@@ -253,6 +250,15 @@ def analyse_acl(acl: Acl, falls_to_deny: bool) -> dict:
         except _TooComplex:
             results[ace.line] = {"not_analysed": "too complex to decide"}
     return results
+
+
+def _boxes_by_position(acl: Acl, aces: list) -> dict:
+    """{position in ``aces`` (the ACL's matchable ACEs): the boxes of its rules}."""
+    position_of = {ace.line: position for position, ace in enumerate(aces)}
+    boxes: dict = {}
+    for rule in compile_rules(acl):
+        boxes.setdefault(position_of[rule[I_EXTRA][X_ACE][1]], []).extend(_boxes(rule))
+    return boxes
 
 
 def _parts(boxes: dict) -> dict:

@@ -14,6 +14,7 @@ from ruleset_analysis.report.build import make_report
 from ruleset_analysis.report.render import render_report
 from ruleset_analysis.shadowing import (
     _boxes,
+    _boxes_by_position,
     _dimensions,
     _intersects,
     _meeting,
@@ -154,10 +155,7 @@ def test_shadowed_and_redundant_agree_with_exhaustive_enumeration(config, falls_
 @given(acl_lines(most=40))
 def test_the_index_finds_exactly_the_aces_whose_boxes_meet_an_aces_own(config):
     acl = firewall(config).acls["a"]
-    position_of = {a.line: p for p, a in enumerate(a for a in acl.entries if a.matchable)}
-    boxes: dict = {}
-    for rule in compile_rules(acl):
-        boxes.setdefault(position_of[rule[I_EXTRA][X_ACE][1]], []).extend(_boxes(rule))
+    boxes = _boxes_by_position(acl, [a for a in acl.entries if a.matchable])
     parts = _parts(boxes)
     dimensions = _dimensions(parts)
     for position in parts:
