@@ -246,8 +246,7 @@ def _open_chunks(task: Task, where: list) -> Iterator[List[str]]:
                 where[0] = raw.tell
                 yield from log_chunks(handle)
                 return
-            size = os.path.getsize(path)
-            part = _part(size, share, shares)
+            size, part = os.path.getsize(path), _task_bytes(task)
             where[0] = lambda: raw.tell() * part // max(size, 1)
             reader = _Share(handle, share, shares, SHARE_BLOCK)
             where[1] = lambda: reader.lines

@@ -593,10 +593,11 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str,
         inputs.append(target)
     if joined:
         target = os.path.join(workdir, f"bench-joined-{copies}.log.gz")
-        with open(target, "wb") as handle:
-            for path in inputs:
-                with open(path, "rb") as member:
-                    shutil.copyfileobj(member, handle)
+        if not os.path.exists(target):
+            with open(target, "wb") as handle:
+                for path in inputs:
+                    with open(path, "rb") as member:
+                        shutil.copyfileobj(member, handle)
         inputs = [target]
     scratch = tempfile.mkdtemp(prefix="tmpdir-", dir=workdir)
     peak = [0]
