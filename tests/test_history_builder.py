@@ -218,12 +218,17 @@ def long_history(count: int):
     return texts
 
 
-def test_a_long_historys_older_revisions_are_stored_as_changes_and_load_in_any_order(tmp_path):
-    texts = long_history(40)
+def stored_history(tmp_path, count: int) -> tuple:
+    """long_history(count) built and stored: (newest, its older revisions, the database)."""
     newest, older = build_history([(since, file, read(text, file))
-                                   for since, text, file in texts])
+                                   for since, text, file in long_history(count)])
     db = str(tmp_path / "h.db")
     save_firewalls(db, [newest], {newest.name: older})
+    return newest, older, db
+
+
+def test_a_long_historys_older_revisions_are_stored_as_changes_and_load_in_any_order(tmp_path):
+    newest, older, db = stored_history(tmp_path, 40)
     sizes, whole = stored_sizes(db, newest.name)
     assert len(sizes) == len(older) == 39
     assert whole == [n for n in range(len(older)) if n % SNAPSHOT_EVERY == 0] == [0, 16, 32]
@@ -253,11 +258,7 @@ def test_a_long_chain_of_changes_loads_without_deep_recursion(tmp_path, monkeypa
     # (a database whose revisions are all changes but the first: made in turn, not by a
     # call per change, so no chain is too long for Python's stack)
     monkeypatch.setattr(history_module, "SNAPSHOT_EVERY", 10_000)
-    texts = long_history(40)
-    newest, older = build_history([(since, file, read(text, file))
-                                   for since, text, file in texts])
-    db = str(tmp_path / "h.db")
-    save_firewalls(db, [newest], {newest.name: older})
+    newest, older, db = stored_history(tmp_path, 40)
     assert stored_sizes(db, newest.name)[1] == [0]
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(len(inspect.stack()) + 30)        # 38 changes deep, loaded alone
@@ -270,11 +271,7 @@ def test_a_long_chain_of_changes_loads_without_deep_recursion(tmp_path, monkeypa
 
 @pytest.mark.parametrize("damage", ["base", "run"])
 def test_a_damaged_change_of_a_stored_revision_is_a_clear_error(tmp_path, damage):
-    texts = long_history(4)
-    newest, older = build_history([(since, file, read(text, file))
-                                   for since, text, file in texts])
-    db = str(tmp_path / "h.db")
-    save_firewalls(db, [newest], {newest.name: older})
+    newest, older, db = stored_history(tmp_path, 4)
     key = f"{REVISION_PREFIX}{newest.name}:2"
     with sqlite3.connect(db) as conn:
         value = json.loads(conn.execute(f'SELECT value FROM "{TABLE}" WHERE key = ?',
