@@ -73,66 +73,67 @@ def test_shares_of_an_archive_read_each_line_once_in_the_share_of_its_first_byte
         assert reader.lines == data.count(b"\n")
 
 
+GZIP, BZIP2 = b"\x1f\x8b", b"BZh9"
+
+
+def sized(tmp_path, name: str, size: int, magic: bytes = b"") -> str:
+    """A file of ``size`` bytes: an archive by its first bytes (``magic``: all tasks_of reads
+    of it), else lines of "x"."""
+    path = tmp_path / name
+    path.write_bytes(magic + bytes(size - len(magic)) if magic else b"x\n" * (size // 2))
+    return str(path)
+
+
+def shares(path: str, count: int) -> list:
+    """The tasks of an archive read in ``count`` shares (one: whole)."""
+    return [Task(path)] if count == 1 else [Task(path, share=n, shares=count)
+                                           for n in range(count)]
+
+
 def test_files_are_read_in_more_parts_where_the_tasks_are_fewer_than_the_workers(tmp_path):
-    def archive(name, size):
-        path = tmp_path / name
-        path.write_bytes(b"\x1f\x8b" + bytes(size - 2))       # gzip, by its first bytes
-        return str(path)
-    big, small = archive("big.log.gz", 9000), archive("small.log.gz", 3000)
-    plain = tmp_path / "plain.log"
-    plain.write_bytes(b"x\n" * 1500)
+    big, small = sized(tmp_path, "big.log.gz", 9000, GZIP), \
+        sized(tmp_path, "small.log.gz", 3000, GZIP)
+    plain = sized(tmp_path, "plain.log", 3000)
     assert tasks_of([big], workers=1, share_bytes=1000) == [Task(big)]
-    assert tasks_of([big], workers=4, share_bytes=1000) == [
-        Task(big, share=n, shares=4) for n in range(4)]
+    assert tasks_of([big], workers=4, share_bytes=1000) == shares(big, 4)
     # no share below its least bytes; a worker more to the archive of the most bytes a share
     assert len(tasks_of([big], workers=4, share_bytes=4000)) == 2
     assert sorted(tasks_of([small, big], workers=4, share_bytes=1000)) == sorted(
-        [Task(small)] + [Task(big, share=n, shares=3) for n in range(3)])
+        [Task(small)] + shares(big, 3))
     # enough tasks, none with more than an equal share of the work: an archive whole beside
     # a plain file's ranges
-    large = tmp_path / "large.log"
-    large.write_bytes(b"x\n" * 45000)
-    assert sorted(tasks_of([small, str(large)], split_bytes=1000, workers=4,
+    large = sized(tmp_path, "large.log", 90000)
+    assert sorted(tasks_of([small, large], split_bytes=1000, workers=4,
                            share_bytes=1000)) == sorted(
-        [Task(small)] + [Task(str(large), start, start + 1000) for start in range(0, 90000, 1000)])
+        [Task(small)] + [Task(large, start, start + 1000) for start in range(0, 90000, 1000)])
     # a plain file below the split in equal ranges, as many as its least bytes allow
-    ranges = [Task(str(plain), start, start + 1000) for start in (0, 1000, 2000)]
-    assert tasks_of([str(plain)], workers=1, share_bytes=1000) == [Task(str(plain))]
-    assert sorted(tasks_of([str(plain)], workers=4, share_bytes=1000)) == ranges
+    ranges = [Task(plain, start, start + 1000) for start in (0, 1000, 2000)]
+    assert tasks_of([plain], workers=1, share_bytes=1000) == [Task(plain)]
+    assert sorted(tasks_of([plain], workers=4, share_bytes=1000)) == ranges
 
 
 def test_an_archives_bytes_weigh_as_the_text_they_pack_when_tasks_are_ordered_and_shared(
         tmp_path):
     # (syslog text packs about tenfold: ARCHIVE_WEIGHT)
-    archive = tmp_path / "small.log.gz"
-    archive.write_bytes(b"\x1f\x8b" + bytes(1998))        # the work of 20,000 plain bytes
-    plain = tmp_path / "plain.log"
-    plain.write_bytes(b"x\n" * 6000)
+    archive = sized(tmp_path, "small.log.gz", 2000, GZIP)   # the work of 20,000 plain bytes
+    plain = sized(tmp_path, "plain.log", 12000)
     # started first, though a range has more bytes: else it might start last and run alone
-    assert tasks_of([str(plain), str(archive)], split_bytes=4000)[0] == Task(str(archive))
+    assert tasks_of([plain, archive], split_bytes=4000)[0] == Task(archive)
     # a spare worker shares the archive, not the plain file of three times its bytes
-    plain.write_bytes(b"x\n" * 3000)
-    assert sorted(tasks_of([str(plain), str(archive)], workers=3, share_bytes=900)) == sorted(
-        [Task(str(plain))] + [Task(str(archive), share=n, shares=2) for n in range(2)])
+    plain = sized(tmp_path, "plain.log", 6000)
+    assert sorted(tasks_of([plain, archive], workers=3, share_bytes=900)) == sorted(
+        [Task(plain)] + shares(archive, 2))
 
 
-@pytest.mark.parametrize("magic, shares", [(b"\x1f\x8b", 2), (b"BZh9", 1)],
-                         ids=["gzip", "bzip2"])
+@pytest.mark.parametrize("magic, count", [(GZIP, 2), (BZIP2, 1)], ids=["gzip", "bzip2"])
 def test_an_archive_with_more_than_an_equal_share_of_the_work_is_shared_unless_bzip2(
-        tmp_path, magic, shares):
+        tmp_path, magic, count):
     # among enough tasks, it would run alone at the end; a bzip2 share decompresses it all,
     # nearly the mapper's cost, which other tasks' workers are better spent on
-    small = []
-    for n in range(4):
-        small.append(tmp_path / f"small{n}.log")
-        small[-1].write_bytes(b"x\n" * 500)
-    archive = tmp_path / "large.log.gz"
-    archive.write_bytes(magic + bytes(2000 - len(magic)))     # the work of 20,000 bytes
-    found = tasks_of([str(archive)] + [str(path) for path in small], workers=2,
-                     share_bytes=500)
-    assert sorted(found) == sorted([Task(str(path)) for path in small] + (
-        [Task(str(archive), share=n, shares=shares) for n in range(shares)] if shares > 1
-        else [Task(str(archive))]))
+    small = [sized(tmp_path, f"small{n}.log", 1000) for n in range(4)]
+    archive = sized(tmp_path, "large.log.gz", 2000, magic)     # the work of 20,000 bytes
+    assert sorted(tasks_of([archive] + small, workers=2, share_bytes=500)) == sorted(
+        [Task(path) for path in small] + shares(archive, count))
 
 
 def gzipped_sample(tmp_path, copies: int = 3) -> str:
