@@ -741,6 +741,7 @@ class LineAnalyzer:
             return
         count_lines(entry, day, lines)
         encoded = list(map(str.encode, sources))      # (a shape with a buffer credits)
+        facts = self.facts
         for prefix, days, sample, seed, out in entry[1]:
             days[day] = days.get(day, 0) + lines
             hashes = list(map(crc32, encoded, repeat(seed, lines)))   # connection_hash
@@ -754,7 +755,24 @@ class LineAnalyzer:
                         continue                # left out by a halving since
                     left[i] = False
                     when = times[i]
-                    self.count_connection(prefix, sources[i], 1, when, when, sample, hashed)
+                    # count_connection, inline (on ever new clients, half the lines)
+                    key = (prefix, sources[i])
+                    fact = facts.get(key)
+                    if fact is not None:
+                        fact[0] += 1
+                        if when < fact[1]:
+                            fact[1] = when
+                        elif when > fact[2]:
+                            fact[2] = when
+                        continue
+                    facts[key] = [1, when, when]      # new_fact, below the threshold
+                    sample[0] += 1
+                    sample[2].append(key)
+                    sample[4].append(hashed)
+                    if sample[0] > self.bound:
+                        self.halve(sample)
+                    if len(facts) >= self.facts_limit and not self.full:
+                        self.full = not self.grow()
                 rest = list(compress(times, left))
                 if not rest:
                     continue
