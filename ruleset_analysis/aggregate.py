@@ -473,29 +473,31 @@ class LineAnalyzer:
                     (when, day, flows, keep_port, evidence, shapes, inherit, inherit_flows,
                      reaches) = head
                     groups = match.groups()
-                    inbound = groups[0] == "inbound"
-                    port = groups[FOR_PORT] if inbound else groups[TO_PORT]
+                    # (named by unpacking: 45 ns a line less than indexing the tuple)
+                    (direction, proto, if1, real1, port1, mapped1, if2, real2, port2,
+                     mapped2) = groups
+                    inbound = direction == "inbound"
+                    port = port1 if inbound else port2
                     if len(port) == 5 and port > "65535":      # not in the keys: read it
                         self.slow_add(line, match)
                         continue
                     # Before 8.3 (flows) a shape holds the initiators NAT leaves as they are
                     # (inbound internet clients): the others' flows by every group.
-                    if flows is None or ((groups[3] == groups[5]) if inbound
-                                         else (groups[7] == groups[9])):
+                    if flows is None or ((real1 == mapped1) if inbound else (real2 == mapped2)):
                         # The flow's shape (shape_key, inline), then its initiator: a known shape
                         # may decide the flow whatever its initiator (no key to build and miss on
                         # traffic whose flows are ever new), else it holds the flows by initiator.
                         key: tuple
                         if inbound:
-                            source = groups[3]
-                            key = (groups[1], groups[2], groups[6], groups[7], groups[8])
+                            source = real1
+                            key = (proto, if1, if2, real2, port2)
                         else:
-                            source = groups[7]
-                            key = (groups[1], groups[6], groups[2], groups[3], groups[4])
+                            source = real2
+                            key = (proto, if2, if1, real1, port1)
                         if keep_port:
                             key += (port,)
                         if flows is not None:
-                            key += (groups[9] if inbound else groups[5],)
+                            key += (mapped2 if inbound else mapped1,)
                         entry = shapes.get(key)
                         if entry is not None and entry.__class__ is not tuple:
                             entry = entry.get(source)
