@@ -102,10 +102,10 @@ def test_files_are_read_in_more_parts_where_the_tasks_are_fewer_than_the_workers
         [Task(small)] + shares(big, 3))
     # enough tasks, none with more than an equal share of the work: an archive whole beside
     # a plain file's ranges
-    large = sized(tmp_path, "large.log", 90000)
+    large = sized(tmp_path, "large.log", 150000)
     assert sorted(tasks_of([small, large], split_bytes=1000, workers=4,
                            share_bytes=1000)) == sorted(
-        [Task(small)] + [Task(large, start, start + 1000) for start in range(0, 90000, 1000)])
+        [Task(small)] + [Task(large, start, start + 1000) for start in range(0, 150000, 1000)])
     # a plain file below the split in equal ranges, as many as its least bytes allow
     ranges = [Task(plain, start, start + 1000) for start in (0, 1000, 2000)]
     assert tasks_of([plain], workers=1, share_bytes=1000) == [Task(plain)]
@@ -114,8 +114,8 @@ def test_files_are_read_in_more_parts_where_the_tasks_are_fewer_than_the_workers
 
 def test_an_archives_bytes_weigh_as_the_text_they_pack_when_tasks_are_ordered_and_shared(
         tmp_path):
-    # (syslog text packs about tenfold: ARCHIVE_WEIGHT)
-    archive = sized(tmp_path, "small.log.gz", 2000, GZIP)   # the work of 20,000 plain bytes
+    # (syslog text packs about thirteenfold: WORK_PER_BYTE)
+    archive = sized(tmp_path, "small.log.gz", 2000, GZIP)   # the work of 30,000 plain bytes
     plain = sized(tmp_path, "plain.log", 12000)
     # started first, though a range has more bytes: else it might start last and run alone
     assert tasks_of([plain, archive], split_bytes=4000)[0] == Task(archive)
@@ -125,13 +125,20 @@ def test_an_archives_bytes_weigh_as_the_text_they_pack_when_tasks_are_ordered_an
         [Task(plain)] + shares(archive, 2))
 
 
+def test_a_bzip2_archives_bytes_weigh_more_than_a_gzip_archives(tmp_path):
+    # bzip2 packs tighter and decompresses dearer: of the same bytes, the more work first
+    gzipped = sized(tmp_path, "a.log.gz", 2000, GZIP)
+    bzipped = sized(tmp_path, "b.log.bz2", 2000, BZIP2)
+    assert tasks_of([gzipped, bzipped]) == [Task(bzipped), Task(gzipped)]
+
+
 @pytest.mark.parametrize("magic, count", [(GZIP, 2), (BZIP2, 1)], ids=["gzip", "bzip2"])
 def test_an_archive_with_more_than_an_equal_share_of_the_work_is_shared_unless_bzip2(
         tmp_path, magic, count):
     # among enough tasks, it would run alone at the end; a bzip2 share decompresses it all,
     # nearly the mapper's cost, which other tasks' workers are better spent on
     small = [sized(tmp_path, f"small{n}.log", 1000) for n in range(4)]
-    archive = sized(tmp_path, "large.log.gz", 2000, magic)     # the work of 20,000 bytes
+    archive = sized(tmp_path, "large.log.gz", 2000, magic)  # the work of 30,000-70,000 bytes
     assert sorted(tasks_of([archive] + small, workers=2, share_bytes=500)) == sorted(
         [Task(path) for path in small] + shares(archive, count))
 
