@@ -62,7 +62,7 @@ _MATCHING: Optional[tuple] = None
 # threshold reached on part of the job's connections is never below the one all of them
 # need): without them each task listed up to --max-connections of every busy ACE anew.
 _THRESHOLDS: dict = {}
-_READ: Any = None                             # shared: input bytes read, lines read
+_READ: Any = None                  # shared: input bytes read, lines read, their work
 # How often (in lines, at the end of a chunk) a worker adds what it read to the shared
 # counters (they take a lock), and how often the progress line is redrawn.
 PROGRESS_EVERY = 1 << 16
@@ -263,7 +263,9 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     stopped its reading, if one did — the lines before it are counted)."""
     global _MATCHING
     assert _OPTIONS is not None
+    from .report.lines import compression
     path = task[0]
+    weight = WORK_PER_BYTE[compression(path)[0]]
     analyzer = _OPTIONS.analyzer(_FIREWALLS, path, _MATCHING, _THRESHOLDS)
     _MATCHING = analyzer.matching
     values: Dict[str, list] = {}
@@ -284,6 +286,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
             with _READ.get_lock():
                 _READ[0] += position - reported_bytes
                 _READ[1] += number - reported_lines
+                _READ[2] += (position - reported_bytes) * weight
             reported_bytes, reported_lines = position, number
     try:
         for chunk in _open_chunks(task, where):
@@ -303,6 +306,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
         with _READ.get_lock():
             _READ[0] += size - reported_bytes
             _READ[1] += number - reported_lines
+            _READ[2] += (size - reported_bytes) * weight
     return task, [(key, reduce_values(key, kept, _OPTIONS.max_connections))
                   for key, kept in values.items()], error
 
@@ -311,6 +315,13 @@ def _part(size: int, share: int, shares: int) -> int:
     """A share's part of a file's ``size`` bytes, for the progress shown: the parts add up
     to the size."""
     return size * (share + 1) // shares - size * share // shares
+
+
+def _work(tasks: Sequence[Task]) -> int:
+    """The tasks' work, as the progress counts it: their bytes by WORK_PER_BYTE."""
+    from .report.lines import compression
+    weights = {path: WORK_PER_BYTE[compression(path)[0]] for path in {t.path for t in tasks}}
+    return sum(_task_bytes(task) * weights[task.path] for task in tasks)
 
 
 def _task_bytes(task: Task) -> int:
@@ -329,15 +340,18 @@ def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> N
 
 
 class Progress:
-    """One line on a terminal, rewritten: input bytes read of the total, lines/s, elapsed
+    """One line on a terminal, rewritten: input bytes read of the total, the share of the
+    work done (an archive's bytes weigh WORK_PER_BYTE: read by bytes alone, the archives,
+    which start first, would make the time left look longer than it is), lines/s, elapsed
     time and what is left."""
 
-    def __init__(self, stream: TextIO, total: int):
-        self.stream, self.total, self.started = stream, max(total, 1), time.monotonic()
+    def __init__(self, stream: TextIO, total: int, work: int):
+        self.stream, self.total, self.work = stream, max(total, 1), max(work, 1)
+        self.started = time.monotonic()
 
-    def show(self, done: int, lines: int) -> None:
+    def show(self, done: int, lines: int, worked: int) -> None:
         elapsed = time.monotonic() - self.started
-        share = min(done / self.total, 1.0)
+        share = min(worked / self.work, 1.0)
         left = elapsed * (1 - share) / share if share > 0 else None
         rate = lines / elapsed if elapsed > 0 else 0
         self.stream.write(f"\rmap: {done / 1e6:,.1f} of {self.total / 1e6:,.1f} MB read "
@@ -396,8 +410,8 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         else:
             context = multiprocessing.get_context()
             loaded = db
-        read = context.Array("q", 2) if progress is not None else None
-        shown = Progress(progress, sum(map(_task_bytes, tasks))) \
+        read = context.Array("q", 3) if progress is not None else None
+        shown = Progress(progress, sum(map(_task_bytes, tasks)), _work(tasks)) \
             if progress is not None else None
         with context.Pool(workers, _start_worker, (loaded, options, read)) as pool:
             results = pool.imap_unordered(map_task, tasks)
@@ -409,7 +423,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
                 except StopIteration:
                     break
                 if shown is not None and read is not None:
-                    shown.show(read[0], read[1])
+                    shown.show(read[0], read[1], read[2])
         if shown is not None:
             shown.end()
     # the report loads what it needs: not held twice

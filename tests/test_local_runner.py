@@ -324,6 +324,30 @@ def test_progress_counts_every_input_byte_and_line_on_the_terminal_it_is_given(t
     assert shown.getvalue().endswith("\n")
 
 
+def test_progress_shows_the_share_of_the_work_done_not_of_the_bytes(tmp_path, sample_db,
+                                                                     monkeypatch):
+    # an archive's bytes weigh more and it starts first: by bytes the time left would look
+    # longer than it is
+    import io
+
+    from ruleset_analysis import local_runner
+    from ruleset_analysis.local_runner import WORK_PER_BYTE, Progress
+    shown = io.StringIO()
+    Progress(shown, 10_000_000, 40_000_000).show(2_000_000, 1000, 20_000_000)
+    assert "map: 2.0 of 10.0 MB read (50%), 1,000 lines, " in shown.getvalue()
+    calls = []
+    monkeypatch.setattr(Progress, "show", lambda self, *counts: calls.append(counts))
+    monkeypatch.setattr(local_runner, "PROGRESS_SECONDS", 0.001)
+    log = tmp_path / "fw01.log.gz"
+    with open(SAMPLE_LOGS[0], "rb") as source, gzip.open(log, "wb") as gz:
+        shutil.copyfileobj(source, gz)
+    inputs = [str(log), SAMPLE_LOGS[1]]
+    run_local(inputs, sample_db, JobOptions(year="2014"), workers=2, progress=io.StringIO())
+    sizes = [os.path.getsize(path) for path in inputs]
+    assert calls[-1][0] == sum(sizes)
+    assert calls[-1][2] == sizes[0] * WORK_PER_BYTE["gzip"] + sizes[1] * WORK_PER_BYTE["plain"]
+
+
 def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
 
     from ruleset_analysis.cli import main
