@@ -63,6 +63,10 @@ _MATCHING: Optional[tuple] = None
 # need): without them each task listed up to --max-connections of every busy ACE anew.
 _THRESHOLDS: dict = {}
 _READ: Any = None                  # shared: input bytes read, lines read, their work
+# Where _READ is: each task's bytes and a byte's work, as run_local planned them from the
+# files it found (a file gone or unreadable since is a problem its task reports, not a
+# count its worker cannot make).
+_PLAN: Dict[Task, Tuple[int, int]] = {}
 # How often (in lines, at the end of a chunk) a worker adds what it read to the shared
 # counters (they take a lock), and how often the progress line is redrawn.
 PROGRESS_EVERY = 1 << 16
@@ -263,9 +267,8 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     stopped its reading, if one did — the lines before it are counted)."""
     global _MATCHING
     assert _OPTIONS is not None
-    from .report.lines import compression
     path = task[0]
-    weight = WORK_PER_BYTE[compression(path)[0]]
+    size, weight = _PLAN.get(task, (0, 1))
     analyzer = _OPTIONS.analyzer(_FIREWALLS, path, _MATCHING, _THRESHOLDS)
     _MATCHING = analyzer.matching
     values: Dict[str, list] = {}
@@ -302,7 +305,6 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
                 f"further: {exc}"
     keep(analyzer.finish())
     if _READ is not None:       # the whole task counts as read, to its end
-        size = _task_bytes(task)
         with _READ.get_lock():
             _READ[0] += size - reported_bytes
             _READ[1] += number - reported_lines
@@ -317,13 +319,6 @@ def _part(size: int, share: int, shares: int) -> int:
     return size * (share + 1) // shares - size * share // shares
 
 
-def _work(tasks: Sequence[Task]) -> int:
-    """The tasks' work, as the progress counts it: their bytes by WORK_PER_BYTE."""
-    from .report.lines import compression
-    weights = {path: WORK_PER_BYTE[compression(path)[0]] for path in {t.path for t in tasks}}
-    return sum(_task_bytes(task) * weights[task.path] for task in tasks)
-
-
 def _task_bytes(task: Task) -> int:
     """The input bytes a task reads, as the progress counts them."""
     if task.end is not None:
@@ -331,11 +326,12 @@ def _task_bytes(task: Task) -> int:
     return _part(os.path.getsize(task.path), task.share, task.shares)
 
 
-def _start_worker(db: Optional[str], options: JobOptions, read: Any = None) -> None:
-    global _FIREWALLS, _OPTIONS, _READ, _THRESHOLDS
+def _start_worker(db: Optional[str], options: JobOptions, read: Any = None,
+                  plan: Optional[Dict[Task, Tuple[int, int]]] = None) -> None:
+    global _FIREWALLS, _OPTIONS, _READ, _PLAN, _THRESHOLDS
     if db is not None:              # not inherited (a start method other than fork)
         _FIREWALLS = load_firewalls(db)
-    _OPTIONS, _READ, _THRESHOLDS = options, read, {}
+    _OPTIONS, _READ, _PLAN, _THRESHOLDS = options, read, plan or {}, {}
     quiet_collector()               # for the worker's life: its tasks only map and combine
 
 
@@ -378,8 +374,10 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
     global _FIREWALLS, _MATCHING, _THRESHOLDS
     from .report.lines import compression
     problems: List[Tuple[str, str]] = []
+    weights = {}
     for path in paths:
         content, named = compression(path)
+        weights[path] = WORK_PER_BYTE[content]
         if content != named:
             problems.append((path, f"{path}: named {named} but holds {content} data: read as "
                                    f"{content}"))
@@ -410,10 +408,13 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         else:
             context = multiprocessing.get_context()
             loaded = db
-        read = context.Array("q", 3) if progress is not None else None
-        shown = Progress(progress, sum(map(_task_bytes, tasks)), _work(tasks)) \
-            if progress is not None else None
-        with context.Pool(workers, _start_worker, (loaded, options, read)) as pool:
+        read = plan = shown = None
+        if progress is not None:
+            read = context.Array("q", 3)
+            plan = {task: (_task_bytes(task), weights[task.path]) for task in tasks}
+            shown = Progress(progress, sum(plan[task][0] for task in tasks),
+                             sum(plan[task][0] * plan[task][1] for task in tasks))
+        with context.Pool(workers, _start_worker, (loaded, options, read, plan)) as pool:
             results = pool.imap_unordered(map_task, tasks)
             while True:
                 try:

@@ -348,6 +348,31 @@ def test_progress_shows_the_share_of_the_work_done_not_of_the_bytes(tmp_path, sa
     assert calls[-1][2] == sizes[0] * WORK_PER_BYTE["gzip"] + sizes[1] * WORK_PER_BYTE["plain"]
 
 
+@pytest.mark.parametrize("progress", [False, True], ids=["quiet", "progress"])
+def test_a_log_gone_after_the_job_planned_its_tasks_is_its_problem_line_not_a_crash(
+        tmp_path, sample_db, monkeypatch, progress):
+    # a rotation moving a log away while the job runs: the other logs' results stand
+    import io
+
+    from ruleset_analysis import local_runner
+    log = tmp_path / "fw01.log"
+    shutil.copy(SAMPLE_LOGS[0], log)
+    real = local_runner._start_worker
+
+    def start_then_gone(*args):
+        real(*args)
+        log.unlink(missing_ok=True)
+
+    monkeypatch.setattr(local_runner, "_start_worker", start_then_gone)
+    results, problems = run_local([str(log), SAMPLE_LOGS[1]], sample_db,
+                                  JobOptions(year="2014"), workers=2,
+                                  progress=io.StringIO() if progress else None)
+    assert problems == [(str(log), f"{log}:1: cannot read further: {log}: cannot read log: "
+                                   "No such file or directory")]
+    monkeypatch.setattr(local_runner, "_start_worker", real)
+    assert results == run_local([SAMPLE_LOGS[1]], sample_db, JobOptions(year="2014"))[0]
+
+
 def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
 
     from ruleset_analysis.cli import main
