@@ -63,9 +63,9 @@ _MATCHING: Optional[tuple] = None
 # need): without them each task listed up to --max-connections of every busy ACE anew.
 _THRESHOLDS: dict = {}
 _READ: Any = None                  # shared: input bytes read, lines read, their work
-# Where _READ is: each task's bytes and a byte's work, as run_local planned them from the
-# files it found (a file gone or unreadable since is a problem its task reports, not a
-# count its worker cannot make).
+# Each task's bytes and a byte's work, as run_local planned them from the files it found:
+# what the progress counts (a file gone or unreadable since is a problem its task reports,
+# not a count its worker cannot make), and what a plain file held then.
 _PLAN: Dict[Task, Tuple[int, int]] = {}
 # How often (in lines, at the end of a chunk) a worker adds what it read to the shared
 # counters (they take a lock), and how often the progress line is redrawn.
@@ -237,11 +237,16 @@ class _Share:
         return b"".join(parts)
 
 
-def _open_chunks(task: Task, where: list) -> Iterator[List[str]]:
+class _Cut(OSError):
+    """A plain log found shorter, once read, than the job planned to read of it."""
+
+
+def _open_chunks(task: Task, where: list, planned: int = 0) -> Iterator[List[str]]:
     """The task's lines, a list at a time (log_chunks); ``where[0]`` is set to a function
     giving the input bytes (as stored: compressed ones for an archive) read so far, its
     share of them for a share, and ``where[1]`` to one giving the lines of the whole file
-    read so far, for a share."""
+    read so far, for a share. ``planned``: a whole plain file's size when the job planned
+    its tasks (0: not known)."""
     from .report.lines import compression, decompressed
     path, start, end, share, shares = task
     content = compression(path)[0]
@@ -260,6 +265,12 @@ def _open_chunks(task: Task, where: list) -> Iterator[List[str]]:
         with open(path, "rb") as handle:
             where[0] = lambda: handle.tell() - start
             yield from log_chunks(handle if end is None else byte_range(handle, start, end))
+            # cut in place while read (a rotation by copytruncate): the lines past the cut
+            # are lost to this run, which says so (the same line from every range past it)
+            size = os.fstat(handle.fileno()).st_size
+            if size < (planned if end is None else end):
+                raise _Cut(f"{path}: cut to {size:,} bytes while it was read (a rotation by "
+                           "copytruncate?): the lines after that were not read")
 
 
 def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]:
@@ -292,13 +303,15 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
                 _READ[2] += (position - reported_bytes) * weight
             reported_bytes, reported_lines = position, number
     try:
-        for chunk in _open_chunks(task, where):
+        for chunk in _open_chunks(task, where, size):
             add_lines(chunk)
             number += len(chunk)
             if analyzer.full:
                 keep(analyzer.emit())
             if number - reported_lines >= PROGRESS_EVERY:
                 report()
+    except _Cut as exc:
+        error = str(exc)
     except (EOFError, OSError, zlib.error) as exc:
         # (every share of an archive breaks at its break: the same line, said once)
         error = f"{path}:{(number if where[1] is None else where[1]()) + 1}: cannot read " \
@@ -385,6 +398,8 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
     tasks = tasks_of(paths, split_bytes, workers)
     workers = max(1, min(workers, len(tasks)))
     merged: Dict[str, list] = {}
+    # each task's bytes and a byte's work: for the progress, and what a plain file held then
+    plan = {task: (_task_bytes(task), weights[task.path]) for task in tasks}
 
     def take(result) -> None:
         task, records, error = result
@@ -396,7 +411,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
     if workers == 1 and progress is None:     # no process to start: a small run's fixed cost
         _FIREWALLS = load_firewalls(db)
         with collector_paused():    # this process goes on to the report: as it was after
-            _start_worker(None, options)
+            _start_worker(None, options, None, plan)
             for task in tasks:
                 take(map_task(task))
     else:
@@ -408,10 +423,9 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         else:
             context = multiprocessing.get_context()
             loaded = db
-        read = plan = shown = None
+        read = shown = None
         if progress is not None:
             read = context.Array("q", 3)
-            plan = {task: (_task_bytes(task), weights[task.path]) for task in tasks}
             shown = Progress(progress, sum(plan[task][0] for task in tasks),
                              sum(plan[task][0] * plan[task][1] for task in tasks))
         with context.Pool(workers, _start_worker, (loaded, options, read, plan)) as pool:

@@ -373,6 +373,29 @@ def test_a_log_gone_after_the_job_planned_its_tasks_is_its_problem_line_not_a_cr
     assert results == run_local([SAMPLE_LOGS[1]], sample_db, JobOptions(year="2014"))[0]
 
 
+@pytest.mark.parametrize("split_bytes", [1 << 30, 20_000], ids=["whole", "ranges"])
+def test_a_log_cut_in_place_while_read_is_one_problem_line_not_a_silent_loss(
+        tmp_path, sample_db, monkeypatch, split_bytes):
+    # logrotate's copytruncate: the lines past the cut are lost to this run, and it says so
+    from ruleset_analysis import local_runner
+    log = tmp_path / "fw01.log"
+    shutil.copy(SAMPLE_LOGS[0], log)
+    assert os.path.getsize(log) > 3 * 20_000
+    real = local_runner._start_worker
+
+    def start_then_cut(*args):
+        real(*args)
+        if os.path.getsize(log) > 10_000:
+            os.truncate(log, 10_000)
+
+    monkeypatch.setattr(local_runner, "_start_worker", start_then_cut)
+    _, problems = run_local([str(log)], sample_db, JobOptions(year="2014"), workers=1,
+                            split_bytes=split_bytes)
+    assert problems == [(str(log), f"{log}: cut to 10,000 bytes while it was read (a "
+                                   "rotation by copytruncate?): the lines after that were "
+                                   "not read")]
+
+
 def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
 
     from ruleset_analysis.cli import main
