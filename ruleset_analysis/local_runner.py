@@ -16,7 +16,6 @@ import io
 import multiprocessing
 import os
 import time
-import zlib
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, TextIO, Tuple
 
 from .aggregate import quiet_collector
@@ -38,8 +37,10 @@ SHARE_BLOCK = 1 << 20
 # work of a byte against a plain file's — the text it packs and its decompressing. Measured
 # (map_task's CPU time, the benchmark's 250,000 lines at 10,000 rules): plain 44.2 MB in
 # 0.77 s, gzip 3.35 MB (13.2 times smaller) in 0.86 s, bzip2 2.40 MB (18.4) in 1.45 s, whose
-# decompressing is dear. So an archive of a fifth of a range's bytes is three times its work.
-WORK_PER_BYTE = {"plain": 1, "gzip": 15, "bzip2": 35}
+# decompressing is dear; xz 2.48 MB (17.8) in 0.88-0.93 s against plain's 0.70-0.73 (22
+# times a plain byte's work, 2026-12-05). So an archive of a fifth of a range's bytes is
+# three times its work.
+WORK_PER_BYTE = {"plain": 1, "gzip": 15, "bzip2": 35, "xz": 22}
 # Values of one key kept before they are merged (the merge is exact at any grouping).
 MERGE_EVERY = 16
 
@@ -277,6 +278,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     """Run the mapper (and the combiner) over one task: (task, records, the error that
     stopped its reading, if one did — the lines before it are counted)."""
     global _MATCHING
+    from .report.lines import BROKEN
     assert _OPTIONS is not None
     path = task[0]
     size, weight = _PLAN.get(task, (0, 1))
@@ -312,7 +314,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
                 report()
     except _Cut as exc:
         error = str(exc)
-    except (EOFError, OSError, zlib.error) as exc:
+    except BROKEN as exc:
         # (every share of an archive breaks at its break: the same line, said once)
         error = f"{path}:{(number if where[1] is None else where[1]()) + 1}: cannot read " \
                 f"further: {exc}"
@@ -383,19 +385,24 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
               workers: Optional[int] = None, split_bytes: int = SPLIT_BYTES,
               progress: Optional[TextIO] = None) -> Tuple[List[str], List[Tuple[str, str]]]:
     """-> (the results lines, sorted; [(path, message)] for each input whose reading broke
-    before its end). ``progress``: a terminal to show the progress on."""
+    before its end, that is not what its name says, or that holds what is not read: a
+    compressor's output WORK_PER_BYTE does not know). ``progress``: a terminal to show the
+    progress on."""
     global _FIREWALLS, _MATCHING, _THRESHOLDS
-    from .report.lines import compression
+    from .report.lines import compression, unread
     problems: List[Tuple[str, str]] = []
     weights = {}
     for path in paths:
         content, named = compression(path)
+        if content not in WORK_PER_BYTE:
+            problems.append((path, unread(path, content)))
+            continue
         weights[path] = WORK_PER_BYTE[content]
         if content != named:
             problems.append((path, f"{path}: named {named} but holds {content} data: read as "
                                    f"{content}"))
     workers = workers or os.cpu_count() or 1
-    tasks = tasks_of(paths, split_bytes, workers)
+    tasks = tasks_of(list(weights), split_bytes, workers)
     workers = max(1, min(workers, len(tasks)))
     merged: Dict[str, list] = {}
     # each task's bytes and a byte's work: for the progress, and what a plain file held then

@@ -25,7 +25,10 @@ LOCAL_RUNNERS = ("inline", "local")
 CLUSTER_RUNNERS = ("hadoop", "emr", "dataproc")
 # Runners whose tasks may run where this package is not installed: they get it as a zip.
 SHIPPING_RUNNERS = CLUSTER_RUNNERS + ("spark",)
-COMPRESSED = (".gz", ".bz2")
+COMPRESSED = (".gz", ".bz2", ".xz")
+# What mrjob and the clusters read themselves (by the name): an xz log is read through a
+# plain copy by the local mrjob runners, and not by the clusters.
+MRJOB_READS = ("gzip", "bzip2")
 RECURSIVE_INPUT = "mapreduce.input.fileinputformat.input.dir.recursive"
 
 
@@ -74,32 +77,48 @@ def local_inputs(logs: Sequence[str]) -> List[str]:
 
 
 def warn_unreadable(message: str) -> None:
-    """One line for an input that is not what its name says, or breaks before its end."""
-    misnamed = " but holds " in message
-    warn(f"warning: {message}" + ("" if misnamed else "; the lines before it are analysed, "
+    """One line for an input that is not what its name says, holds what is not read, or
+    breaks before its end."""
+    whole = " holds " in message            # (the first two: said of the whole file)
+    warn(f"warning: {message}" + ("" if whole else "; the lines before it are analysed, "
                                   "the rest is missing"))
 
 
 def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[Tuple[str, str]]]:
-    """-> (the files to read, [(path, message)] for each .gz/.bz2 input that cannot be read to
-    its end or is not what its name says). Such an input, and one of several gzip members or
-    bzip2 streams (mrjob reads the first alone), is replaced by a plain copy of its readable
-    lines under ``scratch``, at the same path below it, so its directory still names its
-    firewall."""
-    from .report.lines import LogError, check_compressed, read_lines, several_streams
+    """-> (the files to read, [(path, message)] for each input that holds what is not read
+    (left out), and each compressed one that cannot be read to its end or is not what its
+    name says). Such an input, one of several gzip members or bzip2 streams (mrjob reads the
+    first alone), and an xz one (mrjob reads none), is replaced by a plain copy of its
+    readable lines under ``scratch``, at the same path below it, so its directory still names
+    its firewall."""
+    from .report.lines import (
+        OPENERS,
+        LogError,
+        check_compressed,
+        compression,
+        read_lines,
+        several_streams,
+        unread,
+    )
     readable, problems = [], []
     for path in files:
-        if path.endswith(COMPRESSED):
+        content = compression(path)[0]
+        if content != "plain" and content not in OPENERS:
+            warn_unreadable(unread(path, content))
+            problems.append((path, unread(path, content)))
+            continue
+        if path.endswith(COMPRESSED) or content != "plain":
             try:
                 check_compressed(path)
-                whole = not several_streams(path)
+                whole = content in MRJOB_READS and not several_streams(path)
             except LogError as exc:
                 warn_unreadable(str(exc))
                 problems.append((path, str(exc)))
                 whole = False
             if not whole:
                 copy = os.path.join(scratch, os.path.abspath(path).lstrip(os.sep))
-                copy = copy.rsplit(".", 1)[0]
+                if path.endswith(COMPRESSED):
+                    copy = copy.rsplit(".", 1)[0]
                 os.makedirs(os.path.dirname(copy), exist_ok=True)
                 with open(copy, "w", encoding="utf-8", errors="surrogateescape") as handle:
                     try:
@@ -110,6 +129,29 @@ def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[
                 path = copy
         readable.append(path)
     return readable, problems
+
+
+def cluster_inputs(logs: Sequence[str], runner: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """-> (the inputs to give a cluster or Spark, [(path, message)] for each local one left
+    out): they read plain, gzip and bzip2 logs, each by its name, so a local log of another
+    kind, or not what its name says, would be read as lines of garbage. (A log already on
+    the cluster is not looked into.)"""
+    from .report.lines import compression
+    kept, problems = [], []
+    for path in logs:
+        if "://" not in path and os.path.isfile(path):
+            content, named = compression(path)
+            if content != named or content not in ("plain",) + MRJOB_READS:
+                message = f"{path}: holds {content} data" + \
+                    (f" but is named {named}" if content != named else "") + \
+                    f", which -r {runner} does not read (it reads plain, gzip and bzip2 " \
+                    "logs by their names): not read; decompress it, or recompress it with " \
+                    "gzip, or give -r local"
+                warn_unreadable(message)
+                problems.append((path, message))
+                continue
+        kept.append(path)
+    return kept, problems
 
 
 def refuse_flattened_inputs(logs: Sequence[str], firewalls: Sequence[str], runner: str,
@@ -207,7 +249,9 @@ def _run_mrjob(logs: List[str], db: str, runner: str, options: JobOptions, clust
         problems: List[Tuple[str, str]] = []
         if runner in LOCAL_RUNNERS:
             logs, problems = check_archives(logs, os.path.join(scratch, "readable"))
-        elif runner in CLUSTER_RUNNERS:
+        else:
+            logs, problems = cluster_inputs(logs, runner)
+        if runner in CLUSTER_RUNNERS:
             refuse_flattened_inputs(logs, names, runner, options)
         package = package_zip(os.path.join(scratch, "ruleset_analysis.zip")) \
             if runner in SHIPPING_RUNNERS else None

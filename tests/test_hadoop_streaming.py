@@ -197,6 +197,34 @@ def test_a_cluster_run_refuses_local_logs_that_only_their_directory_attributes(t
                             JobOptions(assume_firewall="fw01"))
 
 
+def test_a_cluster_run_leaves_out_local_logs_it_would_read_as_garbage_and_says_so(tmp_path):
+    # Hadoop and Spark read plain, gzip and bzip2 by the file's name
+    import bz2
+    import gzip
+    import lzma
+
+    from ruleset_analysis.runner import cluster_inputs
+    text = b"Jun 01 2014 00:00:01 fw01 : %ASA-6-302014: Teardown TCP connection 1\n"
+    kept = {"fw01.log": text, "fw01.log.gz": gzip.compress(text),
+            "fw01.log.bz2": bz2.compress(text)}
+    left = {"fw02.log.xz": lzma.compress(text), "fw02.log": gzip.compress(text),
+            "fw02.log.zst": b"\x28\xb5\x2f\xfd" + text}
+    for name, data in {**kept, **left}.items():
+        (tmp_path / name).write_bytes(data)
+    paths = [str(tmp_path / name) for name in sorted({**kept, **left})]
+    logs, problems = cluster_inputs(paths + ["hdfs:///data/fw03/x.log.xz"], "hadoop")
+    assert logs == [str(tmp_path / name) for name in sorted(kept)] + \
+        ["hdfs:///data/fw03/x.log.xz"]
+    assert [path for path, _ in problems] == [str(tmp_path / name) for name in sorted(left)]
+    said = dict(problems)
+    assert said[str(tmp_path / "fw02.log.xz")] == (
+        f"{tmp_path / 'fw02.log.xz'}: holds xz data, which -r hadoop does not read (it reads "
+        "plain, gzip and bzip2 logs by their names): not read; decompress it, or recompress "
+        "it with gzip, or give -r local")
+    assert said[str(tmp_path / "fw02.log")].startswith(
+        f"{tmp_path / 'fw02.log'}: holds gzip data but is named plain, which -r hadoop")
+
+
 # What a task node may lack: everything preprocess, report and the CLI use beyond the
 # standard library (the job's scripts and the package's zip are all a node gets).
 BLOCKED = ("orjson", "sqlitedict", "netaddr", "tabulate", "click", "mrjob")

@@ -113,18 +113,22 @@ def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analyse
     assert parsed.exit_code == 1 and "cut.log.gz:" in parsed.output
 
 
-@pytest.mark.parametrize("kind", ["gzip", "bzip2"])
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz"])
 def test_a_truncated_archive_gives_every_whole_line_before_its_break(tmp_path, kind):
+    import lzma
+
     from ruleset_analysis.report.lines import LogError, read_lines
     text = b"".join(b"Jun 01 2014 00:00:%02d fw01 : %%ASA-6-302014: Teardown TCP connection "
                     b"%d for a:10.0.%d.%d/1 to b:10.1.0.1/2 duration 0:00:01 bytes %d\n"
                     % (n % 60, n, n // 256 % 256, n % 256, n * 7919 % 100003)
                     for n in range(40_000))     # several times the reader's buffer
-    packed = gzip.compress(text) if kind == "gzip" else bz2.compress(text)
+    pack, decoder, ending = {"gzip": (gzip.compress, zlib.decompressobj(31), "gz"),
+                             "bzip2": (bz2.compress, bz2.BZ2Decompressor(), "bz2"),
+                             "xz": (lzma.compress, lzma.LZMADecompressor(), "xz")}[kind]
+    packed = pack(text)
     cut = packed[:len(packed) // 2]
-    decoder = zlib.decompressobj(31) if kind == "gzip" else bz2.BZ2Decompressor()
     whole = decoder.decompress(cut).count(b"\n")       # the lines the cut archive holds
-    log = tmp_path / ("cut.log.gz" if kind == "gzip" else "cut.log.bz2")
+    log = tmp_path / f"cut.log.{ending}"
     log.write_bytes(cut)
     read = []
     with pytest.raises(LogError, match=f"cut.log.*:{whole + 1}: cannot read further"):
@@ -192,6 +196,21 @@ def test_two_configs_naming_one_firewall_in_one_run_is_an_error(tmp_path):
     result = cli_runner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"),
                                        str(tmp_path / "b.cfg"), "--db", str(tmp_path / "db")])
     assert result.exit_code == 1 and "several configs name the firewall fw01" in result.output
+
+
+def test_a_corrupt_xz_is_a_break_with_file_and_line_not_a_crash(tmp_path):
+    # lzma's error is no OSError: a corrupt block must still be the log's break, said
+    import lzma
+
+    from ruleset_analysis.report.lines import LogError, read_lines
+    text = b"".join(b"line %d\n" % n for n in range(200_000))
+    packed = bytearray(lzma.compress(text))
+    packed[len(packed) // 2] ^= 0xFF
+    log = tmp_path / "bad.log.xz"
+    log.write_bytes(bytes(packed))
+    with pytest.raises(LogError, match=r"bad.log.xz:\d+: cannot read further: "):
+        for _ in read_lines(str(log)):
+            pass
 
 
 def test_a_newline_free_decompression_bomb_is_one_malformed_line_not_a_memory_error(tmp_path,

@@ -11,6 +11,7 @@ from conftest import SAMPLE_LOGS, cli_runner
 from ruleset_analysis.local_runner import Task, _Share, byte_range, run_local, tasks_of
 from ruleset_analysis.model import collector_paused
 from ruleset_analysis.options import JobOptions
+from ruleset_analysis.records import encode
 from ruleset_analysis.runner import run_job
 
 
@@ -247,6 +248,43 @@ def test_an_archive_of_several_members_is_read_to_its_end_by_every_runner(tmp_pa
     lines, problems = run_local([str(log)], sample_db, options, workers=2)
     assert problems == [] and lines == run_job([str(log)], sample_db, "inline", options)
     assert f'"counter\\tlines"\t{total}' in lines
+
+
+def test_an_xz_log_gives_every_runner_the_results_of_its_text(tmp_path, sample_db,
+                                                             small_shares):
+    # logrotate's and rsyslog's other compressor: mrjob reads it through a plain copy
+    import lzma
+    log = tmp_path / "fw01" / "sample.log.xz"
+    os.makedirs(log.parent)
+    log.write_bytes(lzma.compress(open(SAMPLE_LOGS[0], "rb").read() * 3))
+    plain = tmp_path / "plain" / "fw01" / "sample.log"
+    os.makedirs(plain.parent)
+    plain.write_bytes(open(SAMPLE_LOGS[0], "rb").read() * 3)
+    options = JobOptions(year="2014", max_connections=3)
+    expected = run_job([str(plain)], sample_db, "inline", options)
+    assert len(tasks_of([str(log)], workers=3)) == 3           # read in shares
+    assert run_local([str(log)], sample_db, options, workers=3) == (expected, [])
+    assert run_job([str(log)], sample_db, "inline", options) == expected
+
+
+@pytest.mark.parametrize("kind,magic", [("zstd", b"\x28\xb5\x2f\xfd"),
+                                        ("lz4", b"\x04\x22\x4d\x18"),
+                                        ("zip", b"PK\x03\x04"),
+                                        ("7z", b"7z\xbc\xaf\x27\x1c")])
+@pytest.mark.parametrize("runner", ["local", "inline"])
+def test_a_log_of_a_kind_no_runner_reads_is_left_out_and_said_not_read_as_garbage(
+        tmp_path, sample_db, kind, magic, runner):
+    from ruleset_analysis.report.lines import unread
+    packed = tmp_path / "fw01" / "06.log.packed"
+    os.makedirs(packed.parent)
+    packed.write_bytes(magic + bytes(random.Random(1).randrange(256) for _ in range(5000)))
+    options = JobOptions(year="2014")
+    lines = run_job([str(packed), SAMPLE_LOGS[1]], sample_db, runner, options)
+    said = [line for line in lines if line.startswith('"input_error')]
+    assert said == [encode(f"input_error\t{packed}", unread(str(packed), kind)).rstrip("\n")]
+    assert f"holds {kind} data, which is not read" in said[0]
+    assert [line for line in lines if line not in said] == \
+        run_job([SAMPLE_LOGS[1]], sample_db, runner, options)
 
 
 def test_the_local_runner_writes_nothing_to_a_temp_directory(tmp_path, sample_db,

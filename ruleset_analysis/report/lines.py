@@ -4,6 +4,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import lzma
 import zlib
 from typing import Any, Callable, Dict, Iterator, Optional
 
@@ -16,16 +17,37 @@ class LogError(OSError):
     """A log that cannot be read to its end; the message names the file and line."""
 
 
-MAGIC = {b"\x1f\x8b": "gzip", b"BZ": "bzip2"}
-NAMED = {".gz": "gzip", ".bz2": "bzip2"}
-OPENERS: Dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open}
+# What a file holds, by its first bytes; read: plain, gzip, bzip2 and xz (logrotate's and
+# rsyslog's compressors but zstd). The others are known so that they are said to be unread,
+# not read as lines of garbage.
+MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZ", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
+         (b"\x28\xb5\x2f\xfd", "zstd"), (b"\x04\x22\x4d\x18", "lz4"), (b"PK\x03\x04", "zip"),
+         (b"7z\xbc\xaf\x27\x1c", "7z"))
+NAMED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4",
+         ".zip": "zip", ".7z": "7z"}
+OPENERS: Dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open,
+                                          "xz": lzma.open}
+
+
+# What reading a broken archive raises (gzip, bzip2: OSError, EOFError, zlib.error; xz:
+# EOFError, lzma.LZMAError).
+BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+def unread(path: str, content: str) -> str:
+    """Why a file holding ``content``, which no runner reads, is not read."""
+    return f"{path}: holds {content} data, which is not read (plain, gzip, bzip2 and xz " \
+           "logs are): decompress it first"
 
 
 def decompressed(content: str, source) -> Any:
     """The decompressed bytes of ``source`` (a path or a binary file) holding ``content``
-    ("gzip" or "bzip2"), through a buffer of their own: GzipFile and BZ2File read a line in
+    (a kind OPENERS has), through a buffer of their own: GzipFile and BZ2File read a line in
     Python code (3.1 µs a line of the benchmark's log), a BufferedReader in C (1.4 µs)."""
-    return io.BufferedReader(_Steps(OPENERS[content](source, "rb")), READ_BUFFER)
+    opener = OPENERS.get(content)
+    if opener is None:
+        raise LogError(unread(getattr(source, "name", source), content))
+    return io.BufferedReader(_Steps(opener(source, "rb")), READ_BUFFER)
 
 
 class _Steps(io.RawIOBase):
@@ -51,20 +73,20 @@ class _Steps(io.RawIOBase):
 
 
 def compression(path: str) -> tuple:
-    """(what the content is: "gzip" | "bzip2" | "plain", what the name says), so a misnamed
-    file is read by what it holds."""
+    """(what the content is: "plain" or a kind MAGIC knows, what the name says), so a
+    misnamed file is read by what it holds."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(2)
+            head = handle.read(6)
     except OSError as exc:
         raise LogError(f"{path}: cannot read log: {exc.strerror}") from None
-    content = MAGIC.get(head, "plain")
+    content = next((kind for magic, kind in MAGIC if head.startswith(magic)), "plain")
     named = next((kind for ending, kind in NAMED.items() if path.endswith(ending)), "plain")
     return content, named
 
 
 def read_lines(path: str) -> Iterator[str]:
-    """Lines of a plain, gzip or bzip2 log (by its content, whatever its name), decoded as the
+    """Lines of a plain or compressed log (by its content, whatever its name), decoded as the
     job decodes them (UTF-8, else Latin-1), without their line ending."""
     content = compression(path)[0]
     number = 0
@@ -73,7 +95,7 @@ def read_lines(path: str) -> Iterator[str]:
                 as handle:
             for number, line in enumerate(log_lines(handle), 1):   # noqa: B007 (the error
                 yield line                                           # names it)
-    except (EOFError, OSError, zlib.error) as exc:
+    except BROKEN as exc:
         if isinstance(exc, LogError):
             raise
         raise LogError(f"{path}:{number + 1}: cannot read further: {exc}") from None
@@ -85,7 +107,7 @@ def several_streams(path: str) -> bool:
     silently. Decompresses the first one in bounded pieces; a file that breaks before the
     end of it is check_compressed's to report."""
     content = compression(path)[0]
-    if content == "plain":
+    if content not in ("gzip", "bzip2"):
         return False
     piece = 1 << 20
     with open(path, "rb") as handle:
