@@ -266,12 +266,14 @@ def _open_chunks(task: Task, where: list, planned: int = 0) -> Iterator[List[str
         with open(path, "rb") as handle:
             where[0] = lambda: handle.tell() - start
             yield from log_chunks(handle if end is None else byte_range(handle, start, end))
-            # cut in place while read (a rotation by copytruncate): the lines past the cut
-            # are lost to this run, which says so (the same line from every range past it)
+            # cut in place (logrotate's copytruncate), or replaced by a new file before it
+            # was opened (its create): lines it held are lost to this run, which says so
+            # (the same line from every range past the cut)
             size = os.fstat(handle.fileno()).st_size
             if size < (planned if end is None else end):
-                raise _Cut(f"{path}: cut to {size:,} bytes while it was read (a rotation by "
-                           "copytruncate?): the lines after that were not read")
+                raise _Cut(f"{path}: {size:,} bytes when read, fewer than when the job began: "
+                           "rotated or cut while the job ran (logrotate?); lines it held then "
+                           "were not read")
 
 
 def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]:

@@ -429,9 +429,9 @@ def test_a_log_cut_in_place_while_read_is_one_problem_line_not_a_silent_loss(
     monkeypatch.setattr(local_runner, "_start_worker", start_then_cut)
     _, problems = run_local([str(log)], sample_db, JobOptions(year="2014"), workers=1,
                             split_bytes=split_bytes)
-    assert problems == [(str(log), f"{log}: cut to 10,000 bytes while it was read (a "
-                                   "rotation by copytruncate?): the lines after that were "
-                                   "not read")]
+    assert problems == [(str(log), f"{log}: 10,000 bytes when read, fewer than when the job "
+                                   "began: rotated or cut while the job ran (logrotate?); "
+                                   "lines it held then were not read")]
 
 
 def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
