@@ -213,6 +213,31 @@ def test_a_corrupt_xz_is_a_break_with_file_and_line_not_a_crash(tmp_path):
             pass
 
 
+def test_a_newline_free_xz_bomb_is_one_malformed_line_read_in_bounded_pieces(tmp_path,
+                                                                             sample_db):
+    import lzma
+    import resource
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    bomb = tmp_path / "fw01" / "bomb.log.xz"
+    bomb.parent.mkdir()
+    with lzma.open(bomb, "wb", preset=1) as handle:
+        for _ in range(64):
+            handle.write(b"A" * (1 << 20))          # 64 MiB without a newline
+        handle.write(b"\ngarbage\n")
+    parsed = cli_runner().invoke(main, ["parse-log", str(bomb)])
+    categories = [json.loads(line)["category"] for line in parsed.stdout.splitlines()]
+    assert parsed.exit_code == 0 and categories == ["malformed", "unrecognized"]
+    run = subprocess.run(
+        [sys.executable, "-m", "ruleset_analysis.cli", "run", str(bomb), "--db", sample_db,
+         "-o", str(tmp_path / "results")], cwd=ROOT, capture_output=True, text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)))
+    assert run.returncode == 0, run.stderr
+    assert '"counter\\tmalformed"\t1' in (tmp_path / "results").read_text()
+
+
 def test_a_newline_free_decompression_bomb_is_one_malformed_line_not_a_memory_error(tmp_path,
                                                                                   sample_db):
     import os
