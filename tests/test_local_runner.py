@@ -362,6 +362,16 @@ def test_progress_counts_every_input_byte_and_line_on_the_terminal_it_is_given(t
     assert shown.getvalue().endswith("\n")
 
 
+def test_the_reduce_steps_time_follows_the_map_line_on_the_terminal(sample_db):
+    # at a million rules the last merge takes seconds: not a silence after "100%"
+    import io
+    import re
+    shown = io.StringIO()
+    run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=2, progress=shown)
+    assert re.search(r"\rmap: [^\r\n]* \(100%\)[^\r\n]*\nreduce: \d+\.\d s\n\Z",
+                     shown.getvalue())
+
+
 def test_progress_shows_the_share_of_the_work_done_not_of_the_bytes(tmp_path, sample_db,
                                                                      monkeypatch):
     # an archive's bytes weigh more and it starts first: by bytes the time left would look

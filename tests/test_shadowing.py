@@ -203,6 +203,19 @@ def test_no_shadowing_skips_the_analysis_and_says_so_for_each_ace():
     assert skipped.shadowing_not_analysed == "skipped (--no-shadowing)"
 
 
+def test_the_reports_time_counts_from_when_its_caller_began_loading_for_it(tmp_path):
+    # analyze and report load the ruleset and the results for it: seconds at a million rules
+    import io
+    import time
+    results = tmp_path / "results"
+    results.write_text("")
+    shown = io.StringIO()
+    pieces, _ = render_report({"fw01": firewall(COVERED)}, read_results([str(results)]), "text",
+                              10, Filters(), shown, started=time.monotonic() - 100)
+    "".join(pieces)
+    assert re.fullmatch(r"report: 100\.\d s \(shadowing \d+\.\d s\)\n", shown.getvalue())
+
+
 def test_the_reports_time_and_its_shadowings_go_to_the_progress_stream_not_the_report(
         tmp_path):
     import io

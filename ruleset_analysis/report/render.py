@@ -19,12 +19,14 @@ RENDERERS = {"text": text, "json": json_report, "csv": csv_report, "html": html_
 
 def render_report(firewalls: dict, results: Results, fmt: str, top: int,
                   filters: Filters, progress: Optional[TextIO] = None,
-                  captures: Optional[dict] = None) -> Tuple[Iterator[str], List[str]]:
+                  captures: Optional[dict] = None, started: Optional[float] = None
+                  ) -> Tuple[Iterator[str], List[str]]:
     """-> (the rendered report, in pieces made as they are taken: a JSON report's, an ACE
     at a time; warnings for standard error). ``progress``: where the report's time is written
-    (a terminal), once its last piece is taken; ``captures``: the database's `show
-    access-list` captures."""
-    started = time.monotonic()
+    (a terminal), once its last piece is taken, counted from ``started`` (time.monotonic;
+    default: now — a caller that loaded ``firewalls`` and ``results`` for it counts that
+    too); ``captures``: the database's `show access-list` captures."""
+    started = time.monotonic() if started is None else started
     filters.check(firewalls)
     report = make_report(firewalls, results, top, filters, captures)
     warnings = [f"warning: {entry.firewall}: no data: {entry.reason}; none of its ACEs "
