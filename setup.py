@@ -22,7 +22,10 @@ setup(
         "standard-pipes; python_version >= '3.13'",
         "standard-distutils; python_version >= '3.12'",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"],
+    extras_require={"test": ["pytest>=7", "hypothesis>=6",
+                             "backports.zstd>=1.0; python_version < '3.14'"],
+                    # zstd logs: Python 3.14's compression.zstd, or its backport
+                    "zstd": ["backports.zstd>=1.0; python_version < '3.14'"],
                     # what CI checks the code with (`ruff check .`, `mypy`), pinned
                     "lint": ["ruff==0.17.6", "mypy==2.4.1"],
                     # -r spark on this machine (local mode; needs Java 17+)

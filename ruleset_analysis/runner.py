@@ -25,9 +25,9 @@ LOCAL_RUNNERS = ("inline", "local")
 CLUSTER_RUNNERS = ("hadoop", "emr", "dataproc")
 # Runners whose tasks may run where this package is not installed: they get it as a zip.
 SHIPPING_RUNNERS = CLUSTER_RUNNERS + ("spark",)
-COMPRESSED = (".gz", ".bz2", ".xz")
-# What mrjob and the clusters read themselves (by the name): an xz log is read through a
-# plain copy by the local mrjob runners, and not by the clusters.
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+# What mrjob and the clusters read themselves (by the name): an xz or zstd log is read
+# through a plain copy by the local mrjob runners, and not by the clusters.
 MRJOB_READS = ("gzip", "bzip2")
 RECURSIVE_INPUT = "mapreduce.input.fileinputformat.input.dir.recursive"
 

@@ -113,18 +113,19 @@ def test_a_truncated_gzip_is_reported_with_file_and_line_and_the_rest_is_analyse
     assert parsed.exit_code == 1 and "cut.log.gz:" in parsed.output
 
 
-@pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz"])
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz", "zstd"])
 def test_a_truncated_archive_gives_every_whole_line_before_its_break(tmp_path, kind):
     import lzma
 
-    from ruleset_analysis.report.lines import LogError, read_lines
+    from ruleset_analysis.report.lines import ZSTD, LogError, read_lines
     text = b"".join(b"Jun 01 2014 00:00:%02d fw01 : %%ASA-6-302014: Teardown TCP connection "
                     b"%d for a:10.0.%d.%d/1 to b:10.1.0.1/2 duration 0:00:01 bytes %d\n"
                     % (n % 60, n, n // 256 % 256, n % 256, n * 7919 % 100003)
                     for n in range(40_000))     # several times the reader's buffer
     pack, decoder, ending = {"gzip": (gzip.compress, zlib.decompressobj(31), "gz"),
                              "bzip2": (bz2.compress, bz2.BZ2Decompressor(), "bz2"),
-                             "xz": (lzma.compress, lzma.LZMADecompressor(), "xz")}[kind]
+                             "xz": (lzma.compress, lzma.LZMADecompressor(), "xz"),
+                             "zstd": (ZSTD.compress, ZSTD.ZstdDecompressor(), "zst")}[kind]
     packed = pack(text)
     cut = packed[:len(packed) // 2]
     whole = decoder.decompress(cut).count(b"\n")       # the lines the cut archive holds
@@ -198,17 +199,18 @@ def test_two_configs_naming_one_firewall_in_one_run_is_an_error(tmp_path):
     assert result.exit_code == 1 and "several configs name the firewall fw01" in result.output
 
 
-def test_a_corrupt_xz_is_a_break_with_file_and_line_not_a_crash(tmp_path):
-    # lzma's error is no OSError: a corrupt block must still be the log's break, said
+@pytest.mark.parametrize("kind", ["xz", "zst"])
+def test_a_corrupt_xz_or_zstd_is_a_break_with_file_and_line_not_a_crash(tmp_path, kind):
+    # lzma's and zstd's errors are no OSError: a corrupt block must still be the log's break
     import lzma
 
-    from ruleset_analysis.report.lines import LogError, read_lines
+    from ruleset_analysis.report.lines import ZSTD, LogError, read_lines
     text = b"".join(b"line %d\n" % n for n in range(200_000))
-    packed = bytearray(lzma.compress(text))
+    packed = bytearray((lzma.compress if kind == "xz" else ZSTD.compress)(text))
     packed[len(packed) // 2] ^= 0xFF
-    log = tmp_path / "bad.log.xz"
+    log = tmp_path / f"bad.log.{kind}"
     log.write_bytes(bytes(packed))
-    with pytest.raises(LogError, match=r"bad.log.xz:\d+: cannot read further: "):
+    with pytest.raises(LogError, match=rf"bad.log.{kind}:\d+: cannot read further: "):
         for _ in read_lines(str(log)):
             pass
 

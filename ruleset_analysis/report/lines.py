@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import importlib
 import io
 import lzma
 import zlib
@@ -17,9 +18,9 @@ class LogError(OSError):
     """A log that cannot be read to its end; the message names the file and line."""
 
 
-# What a file holds, by its first bytes; read: plain, gzip, bzip2 and xz (logrotate's and
-# rsyslog's compressors but zstd). The others are known so that they are said to be unread,
-# not read as lines of garbage.
+# What a file holds, by its first bytes; read: plain, gzip, bzip2, xz and (with Python 3.14 or
+# the zstd extra) zstd. The others are known so that they are said to be unread, not read as
+# lines of garbage.
 MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZ", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
          (b"\x28\xb5\x2f\xfd", "zstd"), (b"\x04\x22\x4d\x18", "lz4"), (b"PK\x03\x04", "zip"),
          (b"7z\xbc\xaf\x27\x1c", "7z"))
@@ -27,17 +28,35 @@ NAMED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "l
          ".zip": "zip", ".7z": "7z"}
 OPENERS: Dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open,
                                           "xz": lzma.open}
-
-
 # What reading a broken archive raises (gzip, bzip2: OSError, EOFError, zlib.error; xz:
-# EOFError, lzma.LZMAError).
-BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError)
+# EOFError, lzma.LZMAError; zstd: EOFError, ZstdError).
+BROKEN: tuple = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+def _zstd() -> Any:
+    """Python 3.14's zstd module, or its backport (the zstd extra), or None. Not the
+    zstandard package: its reader ends a truncated file without an error."""
+    for name in ("compression.zstd", "backports.zstd"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            pass
+    return None
+
+
+ZSTD = _zstd()
+if ZSTD is not None:
+    OPENERS["zstd"] = ZSTD.open
+    BROKEN += (ZSTD.ZstdError,)
 
 
 def unread(path: str, content: str) -> str:
     """Why a file holding ``content``, which no runner reads, is not read."""
-    return f"{path}: holds {content} data, which is not read (plain, gzip, bzip2 and xz " \
-           "logs are): decompress it first"
+    if content == "zstd":
+        return f"{path}: holds zstd data, which is read with Python 3.14 or the zstd extra " \
+               "(pip install 'ruleset-analysis[zstd]'), not here: not read"
+    return f"{path}: holds {content} data, which is not read (plain, gzip, bzip2, xz and " \
+           "zstd logs are): decompress it first"
 
 
 def decompressed(content: str, source) -> Any:
