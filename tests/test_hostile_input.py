@@ -215,23 +215,35 @@ def test_a_corrupt_xz_or_zstd_is_a_break_with_file_and_line_not_a_crash(tmp_path
             pass
 
 
-def test_a_newline_free_xz_bomb_is_one_malformed_line_read_in_bounded_pieces(tmp_path,
-                                                                             sample_db):
+def bomb_parsed(bomb, opener, **options) -> None:
+    """Pack 64 MiB without a newline, then a line of garbage, into ``bomb``: parse-log reads
+    one malformed line and one unrecognized."""
+    with opener(bomb, "wb", **options) as handle:
+        for _ in range(64):
+            handle.write(b"A" * (1 << 20))
+        handle.write(b"\ngarbage\n")
+    parsed = cli_runner().invoke(main, ["parse-log", str(bomb)])
+    categories = [json.loads(line)["category"] for line in parsed.stdout.splitlines()]
+    assert parsed.exit_code == 0 and categories == ["malformed", "unrecognized"]
+
+
+@pytest.mark.parametrize("kind", ["xz", "zst"])
+def test_a_newline_free_xz_or_zstd_bomb_is_one_malformed_line_read_in_bounded_pieces(
+        tmp_path, sample_db, kind):
     import lzma
     import resource
     import subprocess
     import sys
 
     from conftest import ROOT
-    bomb = tmp_path / "fw01" / "bomb.log.xz"
+
+    from ruleset_analysis.report.lines import ZSTD
+    bomb = tmp_path / "fw01" / f"bomb.log.{kind}"
     bomb.parent.mkdir()
-    with lzma.open(bomb, "wb", preset=1) as handle:
-        for _ in range(64):
-            handle.write(b"A" * (1 << 20))          # 64 MiB without a newline
-        handle.write(b"\ngarbage\n")
-    parsed = cli_runner().invoke(main, ["parse-log", str(bomb)])
-    categories = [json.loads(line)["category"] for line in parsed.stdout.splitlines()]
-    assert parsed.exit_code == 0 and categories == ["malformed", "unrecognized"]
+    if kind == "xz":
+        bomb_parsed(bomb, lzma.open, preset=1)
+    else:
+        bomb_parsed(bomb, ZSTD.open)
     run = subprocess.run(
         [sys.executable, "-m", "ruleset_analysis.cli", "run", str(bomb), "--db", sample_db,
          "-o", str(tmp_path / "results")], cwd=ROOT, capture_output=True, text=True,
@@ -249,13 +261,7 @@ def test_a_newline_free_decompression_bomb_is_one_malformed_line_not_a_memory_er
 
     from conftest import ROOT
     bomb = tmp_path / "bomb.log.gz"
-    with gzip.open(bomb, "wb", compresslevel=9) as handle:
-        for _ in range(64):
-            handle.write(b"A" * (1 << 20))          # 64 MiB without a newline
-        handle.write(b"\ngarbage\n")
-    parsed = cli_runner().invoke(main, ["parse-log", str(bomb)])
-    categories = [json.loads(line)["category"] for line in parsed.stdout.splitlines()]
-    assert parsed.exit_code == 0 and categories == ["malformed", "unrecognized"]
+    bomb_parsed(bomb, gzip.open, compresslevel=9)
     piped = subprocess.run(
         f"zcat {bomb} | {sys.executable} scripts/mapper.py --db {sample_db}", shell=True,
         cwd=ROOT, capture_output=True, check=True, text=True,
