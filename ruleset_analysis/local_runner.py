@@ -426,6 +426,9 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
     else:
         methods = multiprocessing.get_all_start_methods()
         if "fork" in methods:       # the workers inherit the loaded ruleset
+            if progress is not None:    # (at a million rules, seconds; the line overwritten)
+                progress.write("map: loading the ruleset …")
+                progress.flush()
             _FIREWALLS = load_firewalls(db)
             context: Any = multiprocessing.get_context("fork")
             loaded: Optional[str] = None

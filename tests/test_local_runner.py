@@ -389,6 +389,14 @@ def test_the_reduce_steps_time_follows_the_map_line_on_the_terminal(sample_db):
                      shown.getvalue())
 
 
+def test_the_map_line_says_the_ruleset_is_loading_before_the_first_count(sample_db):
+    # at a million rules, seconds after "preprocess: …" that said nothing
+    import io
+    shown = io.StringIO()
+    run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=2, progress=shown)
+    assert shown.getvalue().startswith("map: loading the ruleset …\rmap: ")
+
+
 def test_progress_shows_the_share_of_the_work_done_not_of_the_bytes(tmp_path, sample_db,
                                                                      monkeypatch):
     # an archive's bytes weigh more and it starts first: by bytes the time left would look
