@@ -126,7 +126,8 @@ class _ByteRange(io.RawIOBase):
 
 
 def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int = 1,
-             share_bytes: Optional[int] = None) -> List[Task]:
+             share_bytes: Optional[int] = None, kinds: Optional[Dict[str, str]] = None
+             ) -> List[Task]:
     """The map tasks: compressed files whole, plain files in ranges of at most
     ``split_bytes``, the most work first (so that a big file does not start last and run
     alone; a byte's work by WORK_PER_BYTE). A file is read in more parts (a
@@ -139,7 +140,7 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int 
     from .report.lines import compression
     share_bytes = share_bytes or SHARE_MIN_BYTES
     sizes = {path: os.path.getsize(path) for path in paths}
-    kinds = {path: compression(path)[0] for path in paths}
+    kinds = kinds or {path: compression(path)[0] for path in paths}
     packed = {path for path in sizes if kinds[path] != "plain"}
     work = {path: size * WORK_PER_BYTE[kinds[path]] for path, size in sizes.items()}
     parts = {path: 1 if path in packed else max(1, -(-size // split_bytes))
@@ -388,27 +389,26 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
               progress: Optional[TextIO] = None) -> Tuple[List[str], List[Tuple[str, str]]]:
     """-> (the results lines, sorted; [(path, message)] for each input whose reading broke
     before its end, that is not what its name says, or that holds what is not read: a
-    compressor's output OPENERS does not know). ``progress``: a terminal to show the progress
+    compressor's output lines.readable refuses). ``progress``: a terminal to show the progress
     on."""
     global _FIREWALLS, _MATCHING, _THRESHOLDS
-    from .report.lines import OPENERS, compression, unread
+    from .report.lines import compression, misnamed, readable, unread
     problems: List[Tuple[str, str]] = []
-    weights = {}
+    kinds = {}                      # the inputs read, by what they hold
     for path in paths:
         content, named = compression(path)
-        if content != "plain" and content not in OPENERS:
+        if not readable(content):
             problems.append((path, unread(path, content)))
             continue
-        weights[path] = WORK_PER_BYTE[content]
+        kinds[path] = content
         if content != named:
-            problems.append((path, f"{path}: named {named} but holds {content} data: read as "
-                                   f"{content}"))
+            problems.append((path, misnamed(path, named, content)))
     workers = workers or os.cpu_count() or 1
-    tasks = tasks_of(list(weights), split_bytes, workers)
+    tasks = tasks_of(list(kinds), split_bytes, workers, kinds=kinds)
     workers = max(1, min(workers, len(tasks)))
     merged: Dict[str, list] = {}
     # each task's bytes and a byte's work: for the progress, and what a plain file held then
-    plan = {task: (_task_bytes(task), weights[task.path]) for task in tasks}
+    plan = {task: (_task_bytes(task), WORK_PER_BYTE[kinds[task.path]]) for task in tasks}
 
     def take(result) -> None:
         task, records, error = result

@@ -92,20 +92,20 @@ def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[
     readable lines under ``scratch``, at the same path below it, so its directory still names
     its firewall."""
     from .report.lines import (
-        OPENERS,
         LogError,
         check_compressed,
         compression,
         read_lines,
+        readable,
         several_streams,
         unread,
     )
-    readable, problems = [], []
+    kept, problems = [], []
     for path in files:
         content = compression(path)[0]
-        if content != "plain" and content not in OPENERS:
-            warn_unreadable(unread(path, content))
+        if not readable(content):
             problems.append((path, unread(path, content)))
+            warn_unreadable(problems[-1][1])
             continue
         if path.endswith(COMPRESSED) or content != "plain":
             try:
@@ -127,8 +127,8 @@ def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[
                     except LogError:
                         pass            # the break, said above
                 path = copy
-        readable.append(path)
-    return readable, problems
+        kept.append(path)
+    return kept, problems
 
 
 def cluster_inputs(logs: Sequence[str], runner: str) -> Tuple[List[str], List[Tuple[str, str]]]:

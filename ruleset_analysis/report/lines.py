@@ -50,6 +50,16 @@ if ZSTD is not None:
     BROKEN += (ZSTD.ZstdError,)
 
 
+def misnamed(path: str, named: str, content: str) -> str:
+    """The problem of a file not what its name says: read whole, by what it holds."""
+    return f"{path}: named {named} but holds {content} data: read as {content}"
+
+
+def readable(content: str) -> bool:
+    """Whether a file holding ``content`` (compression's) is read."""
+    return content == "plain" or content in OPENERS
+
+
 def unread(path: str, content: str) -> str:
     """Why a file holding ``content``, which no runner reads, is not read."""
     if content == "zstd":
@@ -63,10 +73,9 @@ def decompressed(content: str, source) -> Any:
     """The decompressed bytes of ``source`` (a path or a binary file) holding ``content``
     (a kind OPENERS has), through a buffer of their own: GzipFile and BZ2File read a line in
     Python code (3.1 µs a line of the benchmark's log), a BufferedReader in C (1.4 µs)."""
-    opener = OPENERS.get(content)
-    if opener is None:
+    if not readable(content):
         raise LogError(unread(getattr(source, "name", source), content))
-    return io.BufferedReader(_Steps(opener(source, "rb")), READ_BUFFER)
+    return io.BufferedReader(_Steps(OPENERS[content](source, "rb")), READ_BUFFER)
 
 
 class _Steps(io.RawIOBase):
@@ -156,7 +165,7 @@ def check_compressed(path: str) -> None:
     for _ in read_lines(path):
         pass
     if content != named:
-        raise LogError(f"{path}: named {named} but holds {content} data: read as {content}")
+        raise LogError(misnamed(path, named, content))
 
 
 # What each category means, as the text report's counters say it.
