@@ -359,6 +359,58 @@ def test_a_corrupt_gzip_keeps_the_lines_before_the_break(tmp_path, sample_db):
     assert report["input_errors"] and 0 < evidence(report)["lines"]["lines"]
 
 
+def logs_with(tmp_path, lost_name: str, lost: bytes) -> list:
+    """The two sample firewalls' logs, each in its directory, and ``lost`` at ``lost_name``."""
+    logs = []
+    for path in SAMPLE_LOGS[:2]:
+        target = tmp_path / os.path.basename(os.path.dirname(path)) / os.path.basename(path)
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(path, target)
+        logs.append(target)
+    (tmp_path / lost_name).parent.mkdir(exist_ok=True)
+    (tmp_path / lost_name).write_bytes(lost)
+    return logs + [tmp_path / lost_name]
+
+
+def statuses(tmp_path, sample_db, logs) -> dict:
+    results = tmp_path / "results"
+    assert run("run", *logs, "--db", sample_db, "-o", results).exit_code == 0
+    report = json.loads(run("report", results, "--db", sample_db, "--format", "json").stdout)
+    assert not any(rule["unused"] for rule in report["rules"]
+                   if evidence(report, rule["firewall"])["status"] != "ok")
+    return {f["firewall"]: (f["status"], f["reason"]) for f in report["firewalls"]}
+
+
+LZ4 = b"\x04\x22\x4d\x18" + b"\x00" * 64        # a compressor's output no runner reads
+
+
+@pytest.mark.parametrize("lost", ["left out", "broken"])
+def test_a_log_not_read_whole_leaves_its_firewall_without_unused_verdicts(tmp_path, sample_db,
+                                                                         lost):
+    # its lines were not read: a rule used only in them would look unused
+    data = LZ4 if lost == "left out" else \
+        gzip.compress(open(SAMPLE_LOGS[0], "rb").read())[:20_000]
+    name = "fw01/older.log.lz4" if lost == "left out" else "fw01/older.log.gz"
+    found = statuses(tmp_path, sample_db, logs_with(tmp_path, name, data))
+    status, reason = found["fw01"]
+    assert status == "no data" and reason.startswith("a log that may hold its lines was not "
+                                                     f"read whole ({tmp_path / name}:")
+    assert found["fw02"] == ("ok", "")
+
+
+def test_a_log_not_read_whole_that_names_no_firewall_may_be_any_firewalls(tmp_path,
+                                                                          sample_db):
+    found = statuses(tmp_path, sample_db, logs_with(tmp_path, "archive/older.log.lz4", LZ4))
+    assert {status for status, _ in found.values()} == {"no data"}
+
+
+def test_a_misnamed_log_read_whole_leaves_its_firewalls_verdicts_as_they_are(tmp_path,
+                                                                            sample_db):
+    plain = open(SAMPLE_LOGS[0], "rb").read()
+    found = statuses(tmp_path, sample_db, logs_with(tmp_path, "fw01/older.log.gz", plain))
+    assert found["fw01"] == ("ok", "") and found["fw02"] == ("ok", "")
+
+
 def test_until_before_since_is_an_error(sample_db):
     result = run("run", SAMPLE_LOGS[0], "--db", sample_db, "--since", "2014-06-10", "--until",
                  "2014-06-01")

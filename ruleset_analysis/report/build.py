@@ -11,7 +11,7 @@ import datetime
 import time
 from typing import Optional
 
-from ..aggregate import identity_conflicts
+from ..aggregate import device_ids, identity_conflicts
 from ..asa.captures import Capture
 from ..asa.literals import protocol_name
 from ..asa.syslog import OBSERVED_PROTOCOLS
@@ -21,7 +21,7 @@ from ..options import DEFAULT_MAX_CONNECTIONS
 from ..records import RESULTS_FORMAT, Results, ResultsError, finish_ace, seen
 from ..shadowing import analyse_acl
 from . import model
-from .evidence import Evidence, Horizon, evidence_of
+from .evidence import Evidence, Horizon, evidence_of, unread_logs
 from .judgement import Status, claimed_period, judge, not_evaluated_code
 from .members import member_usage
 from .model import AceReport, ConnectionUse, FirewallReport, Report, RuleUse
@@ -121,7 +121,9 @@ def make_report(firewalls: dict, results: Results,
                                   fw.history.starts[0] if fw.history else None,
                                   rebased[name][0] if name in rebased else None)
                 for name, fw in firewalls.items()}
-    no_data = {name: ev.no_data_reason() for name, ev in evidence.items()}
+    unread = unread_logs(results.input_errors, device_ids(firewalls))
+    no_data = {name: ev.no_data_reason() or unread.get(name) or unread.get("*")
+               for name, ev in evidence.items()}
     horizons = {name: filters.horizon(ev) for name, ev in evidence.items()}
     rules = []
     unknown = dict(results.aces)

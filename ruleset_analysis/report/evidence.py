@@ -26,6 +26,22 @@ STRAY_SHARE = 0.01
 STRAY_LINES = 10
 
 
+def unread_logs(input_errors: List[Dict[str, str]], ids: Dict[str, str]) -> Dict[str, str]:
+    """Firewall -> why its logs cannot show every use: a log that may hold its lines was not
+    read whole (left out, gone, cut, broken; not a misnamed one, read whole). Whose a log is,
+    its directory or name says (``ids``: device id -> firewall, as the job places lines); a
+    log that names none may be any firewall's ("*")."""
+    from ..aggregate import firewall_of_path
+    from .lines import lost_lines
+    found: Dict[str, str] = {}
+    for problem in input_errors:
+        if lost_lines(problem["error"]):
+            whose = firewall_of_path(problem["file"], ids) or "*"
+            found.setdefault(whose, "a log that may hold its lines was not read whole ("
+                             f"{problem['error']}): a rule used only there would look unused")
+    return found
+
+
 def _date(text: str) -> datetime.date:
     return datetime.date.fromisoformat(text[:10])
 

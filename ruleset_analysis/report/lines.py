@@ -55,6 +55,12 @@ def misnamed(path: str, named: str, content: str) -> str:
     return f"{path}: named {named} but holds {content} data: read as {content}"
 
 
+def lost_lines(message: str) -> bool:
+    """Whether an input problem (its message) left lines unread: every one but a misnamed
+    file's (``misnamed``)."""
+    return " but holds " not in message
+
+
 def readable(content: str) -> bool:
     """Whether a file holding ``content`` (compression's) is read."""
     return content == "plain" or content in OPENERS
