@@ -179,6 +179,20 @@ def test_the_json_report_writes_a_dataclass_s_fields_only_as_to_json_does(analyz
     assert '"cache"' not in text and '"_private"' not in text
 
 
+def test_the_json_report_writes_a_dataclass_s_fields_in_their_order_however_they_were_set(
+        analyzed, tmp_path):
+    from ruleset_analysis.report import json_report
+    report = sample_report(analyzed, tmp_path)
+    entry = report.rules[0]
+    hits = entry.hits
+    del entry.hits          # set again: last in the instance's own dict, not in its fields
+    entry.hits = hits
+    assert list(vars(entry))[-1] == "hits"
+    text = json_report.render(report)
+    assert text == json.dumps(report.to_json(), indent=2) + "\n"
+    assert text.index('"hits"') < text.index('"untimed_hits"')
+
+
 class _Plain:
     def __init__(self, plain):
         self.plain = plain

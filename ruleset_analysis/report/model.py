@@ -7,7 +7,7 @@ order of the fields here). Renderers read attributes; none decides what a judgem
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 
 @dataclass
@@ -330,11 +330,16 @@ def _field_names(cls: type) -> Optional[tuple]:
     return names
 
 
-def dataclass_fields(value) -> Dict[str, Any]:
-    """A dataclass's fields by name, in their order (one level: their values as they are)."""
+def dataclass_fields(value) -> Mapping[str, Any]:
+    """A dataclass's fields by name, in their order (one level: their values as they are),
+    to be read, not changed: its own attribute dict where that holds just them, in their
+    order, as __init__ makes it (a 1.2M-rule JSON report made 1.2 million of them: 1 s)."""
     names = _field_names(value.__class__)
     if names is None:
         raise TypeError(f"{value.__class__.__name__} is not a dataclass")
+    own: Any = getattr(value, "__dict__", ())      # none where slotted
+    if tuple(own) == names:
+        return own
     return {name: getattr(value, name) for name in names}
 
 
