@@ -18,6 +18,8 @@ setup(
         "click>=8.0",
         # the JSON report: json's indenting encoder is Python, 6 s of a 120k-rule report
         "orjson>=3.9",
+        # gzipped logs inflated by zlib-ng: half zlib's time (report/lines.py GzipMembers)
+        "zlib-ng>=0.4",
         # mrjob 0.7.4 imports modules newer Pythons dropped from the standard library.
         "standard-pipes; python_version >= '3.13'",
         "standard-distutils; python_version >= '3.12'",

@@ -39,8 +39,9 @@ SHARE_BLOCK = 1 << 20
 # 0.77 s, gzip 3.35 MB (13.2 times smaller) in 0.86 s, bzip2 2.40 MB (18.4) in 1.45 s, whose
 # decompressing is dear; xz 2.48 MB (17.8) in 0.88-0.93 s against plain's 0.70-0.73 (22
 # times a plain byte's work), zstd (level 3) 3.59 MB (12.3) in 0.83-0.87 s against 0.75-0.77
-# (14; 2026-12-05). So an archive of a fifth of a range's bytes is three times its work.
-WORK_PER_BYTE = {"plain": 1, "gzip": 15, "bzip2": 35, "xz": 22, "zstd": 14}
+# (14; 2026-12-05); gzip through zlib-ng (lines.GzipMembers) in 0.73 s against 0.72 (13;
+# 2026-12-06). So an archive of a fifth of a range's bytes is about three times its work.
+WORK_PER_BYTE = {"plain": 1, "gzip": 13, "bzip2": 35, "xz": 22, "zstd": 14}
 # Values of one key kept before they are merged (the merge is exact at any grouping).
 MERGE_EVERY = 16
 
