@@ -169,14 +169,10 @@ class _Sources:
         return points
 
 
-def compile_rules(acl: Acl, sources_apart: bool = False) -> list:
-    """The ACL's matchable rules as flat tuples, in rule (= config) order. ``sources_apart``:
-    an ACE's source members in one rule per destination and service (X_SOURCES), as the
-    matcher takes them; else one rule per member combination."""
-    compiled = []
-    # one range per address object, however many ACEs name it: each range is two integers
-    # of 129 bits every rule of the ACE holds (at 1.2 million rules, 309k members name 23k
-    # addresses: 25 MB of integers, now 2)
+def address_ranges():
+    """address -> its range, one range per address object however many ACEs name it: each
+    range is two integers of 129 bits every rule of the ACE holds (at 1.2 million rules, 309k
+    members name 23k addresses: 25 MB of integers, now 2)."""
     ranges: dict = {}
 
     def address_range(address) -> tuple:
@@ -184,22 +180,37 @@ def compile_rules(acl: Acl, sources_apart: bool = False) -> list:
         if found is None:
             found = ranges[id(address)] = (address, _address_range(address))   # kept alive
         return found[1]
+    return address_range
 
+
+def ace_factors(acl: Acl, ace, address_range) -> tuple:
+    """A matchable ACE's rules as their product: (its sources' ranges, its destinations'
+    ranges, its services as a compiled rule holds them: plo, phi, spl, sph, dpl, dph,
+    extra). ``address_range``: an address_ranges() of the ACL."""
+    ace_of = (acl.name, ace.line, ace.action, ace.logged)
+    interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
+    services: list = []
+    for proto, sport, dport, code, _ in ace.services:
+        spl, sph, sports = _port_hull(sport)
+        dpl, dph, dports = _port_hull(dport)
+        plo, phi = (-1, 255) if proto is None else (proto, proto)
+        services.append((plo, phi, spl, sph, dpl, dph,
+                         (sports, dports, code, ace_of) + interfaces + (None,)))
+    return ([address_range(a) for a, _ in ace.sources],
+            [address_range(a) for a, _ in ace.destinations], services)
+
+
+def compile_rules(acl: Acl, sources_apart: bool = False) -> list:
+    """The ACL's matchable rules as flat tuples, in rule (= config) order. ``sources_apart``:
+    an ACE's source members in one rule per destination and service (X_SOURCES), as the
+    matcher takes them; else one rule per member combination."""
+    compiled = []
+    address_range = address_ranges()
     for ace in acl.entries:
         if not ace.matchable:
             continue
-        ace_of = (acl.name, ace.line, ace.action, ace.logged)
-        interfaces = (ace.ingress_ifc, ace.egress_ifc)     # FTD `ifc`; None: any
-        sources = [address_range(a) for a, _ in ace.sources]
-        destinations = [address_range(a) for a, _ in ace.destinations]
+        sources, destinations, services = ace_factors(acl, ace, address_range)
         stride = len(destinations) * len(ace.services)       # rules per source member
-        services: list = []
-        for proto, sport, dport, code, _ in ace.services:
-            spl, sph, sports = _port_hull(sport)
-            dpl, dph, dports = _port_hull(dport)
-            plo, phi = (-1, 255) if proto is None else (proto, proto)
-            services.append((plo, phi, spl, sph, dpl, dph,
-                             (sports, dports, code, ace_of) + interfaces + (None,)))
         if sources_apart and len(sources) > 1:
             # one rule per destination and service, its sources the members' hull
             table = _Sources(sources, stride)

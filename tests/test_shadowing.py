@@ -7,15 +7,31 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruleset_analysis.aggregate import LineAnalyzer
-from ruleset_analysis.matcher import I_EXTRA, X_ACE, compile_rules
+from ruleset_analysis.matcher import (
+    I_DST_HI,
+    I_DST_LO,
+    I_EXTRA,
+    I_PROTO_HI,
+    I_PROTO_LO,
+    I_SRC_HI,
+    I_SRC_LO,
+    NOTHING,
+    X_ACE,
+    X_CODE,
+    X_DPORTS,
+    X_SPORTS,
+    compile_rules,
+)
 from ruleset_analysis.records import collect, read_results
 from ruleset_analysis.report import Filters
 from ruleset_analysis.report.build import make_report
 from ruleset_analysis.report.render import render_report
 from ruleset_analysis.shadowing import (
-    _boxes,
-    _boxes_by_position,
+    CODE_SPACE,
+    FULL_PORTS,
+    _boxes_of,
     _dimensions,
+    _factors_by_position,
     _intersects,
     _meeting,
     _parts,
@@ -99,6 +115,27 @@ def acl_lines(draw, most=9):
     return GROUPS + "\n".join(lines) + "\n"
 
 
+def rule_boxes(rule) -> list:
+    """A compiled rule's boxes (protocol, source, source port, destination, destination port,
+    code), from its flat tuple: the reference the analysis's own are checked against."""
+    source, destination = (rule[I_SRC_LO], rule[I_SRC_HI]), (rule[I_DST_LO], rule[I_DST_HI])
+    if source == NOTHING or destination == NOTHING:
+        return []
+    extra = rule[I_EXTRA]
+    code = CODE_SPACE if extra[X_CODE] is None else (extra[X_CODE], extra[X_CODE])
+    return [((rule[I_PROTO_LO], rule[I_PROTO_HI]), source, sport, destination, dport, code)
+            for sport in (extra[X_SPORTS] or FULL_PORTS)
+            for dport in (extra[X_DPORTS] or FULL_PORTS)]
+
+
+def boxes_by_line(acl) -> dict:
+    """{ACE line: its compiled rules' boxes, in rule order} of the matchable ACEs."""
+    boxes = {a.line: [] for a in acl.entries if a.matchable}
+    for rule in compile_rules(acl):
+        boxes[rule[I_EXTRA][X_ACE][1]].extend(rule_boxes(rule))
+    return boxes
+
+
 def packet_classes(boxes):
     """The boxes holding each packet of a finite set that tells apart everything these boxes
     can — one point in every elementary interval of every dimension — as bit masks (bit i: box
@@ -125,9 +162,7 @@ def packet_classes(boxes):
 def test_shadowed_and_redundant_agree_with_exhaustive_enumeration(config, falls_to_deny):
     acl = firewall(config).acls["a"]
     aces = [a for a in acl.entries if a.matchable]
-    boxes = {a.line: [] for a in aces}
-    for rule in compile_rules(acl):
-        boxes[rule[I_EXTRA][X_ACE][1]].extend(_boxes(rule))
+    boxes = boxes_by_line(acl)
     actions = {a.line: a.action for a in aces}
     order = [a.line for a in aces]
     everything, owner_mask = [], {}
@@ -155,13 +190,25 @@ def test_shadowed_and_redundant_agree_with_exhaustive_enumeration(config, falls_
 @given(acl_lines(most=40))
 def test_the_index_finds_exactly_the_aces_whose_boxes_meet_an_aces_own(config):
     acl = firewall(config).acls["a"]
-    boxes = _boxes_by_position(acl, [a for a in acl.entries if a.matchable])
-    parts = _parts(boxes)
+    factors = _factors_by_position(acl, [a for a in acl.entries if a.matchable])
+    boxes = {p: _boxes_of(found) for p, found in factors.items()}
+    parts = _parts(factors)
     dimensions = _dimensions(parts)
     for position in parts:
         assert _meeting(parts[position], dimensions, parts) == {
             other for other in parts
             if any(_intersects(a, b) for a in boxes[position] for b in boxes[other])}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(acl_lines(most=40))
+def test_an_aces_boxes_made_from_its_factors_are_its_compiled_rules_boxes_in_order(config):
+    acl = firewall(config).acls["a"]
+    aces = [a for a in acl.entries if a.matchable]
+    factors = _factors_by_position(acl, aces)
+    expected = boxes_by_line(acl)
+    assert {aces[p].line: _boxes_of(found) for p, found in factors.items()} == \
+        {line: found for line, found in expected.items() if found}
 
 
 @given(st.sets(st.integers(0, 600), max_size=400))
