@@ -1796,7 +1796,8 @@ CLAIM_RANKS = ("name", "hostname", "alias")     # how strongly a firewall claims
 
 def claims(firewalls: dict) -> dict:
     """Device id -> {firewall: how it claims the id (its name, its hostname, or another
-    alias: a context's name, `logging device-id`)}."""
+    alias: a context's name, `logging device-id`)}. ``firewalls``: {name: Firewall, or its
+    database.Identity}."""
     found: dict = {}
     for name, firewall in firewalls.items():
         for alias in [name] + list(firewall.aliases):

@@ -22,7 +22,13 @@ import click
 from .aggregate import identity_conflicts
 from .asa.captures import CaptureError
 from .asa.config import ConfigError
-from .database import DatabaseError, load_captures, load_firewalls, save_firewalls
+from .database import (
+    DatabaseError,
+    load_captures,
+    load_firewalls,
+    load_identities,
+    save_firewalls,
+)
 from .model import collector_paused
 from .options import CHECKS, DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check_date
 from .preprocess import read_firewalls, summary
@@ -351,7 +357,7 @@ def preprocess(configs, db, git, name, interface_addresses, routes):
     from .counters import refresh_hashes
     refresh_hashes(db, names)         # captures stored before: matched to the new ruleset
     print_summary(firewalls, db)
-    echo_warnings(f"warning: {conflict}" for conflict in identity_conflicts(load_firewalls(db)))
+    echo_warnings(f"warning: {conflict}" for conflict in identity_conflicts(load_identities(db)))
 
 
 def print_summary(firewalls, db) -> None:

@@ -10,6 +10,7 @@ from ruleset_analysis.database import (
     TABLE,
     DatabaseError,
     load_firewalls,
+    load_identities,
     save_firewalls,
 )
 
@@ -20,6 +21,18 @@ def test_round_trip_keeps_every_firewall(tmp_path):
                           firewall("access-list b extended permit ip any any\n", "fw02")])
     assert list(load_firewalls(path)) == ["fw01", "fw02"]
 
+
+
+def test_identities_are_the_stored_firewalls_hostnames_and_aliases_in_their_order(tmp_path):
+    path = str(tmp_path / "db")
+    save_firewalls(path, [firewall("logging device-id string edge\n", "fw01"),
+                          firewall("access-list b extended permit ip any any\n", "fw02")])
+    loaded = load_firewalls(path)
+    assert {name: (found.hostname, found.aliases)
+            for name, found in load_identities(path).items()} == \
+        {name: (fw.hostname, fw.aliases) for name, fw in loaded.items()}
+    assert list(load_identities(path)) == ["fw01", "fw02"]
+    assert "edge" in load_identities(path)["fw01"].aliases
 
 
 def test_a_stored_firewall_keeps_its_warnings_and_the_fingerprint_its_ruleset_gives(tmp_path):

@@ -191,6 +191,19 @@ def test_a_hostname_outranks_another_configs_device_id_string():
         "site-a"]
 
 
+def test_preprocess_warns_of_a_device_id_a_firewall_stored_before_claims_too(tmp_path):
+    (tmp_path / "a.cfg").write_text("hostname fw01\naccess-list a extended permit ip any any\n")
+    (tmp_path / "b.cfg").write_text("hostname fw99\nlogging device-id string fw01\n")
+    db = str(tmp_path / "db")
+    first = cli_runner().invoke(main, ["preprocess", str(tmp_path / "a.cfg"), "--name",
+                                       "site-a", "--db", db])
+    assert first.exit_code == 0 and "claimed" not in first.output
+    second = cli_runner().invoke(main, ["preprocess", str(tmp_path / "b.cfg"), "--db", db])
+    assert second.exit_code == 0
+    assert "device id 'fw01' is claimed by fw99 (alias), site-a (hostname): its lines go to " \
+        "site-a" in second.output
+
+
 def test_two_configs_naming_one_firewall_in_one_run_is_an_error(tmp_path):
     for name in ("a", "b"):
         (tmp_path / f"{name}.cfg").write_text("hostname fw01\n")
