@@ -419,7 +419,7 @@ def _objects(ace: Ace, per_rule: dict) -> list:
             if destination_path:
                 members["destination"] = destination_path
             for protocol, source_port, port, paths in services:
-                hits, first, last = used.get(index, _UNSEEN) if used else _UNSEEN
+                hits, first, last = used.get(index, _UNSEEN)
                 objects.append(RuleUse(index, protocol, source, source_port, destination, port,
                                        hits, first, last, {**members, **paths}))
                 index += 1

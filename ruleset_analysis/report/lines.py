@@ -44,7 +44,7 @@ class GzipMembers:
     line before the break has been given (zlib-ng's and ISA-L's own readers lose ~150 KB
     there). Its own read1 and context: no buffer between it and log_chunks."""
 
-    def __init__(self, source, mode: str = "rb"):
+    def __init__(self, source, mode: str = "rb"):     # (mode: as OPENERS are called)
         self.mine = not hasattr(source, "read")
         self.raw = open(source, "rb") if self.mine else source
         self.member: Any = None     # the member being inflated; None: between members
@@ -139,8 +139,8 @@ def unread(path: str, content: str) -> str:
 
 def decompressed(content: str, source) -> Any:
     """The decompressed bytes of ``source`` (a path or a binary file) holding ``content``
-    (a kind OPENERS has), through a buffer of their own: GzipFile and BZ2File read a line in
-    Python code (3.1 µs a line of the benchmark's log), a BufferedReader in C (1.4 µs)."""
+    (a kind OPENERS has): gzip's as GzipMembers gives them, the others' through a buffer of
+    their own (BZ2File reads a line in Python code, a BufferedReader in C)."""
     if not readable(content):
         raise LogError(unread(getattr(source, "name", source), content))
     handle = OPENERS[content](source, "rb")
