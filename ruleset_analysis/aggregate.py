@@ -118,6 +118,11 @@ FACTS_CEILING_FACTOR = 4
 # output over 3M lines, 290 MB), to 211k at 600 (58% over 1M lines, 255 MB).
 MEMORY_BUDGET = 256 * 2**20
 FACT_BYTES = 400
+# An ACE's hits per day (``daily``) leave at a flush too, which the facts alone may never
+# call for (traffic that repeats): a year of logs in one task, or a local worker's daily files,
+# held ACEs met x days met of them. Flushed beyond this many ACE-days (that product, which
+# bounds them: ~80 bytes each).
+DAYS_LIMIT = 500_000
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 HEADS_LIMIT = 65_536
 # A shared shape's lines wait in its buffer (at most SHAPE_BATCH, of one day) and are counted
@@ -190,22 +195,14 @@ class LineAnalyzer:
                  permits_from: str = "built", facts_limit: int = FACTS_FLUSH_LIMIT,
                  flows_limit: int = FLOW_CACHE_LIMIT, facts_ceiling: Optional[int] = None,
                  since: Optional[str] = None,
-                 until: Optional[str] = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 matching: Optional[tuple] = None, thresholds: Optional[dict] = None):
+                 until: Optional[str] = None, max_connections: int = DEFAULT_MAX_CONNECTIONS):
         self.parser = LogParser(year)
         self.bound = max_connections       # connections (and services) listed per ACE
         self.firewalls = firewalls
-        if matching is None or matching[0] is not firewalls:
-            matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
-            # Firewalls with older revisions: a line meets the revision in force at its time.
-            timelines = {name: Timeline(fw, matchers[name])
-                         for name, fw in firewalls.items() if fw.history is not None}
-            matching = (firewalls, matchers, timelines)
-        # (firewalls, matchers, timelines): a worker's later tasks over the same firewalls
-        # take them from its first (their indexes are functions of the rulesets alone); those
-        # of other firewalls are not used
-        self.matching = matching
-        self.matchers, self.timelines = matching[1], matching[2]
+        self.matchers = {name: FirewallMatcher(fw) for name, fw in firewalls.items()}
+        # Firewalls with older revisions: a line meets the revision in force at its time.
+        self.timelines = {name: Timeline(fw, self.matchers[name])
+                          for name, fw in firewalls.items() if fw.history is not None}
         if firewall is not None and firewall not in self.matchers:
             raise ValueError(f"firewall '{firewall}' is not in the database "
                              f"(it has: {', '.join(self.matchers) or 'none'})")
@@ -236,6 +233,7 @@ class LineAnalyzer:
         self.flows: dict = {}
         self.facts: dict = {}
         self.daily: dict = {}         # (kind, firewall, acl, line) -> {YYYY-MM-DD: hits}
+        self.days: set = set()        # the days of the lines read since the last flush
         self.untimed: dict = {}       # (kind, firewall, acl, line) -> hits without a time
         self.coverage: dict = {}      # firewall -> {"days", "deny_days", "untimed"...}
         self.devices: dict = {}       # unknown device id -> lines
@@ -317,9 +315,8 @@ class LineAnalyzer:
         # stay until emit() moves their hits to their services. Any other fact left out
         # moves at once: an ACE holds about --max-connections facts however many clients.
         self.samples: dict = {}
-        # ACE -> (sample_below, service_below) its last reached, in this task or (given)
-        # earlier ones of the job
-        self.thresholds: dict = {} if thresholds is None else thresholds
+        # ACE -> (sample_below, service_below) its last reached, before a flush
+        self.thresholds: dict = {}
         self.pinned: set = set()
         self.stale: list = []
         # Learning shapes needs a second index of each ACL (matcher.first_match_any_source):
@@ -341,9 +338,21 @@ class LineAnalyzer:
         self.general: dict = {}      # flow cache table -> general-path flows it has taught
         self.learning: set = set()   # flow cache tables that learn shapes
         self.cells: dict = {}         # (firewall or "", category) -> [lines]
-        self.full = False         # the facts reached their bound: emit() them (a flush)
+        self.full = False         # the facts (or ACE-days) reached their bound: emit() them
         self.started = time.process_time()
         self.collecting = 0.0         # CPU seconds its flushes' collections took
+
+    def read_from(self, path: Optional[str]) -> None:
+        """The lines to come are a file's at ``path`` (a worker's next task): its directory
+        may name their firewall (firewall_of). Where it names another than the last file's,
+        the headers cached through that one are dropped, to be learnt again; nothing else
+        cached depends on the file."""
+        by_path = firewall_of_path(path, self.device_ids) if path else None
+        if by_path != self.by_path:
+            self.by_path = by_path
+            self.heads.clear()
+            self.message_heads.clear()
+            self.logged_heads.clear()
 
     def firewall_of(self, connection: Connection) -> Optional[str]:
         """The device id in the line if the database knows it; else --assume-firewall, the
@@ -812,7 +821,13 @@ class LineAnalyzer:
         services = HashSample(self.bound)
         services.below = service_below
         sample = self.samples[ace] = [0, below, [], services, array("I")]
+        self.check_days()
         return sample
+
+    def check_days(self) -> None:
+        """A flush once the ACEs' days may be more than DAYS_LIMIT (a new day, a new ACE)."""
+        if len(self.samples) * len(self.days) > DAYS_LIMIT:
+            self.full = True
 
     def cell(self, firewall: str, category: str) -> list:
         cell = self.cells.get((firewall, category))
@@ -840,6 +855,11 @@ class LineAnalyzer:
                                                                 TIME_OUTLIER):
             return
         when, count, kind = connection.timestamp, connection.flows, connection.kind
+        # (every line a fast path counts has its day: its header was learnt here since the
+        # last flush)
+        if when is not None and when[:10] not in self.days:
+            self.days.add(when[:10])
+            self.check_days()
         evidence = self.evidence(name)
         timeline = self.timelines.get(name)
         # Dated before the first revision: matched against it, counted so the report says
@@ -1466,6 +1486,7 @@ class LineAnalyzer:
                 self.thresholds[ace] = (sample[1], sample[3].below)
         self.samples = {}
         self.daily = {}
+        self.days = set()
         self.untimed = {}
         self.coverage = {}
         self.devices = {}

@@ -109,17 +109,12 @@ class JobOptions:
                                  if get(f.name) is not None}
         return cls(**found)
 
-    def analyzer(self, firewalls: dict, path: Optional[str] = None,
-                 matching: Optional[tuple] = None, thresholds: Optional[dict] = None) -> Any:
-        """The mapper's state for these options (``aggregate.LineAnalyzer``); ``matching``:
-        an earlier analyzer's, to reuse its indexes if it was over the same firewalls;
-        ``thresholds``: the ACEs' sample thresholds earlier tasks of the job reached (and
-        this one adds to), under these options."""
+    def analyzer(self, firewalls: dict, path: Optional[str] = None) -> Any:
+        """The mapper's state for these options (``aggregate.LineAnalyzer``)."""
         from .aggregate import LineAnalyzer
         return LineAnalyzer(firewalls, self.year, self.assume_firewall, path, self.permits_from,
                             since=self.since, until=self.until,
-                            max_connections=self.max_connections, matching=matching,
-                            thresholds=thresholds)
+                            max_connections=self.max_connections)
 
 
 DEFAULTS = JobOptions()

@@ -40,7 +40,7 @@ def warn(message: str) -> None:
 
 
 class JobFailed(Exception):
-    """A cluster job failed, and the error its task wrote is known."""
+    """A job failed, and why is known (the error its task wrote, on a cluster)."""
 
 
 @dataclass(frozen=True)

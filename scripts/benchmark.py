@@ -573,10 +573,11 @@ def _tree_bytes(path: str) -> int:
 
 
 def measure_analyze(config: str, log: str, copies: int, workdir: str,
-                    joined: bool = False) -> dict:
+                    joined: bool = False, pieces: int = 0) -> dict:
     """Wall time, CPU use, peak temp disk and the largest peak RSS of one of its processes of
     `analyze -r local` on ``copies`` gzipped copies of the log (as logs are kept; ``joined``:
-    in one archive, as rotated logs joined with cat), with TMPDIR a directory of its own. Run
+    in one archive, as rotated logs joined with cat; ``pieces``: their lines in that many
+    archives, as a quiet firewall's hourly logs), with TMPDIR a directory of its own. Run
     it in a process of its own (in_process): the RSS is that of the largest process this one
     has waited for."""
     import gzip
@@ -591,7 +592,18 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str,
         if not os.path.exists(target):
             os.link(packed, target)
         inputs.append(target)
-    if joined:
+    if pieces:
+        folder = os.path.join(workdir, f"bench-{copies}-in-{pieces}")
+        if not os.path.exists(folder):
+            os.mkdir(folder)
+            with open(log, "rb") as source:
+                text = source.readlines() * copies
+            step = -(-len(text) // pieces)
+            for n in range(pieces):
+                with gzip.open(os.path.join(folder, f"{n:05}.log.gz"), "wb") as target:
+                    target.writelines(text[n * step:(n + 1) * step])
+        inputs = [folder]
+    elif joined:
         target = os.path.join(workdir, f"bench-joined-{copies}.log.gz")
         if not os.path.exists(target):
             with open(target, "wb") as handle:
@@ -622,9 +634,9 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str,
     cpu = (after.children_user - before.children_user) + (after.children_system -
                                                           before.children_system)
     lines = copies * sum(1 for _ in open(log))
+    read = sum(_tree_bytes(path) for path in inputs)
     return {"copies": copies, "lines": lines, "seconds": wall, "lines_per_s": lines / wall,
-            "cores_used": cpu / wall, "temp_share": peak[0] / (copies *
-                                                              os.path.getsize(packed)),
+            "cores_used": cpu / wall, "temp_share": peak[0] / read,
             "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
@@ -814,15 +826,17 @@ def main() -> None:
     cores = os.cpu_count() or 1
     # the full run: 250k, 1M, 4M and 16M lines
     # (and the same copies joined in one archive: its shares read by every core)
-    runs = [(1, False), (4, False), (4, True), (16, False), (16, True)] + \
-        ([] if args.quick else [(64, False)])
-    for copies, joined in runs:
+    # (and 4 copies' lines in 1,000 archives: a worker's many small tasks)
+    runs = [(1, False, 0), (4, False, 0), (4, True, 0), (4, False, 1000), (16, False, 0),
+            (16, True, 0)] + ([] if args.quick else [(64, False, 0)])
+    for copies, joined, pieces in runs:
         # the single-core mapper right before and after, as the floors above
         result, single = bracketed(
             partial(in_process, measure_analyze, configs[10_000], small_log, copies, workdir,
-                    joined),
+                    joined, pieces),
             measure_mapper, dbs[10_000], small_log)
-        label = f"{copies}x in one .gz" if joined else f"{copies}x .gz"
+        label = f"{copies}x in one .gz" if joined else \
+            f"{copies}x in {pieces:,} .gz" if pieces else f"{copies}x .gz"
         rows.append([f"analyze -r local {label}", "10,000", f"{result['lines']:,}",
                      f"{result['lines_per_s']:,.0f}", f"{cores} x {single:,.0f}",
                      f"{result['lines_per_s'] / (cores * single):.2f}",

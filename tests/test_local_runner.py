@@ -8,7 +8,7 @@ import shutil
 import pytest
 from conftest import SAMPLE_LOGS, cli_runner
 
-from ruleset_analysis.local_runner import Task, _Share, byte_range, run_local, tasks_of
+from ruleset_analysis.local_runner import Task, _Share, byte_range, map_task, run_local, tasks_of
 from ruleset_analysis.model import collector_paused
 from ruleset_analysis.options import JobOptions
 from ruleset_analysis.records import encode
@@ -489,13 +489,63 @@ def merged(outputs: list, bound: int) -> list:
 
 
 def worker_tasks(sample_db: str, options: JobOptions, tasks: list) -> list:
-    """The outputs of ``tasks`` run one after the other in one worker (this process)."""
+    """The outputs of ``tasks`` run one after the other in one worker (this process), and
+    last, as one more, the records the worker held at its end."""
     from ruleset_analysis import local_runner
     from ruleset_analysis.database import load_firewalls
     local_runner._FIREWALLS = load_firewalls(sample_db)
     with collector_paused():        # a worker's collector stays off: this is pytest's process
         local_runner._start_worker(None, options)
-        return [local_runner.map_task(task) for task in tasks]
+        outputs = [local_runner.map_task(task) for task in tasks]
+        done, records = local_runner.end_worker()
+    assert done == len(tasks)
+    return outputs + [(None, records, None)]
+
+
+def test_a_workers_records_leave_once_at_its_end_not_after_each_task(sample_db):
+    # a task's end sent every ACE it met: over a thousand small archives, most of the time
+    outputs = worker_tasks(sample_db, JobOptions(year="2014"), [Task(p) for p in SAMPLE_LOGS])
+    assert [records for _, records, _ in outputs[:-1]] == [[], [], []]
+    assert outputs[-1][1]
+
+
+def test_a_workers_next_file_in_another_firewalls_directory_is_that_firewalls(
+        tmp_path, sample_db):
+    # the same lines, of a device id no firewall claims, under fw01/ then fw02/: the second
+    # file's are fw02's, not those of the headers the first one cached
+    text = open(SAMPLE_LOGS[0]).read().replace(" fw01 : ", " edge : ")
+    paths = []
+    for name in ("fw01", "fw02"):
+        (tmp_path / name).mkdir()
+        paths.append(tmp_path / name / "edge.log")
+        paths[-1].write_text(text)
+    options = JobOptions(year="2014")
+    together = worker_tasks(sample_db, options, [Task(str(p)) for p in paths])
+    apart = [output for p in paths for output in worker_tasks(sample_db, options,
+                                                                [Task(str(p))])]
+    results = merged(together, 100)
+    assert results == merged(apart, 100)
+    assert any(line.startswith('"coverage\\tfw02"') for line in results)
+
+
+def lose_the_worker_after_the_first_log(task):
+    """map_task, after which the worker holding fw01's records is as a new one the pool
+    started in place of one killed between its tasks."""
+    from ruleset_analysis import local_runner as runner
+    output = map_task(task)
+    if task.path == SAMPLE_LOGS[0]:
+        runner._start_worker(None, runner._OPTIONS, runner._READ, runner._PLAN, runner._BARRIER)
+    return output
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["this process", "two workers"])
+def test_a_worker_lost_between_its_tasks_fails_the_job_rather_than_its_results(
+        sample_db, monkeypatch, workers):
+    from ruleset_analysis import local_runner
+    from ruleset_analysis.runner import JobFailed
+    monkeypatch.setattr(local_runner, "map_task", lose_the_worker_after_the_first_log)
+    with pytest.raises(JobFailed, match=r"lost a worker's records: [0-2] of 3 tasks"):
+        run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=workers)
 
 
 def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypatch):
@@ -505,11 +555,10 @@ def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypa
     monkeypatch.setattr(FirewallMatcher, "__init__", lambda self, *a, _real=FirewallMatcher.
                         __init__: (built.append(1), _real(self, *a))[1])
     monkeypatch.setattr(local_runner, "_FIREWALLS", {})
-    first, second = worker_tasks(sample_db, JobOptions(year="2014"),
-                                 [Task(SAMPLE_LOGS[0])] * 2)
+    together = worker_tasks(sample_db, JobOptions(year="2014"), [Task(SAMPLE_LOGS[0])] * 2)
     assert len(built) == 2          # two firewalls, built once
-    apart = worker_tasks(sample_db, JobOptions(year="2014"), [Task(SAMPLE_LOGS[0])])
-    assert merged([first, second], 100) == merged([first] + apart, 100)
+    apart = worker_tasks(sample_db, JobOptions(year="2014"), [Task(SAMPLE_LOGS[0])]) * 2
+    assert merged(together, 100) == merged(apart, 100)
 
 
 def test_a_workers_later_tasks_list_only_below_the_thresholds_its_first_reached(
@@ -531,13 +580,6 @@ def test_a_workers_later_tasks_list_only_below_the_thresholds_its_first_reached(
     tasks = [Task(path) for path in SAMPLE_LOGS] * 2
     together = worker_tasks(sample_db, options, tasks)
     listed_together = len(listed)
-    apart = [worker_tasks(sample_db, options, [task])[0] for task in tasks]
+    apart = [output for task in tasks for output in worker_tasks(sample_db, options, [task])]
     assert listed_together < 0.75 * (len(listed) - listed_together)
     assert merged(together, 3) == merged(apart, 3)
-
-
-def test_matchers_of_other_firewalls_are_never_reused(sample_db):
-    from ruleset_analysis.database import load_firewalls
-    first = JobOptions(year="2014").analyzer(load_firewalls(sample_db))
-    other = JobOptions(year="2014").analyzer(load_firewalls(sample_db), None, first.matching)
-    assert other.matchers is not first.matchers and other.matching[0] is not first.matching[0]

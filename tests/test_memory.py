@@ -146,6 +146,31 @@ def test_the_facts_bound_does_not_grow_for_aces_that_list_few_connections():
     assert flushes > 10 and limit == 20
 
 
+def flushing_days(servers: int, days: int, limit: int) -> tuple:
+    """The same client to ``servers`` ACEs once a day for ``days`` days, at most ``limit``
+    ACE-days held: its records and flushes."""
+    with mock.patch.object(aggregate, "DAYS_LIMIT", limit):
+        analyzer = LineAnalyzer({"fw01": firewall(BUSY)}, "2014")
+        records, flushes = [], 0
+        for day in range(1, days + 1):
+            for n in range(servers):
+                analyzer.add(built("inbound", "TCP", "outside:198.51.100.7/4000",
+                                   f"dmz:172.16.1.{n + 1}/80", when=f"Jun {day:02} 2014 10:00:00"))
+                if analyzer.full:
+                    records += analyzer.emit()
+                    flushes += 1
+        return records + list(analyzer.finish()), flushes
+
+
+def test_the_aces_days_are_flushed_at_their_bound_though_the_facts_are_far_from_theirs():
+    # 10 facts, ever more days: past 100 ACE-days on days 11 and 21
+    from test_fast_paths import reduced
+    records, flushes = flushing_days(10, 30, 100)
+    unbounded, none = flushing_days(10, 30, 10**9)
+    assert (flushes, none) == (2, 0)
+    assert reduced(records, 100) == reduced(unbounded, 100)
+
+
 def room_for(facts: int):
     """A task's memory, read, that leaves room for ``facts`` facts in all."""
     return lambda analyzer: MEMORY_BUDGET - (facts - len(analyzer.facts)) * FACT_BYTES
