@@ -634,7 +634,8 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str,
     cpu = (after.children_user - before.children_user) + (after.children_system -
                                                           before.children_system)
     lines = copies * sum(1 for _ in open(log))
-    read = sum(_tree_bytes(path) for path in inputs)
+    read = sum(_tree_bytes(path) if os.path.isdir(path) else os.path.getsize(path)
+               for path in inputs)
     return {"copies": copies, "lines": lines, "seconds": wall, "lines_per_s": lines / wall,
             "cores_used": cpu / wall, "temp_share": peak[0] / read,
             "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
