@@ -46,6 +46,10 @@ SHARE_BLOCK = 1 << 20
 WORK_PER_BYTE = {"plain": 1, "gzip": 13, "bzip2": 35, "xz": 22, "zstd": 14}
 # Values of one key kept before they are merged (the merge is exact at any grouping).
 MERGE_EVERY = 16
+# Tasks go to the workers in batches of at least this much work (in plain bytes'): the pool's
+# messages cost ~0.5 ms a task, which 1,000 archives of 1,000 lines sent one by one paid in
+# 2.76 s against 2.22-2.30 in batches of 16.
+BATCH_WORK = 4 << 20
 
 
 class Task(NamedTuple):
@@ -337,6 +341,30 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     return task, _combined(values), error
 
 
+def map_tasks(tasks: List[Task]) -> List[Tuple[Task, List[Tuple[str, object]], Optional[str]]]:
+    """map_task over a batch of tasks (batches_of), in turn."""
+    return [map_task(task) for task in tasks]
+
+
+def batches_of(tasks: List[Task], work: Dict[Task, int], workers: int) -> List[List[Task]]:
+    """The tasks, in their order, in batches of at least BATCH_WORK of ``work`` (a task alone
+    where it has that much), or of a quarter of a worker's share where the job has less: so
+    that a few small files still go to every worker."""
+    least = min(BATCH_WORK, sum(work.values()) // (4 * max(workers, 1)))
+    batches: List[List[Task]] = []
+    batch: List[Task] = []
+    held = 0
+    for task in tasks:
+        batch.append(task)
+        held += work[task]
+        if held >= least:
+            batches.append(batch)
+            batch, held = [], 0
+    if batch:
+        batches.append(batch)
+    return batches
+
+
 def end_worker(_: object = None) -> Tuple[int, List[Tuple[str, object]]]:
     """The records a worker's mapper holds after its last task, combined, and how many tasks
     it counted (the job checks that no worker was lost with its records). Forgotten then:
@@ -436,10 +464,12 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
             problems.append((path, misnamed(path, named, content)))
     workers = workers or os.cpu_count() or 1
     tasks = tasks_of(list(kinds), split_bytes, workers, kinds=kinds)
-    workers = max(1, min(workers, len(tasks)))
     merged: Dict[str, list] = {}
     # each task's bytes and a byte's work: for the progress, and what a plain file held then
     plan = {task: (_task_bytes(task), WORK_PER_BYTE[kinds[task.path]]) for task in tasks}
+    batches = batches_of(tasks, {task: size * weight for task, (size, weight) in plan.items()},
+                         workers)
+    workers = max(1, min(workers, len(batches)))
 
     def take(result) -> None:
         task, records, error = result
@@ -484,10 +514,11 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         barrier = context.Barrier(workers)
         with context.Pool(workers, _start_worker,
                           (loaded, options, read, plan, barrier)) as pool:
-            results = pool.imap_unordered(map_task, tasks)
+            results = pool.imap_unordered(map_tasks, batches)
             while True:
                 try:
-                    take(results.next(timeout=PROGRESS_SECONDS))
+                    for result in results.next(timeout=PROGRESS_SECONDS):
+                        take(result)
                 except multiprocessing.TimeoutError:
                     pass
                 except StopIteration:

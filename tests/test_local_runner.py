@@ -126,6 +126,19 @@ def test_an_archives_bytes_weigh_as_the_text_they_pack_when_tasks_are_ordered_an
         [Task(plain)] + shares(archive, 2))
 
 
+def test_small_tasks_go_to_a_worker_in_batches_in_their_order_a_large_one_alone():
+    from ruleset_analysis.local_runner import BATCH_WORK, batches_of
+    tasks = [Task(f"{n}.log.gz") for n in range(7)]
+    work = dict(zip(tasks, [BATCH_WORK * 3] + [BATCH_WORK // 2] * 6))
+    assert batches_of(tasks, work, workers=1) == [tasks[:1], tasks[1:3], tasks[3:5], tasks[5:]]
+
+
+def test_a_few_small_tasks_still_go_to_every_worker():
+    from ruleset_analysis.local_runner import batches_of
+    tasks = [Task(f"{n}.log") for n in range(4)]
+    assert batches_of(tasks, dict.fromkeys(tasks, 1000), workers=4) == [[t] for t in tasks]
+
+
 def test_a_bzip2_archives_bytes_weigh_more_than_a_gzip_archives(tmp_path):
     # bzip2 packs tighter and decompresses dearer: of the same bytes, the more work first
     gzipped = sized(tmp_path, "a.log.gz", 2000, GZIP)
