@@ -594,14 +594,23 @@ def measure_analyze(config: str, log: str, copies: int, workdir: str,
         inputs.append(target)
     if pieces:
         folder = os.path.join(workdir, f"bench-{copies}-in-{pieces}")
-        if not os.path.exists(folder):
+        if not os.path.exists(folder):      # streamed: a child's peak RSS starts at ours
             os.mkdir(folder)
             with open(log, "rb") as source:
-                text = source.readlines() * copies
-            step = -(-len(text) // pieces)
-            for n in range(pieces):
-                with gzip.open(os.path.join(folder, f"{n:05}.log.gz"), "wb") as target:
-                    target.writelines(text[n * step:(n + 1) * step])
+                step = -(-copies * sum(1 for _ in source) // pieces)
+            target, written = None, 0
+            for _ in range(copies):
+                with open(log, "rb") as source:
+                    for line in source:
+                        if written % step == 0:
+                            if target is not None:
+                                target.close()
+                            target = gzip.open(os.path.join(
+                                folder, f"{written // step:05}.log.gz"), "wb")
+                        target.write(line)
+                        written += 1
+            if target is not None:
+                target.close()
         inputs = [folder]
     elif joined:
         target = os.path.join(workdir, f"bench-joined-{copies}.log.gz")
