@@ -541,6 +541,18 @@ def test_a_workers_next_file_in_another_firewalls_directory_is_that_firewalls(
     assert any(line.startswith('"coverage\\tfw02"') for line in results)
 
 
+def test_workers_started_without_fork_give_the_same_results(sample_db, monkeypatch):
+    # macOS and Windows start them anew: each loads the ruleset, takes the barrier as an
+    # argument of its start
+    import multiprocessing
+    options = JobOptions(year="2014")
+    alone = run_local(SAMPLE_LOGS, sample_db, options, workers=1)
+    spawn = multiprocessing.get_context("spawn")
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(multiprocessing, "get_context", lambda *_: spawn)
+    assert run_local(SAMPLE_LOGS, sample_db, options, workers=2, split_bytes=100_000) == alone
+
+
 def lose_the_worker_after_the_first_log(task):
     """map_task, after which the worker holding fw01's records is as a new one the pool
     started in place of one killed between its tasks."""
