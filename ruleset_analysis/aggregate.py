@@ -212,8 +212,9 @@ class LineAnalyzer:
         self.assumed = firewall
         self.device_ids = device_ids(firewalls)
         # Lines with an unknown device id may still be placed by the directory they were
-        # stored in; the database's only firewall takes only lines that name no device.
-        self.by_path = firewall_of_path(path, self.device_ids) if path else None
+        # stored in (read_from, below); the database's only firewall takes only lines that
+        # name no device.
+        self.by_path: Optional[str] = None
         self.only = next(iter(self.matchers)) if len(self.matchers) == 1 else None
         self.from_acl_log = permits_from == "acl-log"
         # Only connections from `since` to `until` (days, inclusive) are analysed; a line
@@ -341,6 +342,7 @@ class LineAnalyzer:
         self.full = False         # the facts (or ACE-days) reached their bound: emit() them
         self.started = time.process_time()
         self.collecting = 0.0         # CPU seconds its flushes' collections took
+        self.read_from(path)
 
     def read_from(self, path: Optional[str]) -> None:
         """The lines to come are a file's at ``path`` (a worker's next task): its directory

@@ -295,15 +295,10 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
     path = task[0]
     size, weight = _PLAN.get(task, (0, 1))
     if _ANALYZER is None:
-        _ANALYZER = _OPTIONS.analyzer(_FIREWALLS, path)
+        _ANALYZER = _OPTIONS.analyzer(_FIREWALLS)
     analyzer = _ANALYZER
     analyzer.read_from(path)
     values: Dict[str, list] = {}
-
-    def keep(records):
-        for key, value in string_records(records):
-            gather(values, key, value, _OPTIONS.max_connections)
-
     error = None
     number = reported_lines = reported_bytes = 0
     add_lines = analyzer.add_lines
@@ -323,7 +318,7 @@ def map_task(task: Task) -> Tuple[Task, List[Tuple[str, object]], Optional[str]]
             add_lines(chunk)
             number += len(chunk)
             if analyzer.full:
-                keep(analyzer.emit())
+                _keep(values, analyzer.emit())
             if number - reported_lines >= PROGRESS_EVERY:
                 report()
     except _Cut as exc:
@@ -377,9 +372,15 @@ def end_worker(_: object = None) -> Tuple[int, List[Tuple[str, object]]]:
     _ANALYZER, _TASKS_DONE = None, 0
     values: Dict[str, list] = {}
     if analyzer is not None:
-        for key, value in string_records(analyzer.finish()):
-            gather(values, key, value, _OPTIONS.max_connections)
+        _keep(values, analyzer.finish())
     return done, _combined(values)
+
+
+def _keep(values: Dict[str, list], records: Iterator[tuple]) -> None:
+    """The mapper's records, gathered by key for the combiner (_combined)."""
+    assert _OPTIONS is not None
+    for key, value in string_records(records):
+        gather(values, key, value, _OPTIONS.max_connections)
 
 
 def _combined(values: Dict[str, list]) -> List[Tuple[str, object]]:
@@ -471,12 +472,15 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
                          workers)
     workers = max(1, min(workers, len(batches)))
 
+    def merge(records) -> None:
+        for key, value in records:
+            gather(merged, key, value, options.max_connections)
+
     def take(result) -> None:
         task, records, error = result
         if error is not None and (task.path, error) not in problems:
             problems.append((task.path, error))
-        for key, value in records:
-            gather(merged, key, value, options.max_connections)
+        merge(records)
 
     counted = 0                     # the tasks the workers' last records say they counted
 
@@ -484,8 +488,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         nonlocal counted
         done, records = result
         counted += done
-        for key, value in records:
-            gather(merged, key, value, options.max_connections)
+        merge(records)
 
     if workers == 1 and progress is None:     # no process to start: a small run's fixed cost
         _FIREWALLS = load_firewalls(db)
