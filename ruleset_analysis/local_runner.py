@@ -16,7 +16,9 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import signal
 import time
+from collections.abc import Callable
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, TextIO, Tuple
 
 from .aggregate import quiet_collector
@@ -404,8 +406,11 @@ def _task_bytes(task: Task) -> int:
 
 def _start_worker(db: Optional[str], options: JobOptions, read: Any = None,
                   plan: Optional[Dict[Task, Tuple[int, int]]] = None,
-                  barrier: Any = None) -> None:
+                  barrier: Any = None, started: Any = None) -> None:
     global _FIREWALLS, _OPTIONS, _READ, _PLAN, _ANALYZER, _TASKS_DONE, _BARRIER
+    if started is not None:
+        with started.get_lock():
+            started.value += 1
     if db is not None:              # not inherited (a start method other than fork)
         _FIREWALLS = load_firewalls(db)
     _OPTIONS, _READ, _PLAN, _BARRIER = options, read, plan or {}, barrier
@@ -437,6 +442,69 @@ class Progress:
     def end(self) -> None:
         self.stream.write("\n")
         self.stream.flush()
+
+
+def _run_pool(context: Any, workers: int, initargs: tuple, batches: List[List[Task]],
+              take: Callable[[Any], None], take_end: Callable[[Any], None],
+              shown: Optional[Progress], read: Any) -> None:
+    """map_tasks over the batches in a pool of ``workers`` (their _start_worker arguments
+    ``initargs``, then a barrier and a count of the workers started), each result to
+    ``take``; then end_worker in each worker, to ``take_end``; the progress ``shown`` of
+    the shared counts ``read`` now and then. Raises JobFailed where a worker ended: the pool
+    starts one in its place, and the task it ran never returns — the job would wait for it
+    forever."""
+    barrier = context.Barrier(workers)
+    started = context.Value("i", 0)
+    before = set(multiprocessing.active_children())
+    with context.Pool(workers, _start_worker, initargs + (barrier, started)) as pool:
+        children = [child for child in multiprocessing.active_children()
+                    if child not in before]
+
+        def check() -> None:
+            if started.get_obj().value > workers:
+                raise JobFailed(f"the map step lost what a worker held: {_ended(children)} "
+                                "while the job ran; run the job again (with more memory "
+                                "free, if it ran out)")
+        results = pool.imap_unordered(map_tasks, batches)
+        while True:
+            try:
+                for result in results.next(timeout=PROGRESS_SECONDS):
+                    take(result)
+            except multiprocessing.TimeoutError:
+                pass
+            except StopIteration:
+                break
+            check()
+            if shown is not None:   # read unlocked: a worker killed holding the lock keeps it
+                shown.show(*read.get_obj())
+        ends = pool.map_async(end_worker, range(workers), chunksize=1)
+        while not ends.ready():
+            ends.wait(PROGRESS_SECONDS)
+            check()
+        for result in ends.get():
+            take_end(result)
+
+
+def _ended(children: List[Any]) -> str:
+    """What became of the workers that ended, as their exit codes say."""
+    said: Dict[str, int] = {}
+    for child in children:
+        code = child.exitcode
+        if code is None:
+            continue
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            how = f"killed by {name}" + (" (the out-of-memory killer's signal, or kill -9)"
+                                         if name == "SIGKILL" else "")
+        else:
+            how = f"ended with exit code {code}"
+        said[how] = said.get(how, 0) + 1
+    return "; ".join(f"a worker process was {how}" if n == 1 else
+                     f"{n} worker processes were {how}" for how, n in said.items()) \
+        or "a worker process ended"
 
 
 def _clock(seconds: float) -> str:
@@ -514,24 +582,12 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
             read = context.Array("q", 3)
             shown = Progress(progress, sum(plan[task][0] for task in tasks),
                              sum(plan[task][0] * plan[task][1] for task in tasks))
-        barrier = context.Barrier(workers)
-        with context.Pool(workers, _start_worker,
-                          (loaded, options, read, plan, barrier)) as pool:
-            results = pool.imap_unordered(map_tasks, batches)
-            while True:
-                try:
-                    for result in results.next(timeout=PROGRESS_SECONDS):
-                        take(result)
-                except multiprocessing.TimeoutError:
-                    pass
-                except StopIteration:
-                    break
-                if shown is not None and read is not None:
-                    shown.show(read[0], read[1], read[2])
-            for result in pool.map(end_worker, range(workers), chunksize=1):
-                take_end(result)
-        if shown is not None:
-            shown.end()
+        try:
+            _run_pool(context, workers, (loaded, options, read, plan), batches, take,
+                      take_end, shown, read)
+        finally:
+            if shown is not None:
+                shown.end()
     if counted != len(tasks):
         # a worker gone between its tasks (killed), replaced by the pool: what it held is lost
         raise JobFailed(f"the map step lost a worker's records: {counted:,} of "

@@ -8,7 +8,15 @@ import shutil
 import pytest
 from conftest import SAMPLE_LOGS, cli_runner
 
-from ruleset_analysis.local_runner import Task, _Share, byte_range, map_task, run_local, tasks_of
+from ruleset_analysis.local_runner import (
+    Task,
+    _Share,
+    byte_range,
+    end_worker,
+    map_task,
+    run_local,
+    tasks_of,
+)
 from ruleset_analysis.model import collector_paused
 from ruleset_analysis.options import JobOptions
 from ruleset_analysis.records import encode
@@ -571,6 +579,74 @@ def test_a_worker_lost_between_its_tasks_fails_the_job_rather_than_its_results(
     monkeypatch.setattr(local_runner, "map_task", lose_the_worker_after_the_first_log)
     with pytest.raises(JobFailed, match=r"lost a worker's records: [0-2] of 3 tasks"):
         run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=workers)
+
+
+@pytest.fixture
+def deadline():
+    """A job that would wait forever fails its test after a minute instead."""
+    import signal
+
+    def expired(*_):
+        raise TimeoutError("the job waited for a minute")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def killed_in_the_second_log(task):
+    """map_task, but the worker that takes the second log is killed in it, as the
+    out-of-memory killer kills."""
+    import signal
+    if task.path == SAMPLE_LOGS[1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return map_task(task)
+
+
+def killed_at_its_end(_=None):
+    """end_worker, but a worker that ran a task is killed in it."""
+    import signal
+
+    from ruleset_analysis import local_runner
+    if local_runner._TASKS_DONE:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return end_worker(_)
+
+
+def test_a_worker_killed_in_a_task_fails_the_job_naming_the_signal_not_waiting_forever(
+        sample_db, monkeypatch, deadline):
+    # the pool starts a worker in its place; the task it ran never returns
+    from ruleset_analysis import local_runner
+    from ruleset_analysis.runner import JobFailed
+    monkeypatch.setattr(local_runner, "map_task", killed_in_the_second_log)
+    with pytest.raises(JobFailed, match=r"lost what a worker held: a worker process was "
+                                        r"killed by SIGKILL .* run the job again"):
+        run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=2)
+
+
+def test_a_worker_killed_at_its_end_fails_the_job_not_waiting_forever(sample_db, monkeypatch,
+                                                                      deadline):
+    # the others wait at the barrier for it
+    from ruleset_analysis import local_runner
+    from ruleset_analysis.runner import JobFailed
+    monkeypatch.setattr(local_runner, "end_worker", killed_at_its_end)
+    with pytest.raises(JobFailed, match="killed by SIGKILL"):
+        run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=2)
+
+
+def test_a_failed_jobs_error_starts_a_line_of_its_own_after_the_progress(sample_db,
+                                                                         monkeypatch,
+                                                                         deadline):
+    import io
+
+    from ruleset_analysis import local_runner
+    from ruleset_analysis.runner import JobFailed
+    monkeypatch.setattr(local_runner, "map_task", killed_in_the_second_log)
+    shown = io.StringIO()
+    with pytest.raises(JobFailed):
+        run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=2, progress=shown)
+    assert shown.getvalue().endswith("\n")
 
 
 def test_a_workers_later_tasks_reuse_its_first_tasks_indexes(sample_db, monkeypatch):
