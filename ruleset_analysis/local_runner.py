@@ -154,9 +154,14 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int 
     kinds = kinds or {path: compression(path)[0] for path in paths}
     packed = {path for path in sizes if kinds[path] != "plain"}
     work = {path: size * WORK_PER_BYTE[kinds[path]] for path, size in sizes.items()}
-    parts = {path: 1 if path in packed else max(1, -(-size // split_bytes))
-             for path, size in sizes.items()}
     equal = sum(work.values()) / max(workers, 1)
+    # a range of at most a quarter of a worker's share: the last ranges end together (one
+    # file in 3 ranges kept a worker of 2 busy twice as long as the other; a range more costs
+    # a seek, the worker's mapper going on)
+    largest = split_bytes if workers < 2 else max(min(split_bytes, int(equal // 4)),
+                                                  share_bytes)
+    parts = {path: 1 if path in packed else max(1, -(-size // largest))
+             for path, size in sizes.items()}
     while True:
         spare = sum(parts.values()) < workers
         wider = [path for path, size in sizes.items()
