@@ -13,6 +13,7 @@ byte those of every other runner. Nothing is written to disk.
 """
 from __future__ import annotations
 
+import heapq
 import io
 import multiprocessing
 import os
@@ -140,14 +141,16 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int 
              share_bytes: Optional[int] = None, kinds: Optional[Dict[str, str]] = None
              ) -> List[Task]:
     """The map tasks: compressed files whole, plain files in ranges of at most
-    ``split_bytes``, the most work first (so that a big file does not start last and run
-    alone; a byte's work by WORK_PER_BYTE). A file is read in more parts (a
-    compressed one in shares, a plain one in equal ranges), a part more at a time to the file
-    with the most work a part, each part at least ``share_bytes`` (SHARE_MIN_BYTES) of it,
-    while the tasks are fewer than ``workers`` (one large file is read by every core, not
-    one), and while a part has more than the workers' equal share of all the work (a large
-    archive among small files does not run alone at the end) unless it is bzip2 (each share
-    decompresses it all, nearly the mapper's cost: only for workers with nothing else)."""
+    ``split_bytes`` (and, for several workers, of a quarter of a worker's share of the work),
+    the most work first (so that a big file does not start last and run alone; a byte's work
+    by WORK_PER_BYTE). A file is read in more parts (a compressed one in shares, a plain one
+    in equal ranges), a part more at a time to the file with the most work a part, each part
+    at least ``share_bytes`` (SHARE_MIN_BYTES) of it, while the tasks are fewer than
+    ``workers`` (one large file is read by every core, not one), while a part has more than
+    the workers' equal share of all the work (a large archive among small files does not run
+    alone at the end), and while an archive's share more evens out the workers (3 archives
+    to 2 workers), unless it is bzip2 (each share decompresses it all, nearly the mapper's
+    cost: only for workers with nothing else); an archive in at most ``workers`` shares."""
     from .report.lines import compression
     share_bytes = share_bytes or SHARE_MIN_BYTES
     sizes = {path: os.path.getsize(path) for path in paths}
@@ -166,11 +169,19 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int 
         spare = sum(parts.values()) < workers
         wider = [path for path, size in sizes.items()
                  if size // (parts[path] + 1) >= share_bytes
-                 and (spare or kinds[path] != "bzip2")]
+                 and (spare or kinds[path] != "bzip2")
+                 and (path not in packed or parts[path] < workers)]
         if not wider:
             break
         widest = max(wider, key=lambda path: work[path] / parts[path])
-        if not spare and work[widest] / parts[widest] <= equal:
+        # else an archive's share more (it costs its decompressing again, a twentieth of
+        # its work) where the parts, dealt as the pool deals them, keep a worker 10% longer
+        # than its equal share (3 archives to 2 workers: 2 and 1); a plain file's ranges
+        # are small already
+        if not spare and work[widest] / parts[widest] <= equal and (
+                widest not in packed or _dealt([work[path] / parts[path] for path in sizes
+                                                for _ in range(parts[path])],
+                                               workers) <= equal * 1.1):
             break
         parts[widest] += 1
     found: List[Tuple[int, Task]] = []
@@ -187,6 +198,15 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int 
                       for start in range(0, size, step)]
     found.sort(key=lambda item: -item[0])
     return [task for _, task in found]
+
+
+def _dealt(works: List[float], workers: int) -> float:
+    """The most work a worker gets where the parts of ``works`` go, the most first, each to
+    the worker with the least so far: as the pool deals the tasks in their order."""
+    loads = [0.0] * max(workers, 1)
+    for work in sorted(works, reverse=True):
+        heapq.heapreplace(loads, loads[0] + work)
+    return max(loads)
 
 
 class _Share:

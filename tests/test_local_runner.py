@@ -177,6 +177,19 @@ def test_an_archive_with_more_than_an_equal_share_of_the_work_is_shared_unless_b
         [Task(path) for path in small] + shares(archive, count))
 
 
+@pytest.mark.parametrize("magic, count", [(GZIP, 2), (BZIP2, 1)], ids=["gzip", "bzip2"])
+def test_of_three_archives_to_two_workers_one_is_shared_so_each_worker_gets_half_unless_bzip2(
+        tmp_path, magic, count):
+    # whole, one worker read two of them while the other waited
+    archives = [sized(tmp_path, f"{n}.log.gz", 3000, magic) for n in range(3)]
+    assert sorted(tasks_of(archives, workers=2, share_bytes=1000)) == sorted(
+        [Task(archives[1]), Task(archives[2])] + shares(archives[0], count))
+    # four: two each, whole; and never more shares than workers
+    archives.append(sized(tmp_path, "3.log.gz", 3000, magic))
+    assert tasks_of(archives, workers=2, share_bytes=1000) == [Task(path) for path in archives]
+    assert len(tasks_of(archives[:1], workers=2, share_bytes=10)) == 2
+
+
 def gzipped_sample(tmp_path, copies: int = 3) -> str:
     log = tmp_path / "fw01" / "sample.log.gz"
     os.makedirs(log.parent)
