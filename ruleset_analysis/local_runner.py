@@ -49,9 +49,9 @@ SHARE_BLOCK = 1 << 20
 WORK_PER_BYTE = {"plain": 1, "gzip": 13, "bzip2": 35, "xz": 22, "zstd": 14}
 # Values of one key kept before they are merged (the merge is exact at any grouping).
 MERGE_EVERY = 16
-# Tasks go to the workers in batches of at least this much work (in plain bytes'): the pool's
-# messages cost ~0.5 ms a task, which 1,000 archives of 1,000 lines sent one by one paid in
-# 2.76 s against 2.22-2.30 in batches of 16.
+# Tasks go to the workers in batches of at least this much work (in plain bytes'): a task's
+# messages cost ~0.5 ms (through multiprocessing's pool), which 1,000 archives of 1,000
+# lines sent one by one paid in 2.76 s against 2.22-2.30 in batches of 16.
 BATCH_WORK = 4 << 20
 
 
@@ -73,8 +73,6 @@ _OPTIONS: Optional[JobOptions] = None
 # lines a worker ran at 7.2 µs a line against 2.5 over one archive of them all.
 _ANALYZER: Any = None
 _TASKS_DONE = 0                    # the tasks _ANALYZER counted: end_worker tells the job
-# Each worker takes one end_worker call: it waits there till every worker has one.
-_BARRIER: Any = None
 _READ: Any = None                  # shared: input bytes read, lines read, their work
 # Each task's bytes and a byte's work, as run_local planned them from the files it found:
 # what the progress counts (a file gone or unreadable since is a problem its task reports,
@@ -175,7 +173,7 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int 
             break
         widest = max(wider, key=lambda path: work[path] / parts[path])
         # else an archive's share more (it costs its decompressing again, a twentieth of
-        # its work) where the parts, dealt as the pool deals them, keep a worker 10% longer
+        # its work) where the parts, dealt as the job deals them, keep a worker 10% longer
         # than its equal share (3 archives to 2 workers: 2 and 1); a plain file's ranges
         # are small already
         if not spare and work[widest] / parts[widest] <= equal and (
@@ -202,7 +200,7 @@ def tasks_of(paths: Sequence[str], split_bytes: int = SPLIT_BYTES, workers: int 
 
 def _dealt(works: List[float], workers: int) -> float:
     """The most work a worker gets where the parts of ``works`` go, the most first, each to
-    the worker with the least so far: as the pool deals the tasks in their order."""
+    the worker with the least so far: as the job deals the tasks in their order."""
     loads = [0.0] * max(workers, 1)
     for work in sorted(works, reverse=True):
         heapq.heapreplace(loads, loads[0] + work)
@@ -393,8 +391,6 @@ def end_worker(_: object = None) -> Tuple[int, List[Tuple[str, object]]]:
     a later job in this process starts anew."""
     global _ANALYZER, _TASKS_DONE
     assert _OPTIONS is not None
-    if _BARRIER is not None:
-        _BARRIER.wait()
     analyzer, done = _ANALYZER, _TASKS_DONE
     _ANALYZER, _TASKS_DONE = None, 0
     values: Dict[str, list] = {}
@@ -430,15 +426,11 @@ def _task_bytes(task: Task) -> int:
 
 
 def _start_worker(db: Optional[str], options: JobOptions, read: Any = None,
-                  plan: Optional[Dict[Task, Tuple[int, int]]] = None,
-                  barrier: Any = None, started: Any = None) -> None:
-    global _FIREWALLS, _OPTIONS, _READ, _PLAN, _ANALYZER, _TASKS_DONE, _BARRIER
-    if started is not None:
-        with started.get_lock():
-            started.value += 1
+                  plan: Optional[Dict[Task, Tuple[int, int]]] = None) -> None:
+    global _FIREWALLS, _OPTIONS, _READ, _PLAN, _ANALYZER, _TASKS_DONE
     if db is not None:              # not inherited (a start method other than fork)
         _FIREWALLS = load_firewalls(db)
-    _OPTIONS, _READ, _PLAN, _BARRIER = options, read, plan or {}, barrier
+    _OPTIONS, _READ, _PLAN = options, read, plan or {}
     _ANALYZER, _TASKS_DONE = None, 0
     quiet_collector()               # for the worker's life: its tasks only map and combine
 
@@ -469,45 +461,99 @@ class Progress:
         self.stream.flush()
 
 
-def _run_pool(context: Any, workers: int, initargs: tuple, batches: List[List[Task]],
-              take: Callable[[Any], None], take_end: Callable[[Any], None],
-              shown: Optional[Progress], read: Any) -> None:
-    """map_tasks over the batches in a pool of ``workers`` (their _start_worker arguments
-    ``initargs``, then a barrier and a count of the workers started), each result to
-    ``take``; then end_worker in each worker, to ``take_end``; the progress ``shown`` of
-    the shared counts ``read`` now and then. Raises JobFailed where a worker ended: the pool
-    starts one in its place, and the task it ran never returns — the job would wait for it
-    forever."""
-    barrier = context.Barrier(workers)
-    started = context.Value("i", 0)
-    before = set(multiprocessing.active_children())
-    with context.Pool(workers, _start_worker, initargs + (barrier, started)) as pool:
-        children = [child for child in multiprocessing.active_children()
-                    if child not in before]
+class _WorkerTraceback(Exception):
+    """Where in a worker the exception the job raises again was raised (its cause)."""
 
-        def check() -> None:
-            if started.get_obj().value > workers:
-                raise JobFailed(f"the map step lost what a worker held: {_ended(children)} "
+
+def _work(connection: Any, initargs: tuple) -> None:
+    """A worker process: _start_worker(*initargs), then map_tasks over each batch the job
+    sends, until it sends None: then end_worker. Each answer is (None, what the call
+    returned), or (the exception it raised, its traceback). Ctrl-C is the job's to handle:
+    it ends the workers."""
+    import traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _start_worker(*initargs)
+        while True:
+            batch = connection.recv()
+            connection.send((None, end_worker() if batch is None else map_tasks(batch)))
+            if batch is None:
+                return
+    except Exception as exc:
+        where = traceback.format_exc()
+        try:
+            connection.send((exc, where))
+        except Exception:           # an exception that does not pickle
+            connection.send((RuntimeError(f"{type(exc).__name__}: {exc}"), where))
+
+
+def _run_workers(context: Any, workers: int, initargs: tuple, batches: List[List[Task]],
+                 take: Callable[[Any], None], take_end: Callable[[Any], None],
+                 shown: Optional[Progress], read: Any) -> None:
+    """map_tasks over the batches in ``workers`` processes (_work; their _start_worker
+    arguments ``initargs``), a batch at a time to a worker that is free, each result to
+    ``take``; then end_worker in each worker, to ``take_end``; the progress ``shown`` of the
+    shared counts ``read`` now and then. Each worker has a pipe of its own, and its end is
+    the end of its pipe: a worker that ends before its last answer (the out-of-memory
+    killer) fails the job at once, naming how it ended. (A pool's workers share a queue and
+    its lock: one killed while it waited for a task held the lock for ever, and the pool,
+    which starts a worker in its place, waited at its end; the task a killed worker ran
+    never returned.)"""
+    from multiprocessing.connection import wait
+    started = []
+    try:
+        for _ in range(workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_work, args=(theirs, initargs), daemon=True)
+            process.start()
+            theirs.close()          # else a worker's end would not end its pipe here
+            started.append((process, ours))
+        queue = list(reversed(batches))
+        busy = {pipe: process for process, pipe in started}    # each has a call to answer
+        ending = set()              # the pipes told to end (end_worker)
+
+        def give(pipe: Any) -> None:
+            batch = queue.pop() if queue else None
+            if batch is None:
+                ending.add(pipe)
+            try:
+                pipe.send(batch)
+            except OSError:         # ended: its pipe's end says so
+                pass
+        for pipe in busy:
+            give(pipe)
+        while busy:
+            lost = []
+            ready: List[Any] = wait(list(busy), PROGRESS_SECONDS)
+            for pipe in ready:
+                try:
+                    error, answer = pipe.recv()
+                except EOFError:    # ended before it answered
+                    lost.append(busy.pop(pipe))
+                    continue
+                if error is not None:
+                    raise error from _WorkerTraceback(answer)
+                if pipe in ending:
+                    take_end(answer)
+                    busy.pop(pipe).join()
+                else:
+                    for result in answer:
+                        take(result)
+                    give(pipe)
+            if lost:
+                for process in lost:
+                    process.join(5)
+                raise JobFailed(f"the map step lost what a worker held: {_ended(lost)} "
                                 "while the job ran; run the job again (with more memory "
                                 "free, if it ran out)")
-        results = pool.imap_unordered(map_tasks, batches)
-        while True:
-            try:
-                for result in results.next(timeout=PROGRESS_SECONDS):
-                    take(result)
-            except multiprocessing.TimeoutError:
-                pass
-            except StopIteration:
-                break
-            check()
             if shown is not None:   # read unlocked: a worker killed holding the lock keeps it
                 shown.show(*read.get_obj())
-        ends = pool.map_async(end_worker, range(workers), chunksize=1)
-        while not ends.ready():
-            ends.wait(PROGRESS_SECONDS)
-            check()
-        for result in ends.get():
-            take_end(result)
+    finally:
+        for process, pipe in started:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            pipe.close()
 
 
 def _ended(children: List[Any]) -> str:
@@ -608,13 +654,13 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
             shown = Progress(progress, sum(plan[task][0] for task in tasks),
                              sum(plan[task][0] * plan[task][1] for task in tasks))
         try:
-            _run_pool(context, workers, (loaded, options, read, plan), batches, take,
+            _run_workers(context, workers, (loaded, options, read, plan), batches, take,
                       take_end, shown, read)
         finally:
             if shown is not None:
                 shown.end()
     if counted != len(tasks):
-        # a worker gone between its tasks (killed), replaced by the pool: what it held is lost
+        # a worker's mapper that did not count every task it read: its records lost
         raise JobFailed(f"the map step lost a worker's records: {counted:,} of "
                            f"{len(tasks):,} tasks accounted for; run the job again")
     # the report loads what it needs: not held twice

@@ -575,7 +575,7 @@ def test_a_workers_next_file_in_another_firewalls_directory_is_that_firewalls(
 
 
 def test_workers_started_without_fork_give_the_same_results(sample_db, monkeypatch):
-    # macOS and Windows start them anew: each loads the ruleset, takes the barrier as an
+    # macOS and Windows start them anew: each loads the ruleset, takes its pipe as an
     # argument of its start
     import multiprocessing
     options = JobOptions(year="2014")
@@ -592,7 +592,7 @@ def lose_the_worker_after_the_first_log(task):
     from ruleset_analysis import local_runner as runner
     output = map_task(task)
     if task.path == SAMPLE_LOGS[0]:
-        runner._start_worker(None, runner._OPTIONS, runner._READ, runner._PLAN, runner._BARRIER)
+        runner._start_worker(None, runner._OPTIONS, runner._READ, runner._PLAN)
     return output
 
 
@@ -653,12 +653,27 @@ def test_a_worker_killed_in_a_task_fails_the_job_naming_the_signal_not_waiting_f
 
 def test_a_worker_killed_at_its_end_fails_the_job_not_waiting_forever(sample_db, monkeypatch,
                                                                       deadline):
-    # the others wait at the barrier for it
+    # after its last task: what it held is lost
     from ruleset_analysis import local_runner
     from ruleset_analysis.runner import JobFailed
     monkeypatch.setattr(local_runner, "end_worker", killed_at_its_end)
     with pytest.raises(JobFailed, match="killed by SIGKILL"):
         run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=2)
+
+
+def broken_in_the_second_log(task):
+    if task.path == SAMPLE_LOGS[1]:
+        raise ValueError("a bug")
+    return map_task(task)
+
+
+def test_an_error_in_a_worker_is_raised_by_the_job_with_where_it_was_raised(
+        sample_db, monkeypatch, deadline):
+    from ruleset_analysis import local_runner
+    monkeypatch.setattr(local_runner, "map_task", broken_in_the_second_log)
+    with pytest.raises(ValueError, match="a bug") as raised:
+        run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=2)
+    assert "broken_in_the_second_log" in str(raised.value.__cause__)
 
 
 def test_a_failed_jobs_error_starts_a_line_of_its_own_after_the_progress(sample_db,
