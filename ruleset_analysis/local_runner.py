@@ -465,13 +465,16 @@ class _WorkerTraceback(Exception):
     """Where in a worker the exception the job raises again was raised (its cause)."""
 
 
-def _work(connection: Any, initargs: tuple) -> None:
+def _work(connection: Any, initargs: tuple, theirs: List[Any]) -> None:
     """A worker process: _start_worker(*initargs), then map_tasks over each batch the job
     sends, until it sends None: then end_worker. Each answer is (None, what the call
     returned), or (the exception it raised, its traceback). Ctrl-C is the job's to handle:
-    it ends the workers."""
+    it ends the workers. ``theirs``: the job's ends of the workers' pipes, closed here (a
+    forked worker holds them: its pipe would not end when the job does)."""
     import traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for end in theirs:
+        end.close()
     try:
         _start_worker(*initargs)
         while True:
@@ -479,6 +482,8 @@ def _work(connection: Any, initargs: tuple) -> None:
             connection.send((None, end_worker() if batch is None else map_tasks(batch)))
             if batch is None:
                 return
+    except (EOFError, BrokenPipeError):     # the job has ended (killed): nothing to tell
+        return
     except Exception as exc:
         where = traceback.format_exc()
         try:
@@ -500,11 +505,12 @@ def _run_workers(context: Any, workers: int, initargs: tuple, batches: List[List
     which starts a worker in its place, waited at its end; the task a killed worker ran
     never returned.)"""
     from multiprocessing.connection import wait
-    started = []
+    started: List[Tuple[Any, Any]] = []
     try:
         for _ in range(workers):
             ours, theirs = context.Pipe()
-            process = context.Process(target=_work, args=(theirs, initargs), daemon=True)
+            process = context.Process(target=_work, daemon=True, args=(
+                theirs, initargs, [pipe for _, pipe in started] + [ours]))
             process.start()
             theirs.close()          # else a worker's end would not end its pipe here
             started.append((process, ours))
