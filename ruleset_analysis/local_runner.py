@@ -385,7 +385,7 @@ def batches_of(tasks: List[Task], work: Dict[Task, int], workers: int) -> List[L
     return batches
 
 
-def end_worker(_: object = None) -> Tuple[int, List[Tuple[str, object]]]:
+def end_worker() -> Tuple[int, List[Tuple[str, object]]]:
     """The records a worker's mapper holds after its last task, combined, and how many tasks
     it counted (the job checks that no worker was lost with its records). Forgotten then:
     a later job in this process starts anew."""
@@ -465,15 +465,15 @@ class _WorkerTraceback(Exception):
     """Where in a worker the exception the job raises again was raised (its cause)."""
 
 
-def _work(connection: Any, initargs: tuple, theirs: List[Any]) -> None:
+def _work(connection: Any, initargs: tuple, jobs_ends: List[Any]) -> None:
     """A worker process: _start_worker(*initargs), then map_tasks over each batch the job
     sends, until it sends None: then end_worker. Each answer is (None, what the call
     returned), or (the exception it raised, its traceback). Ctrl-C is the job's to handle:
-    it ends the workers. ``theirs``: the job's ends of the workers' pipes, closed here (a
+    it ends the workers. ``jobs_ends``: the job's ends of the workers' pipes, closed here (a
     forked worker holds them: its pipe would not end when the job does)."""
     import traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for end in theirs:
+    for end in jobs_ends:
         end.close()
     try:
         _start_worker(*initargs)
@@ -549,7 +549,7 @@ def _run_workers(context: Any, workers: int, initargs: tuple, batches: List[List
             if lost:
                 for process in lost:
                     process.join(5)
-                raise JobFailed(f"the map step lost what a worker held: {_ended(lost)} "
+                raise JobFailed(f"the map step lost what a worker held: {_how_ended(lost)} "
                                 "while the job ran; run the job again (with more memory "
                                 "free, if it ran out)")
             if shown is not None:   # read unlocked: a worker killed holding the lock keeps it
@@ -562,7 +562,7 @@ def _run_workers(context: Any, workers: int, initargs: tuple, batches: List[List
             pipe.close()
 
 
-def _ended(children: List[Any]) -> str:
+def _how_ended(children: List[Any]) -> str:
     """What became of the workers that ended, as their exit codes say."""
     said: Dict[str, int] = {}
     for child in children:
@@ -661,7 +661,7 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
                              sum(plan[task][0] * plan[task][1] for task in tasks))
         try:
             _run_workers(context, workers, (loaded, options, read, plan), batches, take,
-                      take_end, shown, read)
+                         take_end, shown, read)
         finally:
             if shown is not None:
                 shown.end()

@@ -630,14 +630,14 @@ def killed_in_the_second_log(task):
     return map_task(task)
 
 
-def killed_at_its_end(_=None):
+def killed_at_its_end():
     """end_worker, but a worker that ran a task is killed in it."""
     import signal
 
     from ruleset_analysis import local_runner
     if local_runner._TASKS_DONE:
         os.kill(os.getpid(), signal.SIGKILL)
-    return end_worker(_)
+    return end_worker()
 
 
 def test_a_worker_killed_in_a_task_fails_the_job_naming_the_signal_not_waiting_forever(
