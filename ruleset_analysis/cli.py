@@ -170,6 +170,18 @@ def runner_option(default: str):
                         "single-process runner, the others are mrjob's cluster runners.")
 
 
+def check_workers(workers: Optional[int], runner: str) -> None:
+    if workers is not None and runner != "local":
+        raise click.UsageError(f"--workers is the local runner's (-r local), not -r {runner}'s")
+
+
+def workers_option(f):
+    return click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
+                        help="Worker processes of the local runner (-r local)  [default: "
+                             "one per core]; fewer where memory is short (each holds the "
+                             "ruleset and its counts: 200-350 MB at a million rules).")(f)
+
+
 def cluster_options(f):
     f = click.option("--job-name", default=None, help="Cluster job name.")(f)
     f = click.option("--reducers", type=click.IntRange(min=1), default=None,
@@ -407,11 +419,12 @@ def attach_captures(captures: list, db: str, firewall: Optional[str],
 @click.argument("logs", nargs=-1, required=True)
 @db_option
 @runner_option("local")
+@workers_option
 @job_options
 @cluster_options
 @click.option("-o", "--output", "results", type=click.Path(dir_okay=False), default=None,
               help="Write the results here  [default: standard output].")
-def run(logs, db, runner, job, job_name, reducers, priority, mrjob_conf, results):
+def run(logs, db, runner, workers, job, job_name, reducers, priority, mrjob_conf, results):
     """Run the MapReduce job over LOGS and write its results.
 
     LOGS are files (plain, .gz or .bz2) or directories, which are searched recursively; local
@@ -419,8 +432,9 @@ def run(logs, db, runner, job, job_name, reducers, priority, mrjob_conf, results
     directory holding both X and X.gz is refused (the same lines twice).
     """
     check_outputs([results], list(logs) + [db])
+    check_workers(workers, runner)
     lines = run_job(logs, db, runner, job, Cluster(job_name, reducers, priority, mrjob_conf),
-                    progress_stream())
+                    progress_stream(), workers)
     write_output(results, "".join(line + "\n" for line in lines))
 
 
@@ -568,10 +582,11 @@ def prune_command(results, db, output, filters):
               help="A `show access-list` capture (repeat for several): the device's counters "
                    "beside the logs' hits (see the hitcounts command).")
 @runner_option("local")
+@workers_option
 @job_options
 @format_options
 @report_options
-def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output, top,
+def analyze(configs, logs, db, results_path, captures, runner, workers, job, fmt, output, top,
             min_hits, filters):
     """Preprocess CONFIGS, run the job over LOGS on this machine and report, in one go.
 
@@ -579,6 +594,7 @@ def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output,
     """
     check_outputs([output, results_path, db], list(configs) + list(logs) + list(captures))
     check_outputs([output], [results_path, db])
+    check_workers(workers, runner)
     filters.min_hits = min_hits
     workdir = tempfile.mkdtemp(prefix="ruleset-analysis-")
     try:
@@ -593,7 +609,7 @@ def analyze(configs, logs, db, results_path, captures, runner, job, fmt, output,
         progress = progress_stream()
         if progress is not None:
             progress.write(f"preprocess: {time.monotonic() - started:.1f} s\n")
-        lines = run_job(logs, db, runner, job, progress=progress)
+        lines = run_job(logs, db, runner, job, progress=progress, workers=workers)
         if results_path:
             write_output(results_path, "".join(line + "\n" for line in lines))
         # read from memory, not from a temporary copy: temp disk is the database alone

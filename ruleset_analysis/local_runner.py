@@ -551,7 +551,7 @@ def _run_workers(context: Any, workers: int, initargs: tuple, batches: List[List
                     process.join(5)
                 raise JobFailed(f"the map step lost what a worker held: {_how_ended(lost)} "
                                 "while the job ran; run the job again (with more memory "
-                                "free, if it ran out)")
+                                "free, or fewer --workers, if it ran out)")
             if shown is not None:   # read unlocked: a worker killed holding the lock keeps it
                 shown.show(*read.get_obj())
     finally:

@@ -206,9 +206,11 @@ def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
 
 
 def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
-            cluster: Cluster = Cluster(), progress: Optional[TextIO] = None) -> List[str]:
+            cluster: Cluster = Cluster(), progress: Optional[TextIO] = None,
+            workers: Optional[int] = None) -> List[str]:
     """Run the job; -> the results lines (sorted, so every runner's output is identical).
-    ``progress``: a terminal on which the local runner shows how far it is."""
+    ``progress``: a terminal on which the local runner shows how far it is; ``workers``:
+    its worker processes (default: one per core)."""
     names = read_meta(db)["firewalls"]
     if options.assume_firewall is not None and options.assume_firewall not in names:
         raise DatabaseError(f"{db}: firewall '{options.assume_firewall}' is not in the "
@@ -225,7 +227,7 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
                 for found in (local_inputs([path]) if os.path.exists(path) else [path])]
     if runner == "local":
         from .local_runner import run_local
-        lines, problems = run_local(logs, db, options, progress=progress)
+        lines, problems = run_local(logs, db, options, workers=workers, progress=progress)
         for _, message in problems:
             warn_unreadable(message)
     else:

@@ -45,6 +45,24 @@ def test_run_gives_the_same_report_as_analyze(analyzed, tmp_path, runner):
     assert report_json(results, db) == report
 
 
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_any_number_of_local_workers_gives_the_same_report_as_analyze(analyzed, tmp_path,
+                                                                       workers):
+    # fewer than the cores where memory is short
+    report, db = analyzed
+    results = tmp_path / "results"
+    result = cli("run", *SAMPLE_LOGS, "--db", db, "--workers", workers, "-o", results)
+    assert result.exit_code == 0, result.output
+    assert report_json(results, db) == report
+
+
+def test_workers_are_refused_with_a_runner_other_than_local(analyzed):
+    result = cli_runner().invoke(main, ["run", "-r", "inline", "-j", "2", SAMPLE_LOGS[0],
+                                       "--db", analyzed[1]])
+    assert result.exit_code == 1
+    assert "--workers is the local runner's (-r local), not -r inline's" in result.output
+
+
 def test_cat_pipe_gives_the_same_report_as_analyze(analyzed, tmp_path):
     report, db = analyzed
     results = tmp_path / "results"
