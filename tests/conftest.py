@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
 
 import pytest
@@ -98,3 +99,15 @@ def cli_runner():
         return _Runner(CliRunner(mix_stderr=False))
     except TypeError:                    # click >= 8.2: no such argument, already so
         return CliRunner()
+
+
+@pytest.fixture
+def deadline():
+    """Fail instead of hanging: a test that would wait for ever fails after a minute."""
+    def expired(*_):
+        raise TimeoutError("took over a minute: a hang?")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)

@@ -2,7 +2,6 @@
 import bz2
 import gzip
 import json
-import signal
 import zlib
 
 import pytest
@@ -16,15 +15,8 @@ CONFIG = "access-list a extended permit ip any any\naccess-group a in interface 
 
 
 @pytest.fixture(autouse=True)
-def no_hang():
-    """Fail instead of hanging: every case here must finish in seconds."""
-    def expired(*_):
-        raise TimeoutError("took too long: a hang?")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+def no_hang(deadline):
+    """Every case here must finish in seconds: none waits for ever."""
 
 
 def counts(lines):

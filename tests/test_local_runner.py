@@ -607,20 +607,6 @@ def test_a_worker_lost_between_its_tasks_fails_the_job_rather_than_its_results(
         run_local(SAMPLE_LOGS, sample_db, JobOptions(year="2014"), workers=workers)
 
 
-@pytest.fixture
-def deadline():
-    """A job that would wait forever fails its test after a minute instead."""
-    import signal
-
-    def expired(*_):
-        raise TimeoutError("the job waited for a minute")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
-
-
 def killed_in_the_second_log(task):
     """map_task, but the worker that takes the second log is killed in it, as the
     out-of-memory killer kills."""
