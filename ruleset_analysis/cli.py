@@ -298,6 +298,9 @@ def write_report(output: Optional[str], db: str, results: Callable[[], Any], fmt
     nothing is held longer."""
     from .report.render import render_report
     started = time.monotonic()
+    if progress is not None:        # at a million rules, seconds: not a silence after "reduce"
+        progress.write("report: making it …\n")     # (a line of its own: the report may
+        progress.flush()                            # go to the same terminal)
     with collector_paused():
         pieces, warnings = render_report(load_firewalls(db), results(), fmt, top, filters,
                                          progress, load_captures(db), started)

@@ -263,6 +263,24 @@ def test_the_reports_time_counts_from_when_its_caller_began_loading_for_it(tmp_p
     assert re.fullmatch(r"report: 100\.\d s \(shadowing \d+\.\d s\)\n", shown.getvalue())
 
 
+def test_the_report_says_it_has_begun_on_a_line_of_its_own_before_its_time(tmp_path):
+    # at a million rules, seconds of silence after "reduce: …" else; a line of its own: the
+    # report may go to the same terminal
+    import io
+
+    from ruleset_analysis.cli import write_report
+    from ruleset_analysis.database import save_firewalls
+    db = str(tmp_path / "accesslists.db")
+    save_firewalls(db, [firewall(COVERED)])
+    results = tmp_path / "results"
+    results.write_text("")
+    shown = io.StringIO()
+    write_report(str(tmp_path / "report.txt"), db, lambda: read_results([str(results)]),
+                 "text", 10, Filters(), shown)
+    assert re.fullmatch(r"report: making it …\nreport: \d+\.\d s \(shadowing \d+\.\d s\)\n",
+                        shown.getvalue())
+
+
 def test_the_reports_time_and_its_shadowings_go_to_the_progress_stream_not_the_report(
         tmp_path):
     import io
