@@ -5,6 +5,8 @@ import bz2
 import importlib
 import io
 import lzma
+import os
+import stat
 import zlib
 from typing import Any, Callable, Dict, Iterator, Optional
 
@@ -130,6 +132,10 @@ def readable(content: str) -> bool:
 
 def unread(path: str, content: str) -> str:
     """Why a file holding ``content``, which no runner reads, is not read."""
+    if content == "stream":
+        return f"{path}: holds a stream (a pipe or a device, not a file), which the job does " \
+               "not read (it reads a log more than once: its kind, then its lines, in " \
+               "parts): not read; save it to a file first"
     if content == "zstd":
         return f"{path}: holds zstd data, which is read with Python 3.14 or the zstd extra " \
                "(pip install 'ruleset-analysis[zstd]'), not here: not read"
@@ -172,25 +178,45 @@ class _Steps(io.RawIOBase):
 
 
 def compression(path: str) -> tuple:
-    """(what the content is: "plain" or a kind MAGIC knows, what the name says), so a
-    misnamed file is read by what it holds."""
+    """(what the content is: "plain", a kind MAGIC knows, or "stream" — a pipe or a device,
+    not looked into: what is read of it is gone —, what the name says), so a misnamed file
+    is read by what it holds."""
+    named = next((kind for ending, kind in NAMED.items() if path.endswith(ending)), "plain")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "stream", named
         with open(path, "rb") as handle:
             head = handle.read(6)
     except OSError as exc:
         raise LogError(f"{path}: cannot read log: {exc.strerror}") from None
-    content = next((kind for magic, kind in MAGIC if head.startswith(magic)), "plain")
-    named = next((kind for ending, kind in NAMED.items() if path.endswith(ending)), "plain")
-    return content, named
+    return _kind(head), named
+
+
+def _kind(head: bytes) -> str:
+    """What data beginning with ``head`` is: "plain" or a kind MAGIC knows."""
+    return next((kind for magic, kind in MAGIC if head.startswith(magic)), "plain")
 
 
 def read_lines(path: str) -> Iterator[str]:
     """Lines of a plain or compressed log (by its content, whatever its name), decoded as the
-    job decodes them (UTF-8, else Latin-1), without their line ending."""
+    job decodes them (UTF-8, else Latin-1), without their line ending. A pipe (``zcat x.gz |
+    … /dev/stdin``) is opened once: its first bytes, which say its kind, are read again."""
     content = compression(path)[0]
     number = 0
     try:
-        with (open(path, "rb") if content == "plain" else decompressed(content, path)) \
+        source: Any = path
+        if content == "stream":
+            raw = open(path, "rb", buffering=0)
+            head = b""
+            while len(head) < 6:
+                data = raw.read(6 - len(head))
+                if not data:
+                    break
+                head += data
+            content = _kind(head)
+            source = io.BufferedReader(_Prefixed(head, raw), READ_BUFFER)
+        with (source if content == "plain" and source is not path else
+              open(path, "rb") if content == "plain" else decompressed(content, source)) \
                 as handle:
             for number, line in enumerate(log_lines(handle), 1):   # noqa: B007 (the error
                 yield line                                           # names it)
@@ -198,6 +224,31 @@ def read_lines(path: str) -> Iterator[str]:
         if isinstance(exc, LogError):
             raise
         raise LogError(f"{path}:{number + 1}: cannot read further: {exc}") from None
+    finally:
+        if source is not path:
+            source.close()
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream's bytes read already (``head``), then the rest of it."""
+
+    def __init__(self, head: bytes, rest):
+        super().__init__()
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size], self.head = self.head[:size], self.head[size:]
+            return size
+        return self.rest.readinto(buffer)
+
+    def close(self) -> None:
+        self.rest.close()
+        super().close()
 
 
 def several_streams(path: str) -> bool:
