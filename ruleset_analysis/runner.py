@@ -253,6 +253,14 @@ def _run_mrjob(logs: List[str], db: str, runner: str, options: JobOptions, clust
             logs, problems = check_archives(logs, os.path.join(scratch, "readable"))
         else:
             logs, problems = cluster_inputs(logs, runner)
+        if not logs:
+            # mrjob given no input reads standard input: a pipeline's, or a terminal's till
+            # it ends. Every log left out (said above): a mapper over no line says which
+            # rulesets the results belong to; a cluster has nothing to run.
+            if runner not in LOCAL_RUNNERS:
+                raise ConfigError("no log left to read: every input was left out (above)")
+            logs = [os.path.join(scratch, "no-log")]
+            open(logs[0], "w").close()
         if runner in CLUSTER_RUNNERS:
             refuse_flattened_inputs(logs, names, runner, options)
         package = package_zip(os.path.join(scratch, "ruleset_analysis.zip")) \

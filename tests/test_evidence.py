@@ -207,6 +207,24 @@ def run(*args):
     return cli_runner().invoke(main, [str(a) for a in args])
 
 
+@pytest.mark.parametrize("runner", ["local", "inline"])
+def test_firewalls_whose_every_log_was_left_out_have_no_data_as_no_line_was_read(
+        tmp_path, sample_db, runner):
+    # not "matched against another ruleset" nor "added to the database after the run": no
+    # map task ran, so the results name no ruleset
+    unread = tmp_path / "fw01.log.lz4"
+    unread.write_bytes(b"\x04\x22\x4d\x18 not read")
+    results = tmp_path / "results"
+    assert run("run", "-r", runner, unread, "--db", sample_db, "-o", results).exit_code == 0
+    result = run("report", results, "--db", sample_db, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {f["status"] for f in report["firewalls"]} == {"no data"}
+    assert all(f["reason"].startswith("no log line of it was read")
+               for f in report["firewalls"])
+    assert candidates(report) == []
+
+
 def test_the_same_log_given_twice_is_read_once(tmp_path, sample_db):
     once, twice = tmp_path / "once", tmp_path / "twice"
     assert run("run", SAMPLE_LOGS[0], "--db", sample_db, "-o", once).exit_code == 0

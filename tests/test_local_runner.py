@@ -267,6 +267,19 @@ def test_local_results_are_byte_for_byte_mrjobs_with_split_and_compressed_inputs
     assert lines == expected
 
 
+@pytest.mark.parametrize("logs", [["fw01.log.lz4"], []], ids=["none read", "none given"])
+def test_with_no_line_to_read_the_local_results_are_mrjobs_naming_the_rulesets(
+        tmp_path, sample_db, logs):
+    # no map task ran: the results named no ruleset, and the report said the firewalls had
+    # been added to the database after the run
+    for name in logs:
+        (tmp_path / name).write_bytes(b"\x04\x22\x4d\x18 not read")
+    paths = [str(tmp_path / name) for name in logs]
+    expected = run_job(paths, sample_db, "inline", JobOptions(year="2014"))
+    assert any(line.startswith('"ruleset') for line in expected)
+    assert run_job(paths, sample_db, "local", JobOptions(year="2014")) == expected
+
+
 def test_a_truncated_archive_is_read_to_its_break_and_said(tmp_path, sample_db):
     data = gzip.compress(open(SAMPLE_LOGS[0], "rb").read())
     cut = tmp_path / "fw01" / "cut.log.gz"

@@ -117,7 +117,11 @@ def make_report(firewalls: dict, results: Results,
     rebased = check_rulesets(firewalls, results)
     attached = {name: attach_all(firewalls[name], [Capture.from_json(c) for c in found])
                 for name, found in (captures or {}).items() if name in firewalls}
-    evidence = {name: evidence_of(name, results.coverage.get(name), name in results.rulesets,
+    # Results of no map task (every log left out, or none given) name no ruleset: nothing
+    # was matched against any, and their firewalls' reason is that no line was read, not
+    # that the firewall came after the run.
+    evidence = {name: evidence_of(name, results.coverage.get(name),
+                                  name in results.rulesets or not results.rulesets,
                                   fw.history.starts[0] if fw.history else None,
                                   rebased[name][0] if name in rebased else None)
                 for name, fw in firewalls.items()}
