@@ -280,6 +280,15 @@ def test_with_no_line_to_read_the_local_results_are_mrjobs_naming_the_rulesets(
     assert run_job(paths, sample_db, "local", JobOptions(year="2014")) == expected
 
 
+def test_a_cluster_job_with_every_log_left_out_fails_with_one_line(tmp_path, sample_db):
+    # mrjob given no input reads standard input
+    from ruleset_analysis.asa.config import ConfigError
+    log = tmp_path / "fw01.log.lz4"
+    log.write_bytes(b"\x04\x22\x4d\x18 not read")
+    with pytest.raises(ConfigError, match="no log left to read: every input was left out"):
+        run_job([str(log)], sample_db, "hadoop", JobOptions(year="2014"))
+
+
 def test_a_truncated_archive_is_read_to_its_break_and_said(tmp_path, sample_db):
     data = gzip.compress(open(SAMPLE_LOGS[0], "rb").read())
     cut = tmp_path / "fw01" / "cut.log.gz"
