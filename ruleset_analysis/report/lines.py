@@ -215,9 +215,11 @@ def read_lines(path: str) -> Iterator[str]:
                 head += data
             content = _kind(head)
             source = io.BufferedReader(_Prefixed(head, raw), READ_BUFFER)
-        with (source if content == "plain" and source is not path else
-              open(path, "rb") if content == "plain" else decompressed(content, source)) \
-                as handle:
+        if content != "plain":
+            handle = decompressed(content, source)
+        else:
+            handle = open(path, "rb") if source is path else source
+        with handle:
             for number, line in enumerate(log_lines(handle), 1):   # noqa: B007 (the error
                 yield line                                           # names it)
     except BROKEN as exc:
