@@ -635,20 +635,16 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         counted += done
         merge(records)
 
-    if not tasks:
-        # no line to read: the records of a mapper over none, which say the rulesets the
-        # results belong to, as mrjob's runners write them
-        _FIREWALLS = load_firewalls(db)
-        with collector_paused():
-            _start_worker(None, options, None, plan)
-            _ANALYZER = options.analyzer(_FIREWALLS)
-            take_end(end_worker())
-    elif workers == 1 and progress is None:     # no process to start: a small run's fixed cost
+    # No process to start (a small run's fixed cost). With no task, a mapper over no line
+    # still says which rulesets the results belong to, as mrjob's runners' does.
+    if not tasks or (workers == 1 and progress is None):
         _FIREWALLS = load_firewalls(db)
         with collector_paused():    # this process goes on to the report: as it was after
             _start_worker(None, options, None, plan)
             for task in tasks:
                 take(map_task(task))
+            if not tasks:
+                _ANALYZER = options.analyzer(_FIREWALLS)
             take_end(end_worker())
     else:
         methods = multiprocessing.get_all_start_methods()

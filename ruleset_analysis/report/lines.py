@@ -206,13 +206,8 @@ def read_lines(path: str) -> Iterator[str]:
     try:
         source: Any = path
         if content == "stream":
-            raw = open(path, "rb", buffering=0)
-            head = b""
-            while len(head) < 6:
-                data = raw.read(6 - len(head))
-                if not data:
-                    break
-                head += data
+            raw = open(path, "rb")
+            head = raw.read(6)          # (a buffered read: till 6 bytes or the end)
             content = _kind(head)
             source = io.BufferedReader(_Prefixed(head, raw), READ_BUFFER)
         if content != "plain":
