@@ -166,7 +166,7 @@ def progress_stream():
 def runner_option(default: str):
     return click.option("-r", "--runner", type=click.Choice(RUNNERS), default=default,
                         show_default=True, help="Where the job runs: 'local' streams the "
-                        "inputs through a worker per core here, 'inline' runs mrjob's "
+                        "inputs through a worker per CPU here, 'inline' runs mrjob's "
                         "single-process runner, the others are mrjob's cluster runners.")
 
 
@@ -178,8 +178,10 @@ def check_workers(workers: Optional[int], runner: str) -> None:
 def workers_option(f):
     return click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
                         help="Worker processes of the local runner (-r local)  [default: "
-                             "one per core]; fewer where memory is short (each holds the "
-                             "ruleset and its counts: 200-350 MB at a million rules).")(f)
+                             "one per CPU this process may use (a container's quota too), "
+                             "as many as the available memory holds at 320 MB each] (each "
+                             "holds the ruleset and its counts: 200-350 MB at a million "
+                             "rules).")(f)
 
 
 def cluster_options(f):

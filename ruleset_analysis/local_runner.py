@@ -25,10 +25,11 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Te
 from .aggregate import quiet_collector
 from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, READ_CHUNK, log_chunks
 from .database import load_firewalls
+from .machine import default_workers
 from .model import collector_paused
 from .options import JobOptions
 from .records import encode, reduce_values, string_records
-from .runner import JobFailed
+from .runner import JobFailed, warn
 
 # Plain files larger than this are read in equal ranges of at most this size, by several
 # workers.
@@ -608,13 +609,17 @@ def run_local(paths: Sequence[str], db: str, options: JobOptions,
         kinds[path] = content
         if content != named:
             problems.append((path, misnamed(path, named, content)))
-    workers = workers or os.cpu_count() or 1
+    bounded = None                  # why the default is fewer workers than CPUs
+    if not workers:
+        workers, bounded = default_workers()
     tasks = tasks_of(list(kinds), split_bytes, workers, kinds=kinds)
     merged: Dict[str, list] = {}
     # each task's bytes and a byte's work: for the progress, and what a plain file held then
     plan = {task: (_task_bytes(task), WORK_PER_BYTE[kinds[task.path]]) for task in tasks}
     batches = batches_of(tasks, {task: size * weight for task, (size, weight) in plan.items()},
                          workers)
+    if bounded is not None and len(batches) > workers:
+        warn(f"note: {bounded}")
     workers = max(1, min(workers, len(batches)))
 
     def merge(records) -> None:

@@ -210,7 +210,7 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
             workers: Optional[int] = None) -> List[str]:
     """Run the job; -> the results lines (sorted, so every runner's output is identical).
     ``progress``: a terminal on which the local runner shows how far it is; ``workers``:
-    its worker processes (default: one per core)."""
+    its worker processes (default: machine.default_workers)."""
     names = read_meta(db)["firewalls"]
     if options.assume_firewall is not None and options.assume_firewall not in names:
         raise DatabaseError(f"{db}: firewall '{options.assume_firewall}' is not in the "

@@ -578,6 +578,25 @@ def test_no_progress_where_standard_error_is_not_a_terminal(sample_db):
     assert result.exit_code == 0 and "map:" not in result.stderr
 
 
+def test_a_default_the_memory_bounds_below_the_cpus_is_said_in_one_line(sample_db,
+                                                                         monkeypatch, capsys):
+    from ruleset_analysis import local_runner
+    options = JobOptions(year="2014")
+    alone = run_local(SAMPLE_LOGS, sample_db, options, workers=1)
+    capsys.readouterr()
+    monkeypatch.setattr(local_runner, "default_workers", lambda: (1, "1 worker, not 8 (...)"))
+    assert run_local(SAMPLE_LOGS, sample_db, options) == alone
+    assert capsys.readouterr().err == "note: 1 worker, not 8 (...)\n"
+
+
+def test_no_word_of_the_memory_where_the_job_has_no_more_tasks_than_the_workers_it_runs(
+        sample_db, monkeypatch, capsys):
+    from ruleset_analysis import local_runner
+    monkeypatch.setattr(local_runner, "default_workers", lambda: (1, "1 worker, not 8 (...)"))
+    run_local(SAMPLE_LOGS[:1], sample_db, JobOptions(year="2014"))
+    assert capsys.readouterr().err == ""
+
+
 def merged(outputs: list, bound: int) -> list:
     """The job's results from map tasks' outputs, as run_local merges them."""
     from ruleset_analysis.local_runner import gather
