@@ -40,6 +40,8 @@ from typing import Iterator, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
+from ruleset_analysis.machine import usable_cpus  # noqa: E402  (the path above first)
+
 SECURITY = {"outside": 0, "dmz": 50, "inside": 100}
 NETS = {"outside": "0.0.0.0/0", "dmz": "172.16.0.0/12", "inside": "10.0.0.0/8"}
 PORTS = [22, 25, 53, 80, 110, 123, 143, 389, 443, 445, 636, 1433, 1521, 3306, 3389, 5432,
@@ -524,7 +526,7 @@ def paired(run, reference, *args) -> tuple:
     """(run(), the mean lines/s of ``reference(*args)`` run over and over in a process of its
     own, on another core, while ``run`` runs): both meet the machine in the same state, where
     a reference measured before and after drifted with it. One core: bracketed."""
-    if (os.cpu_count() or 1) < 2:
+    if usable_cpus() < 2:
         return bracketed(run, reference, *args)
     context = multiprocessing.get_context("spawn")
     stop, speeds = context.Event(), context.Queue()
@@ -549,7 +551,7 @@ def _repeat(reference, args: tuple, stop, speeds) -> None:
 def side_by_side(calls: list) -> list:
     """[function(*args)] of each (function, args), each in a process of its own, all at once
     where there are cores for them, else one after the other."""
-    if (os.cpu_count() or 1) < len(calls):
+    if usable_cpus() < len(calls):
         return [in_process(function, *args) for function, args in calls]
     with multiprocessing.get_context("spawn").Pool(len(calls)) as pool:
         pending = [pool.apply_async(function, args) for function, args in calls]
@@ -717,7 +719,7 @@ def main() -> None:
     # another path (a built connection nothing permits: a disagreement, no credit): with the
     # 120,000-rule config's logs, the 100-rule one matched none of the connections and the
     # 10,000-rule one a tenth.
-    with multiprocessing.get_context("spawn").Pool(min(os.cpu_count() or 1, len(sizes))) as pool:
+    with multiprocessing.get_context("spawn").Pool(min(usable_cpus(), len(sizes))) as pool:
         made = pool.starmap(make_logs, [(configs[size], lines) for size in sizes])
     logs = dict(zip(sizes, made))
     rows = []
@@ -845,8 +847,9 @@ def main() -> None:
                 break
             dst.write(text)
     # End to end against what the cores could do: cores x the single-core mapper (Zipf log,
-    # 10,000 rules), the target's denominator.
-    cores = os.cpu_count() or 1
+    # 10,000 rules), the target's denominator: the CPUs this process may use (a container's
+    # quota too), as the local runner counts them
+    cores = usable_cpus()
     # the full run: 250k, 1M, 4M and 16M lines
     # (and the same copies joined in one archive: its shares read by every core)
     # (and 4 copies' lines in 1,000 archives: a worker's many small tasks)
