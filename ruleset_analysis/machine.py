@@ -47,10 +47,9 @@ def default_workers(root: str = "/") -> Tuple[int, Optional[str]]:
     held = max(1, room // WORKER_BYTES - 1)
     if held >= cpus:
         return cpus, None
-    return held, (f"{held} worker{'s' if held > 1 else ''}, not {cpus} (one per CPU): the "
-                  f"{room / 2**30:.1f} GB of memory available holds {held} at "
-                  f"{WORKER_BYTES >> 20} MB each beside the job's own process; "
-                  "-j/--workers N to choose")
+    return held, (f"{held} worker{'s' if held > 1 else ''}, not {cpus} (one per CPU): "
+                  f"{room / 2**30:.1f} GB of memory is available, {WORKER_BYTES >> 20} MB "
+                  "for each beside the job's own process; -j/--workers N to choose")
 
 
 def _affinity() -> int:

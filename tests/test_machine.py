@@ -126,9 +126,14 @@ def test_a_worker_per_cpu_where_the_memory_holds_them_and_the_job_s_process(tmp_
 def test_fewer_workers_than_cpus_where_the_memory_holds_fewer_saying_why(tmp_path, cpus):
     workers, why = default_workers(str(Root(tmp_path, available=GB)))
     assert workers == GB // WORKER_BYTES - 1 == 2
-    assert why == ("2 workers, not 8 (one per CPU): the 1.0 GB of memory available holds 2 at "
-                   "320 MB each beside the job's own process; -j/--workers N to choose")
+    assert why == ("2 workers, not 8 (one per CPU): 1.0 GB of memory is available, 320 MB "
+                   "for each beside the job's own process; -j/--workers N to choose")
 
 
 def test_one_worker_however_little_memory_is_available(tmp_path, cpus):
     assert default_workers(str(Root(tmp_path, available=100 << 20)))[0] == 1
+
+
+def test_a_cgroup_over_its_limit_leaves_no_memory_not_a_negative_amount(tmp_path):
+    root = Root(tmp_path).v2(memory_max=f"{GB}\n", memory_current=f"{2 * GB}\n")
+    assert available_memory(str(root)) == 0
