@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -45,10 +46,16 @@ class DatabaseError(Exception):
 
 
 def _open(path: str, flag: str):
+    """The database for writing. Each statement commits as it runs (on the copy _save renames
+    into place, so the database stays whole): sqlitedict's thread dies where a commit of its
+    own fails (a full disk, a file size limit) and the caller then waits for ever
+    (piskvorky/sqlitedict#108, 2.1.0); a statement's error instead is raised at the next
+    call, which _save reports. Its log lines about it are not shown: that report says it."""
     # Imported here: tasks only read, with sqlite3, and need no sqlitedict on their nodes.
     from sqlitedict import SqliteDict
+    logging.getLogger("sqlitedict").setLevel(logging.CRITICAL)
     return SqliteDict(path, tablename=TABLE, flag=flag, encode=_json_text, decode=json.loads,
-                      outer_stack=False)
+                      outer_stack=False, autocommit=True)
 
 
 def _json_text(value) -> str:
