@@ -276,18 +276,37 @@ def write_pieces(path: Optional[str], pieces: Iterable[str]) -> None:
         if not stat.S_ISREG(mode):
             raise ConfigError(f"{path}: not a regular file (a device, directory or socket): "
                               "refusing to replace it")
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    handle = os.fdopen(fd, "w", encoding="utf-8")
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for piece in pieces:
+        # The file's own errors (a full disk) named as its; the pieces' raised as they are.
+        for piece in pieces:
+            try:
                 handle.write(piece)
-        os.replace(tmp, target)
+            except OSError as exc:
+                raise _unwritable(path, exc) from None
+        try:
+            handle.close()                  # (its last bytes written)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise _unwritable(path, exc) from None
     except BaseException:
+        try:
+            handle.close()
+        except OSError:
+            pass                            # (what it held is dropped with it)
         os.unlink(tmp)
         raise
+
+
+def _unwritable(path: str, exc: OSError) -> ConfigError:
+    return ConfigError(f"{path}: cannot write: {exc.strerror or exc}")
 
 
 def write_report(output: Optional[str], db: str, results: Callable[[], Any], fmt: str,

@@ -1,6 +1,10 @@
 """What users see when something goes wrong: one line, and a documented exit status."""
+import signal
+import subprocess
+import sys
 
-from conftest import cli_runner
+import pytest
+from conftest import ROOT, SAMPLE_CONFIGS, cli_runner
 
 from ruleset_analysis.cli import main
 
@@ -67,6 +71,9 @@ def test_an_interrupted_results_or_report_write_leaves_the_previous_file_whole(t
         def __exit__(self, *exc):
             self.handle.close()
 
+        def close(self):
+            self.handle.close()
+
         def write(self, text):
             self.handle.write(text[:len(text) // 2])
             self.handle.flush()
@@ -96,3 +103,69 @@ def test_a_report_whose_making_breaks_between_its_pieces_leaves_the_previous_fil
         pass
     assert target.read_text() == "the previous report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+class FullDisk:
+    """A file handle on a disk with room for ``room`` characters."""
+
+    def __init__(self, handle, room):
+        self.handle, self.room = handle, room
+
+    def write(self, text):
+        import errno
+        import os
+        if len(text) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(text)
+        return self.handle.write(text)
+
+    def close(self):
+        self.handle.close()
+
+
+def test_a_report_the_disk_cannot_hold_is_one_line_naming_it_and_the_previous_one_stays(
+        tmp_path, monkeypatch):
+    import os
+
+    from ruleset_analysis import cli
+    from ruleset_analysis.asa.config import ConfigError
+    target = tmp_path / "report.txt"
+    target.write_text("the previous report\n")
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(cli.os, "fdopen", lambda *a, **k: FullDisk(real_fdopen(*a, **k), 50))
+    with pytest.raises(ConfigError) as raised:
+        cli.write_pieces(str(target), ("a new report\n" for _ in range(10)))
+    assert str(raised.value) == f"{target}: cannot write: No space left on device"
+    assert target.read_text() == "the previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]
+
+
+def test_an_os_error_of_a_reports_making_is_not_called_the_report_file_s(tmp_path):
+    from ruleset_analysis import cli
+
+    def pieces():
+        yield "{\n"
+        raise FileNotFoundError(2, "No such file or directory", "captures.txt")
+    with pytest.raises(FileNotFoundError):
+        cli.write_pieces(str(tmp_path / "report.json"), pieces())
+    assert list(tmp_path.iterdir()) == []
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="a POSIX file size limit")
+def test_a_database_the_disk_cannot_hold_is_one_error_line_not_a_wait_for_ever(tmp_path):
+    # A full disk, as a file size limit makes one: sqlitedict's thread died where its commit
+    # failed, and preprocess (analyze too) waited for ever.
+    import resource
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # (else it kills the process)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
+    db = tmp_path / "fw.db"
+    result = subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "preprocess",
+                             SAMPLE_CONFIGS[0], "--db", str(db)], preexec_fn=limited,
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 1
+    # (sqlite says "disk I/O error" of a write past the limit, "database or disk is full" of
+    # a full disk)
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: {db}: cannot write database: ")
+    assert [p.name for p in tmp_path.iterdir()] == ["fw.db.lock"]     # no copy left behind
