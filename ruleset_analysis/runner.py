@@ -189,7 +189,11 @@ def job_args(logs: Sequence[str], db: str, runner: str, options: JobOptions,
         args += ["--python-bin", sys.executable]
     if cluster.conf:
         args += ["--conf-path", cluster.conf]
-    if runner not in LOCAL_RUNNERS:
+    if runner in LOCAL_RUNNERS:
+        # mrjob keeps a failed job's temp directory (for its debugging) by default: here it
+        # holds a copy of every input, decompressed
+        args += ["--cleanup-on-failure", "ALL"]
+    else:
         # Logs are kept one directory per firewall, often by year and month below it: without
         # this, Hadoop refuses such a tree ("Not a file"). Spark takes Hadoop properties with
         # a prefix (mrjob passes its jobconf to spark-submit as they are).
@@ -273,6 +277,12 @@ def _run_mrjob(logs: List[str], db: str, runner: str, options: JobOptions, clust
                 if runner == "hadoop":
                     failed_task(job_runner, exc)
                 raise
+            except OSError as exc:
+                if exc.filename is not None or runner not in LOCAL_RUNNERS:
+                    raise
+                # (a write of mrjob's: a full disk, a file size limit; it names no file)
+                raise JobFailed(f"{exc.strerror or exc}, writing the job's temporary files in "
+                                f"{tempfile.gettempdir()} (TMPDIR)") from None
             if runner in CLUSTER_RUNNERS:
                 warn(f"results of the job: {job_runner.get_output_dir()}")
             output = b"".join(job_runner.cat_output())

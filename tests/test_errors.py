@@ -1,10 +1,11 @@
 """What users see when something goes wrong: one line, and a documented exit status."""
+import os
 import signal
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SAMPLE_CONFIGS, cli_runner
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner
 
 from ruleset_analysis.cli import main
 
@@ -150,22 +151,46 @@ def test_an_os_error_of_a_reports_making_is_not_called_the_report_file_s(tmp_pat
         cli.write_pieces(str(tmp_path / "report.json"), pieces())
     assert list(tmp_path.iterdir()) == []
 
+def files_of_at_most(size: int):
+    """A child process's start that makes a disk full past ``size`` bytes of any file."""
+    def limited():
+        import resource
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # (else it kills the process)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return limited
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="a POSIX file size limit")
 def test_a_database_the_disk_cannot_hold_is_one_error_line_not_a_wait_for_ever(tmp_path):
     # A full disk, as a file size limit makes one: sqlitedict's thread died where its commit
     # failed, and preprocess (analyze too) waited for ever.
-    import resource
-
-    def limited():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # (else it kills the process)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
     db = tmp_path / "fw.db"
     result = subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "preprocess",
-                             SAMPLE_CONFIGS[0], "--db", str(db)], preexec_fn=limited,
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+                             SAMPLE_CONFIGS[0], "--db", str(db)],
+                            preexec_fn=files_of_at_most(16384), capture_output=True,
+                            text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 1
     # (sqlite says "disk I/O error" of a write past the limit, "database or disk is full" of
     # a full disk)
     [line] = result.stderr.splitlines()
     assert line.startswith(f"Error: {db}: cannot write database: ")
     assert [p.name for p in tmp_path.iterdir()] == ["fw.db.lock"]     # no copy left behind
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="a POSIX file size limit")
+def test_an_mrjob_run_here_its_temp_disk_cannot_hold_fails_in_one_line_leaving_nothing(
+        tmp_path, sample_db):
+    # mrjob's inline runner copies every input to its temp directory: full, it said only
+    # "[Errno 28] No space left on device", and kept the directory (as after any failure)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "run", "-r", "inline",
+                             "--db", sample_db, "-o", str(tmp_path / "results"), "--year",
+                             "2014", SAMPLE_LOGS[0]], preexec_fn=files_of_at_most(65536),
+                            env=dict(os.environ, TMPDIR=str(scratch)), capture_output=True,
+                            text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line == ("Error: the job failed: File too large, writing the job's temporary files "
+                    f"in {scratch} (TMPDIR)")
+    assert list(scratch.iterdir()) == []
