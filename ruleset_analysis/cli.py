@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -41,12 +42,24 @@ from .runner import RUNNERS, Cluster, JobFailed, run_job
 FORMATS = ("text", "json", "csv", "html")
 USER_ERRORS = (ConfigError, CaptureError, DatabaseError, ResultsError, OSError)
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
+EXIT_TERMINATED = 128 + signal.SIGTERM      # as a shell reports a process SIGTERM ended
+
+
+class Terminated(BaseException):
+    """SIGTERM (a scheduler's stop, a timeout, kill): raised where the command is, like
+    Ctrl-C's KeyboardInterrupt, so that what it made is removed on the way out (else Python
+    ends at once: a million-rule database left in the temp directory). Not an Exception:
+    nothing that handles errors takes it for one."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 class Cli(click.Group):
     """Every error is one line on standard error. Exit status: 0 ok, 1 usage or input error
     (the message names the file and line where it applies), 2 internal error (--verbose
-    prints the traceback)."""
+    prints the traceback), 143 ended by SIGTERM."""
 
     verbose = False                 # set by the group's --verbose, once parsed
     quiet = False                   # set by the group's --quiet
@@ -55,12 +68,19 @@ class Cli(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         Cli.verbose = Cli.quiet = False
         try:
+            previous = signal.signal(signal.SIGTERM, _terminated)
+        except ValueError:          # not the main thread: signals are not its to take
+            previous = None
+        try:
             super().main(args, prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_INPUT)
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            sys.exit(EXIT_TERMINATED)
         except click.ClickException as exc:
             hint = ""
             if isinstance(exc, click.UsageError) and exc.ctx is not None:
@@ -88,6 +108,9 @@ class Cli(click.Group):
             click.echo(f"Internal error: {type(exc).__name__}: {exc} (run with --verbose for "
                        "the traceback, and please report it)", err=True)
             sys.exit(EXIT_INTERNAL)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         sys.exit(EXIT_OK)
 
 

@@ -469,11 +469,13 @@ class _WorkerTraceback(Exception):
 def _work(connection: Any, initargs: tuple, jobs_ends: List[Any]) -> None:
     """A worker process: _start_worker(*initargs), then map_tasks over each batch the job
     sends, until it sends None: then end_worker. Each answer is (None, what the call
-    returned), or (the exception it raised, its traceback). Ctrl-C is the job's to handle:
-    it ends the workers. ``jobs_ends``: the job's ends of the workers' pipes, closed here (a
-    forked worker holds them: its pipe would not end when the job does)."""
+    returned), or (the exception it raised, its traceback). Ctrl-C and SIGTERM are the
+    job's to handle: it ends the workers. ``jobs_ends``: the job's ends of the workers'
+    pipes, closed here (a forked worker holds them: its pipe would not end when the job
+    does)."""
     import traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # (not the command's: it ends, quietly)
     for end in jobs_ends:
         end.close()
     try:

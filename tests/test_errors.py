@@ -194,3 +194,26 @@ def test_an_mrjob_run_here_its_temp_disk_cannot_hold_fails_in_one_line_leaving_n
     assert line == ("Error: the job failed: File too large, writing the job's temporary files "
                     f"in {scratch} (TMPDIR)")
     assert list(scratch.iterdir()) == []
+
+
+def test_sigterm_ends_a_command_as_ctrl_c_does_removing_what_it_made(tmp_path, monkeypatch):
+    # A scheduler's stop or timeout: Python ended at once, and analyze left its database (45
+    # MB at a million rules) in the temp directory.
+    import time
+
+    from ruleset_analysis import cli
+    made = []
+
+    def run_job(logs, db, *args, **kwargs):
+        made.append(db)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)                  # (the handler raises in it)
+        raise AssertionError("SIGTERM did not end the command")
+    monkeypatch.setattr(cli, "run_job", run_job)
+    before = signal.getsignal(signal.SIGTERM)
+    result = invoke("analyze", "-c", SAMPLE_CONFIGS[0], SAMPLE_LOGS[0], "-o",
+                    tmp_path / "report.txt")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (143, "Terminated.")
+    assert os.path.exists(os.path.dirname(made[0])) is False
+    assert os.listdir(tmp_path) == []
+    assert signal.getsignal(signal.SIGTERM) is before      # the command's handler is gone
