@@ -6,6 +6,7 @@ Where the work is done: ``preprocess.py`` (configs), ``runner.py`` (the job), ``
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import os
@@ -56,6 +57,63 @@ def _terminated(signum, frame) -> None:
     raise Terminated()
 
 
+class _PipeClosed(Exception):
+    """Standard output's reader went away (`| head`): not an error. Raised past click, which
+    takes a BrokenPipeError for a failure (status 1, since click 8.2)."""
+
+
+class _Stdout(io.TextIOWrapper):
+    """Standard output: its reader's going away raised as _PipeClosed, its other errors (a
+    full disk) as one naming it."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+        except OSError as exc:
+            raise _unwritable("standard output", exc) from None
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+        except OSError as exc:
+            raise _unwritable("standard output", exc) from None
+
+
+def _settle_stdout() -> None:
+    """Standard output flushed; where it cannot be (said already), what it holds dropped,
+    rather than fail again at the interpreter's exit (status 120)."""
+    try:
+        sys.stdout.flush()
+    except Exception:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+
+
+def _own_stdout() -> None:
+    """Standard output as _Stdout, and buffered where it is not (PYTHONUNBUFFERED, which
+    container images often set: its text layer then writes to the raw file and ignores a
+    short write (CPython), so a report redirected to a disk that filled was cut short,
+    silently, with status 0; buffered, a short write is retried and a full disk raises);
+    lines then leave as they are written. A stream of another kind (a test's) is left as
+    it is."""
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    line_buffering = stream.line_buffering if isinstance(stream, io.TextIOWrapper) else False
+    if isinstance(binary, io.FileIO):
+        binary, line_buffering = io.BufferedWriter(binary), True
+    elif not isinstance(binary, io.BufferedWriter) or isinstance(stream, _Stdout):
+        return
+    stream.flush()
+    sys.stdout = _Stdout(binary, encoding=stream.encoding, errors=stream.errors,
+                         line_buffering=line_buffering)
+
+
 class Cli(click.Group):
     """Every error is one line on standard error. Exit status: 0 ok, 1 usage or input error
     (the message names the file and line where it applies), 2 internal error (--verbose
@@ -67,12 +125,14 @@ class Cli(click.Group):
     def main(self, args=None, prog_name=None, **extra):
         args = list(sys.argv[1:] if args is None else args)
         Cli.verbose = Cli.quiet = False
+        _own_stdout()
         try:
             previous = signal.signal(signal.SIGTERM, _terminated)
         except ValueError:          # not the main thread: signals are not its to take
             previous = None
         try:
             super().main(args, prog_name, standalone_mode=False, **extra)
+            sys.stdout.flush()          # here, not at the interpreter's exit: said if it fails
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.Abort:
@@ -87,7 +147,7 @@ class Cli(click.Group):
                 hint = f" (see '{exc.ctx.command_path} --help')"
             click.echo(f"Error: {exc.format_message()}{hint}", err=True)
             sys.exit(EXIT_INPUT)
-        except BrokenPipeError:         # `ruleset-analysis parse-log ... | head`: not an error
+        except (_PipeClosed, BrokenPipeError):    # `ruleset-analysis parse-log … | head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_OK)
         except USER_ERRORS as exc:
@@ -111,6 +171,7 @@ class Cli(click.Group):
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+            _settle_stdout()
         sys.exit(EXIT_OK)
 
 

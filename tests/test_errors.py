@@ -217,3 +217,32 @@ def test_sigterm_ends_a_command_as_ctrl_c_does_removing_what_it_made(tmp_path, m
     assert os.path.exists(os.path.dirname(made[0])) is False
     assert os.listdir(tmp_path) == []
     assert signal.getsignal(signal.SIGTERM) is before      # the command's handler is gone
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="a POSIX file size limit")
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["PYTHONUNBUFFERED", "buffered"])
+def test_a_report_on_standard_output_the_disk_cannot_hold_is_one_error_line(tmp_path,
+                                                                            unbuffered):
+    # With PYTHONUNBUFFERED (container images set it) Python's text layer wrote to the raw
+    # file and ignored its short write: the report was cut at the disk's end, status 0.
+    with open(tmp_path / "report.txt", "w") as report:
+        result = subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "analyze", "-c",
+                                 SAMPLE_CONFIGS[0], "--year", "2014", SAMPLE_LOGS[0]],
+                                preexec_fn=files_of_at_most(40960), stdout=report,
+                                stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT,
+                                env=dict(os.environ, PYTHONUNBUFFERED=unbuffered))
+    # (the database, 28 KB, fits; the report, 62 KB, does not)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == \
+        "Error: standard output: cannot write: File too large"
+    assert (tmp_path / "report.txt").stat().st_size == 40960
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    # `parse-log … | head`: click (8.2 on) took the broken pipe for a failure, status 1
+    reading = subprocess.Popen([sys.executable, "-m", "ruleset_analysis.cli", "parse-log",
+                                SAMPLE_LOGS[0]], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=ROOT)
+    assert reading.stdout.readline().startswith(b'{"file": ')
+    reading.stdout.close()
+    assert (reading.wait(timeout=120), reading.stderr.read()) == (0, b"")
