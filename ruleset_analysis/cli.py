@@ -86,6 +86,8 @@ class _Stdout(io.TextIOWrapper):
 def _settle_stdout() -> None:
     """Standard output flushed; where it cannot be (said already), what it holds dropped,
     rather than fail again at the interpreter's exit (status 120)."""
+    if sys.stdout is None:          # (started with it closed)
+        return
     try:
         sys.stdout.flush()
     except Exception:
@@ -132,7 +134,8 @@ class Cli(click.Group):
             previous = None
         try:
             super().main(args, prog_name, standalone_mode=False, **extra)
-            sys.stdout.flush()          # here, not at the interpreter's exit: said if it fails
+            if sys.stdout is not None:  # here, not at the interpreter's exit: said if it fails
+                sys.stdout.flush()
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.Abort:
@@ -346,6 +349,8 @@ def write_pieces(path: Optional[str], pieces: Iterable[str]) -> None:
     click.open_file(atomic=True): click 8 renames its temporary file over the target even
     when the write failed."""
     if path is None or path == "-":
+        if sys.stdout is None:
+            raise ConfigError("standard output is closed: give -o FILE")
         for piece in pieces:
             sys.stdout.write(piece)
         return

@@ -246,3 +246,13 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
     assert reading.stdout.readline().startswith(b'{"file": ')
     reading.stdout.close()
     assert (reading.wait(timeout=120), reading.stderr.read()) == (0, b"")
+
+
+def test_a_report_to_a_closed_standard_output_is_one_error_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "analyze", "-c",
+                             SAMPLE_CONFIGS[0], "--year", "2014", SAMPLE_LOGS[0]],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            timeout=120, cwd=ROOT, close_fds=True,
+                            preexec_fn=lambda: os.close(1))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == "Error: standard output is closed: give -o FILE"
