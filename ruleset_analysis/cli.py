@@ -151,8 +151,7 @@ class Cli(click.Group):
             click.echo(f"Error: {exc.format_message()}{hint}", err=True)
             sys.exit(EXIT_INPUT)
         except (_PipeClosed, BrokenPipeError):    # `ruleset-analysis parse-log … | head`
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(EXIT_OK)
+            sys.exit(EXIT_OK)           # (what it held is dropped: _settle_stdout)
         except USER_ERRORS as exc:
             click.echo(printable(f"Error: {exc}"), err=True)
             sys.exit(EXIT_INPUT)

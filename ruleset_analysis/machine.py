@@ -105,16 +105,14 @@ def _levels(mount: str, path: str) -> Iterator[str]:
     """The directories of a cgroup and of each one above it, to the hierarchy's root. In a
     container whose cgroup is not a namespace of its own, the path named is the host's and
     the container's own cgroup is mounted at the root: the root alone then."""
-    here = os.path.join(mount, path.strip("/"))
-    if not os.path.isdir(here):
-        here = mount
     mount = os.path.normpath(mount)
-    while True:
-        yield here
-        here = os.path.normpath(here)
-        if here == mount or len(here) < len(mount):
-            return
+    here = os.path.normpath(os.path.join(mount, path.strip("/")))
+    if not here.startswith(mount + os.sep) or not os.path.isdir(here):
+        here = mount
+    yield here
+    while here != mount:
         here = os.path.dirname(here)
+        yield here
 
 
 def _hierarchies(root: str, controller: str) -> Iterator[str]:
