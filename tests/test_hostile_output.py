@@ -96,6 +96,21 @@ def test_a_line_dated_years_before_the_logs_does_not_stretch_the_period_claimed(
     assert ssh.reason == "no hit in the logs of 2014-06-01 .. 2014-06-14 (14 days)"
 
 
+
+def test_an_unused_claim_over_logs_with_gaps_says_on_how_many_days_there_were_logs():
+    # the span alone read as two weeks of evidence where the logs cover two days of it
+    fw = firewall("access-list o extended permit tcp any any eq 443\n"
+                  "access-list o extended permit tcp any any eq 22\n"
+                  "access-group o in interface outside\n")
+    analyzer = LineAnalyzer({"fw01": fw}, "2014")
+    for when in ("Jun 01 2014 12:00:00", "Jun 14 2014 12:00:00"):
+        analyzer.add(built("inbound", "TCP", "outside:192.0.2.1/5000", "dmz:172.16.1.10/443",
+                           when=when))
+    report = make_report({"fw01": fw}, collect(analyzer.finish()))
+    ssh = next(r for r in report.rules if r.line == 2)
+    assert ssh.reason == "no hit in the logs of 2014-06-01 .. 2014-06-14 (14 days, logs on 2 " \
+                         "of them)"
+
 def test_a_line_dated_months_after_the_logs_does_not_move_the_unused_horizon():
     from ruleset_analysis.report import Filters
     fw = firewall("access-list o extended permit tcp any any eq 443\n"

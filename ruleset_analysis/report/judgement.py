@@ -155,8 +155,11 @@ def judge(entry: AceReport, evidence: Evidence, no_data: Optional[str],
                 datetime.date.fromisoformat(period[0])).days + 1
         return Judgement(Status.UNUSED, f"no hit since it came into force at {since} (config "
                          f"history): logs of {period[0]} .. {period[1]} ({days} days){device}")
+    # (the days with logs said where fewer: the span is not what the logs cover)
+    logged = len(evidence.days)
+    covered = f", logs on {logged} of them" if logged < evidence.span_days else ""
     return Judgement(Status.UNUSED, f"no hit in the logs of {evidence.first} .. "
-                     f"{evidence.last} ({evidence.span_days} days){device}")
+                     f"{evidence.last} ({evidence.span_days} days{covered}){device}")
 
 
 def claimed_period(evidence: Evidence, horizon: Optional[Horizon]) -> Tuple[str, str]:
