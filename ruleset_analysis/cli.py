@@ -417,6 +417,11 @@ def write_report(output: Optional[str], db: str, results: Callable[[], Any], fmt
         write_pieces(output, pieces)
 
 
+def note(text: str) -> None:
+    """A line on standard error of what changed how the command went (not its result)."""
+    click.echo(printable(f"note: {text}"), err=True)
+
+
 def echo_warnings(warnings) -> None:
     for warning in warnings:
         click.echo(printable(warning), err=True)
@@ -471,7 +476,7 @@ def preprocess(configs, db, git, name, interface_addresses, routes):
     check_outputs([db], [split_spec(c)[0] for c in configs] + list(git) +
                   ([routes] if routes else []))
     firewalls, older = read_firewalls(list(configs), git, name, addresses, routes,
-                                      progress_stream())
+                                      progress_stream(), note=note)
     names = [fw.name for fw in firewalls]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -712,7 +717,8 @@ def analyze(configs, logs, db, results_path, captures, runner, workers, job, fmt
     try:
         db = db or os.path.join(workdir, "accesslists.db")
         started = time.monotonic()
-        firewalls, older = read_firewalls(list(configs), progress=progress_stream())
+        firewalls, older = read_firewalls(list(configs), progress=progress_stream(),
+                                          note=note)
         save_firewalls(db, firewalls, older)
         print_summary(firewalls, db)
         del firewalls, older        # the job and the report load them: not held meanwhile

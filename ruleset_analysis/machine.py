@@ -1,5 +1,6 @@
-"""What this machine lets the local runner use: the CPUs this process may run on and the memory
-it may still take, a container's limits (Linux cgroups, v2 or v1) included.
+"""What this machine lets the local runner (and preprocess's readers) use: the CPUs this process
+may run on and the memory it may still take, a container's limits (Linux cgroups, v2 or v1)
+included.
 
 A container on a large host sees all the host's CPUs (os.cpu_count) and its memory
 (/proc/meminfo); its limits are in its cgroups. A worker per CPU seen there starts dozens of
@@ -50,6 +51,20 @@ def default_workers(root: str = "/") -> Tuple[int, Optional[str]]:
     return held, (f"{held} worker{'s' if held > 1 else ''}, not {cpus} (one per CPU): "
                   f"{room / 2**30:.1f} GB of memory is available, {WORKER_BYTES >> 20} MB "
                   "for each beside the job's own process; -j/--workers N to choose")
+
+
+def reading_workers(configs: int, root: str = "/") -> int:
+    """Processes to read and expand ``configs`` configs while this one builds their histories
+    (preprocess): one per usable CPU, no more than the configs, as many as the available
+    memory holds at twice WORKER_BYTES each (a worker's config, and its result received here:
+    200 MB and 20 MB pickled at 1.2M rules); 0 (read here, one at a time) where one config or
+    one CPU leaves nothing to do beside it."""
+    cpus = usable_cpus(root)
+    if configs < 2 or cpus < 2:
+        return 0
+    room = available_memory(root)
+    held = cpus if room is None else room // (2 * WORKER_BYTES) - 1
+    return max(0, min(cpus, configs, held))
 
 
 def _affinity() -> int:

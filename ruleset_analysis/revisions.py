@@ -31,6 +31,7 @@ class ConfigRevision:
     source: str
     read: Callable[[], str]
     group: str = ""                          # revisions of one device share it (a path)
+    size: Optional[int] = None               # its bytes, where known without reading it
 
     @property
     def text(self) -> str:
@@ -70,7 +71,14 @@ def from_spec(spec: str) -> List[ConfigRevision]:
     if since is None and os.path.isdir(path):
         return from_directory(path)
     return [ConfigRevision(since, path if since is None else f"{path}@{since}",
-                           partial(read_text, path))]
+                           partial(read_text, path), size=_size(path))]
+
+
+def _size(path: str) -> Optional[int]:
+    try:
+        return os.path.getsize(path)
+    except OSError:             # said when it is read
+        return None
 
 
 def from_directory(path: str) -> List[ConfigRevision]:
@@ -87,7 +95,7 @@ def from_directory(path: str) -> List[ConfigRevision]:
             raise ConfigError(f"{full}: no time in the file name (a directory holds dated "
                               "revisions of one firewall: 2014-03-01T1200.cfg)")
         found.append(ConfigRevision(when.replace("T", " "), full, partial(read_text, full),
-                                    group=path))
+                                    group=path, size=_size(full)))
     return found
 
 

@@ -7,6 +7,7 @@ from ruleset_analysis.machine import (
     WORKER_BYTES,
     available_memory,
     default_workers,
+    reading_workers,
     usable_cpus,
 )
 
@@ -137,3 +138,23 @@ def test_one_worker_however_little_memory_is_available(tmp_path, cpus):
 def test_a_cgroup_over_its_limit_leaves_no_memory_not_a_negative_amount(tmp_path):
     root = Root(tmp_path).v2(memory_max=f"{GB}\n", memory_current=f"{2 * GB}\n")
     assert available_memory(str(root)) == 0
+
+
+def test_configs_are_read_by_a_process_per_cpu_where_memory_holds_them(tmp_path, cpus):
+    room = 9 * 2 * WORKER_BYTES          # each: a config read, and its result held here
+    assert reading_workers(48, str(Root(tmp_path, available=room))) == 8
+    assert reading_workers(48, str(Root(tmp_path, available=room - 1))) == 7
+
+
+def test_configs_are_read_by_no_more_processes_than_there_are_configs(tmp_path, cpus):
+    assert reading_workers(3, str(Root(tmp_path))) == 3
+
+
+def test_one_config_or_one_cpu_is_read_in_the_process_itself(tmp_path, cpus, monkeypatch):
+    assert reading_workers(1, str(Root(tmp_path))) == 0
+    monkeypatch.setattr(machine, "_affinity", lambda: 1)
+    assert reading_workers(48, str(Root(tmp_path))) == 0
+
+
+def test_configs_are_read_in_the_process_itself_where_memory_holds_no_worker(tmp_path, cpus):
+    assert reading_workers(48, str(Root(tmp_path, available=GB))) == 0
