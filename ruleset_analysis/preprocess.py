@@ -5,6 +5,7 @@ import gc
 import ipaddress
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from collections import deque
@@ -75,9 +76,14 @@ SMALL_CONFIGS = 1 << 20     # bytes of configs read in ~0.25 s
 COLLECT_EVERY = 16      # revisions read between two collections of what they left in cycles
 
 
-def _read_revision(position: int) -> Firewall:
+def _read_revision(position: int) -> bytes:
+    """A worker's revision, read and pickled here with the collector paused: pickled after
+    (the executor's), its temporary objects set off collections that rescanned the whole
+    firewall, 1.6 s of a 1.2M-rule revision against 0.6 s."""
     revision = _REVISIONS[position]
-    return read_config_text(revision.text, revision.source, *_READ_ARGS)
+    with collector_paused():
+        return pickle.dumps(read_config_text(revision.text, revision.source, *_READ_ARGS),
+                            protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _reader_started() -> None:
@@ -114,7 +120,7 @@ def _read_in_order(revisions: List[ConfigRevision], order: List[int], args: tupl
                     while given < len(order) and len(pending) < workers:
                         pending.append(executor.submit(_read_revision, order[given]))
                         given += 1
-                    firewall = pending.popleft().result()
+                    firewall = pickle.loads(pending.popleft().result())
                 except BrokenProcessPool:
                     if note is not None:
                         note("a process reading the configs ended unexpectedly (the "
