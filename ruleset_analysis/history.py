@@ -377,23 +377,71 @@ def _digest(value) -> str:
     return json_digest(value)[:20]
 
 
-def _stored(data: dict, known: Dict[str, dict]) -> Tuple[dict, Dict[str, dict]]:
+POSITION = ("line", "first_index", "source")      # where an ACE stood: not in its body
+# an ACE's fields but its position and expansion: equal, with its expansion shared, its body
+# is the one made before (_AceBodies)
+_BODY_FIELDS = tuple(f.name for f in dataclasses.fields(Ace)
+                     if f.name not in POSITION + ("sources", "destinations", "services"))
+
+
+class _AceBodies:
+    """Each ACE's body (its JSON but where it stood) and the body's digest, made once while
+    the ACE stays as it was: an ACE of the next revision that holds the same expansion
+    (share_unchanged gives it the one before's, when equal) and equal other fields takes
+    them. Made anew for every ACE, they were 40% of adding a revision (1.0 of 2.3 s at 1.2M
+    rules)."""
+
+    def __init__(self) -> None:
+        # the last revision's: (its expansion's ids, other fields) -> (body, digest, the ACE,
+        # held: the ids stay its lists')
+        self._made: Dict[tuple, Tuple[dict, str, Ace]] = {}
+
+    def revision(self, firewall: Firewall) -> Tuple[dict, List[Tuple[str, dict]]]:
+        """(firewall.to_json(), the (digest, body) of each of its ACEs, in that JSON's
+        order)."""
+        made = self._made
+        kept: Dict[tuple, Tuple[dict, str, Ace]] = {}
+        found: List[Tuple[str, dict]] = []
+
+        def ace_json(ace: Ace) -> dict:
+            key = (id(ace.sources), id(ace.destinations), id(ace.services)) + tuple(
+                tuple(value) if isinstance(value, list) else value
+                for value in map(ace.__getattribute__, _BODY_FIELDS))
+            entry = made.get(key)
+            if entry is None:
+                data = ace.to_json()
+                body = {name: value for name, value in data.items() if name not in POSITION}
+                entry = (body, _digest(body), ace)
+            else:
+                data = dict(entry[0], line=ace.line, first_index=ace.first_index,
+                            source=ace.source)
+            kept[key] = entry
+            found.append((entry[1], entry[0]))
+            return data
+        data = firewall.to_json(ace_json)
+        self._made = kept
+        return data, found
+
+
+def _stored(data: dict, known: Dict[str, dict], aces: List[Tuple[str, dict]]
+            ) -> Tuple[dict, Dict[str, dict]]:
     """A revision's JSON as stored (each entry: its ACE's digest and where it stood, the line
     of the revision's file where it was read as a number) and the bodies of its ACEs that
-    ``known`` lacks, by digest. The groups are left to ``_GroupDigests``."""
+    ``known`` lacks, by digest; ``aces``: each ACE's (digest, body), in order
+    (_AceBodies). The groups are left to ``_GroupDigests``."""
     stored = dict(data)
     bodies: Dict[str, dict] = {}
     acls = []
     file = data["source"] + ":"
+    each = iter(aces)
     for acl in data["acls"]:
         entries = []
         for ace in acl["entries"]:
-            body = dict(ace)
-            line, first, source = body.pop("line"), body.pop("first_index"), body.pop("source")
+            digest, body = next(each)
+            line, first, source = ace["line"], ace["first_index"], ace["source"]
             number = source[len(file):]
             where = int(number) if source.startswith(file) and number.isdigit() and \
                 str(int(number)) == number else source
-            digest = _digest(body)
             if digest not in known:
                 bodies.setdefault(digest, body)
             entries.append((digest, line, first, where))
@@ -453,6 +501,7 @@ class HistoryBuilder:
         self._bodies: Dict[str, dict] = {}
         self._groups: Dict[str, dict] = {}
         self._group_digests = _GroupDigests()
+        self._ace_bodies = _AceBodies()
         self._fingerprint = ""
         self._key = ""
         self._since = ""                                 # the last revision's, kept or not
@@ -474,8 +523,9 @@ class HistoryBuilder:
         self.name = firewall.name
         if self.newest is not None:
             share_unchanged(self.newest, firewall)
-        data = firewall.to_json()
-        stored, bodies = _stored(data, self.older.aces)
+        data, aces = self._ace_bodies.revision(firewall)
+        stored, bodies = _stored(data, self.older.aces, aces)
+        del aces
         stored["groups"], groups = self._group_digests(data["groups"])
         key = _matching_key(stored)
         alike = self.newest is not None and key == self._key

@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from sys import intern
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 
 @dataclass(frozen=True)
@@ -306,8 +306,8 @@ class Acl:
     name: str
     entries: list = field(default_factory=list)      # Ace, in config order
 
-    def to_json(self) -> dict:
-        return {"name": self.name, "entries": [a.to_json() for a in self.entries]}
+    def to_json(self, ace_json: Callable[[Ace], dict] = Ace.to_json) -> dict:
+        return {"name": self.name, "entries": [ace_json(a) for a in self.entries]}
 
     @classmethod
     def from_json(cls, d: dict) -> "Acl":
@@ -391,10 +391,11 @@ class Firewall:
             self.__dict__["_fingerprint"] = cached
         return cached
 
-    def to_json(self) -> dict:
+    def to_json(self, ace_json: Callable[[Ace], dict] = Ace.to_json) -> dict:
+        """Its JSON, each ACE's made by ``ace_json`` (HistoryBuilder: one made before)."""
         return {"name": self.name,
                 "interfaces": {k: v.to_json() for k, v in self.interfaces.items()},
-                "acls": [a.to_json() for a in self.acls.values()],
+                "acls": [a.to_json(ace_json) for a in self.acls.values()],
                 "inbound": self.inbound, "outbound": self.outbound,
                 "global_acl": self.global_acl, "names": self.names,
                 "warnings": self.warnings, "source": self.source, "version": self.version,
