@@ -261,13 +261,18 @@ def check_workers(workers: Optional[int], runner: str) -> None:
         raise click.UsageError(f"--workers is the local runner's (-r local), not -r {runner}'s")
 
 
-def workers_option(f):
-    return click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
-                        help="Worker processes of the local runner (-r local)  [default: "
-                             "one per CPU this process may use (a container's quota too), "
-                             "as many as the available memory holds at 320 MB each] (each "
-                             "holds the ruleset and its counts: 200-350 MB at a million "
-                             "rules).")(f)
+def workers_option(f=None, *, configs: bool = False):
+    """-j/--workers; ``configs``: the command reads configs too (analyze), in as many."""
+    reading = ", and at most as many processes reading the configs" if configs else ""
+
+    def decorate(command):
+        return click.option(
+            "-j", "--workers", type=click.IntRange(min=1), default=None,
+            help=f"Worker processes of the local runner (-r local){reading}  [default: one "
+                 "per CPU this process may use (a container's quota too), as many as the "
+                 "available memory holds at 320 MB each] (each holds the ruleset and its "
+                 "counts: 200-350 MB at a million rules).")(command)
+    return decorate(f) if f is not None else decorate
 
 
 def cluster_options(f):
@@ -699,7 +704,7 @@ def prune_command(results, db, output, filters):
               help="A `show access-list` capture (repeat for several): the device's counters "
                    "beside the logs' hits (see the hitcounts command).")
 @runner_option("local")
-@workers_option
+@workers_option(configs=True)
 @job_options
 @format_options
 @report_options
@@ -718,7 +723,7 @@ def analyze(configs, logs, db, results_path, captures, runner, workers, job, fmt
         db = db or os.path.join(workdir, "accesslists.db")
         started = time.monotonic()
         firewalls, older = read_firewalls(list(configs), progress=progress_stream(),
-                                          note=note)
+                                          note=note, most=workers)
         save_firewalls(db, firewalls, older)
         print_summary(firewalls, db)
         del firewalls, older        # the job and the report load them: not held meanwhile

@@ -142,15 +142,16 @@ def _read_in_order(revisions: List[ConfigRevision], order: List[int], args: tupl
 def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
                    interface_addresses: Optional[dict] = None, routes: Optional[str] = None,
                    progress: Optional[TextIO] = None, workers: Optional[int] = None,
-                   note: Optional[Callable[[str], None]] = None
+                   note: Optional[Callable[[str], None]] = None, most: Optional[int] = None
                    ) -> Tuple[List[Firewall], Dict[str, OlderRevisions]]:
     """Config arguments (files, FILE@TIME, directories of dated files) and ``--git`` paths
     -> (firewalls, {name: older revisions}). Dated revisions of one firewall (one directory,
     one file's git history, or FILE@TIME arguments naming one hostname) become its history;
     an undated config is a firewall of one revision, as before. ``progress``: a terminal on
     which to show how many configs are read (a long history takes minutes); ``workers``:
-    processes reading them beside this one (0: read here; default: machine.reading_workers);
-    ``note``: told where that changes."""
+    processes reading them beside this one (0: read here; default: machine.reading_workers,
+    fewer than ``most``: with this one, ``most`` processes); ``note``: told where that
+    changes."""
     revisions = [r for spec in specs for r in from_spec(spec)] + \
         [r for path in git for r in from_git(path)]
     total = len(revisions)
@@ -158,7 +159,8 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
         # configs read in less time than processes take to start (~20 ms) are read here
         small = all(r.size is not None for r in revisions) and \
             sum(r.size or 0 for r in revisions) < SMALL_CONFIGS
-        workers = 0 if small else reading_workers(total)
+        workers = 0 if small else min(reading_workers(total),
+                                      total if most is None else most - 1)
     with collector_paused():
         return _read_firewalls(revisions, (name, interface_addresses, routes), progress,
                                workers, note)

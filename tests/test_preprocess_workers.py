@@ -2,6 +2,7 @@
 configs of several firewalls) in processes of their own while it builds the histories of
 those before. What it stores is what reading them one at a time in its own process stores,
 whatever becomes of a worker, and no worker outlives the command."""
+import concurrent.futures
 import multiprocessing
 import os
 import signal
@@ -9,10 +10,12 @@ import sqlite3
 import time
 
 import pytest
+from conftest import cli_runner
 from test_history import SSH, WEB, WIDE, config, write
 
-from ruleset_analysis import preprocess
+from ruleset_analysis import machine, preprocess
 from ruleset_analysis.asa.config import ConfigError
+from ruleset_analysis.cli import main
 from ruleset_analysis.database import save_firewalls
 from ruleset_analysis.preprocess import read_firewalls
 
@@ -135,3 +138,26 @@ def test_configs_too_small_to_pay_for_a_process_are_read_here(tmp_path, monkeypa
     monkeypatch.setattr(preprocess, "SMALL_CONFIGS", 1000)
     with pytest.raises(AssertionError, match="a process was started"):
         read_firewalls(given)
+
+
+@pytest.mark.parametrize("given, readers", [([], 4), (["-j", "3"], 2), (["-j", "1"], 0)])
+def test_analyze_reads_configs_in_no_more_processes_than_its_workers(tmp_path, monkeypatch,
+                                                                       given, readers):
+    # -j N: N processes work, this one (building the histories) and N - 1 reading
+    monkeypatch.setattr(machine, "_affinity", lambda: 4)
+    monkeypatch.setattr(machine, "available_memory", lambda root="/": None)
+    monkeypatch.setattr(preprocess, "SMALL_CONFIGS", 0)
+    started = []
+
+    class Pool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, workers, **kwargs):
+            started.append(workers)
+            super().__init__(workers, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    log = tmp_path / "empty.log"
+    log.write_text("")
+    fw01, fw02 = configs(tmp_path)
+    result = cli_runner().invoke(main, ["analyze", "-c", fw01, "-c", fw02, str(log)] + given)
+    assert result.exit_code == 0, result.output
+    assert started == ([readers] if readers else [])
