@@ -68,6 +68,15 @@ access-list acl line 1 extended deny ip host 10.0.0.1 any
         (1, "deny"), (2, "permit"), (3, "permit")]
 
 
+def test_a_line_keyword_with_nothing_after_it_is_an_ace_kept_unparsed():
+    # found by the fuzzer: it raised IndexError (`access-list acl line 2` cut short)
+    fw = firewall("access-list acl extended permit tcp any any eq www\n"
+                  "access-list acl line 2\n")
+    assert [(a.line, a.text, a.error) for a in fw.acls["acl"].entries] == [
+        (1, "access-list acl extended permit tcp any any eq www", None),
+        (2, "access-list acl line 2", "expected permit or deny")]
+
+
 def test_inactive_log_and_time_range_are_kept():
     fw = firewall("access-list acl extended permit tcp any any eq www log 6 interval 300 "
                   "time-range office inactive\n")

@@ -352,7 +352,7 @@ class _Parser:
             acl = Acl(name)
             remarks: list = []
             for number, (t, raw, where) in enumerate(ordered, 1):
-                if t[2] == "remark":
+                if len(t) > 2 and t[2] == "remark":     # (`ACL line N` alone: an ACE, unparsed)
                     remarks.append(raw.split(" remark ", 1)[1].strip() if " remark " in raw else "")
                     continue
                 ace = Ace(acl=name, line=number, text=raw.strip(), remarks=remarks, source=where,
