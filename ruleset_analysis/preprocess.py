@@ -105,13 +105,20 @@ def _read_in_order(revisions: List[ConfigRevision], order: List[int], args: tupl
     killer) leaves the rest to be read here, one at a time, as ``note`` says."""
     global _REVISIONS, _READ_ARGS
     done = 0
+    executor = None
     if workers and "fork" in multiprocessing.get_all_start_methods():
         # (imported here: 5 ms of every command's start)
         from concurrent.futures import Future, ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
+        try:
+            executor = ProcessPoolExecutor(workers, initializer=_reader_started,
+                                           mp_context=multiprocessing.get_context("fork"))
+        except (OSError, ImportError) as exc:   # no POSIX semaphores (a container's /dev/shm)
+            if note is not None:
+                note(f"no process can be started to read the configs ({exc}): they are read "
+                     "here, one at a time")
+    if executor is not None:
         _REVISIONS, _READ_ARGS = revisions, args
-        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                       initializer=_reader_started)
         try:
             pending: Deque[Future] = deque()
             given = 0

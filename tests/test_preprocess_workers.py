@@ -98,6 +98,24 @@ def test_a_worker_killed_while_reading_leaves_the_rest_to_this_process_which_say
     assert not multiprocessing.active_children()
 
 
+def test_where_no_process_can_start_the_configs_are_read_here_which_says_so(tmp_path,
+                                                                          monkeypatch):
+    # (POSIX semaphores missing: a container without /dev/shm)
+    given = configs(tmp_path)
+    here = stored(tmp_path / "here.db", *read_firewalls(given, workers=0))
+
+    def no_semaphores(*args, **kwargs):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_semaphores)
+    notes = []
+    apart = stored(tmp_path / "apart.db",
+                   *read_firewalls(given, workers=2, note=notes.append))
+    assert apart == here
+    assert notes == ["no process can be started to read the configs ([Errno 38] Function not "
+                     "implemented): they are read here, one at a time"]
+
+
 def test_an_error_while_workers_read_stops_them_at_once(tmp_path, monkeypatch):
     # two revisions of fw01 at the same time: refused when the second is read here, while
     # a worker reads the next one (which would take a minute)
