@@ -133,6 +133,11 @@ def _read_in_order(revisions: List[ConfigRevision], order: List[int], args: tupl
                         note("a process reading the configs ended unexpectedly (the "
                              "out-of-memory killer?): the rest are read here, one at a time")
                     break
+                except OSError as exc:  # fork refused (a process limit); else read here again
+                    if note is not None:
+                        note(f"no process can be started to read the configs ({exc}): the "
+                             "rest are read here, one at a time")
+                    break
                 done += 1
                 yield firewall
         finally:

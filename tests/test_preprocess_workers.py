@@ -116,6 +116,24 @@ def test_where_no_process_can_start_the_configs_are_read_here_which_says_so(tmp_
                      "implemented): they are read here, one at a time"]
 
 
+def test_where_fork_is_refused_the_configs_are_read_here_which_says_so(tmp_path, monkeypatch):
+    # (a limit on processes: RLIMIT_NPROC, a container's pids.max)
+    given = configs(tmp_path)
+    here = stored(tmp_path / "here.db", *read_firewalls(given, workers=0))
+
+    def refused():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    notes = []
+    apart = stored(tmp_path / "apart.db",
+                   *read_firewalls(given, workers=2, note=notes.append))
+    assert apart == here
+    assert notes == ["no process can be started to read the configs ([Errno 11] Resource "
+                     "temporarily unavailable): the rest are read here, one at a time"]
+    assert not multiprocessing.active_children()
+
+
 def test_an_error_while_workers_read_stops_them_at_once(tmp_path, monkeypatch):
     # two revisions of fw01 at the same time: refused when the second is read here, while
     # a worker reads the next one (which would take a minute)
