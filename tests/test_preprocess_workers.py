@@ -41,6 +41,14 @@ def stored(path, firewalls, older):
         return dict(connection.execute("SELECT key, value FROM ruleset_analysis"))
 
 
+def stored_both_ways(tmp_path):
+    """What reading configs() stores with 2 workers and read here, and the notes said."""
+    given, notes = configs(tmp_path), []
+    apart = stored(tmp_path / "apart.db",
+                   *read_firewalls(given, workers=2, note=notes.append))
+    return apart, stored(tmp_path / "here.db", *read_firewalls(given, workers=0)), notes
+
+
 def test_configs_read_by_worker_processes_are_stored_as_those_read_here(tmp_path,
                                                                        monkeypatch):
     given = configs(tmp_path)
@@ -79,8 +87,6 @@ def test_a_config_a_worker_cannot_read_is_refused_as_one_read_here_is(tmp_path):
 
 def test_a_worker_killed_while_reading_leaves_the_rest_to_this_process_which_says_so(
         tmp_path, monkeypatch):
-    given = configs(tmp_path)
-    here = stored(tmp_path / "here.db", *read_firewalls(given, workers=0))
     parent, read = os.getpid(), preprocess.read_config_text
 
     def killed_in_a_worker(text, path, *args):
@@ -89,48 +95,29 @@ def test_a_worker_killed_while_reading_leaves_the_rest_to_this_process_which_say
         return read(text, path, *args)
 
     monkeypatch.setattr(preprocess, "read_config_text", killed_in_a_worker)
-    notes = []
-    apart = stored(tmp_path / "apart.db",
-                   *read_firewalls(given, workers=2, note=notes.append))
+    apart, here, notes = stored_both_ways(tmp_path)
     assert apart == here
     assert notes == ["a process reading the configs ended unexpectedly (the out-of-memory "
                      "killer?): the rest are read here, one at a time"]
     assert not multiprocessing.active_children()
 
 
-def test_where_no_process_can_start_the_configs_are_read_here_which_says_so(tmp_path,
-                                                                          monkeypatch):
-    # (POSIX semaphores missing: a container without /dev/shm)
-    given = configs(tmp_path)
-    here = stored(tmp_path / "here.db", *read_firewalls(given, workers=0))
+@pytest.mark.parametrize("where, name, error, rest", [
+    # POSIX semaphores missing (a container without /dev/shm): no pool at all
+    (concurrent.futures, "ProcessPoolExecutor", OSError(38, "Function not implemented"),
+     "they are"),
+    # a limit on processes (RLIMIT_NPROC, a container's pids.max): refused at its first task
+    (os, "fork", BlockingIOError(11, "Resource temporarily unavailable"), "the rest are")])
+def test_where_no_process_can_start_the_configs_are_read_here_which_says_so(
+        tmp_path, monkeypatch, where, name, error, rest):
+    def refused(*args, **kwargs):
+        raise error
 
-    def no_semaphores(*args, **kwargs):
-        raise OSError(38, "Function not implemented")
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_semaphores)
-    notes = []
-    apart = stored(tmp_path / "apart.db",
-                   *read_firewalls(given, workers=2, note=notes.append))
+    monkeypatch.setattr(where, name, refused)
+    apart, here, notes = stored_both_ways(tmp_path)
     assert apart == here
-    assert notes == ["no process can be started to read the configs ([Errno 38] Function not "
-                     "implemented): they are read here, one at a time"]
-
-
-def test_where_fork_is_refused_the_configs_are_read_here_which_says_so(tmp_path, monkeypatch):
-    # (a limit on processes: RLIMIT_NPROC, a container's pids.max)
-    given = configs(tmp_path)
-    here = stored(tmp_path / "here.db", *read_firewalls(given, workers=0))
-
-    def refused():
-        raise BlockingIOError(11, "Resource temporarily unavailable")
-
-    monkeypatch.setattr(os, "fork", refused)
-    notes = []
-    apart = stored(tmp_path / "apart.db",
-                   *read_firewalls(given, workers=2, note=notes.append))
-    assert apart == here
-    assert notes == ["no process can be started to read the configs ([Errno 11] Resource "
-                     "temporarily unavailable): the rest are read here, one at a time"]
+    assert notes == [f"no process can be started to read the configs ({error}): {rest} read "
+                     "here, one at a time"]
     assert not multiprocessing.active_children()
 
 
