@@ -69,18 +69,20 @@ class _Stdout(io.TextIOWrapper):
     def write(self, text: str) -> int:
         try:
             return super().write(text)
-        except BrokenPipeError:
-            raise _PipeClosed() from None
         except OSError as exc:
-            raise _unwritable("standard output", exc) from None
+            raise _stdout_error(exc) from None
 
     def flush(self) -> None:
         try:
             super().flush()
-        except BrokenPipeError:
-            raise _PipeClosed() from None
         except OSError as exc:
-            raise _unwritable("standard output", exc) from None
+            raise _stdout_error(exc) from None
+
+
+def _stdout_error(exc: OSError) -> Exception:
+    if isinstance(exc, BrokenPipeError):
+        return _PipeClosed()
+    return _unwritable("standard output", exc)
 
 
 def _settle_stdout() -> None:

@@ -152,6 +152,11 @@ def _read_in_order(revisions: List[ConfigRevision], order: List[int], args: tupl
         yield read_config_text(revision.text, revision.source, *args)
 
 
+# The collector paused but every COLLECT_EVERY revisions: a revision's objects, not cyclic,
+# go when the next replaces them; its collections at each revision's end (a full one
+# rescanning the newest) were 8% of a long history, and the processes reading configs,
+# forked, then copied the pages it touched.
+@collector_paused()
 def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
                    interface_addresses: Optional[dict] = None, routes: Optional[str] = None,
                    progress: Optional[TextIO] = None, workers: Optional[int] = None,
@@ -174,19 +179,6 @@ def read_firewalls(specs: List[str], git: Sequence[str] = (), name: str = "",
             sum(r.size or 0 for r in revisions) < SMALL_CONFIGS
         workers = 0 if small else min(reading_workers(total),
                                       total if most is None else most - 1)
-    with collector_paused():
-        return _read_firewalls(revisions, (name, interface_addresses, routes), progress,
-                               workers, note)
-
-
-def _read_firewalls(revisions: List[ConfigRevision], args: tuple, progress: Optional[TextIO],
-                    workers: int, note: Optional[Callable[[str], None]]
-                    ) -> Tuple[List[Firewall], Dict[str, OlderRevisions]]:
-    """read_firewalls, the cyclic collector paused but every COLLECT_EVERY revisions: a
-    revision's objects, not cyclic, go when the next replaces them; its collections at
-    each revision's end (a full one rescanning the newest) were 8% of a long history, and
-    the processes reading configs, forked, then copied the pages it touched."""
-    total = len(revisions)
     # Read in time order (undated first), so each firewall's history is built as its
     # revisions come (only the newest held whole); each text read when parsed, let go after.
     order = sorted(range(total), key=lambda n: (revisions[n].since is not None,
@@ -195,7 +187,8 @@ def _read_firewalls(revisions: List[ConfigRevision], args: tuple, progress: Opti
     builders: Dict[str, Tuple[int, HistoryBuilder]] = {}    # firewall -> (first given, ...)
     last: Dict[str, ConfigRevision] = {}
     started = time.monotonic()
-    read = _read_in_order(revisions, order, args, workers, note)
+    read = _read_in_order(revisions, order, (name, interface_addresses, routes), workers,
+                          note)
     try:
         for number, (position, firewall) in enumerate(zip(order, read), 1):
             revision = revisions[position]
