@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Te
 from .aggregate import quiet_collector
 from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, READ_CHUNK, log_chunks
 from .database import load_firewalls
-from .machine import default_workers
+from .machine import default_workers, end_with_parent
 from .model import collector_paused
 from .options import JobOptions
 from .records import encode, reduce_values, string_records
@@ -466,14 +466,15 @@ class _WorkerTraceback(Exception):
     """Where in a worker the exception the job raises again was raised (its cause)."""
 
 
-def _work(connection: Any, initargs: tuple, jobs_ends: List[Any]) -> None:
+def _work(connection: Any, initargs: tuple, jobs_ends: List[Any], job: int) -> None:
     """A worker process: _start_worker(*initargs), then map_tasks over each batch the job
     sends, until it sends None: then end_worker. Each answer is (None, what the call
     returned), or (the exception it raised, its traceback). Ctrl-C and SIGTERM are the
-    job's to handle: it ends the workers. ``jobs_ends``: the job's ends of the workers'
-    pipes, closed here (a forked worker holds them: its pipe would not end when the job
-    does)."""
+    job's to handle: it ends the workers; the job's process ``job`` killed, they are killed.
+    ``jobs_ends``: the job's ends of the workers' pipes, closed here (a forked worker holds
+    them: its pipe would not end when the job does)."""
     import traceback
+    end_with_parent(job)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)   # (not the command's: it ends, quietly)
     for end in jobs_ends:
@@ -513,7 +514,7 @@ def _run_workers(context: Any, workers: int, initargs: tuple, batches: List[List
         for _ in range(workers):
             ours, theirs = context.Pipe()
             process = context.Process(target=_work, daemon=True, args=(
-                theirs, initargs, [pipe for _, pipe in started] + [ours]))
+                theirs, initargs, [pipe for _, pipe in started] + [ours], os.getpid()))
             process.start()
             theirs.close()          # else a worker's end would not end its pipe here
             started.append((process, ours))

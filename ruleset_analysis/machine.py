@@ -6,11 +6,16 @@ A container on a large host sees all the host's CPUs (os.cpu_count) and its memo
 (/proc/meminfo); its limits are in its cgroups. A worker per CPU seen there starts dozens of
 mappers, each with its index and facts, where two CPUs' time and a few GB are granted: the
 kernel throttles them, then kills one (the job fails, saying so).
+
+And what ends them with their process: a process killed at once (the out-of-memory killer,
+kill -9) cannot end the workers it started, which went on without it.
 """
 from __future__ import annotations
 
 import math
 import os
+import signal
+import sys
 from typing import Iterator, List, Optional, Tuple
 
 # What one worker may hold: its mapper grows its facts only while it is within
@@ -19,6 +24,7 @@ from typing import Iterator, List, Optional, Tuple
 # with a margin. The job's own process (the workers' records merged) counts as one more.
 WORKER_BYTES = 320 << 20
 UNLIMITED = 1 << 62         # cgroup v1 writes "no limit" as a number near 2**63
+PR_SET_PDEATHSIG = 1        # linux/prctl.h
 
 
 def usable_cpus(root: str = "/") -> int:
@@ -65,6 +71,26 @@ def reading_workers(configs: int, root: str = "/") -> int:
     room = available_memory(root)
     held = cpus if room is None else room // (2 * WORKER_BYTES) - 1
     return max(0, min(cpus, configs, held))
+
+
+def end_with_parent(parent: int) -> None:
+    """Have this process, a worker just started by ``parent``, killed when that process ends,
+    however it ends. Killed at once (the out-of-memory killer, kill -9), the job's process
+    cannot end its workers: the local runner's went on reading their tasks (minutes for a
+    share of a large archive), and preprocess's readers of the configs waited for ever,
+    each holding its memory. Linux only (prctl); elsewhere nothing changes. (The signal
+    comes when the thread that started this process ends: the one that waits for it.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    if prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL)) != 0:
+        return
+    if os.getppid() != parent:      # it ended before the call: no signal will come
+        os._exit(1)
 
 
 def _affinity() -> int:

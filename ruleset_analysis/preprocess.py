@@ -15,7 +15,7 @@ from .asa.config import ConfigError, parse_config
 from .asa.routes import read_routes
 from .expand import expand_config
 from .history import HistoryBuilder, OlderRevisions
-from .machine import reading_workers
+from .machine import end_with_parent, reading_workers
 from .model import Firewall, collector_paused
 from .revisions import ConfigRevision, from_git, from_spec, read_text
 
@@ -86,7 +86,8 @@ def _read_revision(position: int) -> bytes:
                             protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _reader_started() -> None:
+def _reader_started(parent: int) -> None:
+    end_with_parent(parent)             # killed at once, it cannot end them itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C: this one's to stop them
     signal.signal(signal.SIGTERM, signal.SIG_DFL)       # (not the CLI's handler, inherited)
     # forked with the collector paused: its own garbage collected between configs, what it
@@ -113,6 +114,7 @@ def _read_in_order(revisions: List[ConfigRevision], order: List[int], args: tupl
         from concurrent.futures.process import BrokenProcessPool
         try:
             executor = ProcessPoolExecutor(workers, initializer=_reader_started,
+                                           initargs=(os.getpid(),),
                                            mp_context=multiprocessing.get_context("fork"))
         except (OSError, ImportError) as exc:   # no POSIX semaphores (a container's /dev/shm)
             if note is not None:

@@ -58,6 +58,45 @@ def free_ports(count):
     return ports
 
 
+def process_ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie its new parent has not reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def workers_alive_after_kill(script: str, args: list, marks, workers: int = 2) -> list:
+    """Run ``script`` (python -c, with ``marks`` and ``args`` as its arguments) till
+    ``workers`` of its worker processes are at work — each leaves a file named by its pid in
+    ``marks`` — then kill it as the out-of-memory killer does: -> the workers still alive 30 s
+    later (then killed)."""
+    import subprocess
+    import sys
+    import time
+    command = subprocess.Popen([sys.executable, "-c", script, str(marks), *args])
+    started: list = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(started) < workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            started = [int(pid) for pid in os.listdir(marks)]
+        assert len(started) == workers, "the workers did not start"
+        command.send_signal(signal.SIGKILL)
+        command.wait()
+        deadline = time.monotonic() + 30
+        while not all(map(process_ended, started)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [pid for pid in started if not process_ended(pid)]
+    finally:
+        command.kill()
+        command.wait()
+        for pid in started:
+            if not process_ended(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 @pytest.fixture
 def sample_db(tmp_path):
     from ruleset_analysis.database import save_firewalls

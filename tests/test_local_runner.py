@@ -6,7 +6,7 @@ import random
 import shutil
 
 import pytest
-from conftest import SAMPLE_LOGS, cli_runner
+from conftest import SAMPLE_LOGS, cli_runner, workers_alive_after_kill
 
 from ruleset_analysis.local_runner import (
     Task,
@@ -723,51 +723,29 @@ def test_a_worker_killed_at_its_end_fails_the_job_not_waiting_forever(sample_db,
 
 
 JOB_OF_SLOW_WORKERS = """
-import sys, time
+import os, sys, time
 from ruleset_analysis import local_runner
 from ruleset_analysis.options import JobOptions
 real = local_runner.map_task
-local_runner.map_task = lambda task: (time.sleep(0.5), real(task))[1]
-local_runner.run_local(sys.argv[2:], sys.argv[1], JobOptions(year="2014"), workers=2,
+def slow(task):
+    open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()    # in a task
+    time.sleep(float(sys.argv[2]))
+    return real(task)
+local_runner.map_task = slow
+local_runner.run_local(sys.argv[4:], sys.argv[3], JobOptions(year="2014"), workers=2,
                        split_bytes=50_000)
 """
 
 
-def ended(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads Linux's /proc")
-def test_the_workers_end_when_the_job_is_killed(sample_db):
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads Linux's /proc")
+@pytest.mark.parametrize("task_seconds", [0.5, 600], ids=["between tasks", "in a long task"])
+def test_the_workers_end_when_the_job_is_killed(sample_db, tmp_path, task_seconds):
     # a forked worker held the job's end of its own pipe: it waited for its next batch
-    # for ever
-    import signal
-    import subprocess
-    import sys
-    import time
-    job = subprocess.Popen([sys.executable, "-c", JOB_OF_SLOW_WORKERS, sample_db]
-                           + SAMPLE_LOGS)
-    children = f"/proc/{job.pid}/task/{job.pid}/children"
-    try:
-        deadline = time.monotonic() + 60
-        workers: list = []
-        while len(workers) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-            workers = [int(pid) for pid in open(children).read().split()]
-        assert len(workers) == 2
-        job.send_signal(signal.SIGKILL)
-        job.wait()
-        deadline = time.monotonic() + 30
-        while not all(map(ended, workers)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert all(map(ended, workers))
-    finally:
-        job.kill()
-        job.wait()
+    # for ever; and it read its task to its end (minutes for a share of a large archive)
+    marks = tmp_path / "in-task"
+    marks.mkdir()
+    assert workers_alive_after_kill(JOB_OF_SLOW_WORKERS, [str(task_seconds), sample_db]
+                                    + SAMPLE_LOGS, marks) == []
 
 
 def broken_in_the_second_log(task):

@@ -1,6 +1,11 @@
 """The local runner's default workers: one per CPU this process may use, a container's limits
-(cgroups) included, as many as the memory it may take holds."""
+(cgroups) included, as many as the memory it may take holds; and workers end with the process
+that started them."""
+import subprocess
+import sys
+
 import pytest
+from conftest import workers_alive_after_kill
 
 from ruleset_analysis import machine
 from ruleset_analysis.machine import (
@@ -158,3 +163,41 @@ def test_one_config_or_one_cpu_is_read_in_the_process_itself(tmp_path, cpus, mon
 
 def test_configs_are_read_in_the_process_itself_where_memory_holds_no_worker(tmp_path, cpus):
     assert reading_workers(48, str(Root(tmp_path, available=GB))) == 0
+
+
+STARTS_A_WORKER = """
+import os, sys, time
+from ruleset_analysis.machine import end_with_parent
+parent = os.getpid()
+if os.fork() == 0:
+    end_with_parent(parent)
+    open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()
+    time.sleep(600)
+    os._exit(0)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_worker_is_killed_when_the_process_that_started_it_is_killed(tmp_path):
+    assert workers_alive_after_kill(STARTS_A_WORKER, [], tmp_path, workers=1) == []
+
+
+def asked_with_parent_gone(platform: str) -> tuple:
+    """(exit status, output) of a process on ``platform`` that asks to end with a parent
+    that is not its own any more (its own ended before it asked)."""
+    ran = subprocess.run([sys.executable, "-c", f"import sys; sys.platform = {platform!r}\n"
+                          "from ruleset_analysis.machine import end_with_parent\n"
+                          "end_with_parent(-1); print('went on')"],
+                         capture_output=True, text=True)
+    return ran.returncode, ran.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_worker_whose_parent_ended_before_it_asked_ends_at_once():
+    # no signal will come: its parent is another process now
+    assert asked_with_parent_gone("linux") == (1, "")
+
+
+def test_elsewhere_than_linux_a_worker_goes_on_as_before():
+    assert asked_with_parent_gone("darwin") == (0, "went on\n")

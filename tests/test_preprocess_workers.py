@@ -10,7 +10,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import cli_runner
+from conftest import cli_runner, workers_alive_after_kill
 from test_history import SSH, WEB, WIDE, config, write
 
 from ruleset_analysis import machine, preprocess
@@ -141,6 +141,26 @@ def test_an_error_while_workers_read_stops_them_at_once(tmp_path, monkeypatch):
         read_firewalls(given, workers=2)
     assert time.monotonic() - started < 30
     assert not multiprocessing.active_children()
+
+
+READ_BY_SLOW_WORKERS = """
+import os, sys, time
+from ruleset_analysis import preprocess
+def slow(text, path, *args):
+    open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()      # reading
+    time.sleep(600)
+preprocess.read_config_text = slow
+preprocess.read_firewalls(sys.argv[2:], workers=2)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads Linux's /proc")
+def test_the_workers_end_when_the_command_reading_the_configs_is_killed(tmp_path):
+    # killed at once (the out-of-memory killer, kill -9), the command cannot end them: they
+    # waited for their next config for ever, each holding its memory
+    marks = tmp_path / "reading"
+    marks.mkdir()
+    assert workers_alive_after_kill(READ_BY_SLOW_WORKERS, configs(tmp_path), marks) == []
 
 
 def no_fork():
