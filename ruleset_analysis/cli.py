@@ -43,18 +43,42 @@ from .runner import RUNNERS, Cluster, JobFailed, run_job
 FORMATS = ("text", "json", "csv", "html")
 USER_ERRORS = (ConfigError, CaptureError, DatabaseError, ResultsError, OSError)
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
-EXIT_TERMINATED = 128 + signal.SIGTERM      # as a shell reports a process SIGTERM ended
+# The signals that end a command as Ctrl-C does, what it says then; its status is 128 + the
+# signal's number, as a shell reports a process a signal ended.
+ENDING_SIGNALS = {signal.SIGTERM: "Terminated."}
+if hasattr(signal, "SIGHUP"):       # its terminal gone (an ssh session dropped), not Windows
+    ENDING_SIGNALS[signal.SIGHUP] = "Hangup."
 
 
 class Terminated(BaseException):
-    """SIGTERM (a scheduler's stop, a timeout, kill): raised where the command is, like
-    Ctrl-C's KeyboardInterrupt, so that what it made is removed on the way out (else Python
-    ends at once: a million-rule database left in the temp directory). Not an Exception:
-    nothing that handles errors takes it for one."""
+    """SIGTERM (a scheduler's stop, a timeout, kill) or SIGHUP (the terminal gone): raised
+    where the command is, like Ctrl-C's KeyboardInterrupt, so that what it made is removed on
+    the way out (else Python ends at once: a million-rule database left in the temp
+    directory, a report's temporary file beside it). Not an Exception: nothing that handles
+    errors takes it for one."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _terminated(signum, frame) -> None:
-    raise Terminated()
+    raise Terminated(signum)
+
+
+def _take_ending_signals() -> dict:
+    """Make the ending signals raise Terminated: -> their handlers before. None taken where
+    this is not the main thread (signals are not its to take); SIGHUP not where it is
+    ignored (nohup: the command is to outlive its terminal)."""
+    previous = {}
+    for signum in ENDING_SIGNALS:
+        if signum != signal.SIGTERM and signal.getsignal(signum) == signal.SIG_IGN:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, _terminated)
+        except ValueError:
+            break
+    return previous
 
 
 class _PipeClosed(Exception):
@@ -121,7 +145,7 @@ def _own_stdout() -> None:
 class Cli(click.Group):
     """Every error is one line on standard error. Exit status: 0 ok, 1 usage or input error
     (the message names the file and line where it applies), 2 internal error (--verbose
-    prints the traceback), 143 ended by SIGTERM."""
+    prints the traceback), 143 ended by SIGTERM, 129 by SIGHUP."""
 
     verbose = False                 # set by the group's --verbose, once parsed
     quiet = False                   # set by the group's --quiet
@@ -130,10 +154,7 @@ class Cli(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         Cli.verbose = Cli.quiet = False
         _own_stdout()
-        try:
-            previous = signal.signal(signal.SIGTERM, _terminated)
-        except ValueError:          # not the main thread: signals are not its to take
-            previous = None
+        previous = _take_ending_signals()
         try:
             super().main(args, prog_name, standalone_mode=False, **extra)
             if sys.stdout is not None:  # here, not at the interpreter's exit: said if it fails
@@ -143,9 +164,9 @@ class Cli(click.Group):
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_INPUT)
-        except Terminated:
-            click.echo("Terminated.", err=True)
-            sys.exit(EXIT_TERMINATED)
+        except Terminated as ended:
+            click.echo(ENDING_SIGNALS[ended.signum], err=True)
+            sys.exit(128 + ended.signum)
         except click.ClickException as exc:
             hint = ""
             if isinstance(exc, click.UsageError) and exc.ctx is not None:
@@ -173,8 +194,8 @@ class Cli(click.Group):
                        "the traceback, and please report it)", err=True)
             sys.exit(EXIT_INTERNAL)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             _settle_stdout()
         sys.exit(EXIT_OK)
 

@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Te
 from .aggregate import quiet_collector
 from .asa.syslog import MAX_LINE_BYTES, READ_BUFFER, READ_CHUNK, log_chunks
 from .database import load_firewalls
-from .machine import default_workers, end_with_parent
+from .machine import default_workers, worker_started
 from .model import collector_paused
 from .options import JobOptions
 from .records import encode, reduce_values, string_records
@@ -469,14 +469,12 @@ class _WorkerTraceback(Exception):
 def _work(connection: Any, initargs: tuple, jobs_ends: List[Any], job: int) -> None:
     """A worker process: _start_worker(*initargs), then map_tasks over each batch the job
     sends, until it sends None: then end_worker. Each answer is (None, what the call
-    returned), or (the exception it raised, its traceback). Ctrl-C and SIGTERM are the
-    job's to handle: it ends the workers; the job's process ``job`` killed, they are killed.
-    ``jobs_ends``: the job's ends of the workers' pipes, closed here (a forked worker holds
-    them: its pipe would not end when the job does)."""
+    returned), or (the exception it raised, its traceback). Ctrl-C, a hangup and SIGTERM
+    are the job's to handle: it ends the workers; its process, ``job``, killed, they are
+    killed (worker_started). ``jobs_ends``: the job's ends of the workers' pipes, closed here
+    (a forked worker holds them: its pipe would not end when the job does)."""
     import traceback
-    end_with_parent(job)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # (not the command's: it ends, quietly)
+    worker_started(job)
     for end in jobs_ends:
         end.close()
     try:

@@ -73,6 +73,19 @@ def reading_workers(configs: int, root: str = "/") -> int:
     return max(0, min(cpus, configs, held))
 
 
+def worker_started(parent: int) -> None:
+    """What a worker process (the local runner's, a reader of configs) does first: it ends
+    with ``parent``, the command's process, and leaves the signals that end a command to it
+    — Ctrl-C and a hangup reach the whole process group, and the command ends its workers
+    once it has cleaned up — but SIGTERM sent to it alone ends it (quietly: not the
+    command's handler, inherited)."""
+    end_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def end_with_parent(parent: int) -> None:
     """Have this process, a worker just started by ``parent``, killed when that process ends,
     however it ends. Killed at once (the out-of-memory killer, kill -9), the job's process

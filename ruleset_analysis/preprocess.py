@@ -6,7 +6,6 @@ import ipaddress
 import multiprocessing
 import os
 import pickle
-import signal
 import time
 from collections import deque
 from typing import Callable, Deque, Dict, Generator, List, Optional, Sequence, TextIO, Tuple
@@ -15,7 +14,7 @@ from .asa.config import ConfigError, parse_config
 from .asa.routes import read_routes
 from .expand import expand_config
 from .history import HistoryBuilder, OlderRevisions
-from .machine import end_with_parent, reading_workers
+from .machine import reading_workers, worker_started
 from .model import Firewall, collector_paused
 from .revisions import ConfigRevision, from_git, from_spec, read_text
 
@@ -87,9 +86,7 @@ def _read_revision(position: int) -> bytes:
 
 
 def _reader_started(parent: int) -> None:
-    end_with_parent(parent)             # killed at once, it cannot end them itself
-    signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C: this one's to stop them
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)       # (not the CLI's handler, inherited)
+    worker_started(parent)
     # forked with the collector paused: its own garbage collected between configs, what it
     # inherited left alone (not rescanned, so not copied)
     gc.freeze()

@@ -196,27 +196,97 @@ def test_an_mrjob_run_here_its_temp_disk_cannot_hold_fails_in_one_line_leaving_n
     assert list(scratch.iterdir()) == []
 
 
-def test_sigterm_ends_a_command_as_ctrl_c_does_removing_what_it_made(tmp_path, monkeypatch):
-    # A scheduler's stop or timeout: Python ended at once, and analyze left its database (45
-    # MB at a million rules) in the temp directory.
+@pytest.mark.parametrize("name, status, said", [
+    # a scheduler's stop or timeout, kill
+    ("SIGTERM", 143, "Terminated."),
+    # the terminal gone (an ssh session dropped): the command's process group hung up
+    pytest.param("SIGHUP", 129, "Hangup.", marks=pytest.mark.skipif(
+        not hasattr(signal, "SIGHUP"), reason="a POSIX signal"))])
+def test_a_signal_that_ends_a_command_ends_it_as_ctrl_c_does_removing_what_it_made(
+        tmp_path, monkeypatch, name, status, said):
+    # Python ended at once: analyze left its database (45 MB at a million rules) in the
+    # temp directory
     import time
 
     from ruleset_analysis import cli
-    made = []
+    signum, made = getattr(signal, name), []
 
     def run_job(logs, db, *args, **kwargs):
         made.append(db)
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         time.sleep(10)                  # (the handler raises in it)
-        raise AssertionError("SIGTERM did not end the command")
+        raise AssertionError(f"{name} did not end the command")
     monkeypatch.setattr(cli, "run_job", run_job)
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signum)
     result = invoke("analyze", "-c", SAMPLE_CONFIGS[0], SAMPLE_LOGS[0], "-o",
                     tmp_path / "report.txt")
-    assert (result.exit_code, result.stderr.splitlines()[-1]) == (143, "Terminated.")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (status, said)
     assert os.path.exists(os.path.dirname(made[0])) is False
     assert os.listdir(tmp_path) == []
-    assert signal.getsignal(signal.SIGTERM) is before      # the command's handler is gone
+    assert signal.getsignal(signum) is before      # the command's handler is gone
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="a POSIX signal")
+def test_a_command_started_with_hangups_ignored_runs_on_after_one(tmp_path, monkeypatch):
+    # nohup: the command is to outlive its terminal
+    from ruleset_analysis import cli
+    real = cli.run_job
+
+    def run_job(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGHUP)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cli, "run_job", run_job)
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        result = invoke("analyze", "-c", SAMPLE_CONFIGS[0], "--year", "2014", SAMPLE_LOGS[0],
+                        "-o", tmp_path / "report.txt")
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert result.exit_code == 0, result.output
+    assert os.listdir(tmp_path) == ["report.txt"]
+
+
+HANGUP_IN_THE_MAP_STEP = """
+import os, sys, time
+from ruleset_analysis import cli, local_runner
+real = local_runner.map_task
+def slow(task):
+    open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()    # in a task
+    time.sleep(600)
+local_runner.map_task = slow
+cli.main(sys.argv[2:])
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads Linux's /proc")
+def test_a_hangup_in_the_map_step_ends_the_workers_and_removes_what_analyze_made(tmp_path):
+    # the whole process group hangs up: the workers leave it to the command, which ends them
+    import time
+
+    from conftest import process_ended
+    marks, scratch = tmp_path / "in-task", tmp_path / "tmp"
+    marks.mkdir()
+    scratch.mkdir()
+    command = subprocess.Popen(
+        [sys.executable, "-c", HANGUP_IN_THE_MAP_STEP, str(marks), "analyze", "-j", "2", "-c",
+         SAMPLE_CONFIGS[0], "-c", SAMPLE_CONFIGS[1], "-o", str(tmp_path / "report.txt"),
+         *SAMPLE_LOGS], env=dict(os.environ, TMPDIR=str(scratch)), start_new_session=True,
+        stderr=subprocess.PIPE, text=True)
+    workers: list = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            workers = [int(pid) for pid in os.listdir(marks)]
+        os.killpg(command.pid, signal.SIGHUP)
+        _, errors = command.communicate(timeout=60)
+    finally:
+        command.kill()
+        command.wait()
+    assert (command.returncode, errors.splitlines()[-1]) == (129, "Hangup.")
+    assert len(workers) == 2 and all(map(process_ended, workers))
+    assert os.listdir(scratch) == []
+    assert sorted(os.listdir(tmp_path)) == ["in-task", "tmp"]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="a POSIX file size limit")
