@@ -62,6 +62,10 @@ fi
 work="$(mktemp -d)"
 if [ -z "$dry_run" ]; then
   trap 'rm -rf "$work"' EXIT
+  # Ctrl-C ended bash without its EXIT trap, leaving the directory: each ends it by exit
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
 fi
 (cd "$here/.." && python3 -m ruleset_analysis.streaming package "$work/ruleset_analysis.zip")
 

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner
 
 from ruleset_analysis.cli import main
@@ -123,6 +124,39 @@ def test_a_run_through_a_stand_in_hadoop_gives_the_local_report(tmp_path):
                                                "--format", "json"]).output)
                for path in (local, output / "part-00000")]
     assert reports[0]["counters"]["matched"] > 5000 and reports[1] == reports[0]
+
+
+@pytest.mark.parametrize("name, status", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_the_script_ended_by_a_signal_leaves_nothing_in_the_temp_directory(tmp_path, name,
+                                                                         status):
+    # Ctrl-C (the terminal's process group) left its package zip behind
+    import signal
+    import time
+    bin_dir, scratch = tmp_path / "bin", tmp_path / "tmp"
+    bin_dir.mkdir()
+    scratch.mkdir()
+    hadoop = bin_dir / "hadoop"         # a job that runs till it is stopped
+    hadoop.write_text(f"#!/bin/sh\ntouch {tmp_path / 'submitted'}\nexec sleep 600\n")
+    hadoop.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+               TMPDIR=str(scratch))
+    script = subprocess.Popen(["bash", SCRIPT, "--db", SAMPLE_CONFIGS[0], "--output", "out",
+                               "--jar", "/opt/hadoop-streaming.jar", *SAMPLE_LOGS], env=env,
+                              start_new_session=True, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "submitted").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(scratch.iterdir())                  # its package, while it runs
+        os.killpg(script.pid, getattr(signal, name))
+        assert script.wait(60) == status
+    finally:
+        try:
+            os.killpg(script.pid, signal.SIGKILL)
+        except ProcessLookupError:      # (all ended)
+            pass
+        script.wait()
+    assert list(scratch.iterdir()) == []
 
 
 def test_mrjob_hadoop_runner_ships_the_package_and_the_database(tmp_path, sample_db):
