@@ -385,7 +385,7 @@ def write_pieces(path: Optional[str], pieces: Iterable[str]) -> None:
     if os.path.exists(target):
         mode = os.stat(target).st_mode
         if stat.S_ISFIFO(mode):
-            with open(target, "w", encoding="utf-8") as handle:
+            with open(target, "w", encoding="utf-8", errors="backslashreplace") as handle:
                 for piece in pieces:
                     handle.write(piece)
             return
@@ -396,7 +396,8 @@ def write_pieces(path: Optional[str], pieces: Iterable[str]) -> None:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
     except OSError as exc:
         raise _unwritable(path, exc) from None
-    handle = os.fdopen(fd, "w", encoding="utf-8")
+    # (what UTF-8 cannot hold, escaped: a report whose making is done is not lost to it)
+    handle = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
     try:
         umask = os.umask(0)
         os.umask(umask)

@@ -54,8 +54,9 @@ def _open(path: str, flag: str):
     # Imported here: tasks only read, with sqlite3, and need no sqlitedict on their nodes.
     from sqlitedict import SqliteDict
     logging.getLogger("sqlitedict").setLevel(logging.CRITICAL)
-    return SqliteDict(path, tablename=TABLE, flag=flag, encode=_json_text, decode=json.loads,
-                      outer_stack=False, autocommit=True)
+    # (its bytes: a name that is not UTF-8, which sqlite3 cannot encode as text, opens too)
+    return SqliteDict(os.fsencode(path), tablename=TABLE, flag=flag, encode=_json_text,
+                      decode=json.loads, outer_stack=False, autocommit=True)
 
 
 def _json_text(value) -> str:
@@ -217,7 +218,7 @@ def _read(path: str, keys: list, object_hook=None) -> list:
     """Values of ``keys``, decoded as JSON (each object through ``object_hook``). Read with
     plain sqlite3 in read-only mode: no worker thread, no pickle, and it works where the
     task's filesystem is read-only."""
-    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    uri = "file:" + urllib.parse.quote(os.fsencode(os.path.abspath(path))) + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True)
         try:

@@ -7,7 +7,7 @@ import os
 import threading
 
 import pytest
-from conftest import built, cli_runner, firewall
+from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.asa.syslog import MALFORMED, LogParser
@@ -16,6 +16,7 @@ from ruleset_analysis.database import load_firewalls, save_firewalls
 from ruleset_analysis.records import collect
 from ruleset_analysis.report import csv_report, html_report, text
 from ruleset_analysis.report.build import make_report
+from ruleset_analysis.report.safe import printable
 
 HOSTILE = 'in"><svg/onload=alert(1)>'
 
@@ -48,6 +49,65 @@ def test_terminal_escapes_and_bidi_overrides_are_shown_not_sent():
     out = text.render(report_with_acl_named("acl\x1b]52;c;Zm9v\x07\u202e"))
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "acl<U+001B>]52;c;Zm9v<U+0007><U+202E>" in out
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_in_escapes_not_sent():
+    # Python gives its bytes as lone surrogates, which no UTF-8 file or terminal takes
+    assert printable("/logs/caf\udce9/fw01.log") == "/logs/caf<U+DCE9>/fw01.log"
+
+
+NOT_UTF8 = b"caf\xe9"       # a Latin-1 name: a share mounted from an older system
+
+
+def named_not_utf8(tmp_path, stem: bytes):
+    """A path below ``tmp_path`` whose name has bytes that are not UTF-8 (skip where the
+    filesystem refuses such a name)."""
+    path = os.path.join(os.fsencode(tmp_path), stem + NOT_UTF8)
+    try:
+        open(path, "wb").close()
+        os.unlink(path)
+    except OSError:
+        pytest.skip("this filesystem takes only UTF-8 names")
+    return os.fsdecode(path)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "csv", "html"])
+def test_a_report_naming_a_log_whose_name_is_not_utf8_is_written(tmp_path, fmt):
+    # it named the log it could not read whole; written to a file (or to a standard output
+    # that is strict UTF-8: most locales') the report crashed at its end, the run lost
+    import gzip
+    log = named_not_utf8(tmp_path, b"fw01-") + ".log.gz"
+    with open(SAMPLE_LOGS[0], "rb") as source:
+        packed = gzip.compress(source.read())
+    with open(log, "wb") as handle:
+        handle.write(packed[:len(packed) // 2])             # cut: the report names it
+    out = tmp_path / f"report.{fmt}"
+    result = run("analyze", "-c", SAMPLE_CONFIGS[0], "--year", "2014", "--format", fmt, "-o",
+                 out, log)
+    assert result.exit_code == 0, result.output
+    shown = out.read_text(encoding="utf-8")
+    assert "fw01-caf" in shown and "\udce9" not in shown
+    assert {"json": "fw01-caf\\udce9", "html": "fw01-caf&lt;U+DCE9&gt;"}.get(
+        fmt, "fw01-caf<U+DCE9>") in shown
+
+
+def test_a_text_report_naming_such_a_log_goes_to_a_strict_utf8_standard_output(tmp_path):
+    import subprocess
+    import sys
+    log = named_not_utf8(tmp_path, b"fw01-") + ".log"
+    with open(log, "wb") as handle:
+        handle.write(b"\x1f\x8b")                       # not what its name says: named
+    shown = subprocess.run([sys.executable, "-m", "ruleset_analysis.cli", "analyze", "-c",
+                            SAMPLE_CONFIGS[0], "--year", "2014", log], capture_output=True,
+                           env=dict(os.environ, PYTHONIOENCODING="utf-8:strict"))
+    assert shown.returncode == 0, shown.stderr[-500:]
+    assert b"fw01-caf<U+DCE9>.log" in shown.stdout
+
+
+def test_a_database_whose_name_is_not_utf8_is_written_and_read(tmp_path):
+    db = named_not_utf8(tmp_path, b"db-") + ".db"
+    assert run("preprocess", SAMPLE_CONFIGS[0], "--db", db).exit_code == 0
+    assert list(load_firewalls(db)) == ["fw01"]
 
 
 @pytest.mark.parametrize("port", ["9" * 5000, "70000"])

@@ -2,7 +2,9 @@
 
 Control characters (C0 but tab and newline, C1, DEL) could drive a terminal (OSC 52 clipboard
 writes, title changes); bidi overrides and zero-width characters make a name read as another.
-They are shown as visible escapes (``<U+202E>``), never passed through. A CSV cell starting with
+They are shown as visible escapes (``<U+202E>``), never passed through; so are the bytes of a
+file name that are not UTF-8 (Python gives them as lone surrogates, which no UTF-8 file or
+terminal takes: a report that named such a log crashed as it was written). A CSV cell starting with
 ``= + - @`` (or a tab or carriage return) would run as a spreadsheet formula: it gets a leading
 apostrophe (OWASP's rule).
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 
 UNSAFE_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
-                       "\u2060-\u2069\ufeff]")
+                       "\u2060-\u2069\ud800-\udfff\ufeff]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
