@@ -58,6 +58,16 @@ def free_ports(count):
     return ports
 
 
+def signals_at_their_defaults() -> None:
+    """A subprocess's preexec_fn: the signals that end a command (Ctrl-C, SIGTERM, a hangup)
+    at their defaults, as a terminal starts a command. Tests run in the background, or under
+    nohup, inherit some of them ignored, and a process started so keeps them ignored (bash
+    cannot even trap them)."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def process_ended(pid: int) -> bool:
     """Whether process ``pid`` has ended (gone, or a zombie its new parent has not reaped)."""
     try:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner, signals_at_their_defaults
 
 from ruleset_analysis.cli import main
 
@@ -217,13 +217,16 @@ def test_a_signal_that_ends_a_command_ends_it_as_ctrl_c_does_removing_what_it_ma
         time.sleep(10)                  # (the handler raises in it)
         raise AssertionError(f"{name} did not end the command")
     monkeypatch.setattr(cli, "run_job", run_job)
-    before = signal.getsignal(signum)
-    result = invoke("analyze", "-c", SAMPLE_CONFIGS[0], SAMPLE_LOGS[0], "-o",
-                    tmp_path / "report.txt")
+    before = signal.signal(signum, signal.SIG_DFL)  # (not as nohup, or a background job, left it)
+    try:
+        result = invoke("analyze", "-c", SAMPLE_CONFIGS[0], SAMPLE_LOGS[0], "-o",
+                        tmp_path / "report.txt")
+        assert signal.getsignal(signum) is signal.SIG_DFL   # the command's handler is gone
+    finally:
+        signal.signal(signum, before)
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (status, said)
     assert os.path.exists(os.path.dirname(made[0])) is False
     assert os.listdir(tmp_path) == []
-    assert signal.getsignal(signum) is before      # the command's handler is gone
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="a POSIX signal")
@@ -271,7 +274,7 @@ def test_a_hangup_in_the_map_step_ends_the_workers_and_removes_what_analyze_made
         [sys.executable, "-c", HANGUP_IN_THE_MAP_STEP, str(marks), "analyze", "-j", "2", "-c",
          SAMPLE_CONFIGS[0], "-c", SAMPLE_CONFIGS[1], "-o", str(tmp_path / "report.txt"),
          *SAMPLE_LOGS], env=dict(os.environ, TMPDIR=str(scratch)), start_new_session=True,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=signals_at_their_defaults)
     workers: list = []
     try:
         deadline = time.monotonic() + 60

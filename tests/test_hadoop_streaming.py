@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner
+from conftest import ROOT, SAMPLE_CONFIGS, SAMPLE_LOGS, cli_runner, signals_at_their_defaults
 
 from ruleset_analysis.cli import main
 
@@ -142,7 +142,8 @@ def test_the_script_ended_by_a_signal_leaves_nothing_in_the_temp_directory(tmp_p
                TMPDIR=str(scratch))
     script = subprocess.Popen(["bash", SCRIPT, "--db", SAMPLE_CONFIGS[0], "--output", "out",
                                "--jar", "/opt/hadoop-streaming.jar", *SAMPLE_LOGS], env=env,
-                              start_new_session=True, stderr=subprocess.DEVNULL)
+                              start_new_session=True, stderr=subprocess.DEVNULL,
+                              preexec_fn=signals_at_their_defaults)
     try:
         deadline = time.monotonic() + 60
         while not (tmp_path / "submitted").exists() and time.monotonic() < deadline:
