@@ -20,6 +20,10 @@ from typing import Callable, List, Optional, Tuple
 from .asa.config import ConfigError
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"            # as log lines' timestamps are compared
+# Characters a config may have: a config of a million ACE lines with no group is ~100 MB.
+# Past this it is something else (a log given as a config, /dev/zero), read whole till the
+# memory ran out.
+CONFIG_LIMIT = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,13 @@ def read_text(path: str) -> str:
     """A config file's text; ConfigError (one line) when it cannot be read."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+            text = handle.read(CONFIG_LIMIT + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    if len(text) > CONFIG_LIMIT:
+        raise ConfigError(f"{path}: over {CONFIG_LIMIT >> 20} MB: not a config (a log, a "
+                          "device?)")
+    return text
 
 
 def from_spec(spec: str) -> List[ConfigRevision]:

@@ -147,6 +147,21 @@ def nested(levels, kind="service g{i} tcp", leaf=" port-object eq 80", twice=Tru
     return "\n".join(lines) + "\n"
 
 
+def test_a_config_larger_than_any_config_is_refused_in_one_line_not_read_whole(tmp_path,
+                                                                            monkeypatch):
+    # a log given as a config (the arguments swapped), /dev/zero: read till memory ran out
+    from ruleset_analysis import revisions
+    monkeypatch.setattr(revisions, "CONFIG_LIMIT", 1 << 20)
+    big = tmp_path / "fw01.log"
+    big.write_text("x" * ((1 << 20) + 1))
+    result = cli_runner().invoke(main, ["preprocess", str(big), "--db", str(tmp_path / "db")])
+    assert (result.exit_code, result.output.splitlines()) == (
+        1, [f"Error: {big}: over 1 MB: not a config (a log, a device?)"])
+    big.write_text("hostname fw01\n" + "!" * ((1 << 20) - 14))      # at the bound: a config
+    result = cli_runner().invoke(main, ["preprocess", str(big), "--db", str(tmp_path / "db")])
+    assert result.exit_code == 0, result.output
+
+
 def test_exponential_group_nesting_is_refused_before_it_is_built():
     fw = firewall(nested(40) + "access-list a extended permit tcp any any object-group g0\n")
     assert "expands to more than 100000 members" in fw.acls["a"].entries[0].error
