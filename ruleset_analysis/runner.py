@@ -54,10 +54,12 @@ class Cluster:
 
 def local_inputs(logs: Sequence[str]) -> List[str]:
     """The files the job reads, each once: directories are read recursively (as mrjob
-    does), a path given twice or reached twice is read once, and a file beside its own
-    compressed copy (``x.log`` and ``x.log.gz``, as ``gzip -k`` leaves them) is an error: its
-    connections would count twice."""
+    does), a path given twice or reached twice is read once — through a symlink or a hard
+    link (snapshot trees that rsync --link-dest or cp -l make: every line counted once per
+    snapshot) — and a file beside its own compressed copy (``x.log`` and ``x.log.gz``, as
+    ``gzip -k`` leaves them) is an error: its connections would count twice."""
     files: dict = {}
+    inodes: set = set()
     for path in logs:
         if os.path.isdir(path):
             found = [os.path.join(root, name) for root, _, names in os.walk(path)
@@ -65,7 +67,18 @@ def local_inputs(logs: Sequence[str]) -> List[str]:
         else:
             found = [path]
         for name in found:
-            files.setdefault(os.path.realpath(name), name)
+            real = os.path.realpath(name)
+            if real in files:
+                continue
+            try:
+                status = os.stat(real)
+            except OSError:             # gone, or not to be read: said when it is read
+                status = None
+            if status is not None and status.st_ino:    # (0: a filesystem without them)
+                if (status.st_dev, status.st_ino) in inodes:
+                    continue
+                inodes.add((status.st_dev, status.st_ino))
+            files[real] = name
     by_content: dict = {}
     for real, name in files.items():
         stem = real.rsplit(".", 1)[0] if real.endswith(COMPRESSED) else real
@@ -129,6 +142,21 @@ def check_archives(files: Sequence[str], scratch: str) -> Tuple[List[str], List[
                 path = copy
         kept.append(path)
     return kept, problems
+
+
+def job_inputs(logs: Sequence[str], runner: str) -> List[str]:
+    """The inputs a runner is given: the local ones as their files, each once (local_inputs;
+    Spark and Hadoop read no nested directory: a tree of per-firewall directories would be
+    zero lines, without an error), then, for a cluster, those on it as they are named."""
+    if runner in LOCAL_RUNNERS:
+        for path in logs:
+            if not os.path.exists(path):
+                raise ConfigError(f"{path}: log file not found")
+        return local_inputs(logs)
+    given = list(dict.fromkeys(logs))
+    local = [path for path in given if os.path.exists(path)]
+    return (local_inputs(local) if local else []) + \
+        [path for path in given if not os.path.exists(path)]
 
 
 def cluster_inputs(logs: Sequence[str], runner: str) -> Tuple[List[str], List[Tuple[str, str]]]:
@@ -219,16 +247,7 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
     if options.assume_firewall is not None and options.assume_firewall not in names:
         raise DatabaseError(f"{db}: firewall '{options.assume_firewall}' is not in the "
                             f"database (it has: {', '.join(names) or 'none'})")
-    if runner in LOCAL_RUNNERS:
-        for path in logs:
-            if not os.path.exists(path):
-                raise ConfigError(f"{path}: log file not found")
-        logs = local_inputs(logs)
-    else:
-        # Local files and directories as files (Spark and Hadoop read no nested directory:
-        # a tree of per-firewall directories would be zero lines, without an error).
-        logs = [found for path in dict.fromkeys(logs)
-                for found in (local_inputs([path]) if os.path.exists(path) else [path])]
+    logs = job_inputs(logs, runner)
     if runner == "local":
         from .local_runner import run_local
         lines, problems = run_local(logs, db, options, workers=workers, progress=progress)

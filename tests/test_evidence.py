@@ -233,6 +233,34 @@ def test_the_same_log_given_twice_is_read_once(tmp_path, sample_db):
     assert once.read_text() == twice.read_text()
 
 
+@pytest.mark.parametrize("runner", ["local", "inline"])
+def test_a_log_reached_through_a_hard_link_is_read_once(tmp_path, sample_db, runner):
+    # snapshot trees (rsync --link-dest, cp -l) hold each day's logs as links to one file:
+    # its lines counted once per snapshot
+    once, linked = tmp_path / "once", tmp_path / "linked"
+    for snapshot in ("daily.0", "daily.1"):
+        (tmp_path / snapshot / "fw01").mkdir(parents=True)
+    shutil.copy(SAMPLE_LOGS[0], tmp_path / "daily.0" / "fw01" / "fw01.log")
+    os.link(tmp_path / "daily.0" / "fw01" / "fw01.log", tmp_path / "daily.1" / "fw01" / "fw01.log")
+    assert run("run", "-r", runner, tmp_path / "daily.0", "--db", sample_db, "-o",
+               once).exit_code == 0
+    assert run("run", "-r", runner, tmp_path / "daily.0", tmp_path / "daily.1", "--db",
+               sample_db, "-o", linked).exit_code == 0
+    assert once.read_text() == linked.read_text()
+
+
+@pytest.mark.parametrize("runner", ["hadoop", "spark"])
+def test_a_cluster_is_given_each_local_log_once_however_it_is_reached(tmp_path, runner):
+    # a file and its directory, a hard link: each local path was expanded alone and given
+    from ruleset_analysis.runner import job_inputs
+    (tmp_path / "fw01").mkdir()
+    log = tmp_path / "fw01" / "fw01.log"
+    shutil.copy(SAMPLE_LOGS[0], log)
+    os.link(log, tmp_path / "link.log")
+    given = [str(log), str(tmp_path / "fw01"), str(tmp_path / "link.log"), "hdfs:///logs/fw02"]
+    assert job_inputs(given, runner) == [str(log), "hdfs:///logs/fw02"]
+
+
 def test_a_log_beside_its_compressed_copy_is_an_error_naming_both(tmp_path, sample_db):
     directory = tmp_path / "fw01"
     directory.mkdir()
