@@ -1,6 +1,7 @@
 """-r local streams its inputs on this machine's cores and gives the cluster runners' bytes."""
 import bz2
 import gzip
+import io
 import os
 import random
 import shutil
@@ -356,6 +357,53 @@ def test_a_log_of_a_kind_no_runner_reads_is_left_out_and_said_not_read_as_garbag
     assert f"holds {kind} data, which is not read" in said[0]
     assert [line for line in lines if line not in said] == \
         run_job([SAMPLE_LOGS[1]], sample_db, runner, options)
+
+
+def tar_of(*members: tuple) -> bytes:
+    """A tar archive of (name, bytes) members."""
+    import tarfile
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as archive:
+        for name, data in members:
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return packed.getvalue()
+
+
+SAMPLE = open(SAMPLE_LOGS[0], "rb").read()
+
+
+@pytest.mark.parametrize("kind, packed", [
+    # logrotate compressing what was compressed already: lines of garbage, silently
+    ("gzip in gzip", lambda: gzip.compress(gzip.compress(SAMPLE))),
+    ("bzip2 in gzip", lambda: gzip.compress(bz2.compress(SAMPLE))),
+    # a year of logs sent as one archive: its members' lines glued to headers, or garbage
+    ("tar in gzip", lambda: gzip.compress(tar_of(("fw01/06.log", SAMPLE)))),
+    ("tar", lambda: tar_of(("fw01/06.log.gz", gzip.compress(SAMPLE))))])
+@pytest.mark.parametrize("runner", ["local", "inline"])
+def test_a_log_that_decompresses_to_no_lines_is_left_out_and_said(tmp_path, sample_db, kind,
+                                                                    packed, runner):
+    from ruleset_analysis.report.lines import unread
+    log = tmp_path / "fw01" / "06.log.gz"
+    os.makedirs(log.parent)
+    log.write_bytes(packed())
+    options = JobOptions(year="2014")
+    lines = run_job([str(log), SAMPLE_LOGS[1]], sample_db, runner, options)
+    said = [line for line in lines if line.startswith('"input_error')]
+    assert said == [encode(f"input_error\t{log}", unread(str(log), kind)).rstrip("\n")]
+    assert [line for line in lines if line not in said] == \
+        run_job([SAMPLE_LOGS[1]], sample_db, runner, options)
+
+
+@pytest.mark.parametrize("head", [
+    b"BZ-fw01 : %ASA-6-302013: Built ...\n",       # "BZ", not bzip2's "BZh"
+    b"x" * 257 + b"ustar" + b"x" * 250])             # "ustar" where a tar has it, no tar
+def test_a_plain_log_that_begins_as_an_archive_might_is_read_as_the_log_it_is(tmp_path, head):
+    from ruleset_analysis.report.lines import compression
+    log = tmp_path / "fw01.log"
+    log.write_bytes(head + SAMPLE)
+    assert compression(str(log)) == ("plain", "plain")
 
 
 def test_a_zstd_log_without_the_zstd_extra_is_left_out_saying_how_to_read_it(

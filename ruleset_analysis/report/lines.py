@@ -24,9 +24,12 @@ class LogError(OSError):
 # What a file holds, by its first bytes; read: plain, gzip, bzip2, xz and (with Python 3.14 or
 # the zstd extra) zstd. The others are known so that they are said to be unread, not read as
 # lines of garbage.
-MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZ", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
+MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
          (b"\x28\xb5\x2f\xfd", "zstd"), (b"\x04\x22\x4d\x18", "lz4"), (b"PK\x03\x04", "zip"),
          (b"7z\xbc\xaf\x27\x1c", "7z"))
+# A tar archive's first block: "ustar" at 257, and a checksum of the block at 148 (so that a
+# log that happens to hold "ustar" there is still a log).
+TAR_BLOCK = 512
 NAMED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4",
          ".zip": "zip", ".7z": "7z"}
 # What reading a broken archive raises (gzip: EOFError, zlib_ng.error; bzip2: OSError,
@@ -139,6 +142,9 @@ def unread(path: str, content: str) -> str:
     if content == "zstd":
         return f"{path}: holds zstd data, which is read with Python 3.14 or the zstd extra " \
                "(pip install 'ruleset-analysis[zstd]'), not here: not read"
+    if content.startswith("tar"):
+        return f"{path}: holds a tar archive{content[3:]}, whose logs are not read: " \
+               "extract them first"
     return f"{path}: holds {content} data, which is not read (plain, gzip, bzip2, xz and " \
            "zstd logs are): decompress it first"
 
@@ -186,15 +192,44 @@ def compression(path: str) -> tuple:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return "stream", named
         with open(path, "rb") as handle:
-            head = handle.read(6)
+            head = handle.read(TAR_BLOCK)
     except OSError as exc:
         raise LogError(f"{path}: cannot read log: {exc.strerror}") from None
-    return _kind(head), named
+    content = _kind(head)
+    if content in OPENERS:
+        inner = _kind(_decompressed_head(path, content))
+        if inner != "plain":        # a .gz compressed again, a year of logs in a .tar.gz:
+            return f"{inner} in {content}", named       # read, they were lines of garbage
+    return content, named
 
 
 def _kind(head: bytes) -> str:
-    """What data beginning with ``head`` is: "plain" or a kind MAGIC knows."""
-    return next((kind for magic, kind in MAGIC if head.startswith(magic)), "plain")
+    """What data beginning with ``head`` is: "plain", a kind MAGIC knows, or "tar"."""
+    found = next((kind for magic, kind in MAGIC if head.startswith(magic)), "plain")
+    if found == "plain" and len(head) >= TAR_BLOCK and head[257:262] == b"ustar":
+        try:
+            checksum = int(head[148:156].strip(b" \x00") or b"x", 8)
+        except ValueError:
+            return found
+        if checksum == sum(head[:148]) + 8 * 32 + sum(head[156:TAR_BLOCK]):
+            return "tar"
+    return found
+
+
+def _decompressed_head(path: str, content: str) -> bytes:
+    """The first TAR_BLOCK bytes that a file holding ``content`` decompresses to (fewer at
+    its end; none where it breaks before: that is said when it is read)."""
+    head = b""
+    try:
+        with decompressed(content, path) as handle:
+            while len(head) < TAR_BLOCK:
+                data = handle.read1(TAR_BLOCK - len(head))
+                if not data:
+                    break
+                head += data
+    except BROKEN:
+        return b""
+    return head
 
 
 def read_lines(path: str) -> Iterator[str]:
