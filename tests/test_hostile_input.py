@@ -114,10 +114,13 @@ def test_a_truncated_archive_gives_every_whole_line_before_its_break(tmp_path, k
                     b"%d for a:10.0.%d.%d/1 to b:10.1.0.1/2 duration 0:00:01 bytes %d\n"
                     % (n % 60, n, n // 256 % 256, n % 256, n * 7919 % 100003)
                     for n in range(40_000))     # several times the reader's buffer
-    pack, decoder, ending = {"gzip": (gzip.compress, zlib.decompressobj(31), "gz"),
-                             "bzip2": (bz2.compress, bz2.BZ2Decompressor(), "bz2"),
-                             "xz": (lzma.compress, lzma.LZMADecompressor(), "xz"),
-                             "zstd": (ZSTD.compress, ZSTD.ZstdDecompressor(), "zst")}[kind]
+    if kind == "zstd" and ZSTD is None:
+        pytest.skip("zstd needs Python 3.14 or the zstd extra")
+    pack, decoder, ending = {"gzip": lambda: (gzip.compress, zlib.decompressobj(31), "gz"),
+                             "bzip2": lambda: (bz2.compress, bz2.BZ2Decompressor(), "bz2"),
+                             "xz": lambda: (lzma.compress, lzma.LZMADecompressor(), "xz"),
+                             "zstd": lambda: (ZSTD.compress, ZSTD.ZstdDecompressor(), "zst")
+                             }[kind]()
     packed = pack(text)
     cut = packed[:len(packed) // 2]
     whole = decoder.decompress(cut).count(b"\n")       # the lines the cut archive holds

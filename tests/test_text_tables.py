@@ -12,6 +12,15 @@ CELLS = [0, 7, 1234567, -3, None, "", "fw01", "10.1.2.3", "2014-06-01 02:07:40",
          "\u00fcber", "\u6f22\u5b57", "\x1b[31mred\x1b[0m", "two\nlines", "tab\there"]
 
 
+def made_by(function, rows, headers, options):
+    """The table, or how making it failed: tabulate 0.9 (Python 3.9's) fails on more column
+    alignments than columns, which the tables drawn here have where rows are ragged."""
+    try:
+        return function(rows, headers=headers, **options)
+    except IndexError:
+        return IndexError
+
+
 def test_every_table_is_what_tabulate_makes_of_it(monkeypatch):
     aligned = []
     made = text._aligned
@@ -28,7 +37,10 @@ def test_every_table_is_what_tabulate_makes_of_it(monkeypatch):
         options = {"tablefmt": rng.choice(["simple", "plain"])}
         if rng.random() < 0.3:
             options["colalign"] = [rng.choice(["left", "right"]) for _ in range(width)]
-        assert tabulate(rows, headers=headers, **options) == \
-            reference(rows, headers=headers, **options), (rows, headers, options)
+        # (no row: every column is its header's width, so no alignment shows; tabulate 0.9,
+        # Python 3.9's, fails on one)
+        expected = options if rows else {"tablefmt": options["tablefmt"]}
+        assert made_by(tabulate, rows, headers, options) == \
+            made_by(reference, rows, headers, expected), (rows, headers, options)
     # (the tables it renders itself, and those it leaves to tabulate, are many)
     assert min(sum(a is not None for a in aligned), sum(a is None for a in aligned)) > 200

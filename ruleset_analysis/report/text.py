@@ -16,7 +16,8 @@ def tabulate(rows: list, headers=(), **options) -> str:
     time): a column of integers is right-aligned, as tabulate aligns one, the rest left. A
     float or a number written as text: tabulate guesses, as before."""
     rows = [list(row) for row in rows]
-    if not rows:                          # nothing to guess (and old tabulates want no colalign)
+    if not rows:        # nothing to guess; and tabulate 0.9 (Python 3.9's) fails on colalign
+        options.pop("colalign", None)
         return _guessing_tabulate(rows, headers=headers, **options)
     width = max(len(row) for row in rows)
     align = []
