@@ -5,6 +5,7 @@ Where the work is done: ``preprocess.py`` (configs), ``runner.py`` (the job), ``
 """
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import json
@@ -349,7 +350,9 @@ def format_options(f):
 
 def check_outputs(outputs, inputs) -> None:
     """Refuse an output that is one of the inputs, or lies inside an input directory (the
-    next run would read it as a log)."""
+    next run would read it as a log); and, now rather than after the job (hours of it, lost
+    with the report), one that cannot be written: its directory missing or not ours to
+    write in, a device or a directory in its place."""
     files, directories = set(), []
     for path in inputs:
         if path and "://" not in str(path) and os.path.exists(path):
@@ -362,6 +365,15 @@ def check_outputs(outputs, inputs) -> None:
         if real in files or any(real.startswith(d + os.sep) for d in directories):
             raise click.UsageError(f"{output} is an input of this command: refusing to "
                                    "overwrite it")
+        if os.path.exists(real):
+            if not stat.S_ISFIFO(os.stat(real).st_mode) and not os.path.isfile(real):
+                raise _not_a_file(output)
+            continue
+        directory = os.path.dirname(real)
+        for missing, code in ((not os.path.isdir(directory), errno.ENOENT),
+                              (not os.access(directory, os.W_OK | os.X_OK), errno.EACCES)):
+            if missing:
+                raise _unwritable(output, OSError(code, os.strerror(code)))
 
 
 def write_output(path: Optional[str], text: str) -> None:
@@ -390,8 +402,7 @@ def write_pieces(path: Optional[str], pieces: Iterable[str]) -> None:
                     handle.write(piece)
             return
         if not stat.S_ISREG(mode):
-            raise ConfigError(f"{path}: not a regular file (a device, directory or socket): "
-                              "refusing to replace it")
+            raise _not_a_file(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
     except OSError as exc:
@@ -424,6 +435,11 @@ def write_pieces(path: Optional[str], pieces: Iterable[str]) -> None:
 
 def _unwritable(path: str, exc: OSError) -> ConfigError:
     return ConfigError(f"{path}: cannot write: {exc.strerror or exc}")
+
+
+def _not_a_file(path: str) -> ConfigError:
+    return ConfigError(f"{path}: not a regular file (a device, directory or socket): "
+                       "refusing to replace it")
 
 
 def write_report(output: Optional[str], db: str, results: Callable[[], Any], fmt: str,

@@ -202,6 +202,22 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, sample_db):
     assert result.exit_code == 1 and load_firewalls(sample_db)
 
 
+@pytest.mark.parametrize("option", ["-o", "--results"])
+def test_an_output_that_cannot_be_written_is_refused_before_the_job_not_after(
+        tmp_path, monkeypatch, option):
+    # a report into a directory that does not exist: the whole run (hours of a year's logs)
+    # went, then the report could not be written
+    from ruleset_analysis import cli
+
+    def run_job(*args, **kwargs):
+        raise AssertionError("the job ran")
+    monkeypatch.setattr(cli, "run_job", run_job)
+    target = tmp_path / "gone" / "report.txt"
+    result = run("analyze", "-c", SAMPLE_CONFIGS[0], option, target, SAMPLE_LOGS[0])
+    assert (result.exit_code, result.output.splitlines()) == (
+        1, [f"Error: {target}: cannot write: No such file or directory"])
+
+
 def test_an_output_inside_an_input_directory_is_refused(tmp_path, sample_db):
     (tmp_path / "logs").mkdir()
     result = run("run", tmp_path / "logs", "--db", sample_db, "-o", tmp_path / "logs" / "res")
