@@ -37,7 +37,7 @@ from .options import CHECKS, DEFAULT_MAX_CONNECTIONS, OPTIONS, JobOptions, check
 from .preprocess import read_firewalls, summary
 from .records import ResultsError, read_results, results_of_lines
 from .report.build import Filters
-from .report.safe import printable
+from .report.safe import one_line, printable
 from .revisions import split_spec
 from .runner import RUNNERS, Cluster, JobFailed, run_job
 
@@ -177,10 +177,10 @@ class Cli(click.Group):
         except (_PipeClosed, BrokenPipeError):    # `ruleset-analysis parse-log … | head`
             sys.exit(EXIT_OK)           # (what it held is dropped: _settle_stdout)
         except USER_ERRORS as exc:
-            click.echo(printable(f"Error: {exc}"), err=True)
+            click.echo(one_line(f"Error: {exc}"), err=True)
             sys.exit(EXIT_INPUT)
         except JobFailed as exc:
-            click.echo(printable(f"Error: the job failed: {exc}"), err=True)
+            click.echo(one_line(f"Error: the job failed: {exc}"), err=True)
             sys.exit(EXIT_INPUT)
         except Exception as exc:        # a bug: say so in one line, details on request
             # mrjob is imported by its runners only (0.4 s of every command's start else)
@@ -464,12 +464,12 @@ def write_report(output: Optional[str], db: str, results: Callable[[], Any], fmt
 
 def note(text: str) -> None:
     """A line on standard error of what changed how the command went (not its result)."""
-    click.echo(printable(f"note: {text}"), err=True)
+    click.echo(one_line(f"note: {text}"), err=True)
 
 
 def echo_warnings(warnings) -> None:
     for warning in warnings:
-        click.echo(printable(warning), err=True)
+        click.echo(one_line(warning), err=True)
 
 
 # -- commands ------------------------------------------------------------------------------

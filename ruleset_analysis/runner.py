@@ -35,8 +35,8 @@ RECURSIVE_INPUT = "mapreduce.input.fileinputformat.input.dir.recursive"
 
 def warn(message: str) -> None:
     """One line on standard error (the one in use now: tests swap it)."""
-    from .report.safe import printable
-    print(printable(message), file=sys.stderr, flush=True)
+    from .report.safe import one_line
+    print(one_line(message), file=sys.stderr, flush=True)
 
 
 class JobFailed(Exception):
@@ -255,7 +255,8 @@ def run_job(logs: Sequence[str], db: str, runner: str, options: JobOptions,
             warn_unreadable(message)
     else:
         lines, problems = _run_mrjob(logs, db, runner, options, cluster, names)
-    lines += [encode(f"{INPUT_ERROR}\t{path}", message).rstrip("\n")
+    from .report.safe import one_line
+    lines += [encode(f"{INPUT_ERROR}\t{path}", one_line(message)).rstrip("\n")
               for path, message in problems]
     return sorted(lines)
 

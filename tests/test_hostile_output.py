@@ -104,6 +104,19 @@ def test_a_text_report_naming_such_a_log_goes_to_a_strict_utf8_standard_output(t
     assert b"fw01-caf<U+DCE9>.log" in shown.stdout
 
 
+def test_a_log_named_with_a_newline_cannot_begin_a_line_of_the_report(tmp_path):
+    # a warning naming it began a line of the file name's choosing
+    log = tmp_path / "fw01" / "x\nWARNING: fake.log.gz"
+    log.parent.mkdir()
+    log.write_bytes(b"\x1f\x8b not gzip")                  # cannot be read: named
+    result = run("analyze", "-c", SAMPLE_CONFIGS[0], "--year", "2014", log.parent,
+                 SAMPLE_LOGS[0])
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.output.splitlines() if line.startswith("WARNING: fake")]
+    assert "x<U+000A>WARNING: fake.log.gz" in result.stdout
+    assert "x<U+000A>WARNING: fake.log.gz" in result.stderr
+
+
 def test_a_database_whose_name_is_not_utf8_is_written_and_read(tmp_path):
     db = named_not_utf8(tmp_path, b"db-") + ".db"
     assert run("preprocess", SAMPLE_CONFIGS[0], "--db", db).exit_code == 0

@@ -22,6 +22,13 @@ def printable(text: str) -> str:
     return UNSAFE_RE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
+def one_line(text: str) -> str:
+    """``text`` as printable() shows it, its newlines too: a message that is one line (a
+    warning, what could not be read of a log) even where a file's name holds a newline,
+    which would have begun a line of the file's choosing in the report."""
+    return printable(text).replace("\n", "<U+000A>")
+
+
 def csv_cell(value: object) -> object:
     """A CSV cell that a spreadsheet will not run as a formula; unsafe characters shown."""
     if not isinstance(value, str):
