@@ -16,6 +16,11 @@ from .asa.config import parse_config
 from .expand import expand_config
 from .model import Firewall, normal_hash
 
+# Characters a capture may have: a million elements with their counters are ~200 MB. Past
+# this it is something else (a log given for one, /dev/zero), read whole till the memory
+# ran out.
+CAPTURE_LIMIT = 512 << 20
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -166,9 +171,13 @@ def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Option
     for path in paths:
         try:
             with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-                capture = parse_capture(handle.read(), path)
+                text = handle.read(CAPTURE_LIMIT + 1)
         except OSError as exc:
             raise CaptureError(f"{path}: cannot read: {exc.strerror}") from None
+        if len(text) > CAPTURE_LIMIT:
+            raise CaptureError(f"{path}: over {CAPTURE_LIMIT >> 20} MB: not a `show "
+                               "access-list` capture (a log, a device?)")
+        capture = parse_capture(text, path)
         if not capture.entries:
             raise CaptureError(f"{path}: no `show access-list` ACE line (with hitcnt=) in it")
         if len(capture.prompts) > 1:     # `changeto context`: whose counters is each line?

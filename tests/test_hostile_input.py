@@ -5,7 +5,7 @@ import json
 import zlib
 
 import pytest
-from conftest import SAMPLE_LOGS, built, cli_runner, firewall
+from conftest import SAMPLE_CONFIGS, SAMPLE_LOGS, built, cli_runner, firewall
 
 from ruleset_analysis.aggregate import LineAnalyzer
 from ruleset_analysis.cli import main
@@ -163,6 +163,26 @@ def test_a_config_larger_than_any_config_is_refused_in_one_line_not_read_whole(t
     big.write_text("hostname fw01\n" + "!" * ((1 << 20) - 14))      # at the bound: a config
     result = cli_runner().invoke(main, ["preprocess", str(big), "--db", str(tmp_path / "db")])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("bound, command, said", [
+    ("counters.CAPTURE_LIMIT", ["hitcounts", "--db", "DB", "BIG"],
+     "not a `show access-list` capture"),
+    ("asa.routes.ROUTES_LIMIT", ["preprocess", "CONFIG", "--routes", "BIG", "--db", "DB"],
+     "not `show route` output")])
+def test_a_capture_or_routes_larger_than_any_is_refused_in_one_line_not_read_whole(
+        tmp_path, monkeypatch, sample_db, bound, command, said):
+    # `-s fw01.log` for `-c`: the whole log read, till the memory ran out (/dev/zero: never
+    # ending)
+    import importlib
+    module, name = bound.rsplit(".", 1)
+    monkeypatch.setattr(importlib.import_module(f"ruleset_analysis.{module}"), name, 1 << 20)
+    big = tmp_path / "fw01.log"
+    big.write_text("x" * ((1 << 20) + 1))
+    given = {"DB": sample_db, "BIG": str(big), "CONFIG": SAMPLE_CONFIGS[0]}
+    result = cli_runner().invoke(main, [given.get(arg, arg) for arg in command])
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        1, f"Error: {big}: over 1 MB: {said} (a log, a device?)")
 
 
 def test_exponential_group_nesting_is_refused_before_it_is_built():

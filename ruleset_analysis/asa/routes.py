@@ -79,12 +79,20 @@ def _prefix(network: str, mask: Optional[str]) -> Optional[str]:
         return None
 
 
+# Characters `show route` output may have: a full internet table (a million routes) is
+# ~100 MB; past this it is something else, read whole till the memory ran out.
+ROUTES_LIMIT = 256 << 20
+
+
 def read_routes(path: str, warnings: list) -> List[Route]:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
+            text = handle.read(ROUTES_LIMIT + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read routes: {exc.strerror}") from None
+    if len(text) > ROUTES_LIMIT:
+        raise ConfigError(f"{path}: over {ROUTES_LIMIT >> 20} MB: not `show route` output (a "
+                          "log, a device?)")
     routes = parse_routes(text, path, warnings)
     if not routes:
         raise ConfigError(f"{path}: no route found (is it `show route` output?)")
