@@ -286,7 +286,7 @@ def _open_chunks(task: Task, where: list, planned: int = 0) -> Iterator[List[str
     its tasks (0: not known)."""
     from .report.lines import compression, decompressed
     path, start, end, share, shares = task
-    content = compression(path)[0]
+    content = compression(path, inside=False)[0]       # (planned: one the job reads)
     if content != "plain":
         with open(path, "rb") as raw, decompressed(content, raw) as handle:
             if shares == 1:

@@ -183,10 +183,12 @@ class _Steps(io.RawIOBase):
         super().close()
 
 
-def compression(path: str) -> tuple:
+def compression(path: str, inside: bool = True) -> tuple:
     """(what the content is: "plain", a kind MAGIC knows, or "stream" — a pipe or a device,
     not looked into: what is read of it is gone —, what the name says), so a misnamed file
-    is read by what it holds."""
+    is read by what it holds. ``inside``: what a compressed file decompresses to is looked
+    at too ("gzip in gzip", "tar in gzip": not read); not where that was decided before (a
+    task of a file the job took)."""
     named = next((kind for ending, kind in NAMED.items() if path.endswith(ending)), "plain")
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -196,7 +198,7 @@ def compression(path: str) -> tuple:
     except OSError as exc:
         raise LogError(f"{path}: cannot read log: {exc.strerror}") from None
     content = _kind(head)
-    if content in OPENERS:
+    if inside and content in OPENERS:
         inner = _kind(_decompressed_head(path, content))
         if inner != "plain":        # a .gz compressed again, a year of logs in a .tar.gz:
             return f"{inner} in {content}", named       # read, they were lines of garbage
@@ -288,7 +290,7 @@ def several_streams(path: str) -> bool:
     with cat, rsyslog's compressed output, pbzip2. mrjob's own reading stops after the first,
     silently. Decompresses the first one in bounded pieces; a file that breaks before the
     end of it is check_compressed's to report."""
-    content = compression(path)[0]
+    content = compression(path, inside=False)[0]
     if content not in ("gzip", "bzip2"):
         return False
     piece = 1 << 20
