@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .asa.captures import Capture, Counter, ace_text
-from .asa.config import parse_config
+from .asa.config import parse_config, read_device_text
 from .expand import expand_config
 from .model import Firewall, normal_hash
 
@@ -169,15 +169,9 @@ def read_captures(paths: List[str], firewalls: Dict[str, Firewall], name: Option
     from .asa.captures import CaptureError, parse_capture
     found = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-                text = handle.read(CAPTURE_LIMIT + 1)
-        except OSError as exc:
-            raise CaptureError(f"{path}: cannot read: {exc.strerror}") from None
-        if len(text) > CAPTURE_LIMIT:
-            raise CaptureError(f"{path}: over {CAPTURE_LIMIT >> 20} MB: not a `show "
-                               "access-list` capture (a log, a device?)")
-        capture = parse_capture(text, path)
+        capture = parse_capture(read_device_text(path, CAPTURE_LIMIT, CaptureError, "cannot read",
+                                                 "a `show access-list` capture", newline=""),
+                                path)
         if not capture.entries:
             raise CaptureError(f"{path}: no `show access-list` ACE line (with hitcnt=) in it")
         if len(capture.prompts) > 1:     # `changeto context`: whose counters is each line?

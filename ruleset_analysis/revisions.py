@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, List, Optional, Tuple
 
-from .asa.config import ConfigError
+from .asa.config import ConfigError, read_device_text
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"            # as log lines' timestamps are compared
 # Characters a config may have: a config of a million ACE lines with no group is ~100 MB.
@@ -62,15 +62,7 @@ def split_spec(spec: str) -> Tuple[str, Optional[str]]:
 
 def read_text(path: str) -> str:
     """A config file's text; ConfigError (one line) when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read(CONFIG_LIMIT + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    if len(text) > CONFIG_LIMIT:
-        raise ConfigError(f"{path}: over {CONFIG_LIMIT >> 20} MB: not a config (a log, a "
-                          "device?)")
-    return text
+    return read_device_text(path, CONFIG_LIMIT, ConfigError, "cannot read config", "a config")
 
 
 def from_spec(spec: str) -> List[ConfigRevision]:

@@ -65,6 +65,23 @@ PAGER_RE = re.compile(r"(?:<-+ ?More ?-+>|-- ?More ?--)"
 ODD_CONTROLS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
 
 
+def read_device_text(path: str, limit: int, error: type, cannot: str, kind: str,
+                     newline: Optional[str] = None) -> str:
+    """A file of a device's text (a config, a `show access-list` capture, `show route`
+    output), read to ``limit`` characters at most: past that it is something else (a log
+    given for it, /dev/zero), which was read whole till the memory ran out. ``error``, one
+    line, where it cannot be read (``cannot``: "cannot read config") or is over the limit
+    (``kind``: what it then is not)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline=newline) as handle:
+            text = handle.read(limit + 1)
+    except OSError as exc:
+        raise error(f"{path}: {cannot}: {exc.strerror}") from None
+    if len(text) > limit:
+        raise error(f"{path}: over {limit >> 20} MB: not {kind} (a log, a device?)")
+    return text
+
+
 def config_lines(text: str, filename: str, warnings: list) -> list:
     """The config's lines as the device wrote them: split on newlines only, pager prompts
     removed wherever they are (with one warning saying how many), other control characters

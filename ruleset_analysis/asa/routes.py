@@ -13,7 +13,7 @@ import ipaddress
 import re
 from typing import List, Optional, Tuple
 
-from .config import config_lines
+from .config import config_lines, read_device_text
 from .grammar import ConfigError
 
 # A route line: codes (S*, O E2, D EX, C, L, B, ...), then NETWORK MASK or PREFIX.
@@ -85,14 +85,8 @@ ROUTES_LIMIT = 256 << 20
 
 
 def read_routes(path: str, warnings: list) -> List[Route]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read(ROUTES_LIMIT + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read routes: {exc.strerror}") from None
-    if len(text) > ROUTES_LIMIT:
-        raise ConfigError(f"{path}: over {ROUTES_LIMIT >> 20} MB: not `show route` output (a "
-                          "log, a device?)")
+    text = read_device_text(path, ROUTES_LIMIT, ConfigError, "cannot read routes",
+                            "`show route` output")
     routes = parse_routes(text, path, warnings)
     if not routes:
         raise ConfigError(f"{path}: no route found (is it `show route` output?)")
